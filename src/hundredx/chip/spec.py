@@ -1,0 +1,103 @@
+"""CHIP layer data: `ChipSpec` (one accelerator) and `SystemSpec` (how chips are wired).
+
+A chip knows nothing of transformers: peak dense FLOP/s per compute class (0 where the
+format has no hardware path), memory levels, compute units, GEMM tile shape and operand
+alignment, power. A system adds the scale-up domain (NVLink/NVSwitch, NVL72, xGMI,
+TPU ICI, NeuronLink), the scale-out network, and the topology. Bandwidths are per
+direction, per chip, in bytes/s (datasheets quoting bidirectional figures are halved
+in the catalog, which says so in `notes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TOPOLOGIES = ("switched", "nvl72", "full_mesh", "torus2d", "torus3d", "ring", "single")
+SCALEOUT_KINDS = ("fat_tree", "rail_optimized", "torus", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class ChipSpec:
+    """One accelerator. `peak_flops_per_s` keys: fp32, tf32, bf16, fp16, fp8, int8, fp6, fp4."""
+
+    id: str
+    name: str
+    vendor: str
+    peak_flops_per_s: dict[str, float]
+    mem_bytes: float
+    mem_bytes_per_s: float
+    mem_kind: str = "hbm"
+    l2_bytes: float = 0.0
+    num_sms: int = 1
+    clock_hz: float = 1.5e9
+    gemm_tile_m: int = 128
+    gemm_tile_n: int = 128
+    gemm_tile_k: int = 64
+    alignment_bytes: int = 16
+    tdp_w: float = 0.0
+    kernel_launch_s: float = 4e-6
+    scaleup_bytes_per_s: float = 0.0
+    scaleup_latency_s: float = 2e-6
+    scaleout_bytes_per_s: float = 0.0
+    scaleout_latency_s: float = 5e-6
+    pcie_bytes_per_s: float = 0.0
+    price_per_hour: float = 0.0
+    attention_kernels: tuple[str, ...] = ("sdpa_flash", "sdpa_math", "eager_unfused", "triton")
+    generation: str = ""
+    year: int = 0
+    preliminary: bool = False
+    sources: tuple[str, ...] = ()
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            raise ValueError(f"chip {self.id}: sources must name where the numbers come from")
+        for key, value in self.peak_flops_per_s.items():
+            if value < 0:
+                raise ValueError(f"chip {self.id}: peak_flops_per_s[{key}]={value} is negative")
+        if self.mem_bytes_per_s <= 0:
+            raise ValueError(f"chip {self.id}: mem_bytes_per_s={self.mem_bytes_per_s} must be positive")
+        if self.mem_bytes < 0 or self.num_sms < 1:
+            raise ValueError(f"chip {self.id}: mem_bytes={self.mem_bytes}, num_sms={self.num_sms} out of range")
+
+    def peak(self, compute: str) -> float:
+        """Dense peak FLOP/s for a compute class; 0.0 when the chip has no path for it."""
+        return float(self.peak_flops_per_s.get(compute, 0.0))
+
+    @property
+    def ridge_flop_per_byte(self) -> float:
+        """Arithmetic intensity where BF16 compute and memory time are equal."""
+        return self.peak("bf16") / self.mem_bytes_per_s
+
+
+@dataclass(frozen=True, slots=True)
+class SystemSpec:
+    """Chips wired into a system: scale-up domain, scale-out network, topology."""
+
+    id: str
+    name: str
+    chip: ChipSpec
+    devices_per_node: int
+    scaleup_domain: int
+    topology: str
+    scaleup_bytes_per_s: float
+    scaleup_latency_s: float
+    scaleout_bytes_per_s: float
+    scaleout_latency_s: float
+    scaleout_kind: str = "fat_tree"
+    torus_dims: tuple[int, ...] = ()
+    max_devices: int = 0
+    in_switch_reduction: bool = False
+    sources: tuple[str, ...] = ()
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.topology not in TOPOLOGIES:
+            raise ValueError(f"system {self.id}: topology={self.topology!r} not in {TOPOLOGIES}")
+        if self.scaleout_kind not in SCALEOUT_KINDS:
+            raise ValueError(f"system {self.id}: scaleout_kind={self.scaleout_kind!r} not in {SCALEOUT_KINDS}")
+        if self.devices_per_node < 1 or self.scaleup_domain < 1:
+            raise ValueError(f"system {self.id}: devices_per_node={self.devices_per_node}, scaleup_domain={self.scaleup_domain} must be >= 1")
+        if not self.sources:
+            raise ValueError(f"system {self.id}: sources must name where the numbers come from")

@@ -1,0 +1,60 @@
+"""The op record shared by the MODEL and KERNEL layers: pure data, no chip knowledge.
+
+An `Op` is one kernel-sized piece of a forward pass, repeated `count` times (once per
+layer of its layer group). Shape fields may be numpy arrays (one entry per configuration
+of a sweep), so one code path serves a single prediction and a million-row table.
+FLOPs and bytes are *global* (unsharded) and per single instance; the kernel layer shards
+them by `tp`/`ep` using `shard` and inserts the collectives.
+
+kinds: gemm (C[m,n] = A[m,k] B[k,n], B is the weight), grouped_gemm (MoE experts:
+`attrs` has groups, tokens_per_group or tokens_total, top_k), attention (`attrs` has
+batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v, causal, variant,
+kv_bytes_per_token_layer, window, sparse_topk), memory (norms, rope, activations,
+residual adds, quantize: bytes-bound), embedding (gather), recurrent (linear-attention
+state update), router (MoE gate softmax/top-k).
+shard: how tensor parallelism splits the op: "column" (n/tp), "row" (k/tp, then an
+all-reduce of the output), "heads" (attention heads/tp), "experts" (groups/ep and
+n/tp inside an expert), "replicated", "vocab" (LM head n/tp + gather).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+ArrayLike = Any  # float or np.ndarray; ops broadcast over configurations
+
+OP_KINDS = ("gemm", "grouped_gemm", "attention", "memory", "embedding", "recurrent", "router")
+SHARDS = ("column", "row", "heads", "experts", "replicated", "vocab")
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    name: str
+    kind: str
+    group: str
+    count: float
+    flops: ArrayLike
+    bytes_read: ArrayLike
+    bytes_written: ArrayLike
+    weight_bytes: ArrayLike = 0.0
+    compute: str = "bf16"
+    shard: str = "replicated"
+    m: ArrayLike = 0.0
+    n: ArrayLike = 0.0
+    k: ArrayLike = 0.0
+    attrs: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in OP_KINDS:
+            raise ValueError(f"op {self.name}: kind={self.kind!r} not in {OP_KINDS}")
+        if self.shard not in SHARDS:
+            raise ValueError(f"op {self.name}: shard={self.shard!r} not in {SHARDS}")
+        if self.count < 0:
+            raise ValueError(f"op {self.name}: count={self.count} is negative")
+
+    @property
+    def bytes_total(self) -> ArrayLike:
+        return np.add(self.bytes_read, self.bytes_written)
