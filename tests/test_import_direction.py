@@ -22,7 +22,7 @@ ALLOWED = {
     "stackfile": BASE | {"model", "chip", "kernel", "predict", "serve"},
     "search": BASE | {"model", "chip", "kernel", "predict", "serve", "decompose", "stackfile"},
     "calibrate": BASE | {"kernel", "chip"},
-    "validate": BASE | {"model", "chip", "kernel", "predict", "serve", "calibrate"},
+    "validate": BASE | {"model", "chip", "kernel", "predict", "serve", "calibrate", "validate"},
     "claims": None,
     "report": None,
     "cli": None,

@@ -1,0 +1,1 @@
+"""`hundredx validate`: predict measured cases (SCHEMA.md) and report the error per kind."""
