@@ -15,6 +15,15 @@ state update), router (MoE gate softmax/top-k).
 shard: how tensor parallelism splits the op: "column" (n/tp), "row" (k/tp, then an
 all-reduce of the output), "heads" (attention heads/tp), "experts" (groups/ep and
 n/tp inside an expert), "replicated", "vocab" (LM head n/tp + gather).
+
+attrs conventions the kernel layer's sharding relies on (set them in every builder):
+- attrs["block"]: "attention" for every op of the attention block (norm, QKV/MLA
+  projections, rope, attention, O projection, indexer), "ffn" for dense MLP / MoE ops
+  (router, experts, shared experts, activation), "embed", "head".
+- attention: attrs["kv_read_bytes"] = the KV-cache bytes the op reads (part of bytes_read).
+- grouped_gemm: attrs["stage"] = "up" (gate+up, N split by moe tp) or "down" (K split);
+  attrs["tokens"] = tokens routed (before top-k replication).
+- gemm inside shared experts: attrs["shared_expert"] = True.
 """
 
 from __future__ import annotations

@@ -1,0 +1,133 @@
+"""Shared builders of the op graph: step shape, GEMM / memory / quantize op constructors,
+and exact causal pair counts for full, sliding, chunked and compressed attention.
+
+FLOPs of C[m,n] = A[m,k] W[k,n] are 2*m*n*k; bytes are weights (n*k in the weight format,
+block scales included) + input activations + output activations. Activations between ops
+are in the base dtype (bf16/fp16); a GEMM input is in the act format when act is quantized.
+
+Pair counts (query, key) per sequence and head, queries at positions a..b-1 (a = context,
+b = context + new tokens), query p sees keys 0..p (causal, diagonal included):
+  full     F(n) = n(n+1)/2,                         pairs = F(b) - F(a)
+  sliding  G(n) = sum_{p<n} min(p+1, w)
+  chunked  C(n) = sum_{p<n} (p mod c) + 1           (Llama-4 local attention)
+  compressed H(n) = sum_{q<=n} min(floor(q/r), cap) (DeepSeek-V4 entries, cap = top-k)
+Prefill (a=0, b=S) gives the causal S(S+1)/2; decode (b=a+1) gives a+1 keys per query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hundredx.formats import NumberFormat
+from hundredx.model.ops import Op
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One forward step: B sequences, S new tokens each, `ctx` tokens already cached."""
+
+    B: object
+    S: object
+    ctx: object
+    act_bytes: float
+    gemm_in_bytes: float
+    act_quantized: bool
+
+    @property
+    def T(self):  # tokens computed in this step, [B*S]
+        return np.multiply(self.B, self.S)
+
+    @property
+    def prefill(self) -> bool:
+        return bool(np.max(self.S) > 1)
+
+    @property
+    def phase(self) -> str:
+        return "prefill" if self.prefill else "decode"
+
+    @property
+    def end(self):  # context after this step
+        return np.add(self.ctx, self.S)
+
+
+def gemm(name: str, group: str, count: float, m, n, k, fmt: NumberFormat, compute: str, shard: str,
+         step: Step, in_bytes: float | None = None, **attrs) -> Op:
+    """A GEMM C[m,n] = A[m,k] W[k,n] with W in `fmt`."""
+    wbytes = np.multiply(n, k) * fmt.bytes_per_element
+    a_in = step.gemm_in_bytes if in_bytes is None else in_bytes
+    return Op(name=name, kind="gemm", group=group, count=float(count), flops=2.0 * np.multiply(np.multiply(m, n), k),
+              bytes_read=wbytes + np.multiply(m, k) * a_in, bytes_written=np.multiply(m, n) * step.act_bytes,
+              weight_bytes=wbytes, compute=compute, shard=shard, m=m, n=n, k=k, attrs=dict(attrs))
+
+
+def memory(name: str, group: str, count: float, read, written, fusable: bool = True, flops=0.0,
+           shard: str = "replicated", **attrs) -> Op:
+    """A bytes-bound elementwise op (norm, rope, activation, residual add, quantize)."""
+    return Op(name=name, kind="memory", group=group, count=float(count), flops=flops, bytes_read=read,
+              bytes_written=written, shard=shard, attrs={"fusable": fusable, **attrs})
+
+
+def quantize(name: str, group: str, count: float, elements, step: Step) -> list[Op]:
+    """Quantize op before a GEMM when activations are fp8/fp4/int8 (fused into the producer)."""
+    if not step.act_quantized:
+        return []
+    return [memory(name, group, count, np.multiply(elements, step.act_bytes),
+                   np.multiply(elements, step.gemm_in_bytes), fusable=True)]
+
+
+def causal_pairs(a, b):
+    f = lambda n: n * (n + 1.0) / 2.0  # noqa: E731
+    return f(np.asarray(b, float)) - f(np.asarray(a, float))
+
+
+def window_pairs(a, b, w: float):
+    def g(n):
+        n = np.asarray(n, float)
+        return np.where(n <= w, n * (n + 1.0) / 2.0, w * (w + 1.0) / 2.0 + (n - w) * w)
+    return g(b) - g(a)
+
+
+def chunk_pairs(a, b, c: float):
+    def g(n):
+        n = np.asarray(n, float)
+        full, rem = np.floor(n / c), np.mod(n, c)
+        return full * c * (c + 1.0) / 2.0 + rem * (rem + 1.0) / 2.0
+    return g(b) - g(a)
+
+
+def compressed_pairs(a, b, r: float, cap: float = np.inf):
+    """Sum over queries of min(compressed entries visible, cap); entries = floor((p+1)/r)."""
+    def h(n):
+        n = np.asarray(n, float)
+        m, t = np.floor(n / r), np.mod(n, r)
+        return r * m * (m - 1.0) / 2.0 + m * (t + 1.0)
+
+    def hc(n):
+        n = np.asarray(n, float)
+        if not np.isfinite(cap):
+            return h(n)
+        q0 = cap * r
+        return h(np.minimum(n, q0 - 1.0)) + cap * np.maximum(0.0, n - q0 + 1.0)
+    return hc(b) - hc(a)
+
+
+def attention_op(name: str, group: str, count: float, step: Step, *, pairs, heads_q: int, heads_kv: int,
+                 head_dim: int, head_dim_v: int, kv_read, kv_bytes_key: float, variant: str,
+                 kv_bytes_per_token_layer: float, window: int = 0, sparse_topk: int = 0,
+                 q_bytes: float | None = None, **extra) -> Op:
+    """Softmax attention: FLOPs 2*B*pairs*Nq*(Hqk + Hv); bytes Q + distinct KV read + O."""
+    B = step.B
+    flops = 2.0 * np.multiply(B, pairs) * heads_q * (head_dim + head_dim_v)
+    q_in = np.multiply(step.T, heads_q * head_dim) * (step.act_bytes if q_bytes is None else q_bytes)
+    kv_bytes_read = np.multiply(B, kv_read) * kv_bytes_key
+    read = q_in + kv_bytes_read
+    written = np.multiply(step.T, heads_q * head_dim_v) * step.act_bytes
+    attrs = dict(batch=B, seqlen_q=step.S, seqlen_kv=step.end, heads_q=heads_q, heads_kv=heads_kv,
+                 head_dim=head_dim, head_dim_v=head_dim_v, causal=step.prefill, variant=variant, window=window,
+                 sparse_topk=sparse_topk, kv_bytes_per_token_layer=kv_bytes_per_token_layer, phase=step.phase,
+                 pairs=pairs, seqlen_kv_eff=np.divide(pairs, np.maximum(step.S, 1)), kv_tokens_read=kv_read,
+                 kv_read_bytes=kv_bytes_read, **extra)
+    return Op(name=name, kind="attention", group=group, count=float(count), flops=flops, bytes_read=read,
+              bytes_written=written, shard="heads", attrs=attrs)

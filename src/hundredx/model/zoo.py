@@ -1,0 +1,70 @@
+"""Resolve a model reference to a config.json and load it as a ModelSpec.
+
+A reference is a zoo id ("meta-llama/Llama-3.1-8B-Instruct"), a unique case-insensitive
+zoo name ("llama-3.1-8b-instruct"), a path to a config.json, or a folder holding one.
+Files are parsed with `json` only and bounded in size (DESIGN.md rule 10).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hundredx.errors import InputError
+from hundredx.model.config import spec_from_config
+from hundredx.model.quant import with_quant
+from hundredx.model.spec import ModelSpec
+
+ZOO = Path(__file__).resolve().parents[1] / "zoo"
+MAX_CONFIG_BYTES = 10 * 1000 * 1000
+
+
+def list_models() -> list[str]:
+    """Zoo ids, sorted: '<org>/<name>' for every zoo/<org>/<name>/config.json."""
+    return sorted(f"{p.parent.parent.name}/{p.parent.name}" for p in ZOO.glob("*/*/config.json"))
+
+
+def _resolve(ref: str) -> tuple[str, Path]:
+    if not isinstance(ref, str) or not ref.strip():
+        raise InputError("model", ref, "give a zoo id, a zoo name, a config.json path or a folder")
+    ids = list_models()
+    if ref in ids:
+        return ref, ZOO / ref / "config.json"
+    lowered = ref.lower()
+    matches = [i for i in ids if i.lower() == lowered or i.split("/", 1)[1].lower() == lowered]
+    if len(matches) == 1:
+        return matches[0], ZOO / matches[0] / "config.json"
+    if len(matches) > 1:
+        raise InputError("model", ref, f"ambiguous; matches {', '.join(matches)}")
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        path = path / "config.json"
+    if path.is_file():
+        return (path.parent.name if path.name == "config.json" else path.stem), path
+    close = [i for i in ids if lowered in i.lower()]
+    hint = f"did you mean {', '.join(close[:5])}?" if close else "see `hundredx model list`"
+    raise InputError("model", ref, f"not a zoo model, config.json or folder; {hint}")
+
+
+def read_config(path: Path) -> dict:
+    """Read one config.json as JSON data, refusing files over MAX_CONFIG_BYTES."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise InputError("model", str(path), f"config is {size} bytes; limit {MAX_CONFIG_BYTES}")
+        with path.open("rb") as handle:
+            data = json.loads(handle.read(MAX_CONFIG_BYTES + 1).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError("model", str(path), f"cannot read as JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError("model", str(path), "config.json must hold a JSON object")
+    return data
+
+
+def load_model(ref: str, weights: str | None = None, kv: str | None = None, act: str | None = None) -> ModelSpec:
+    """Load a ModelSpec; optional format names override the config's quantization."""
+    model_id, path = _resolve(ref)
+    spec = spec_from_config(read_config(path), model_id, source=str(path))
+    if weights is not None or kv is not None or act is not None:
+        spec = with_quant(spec, weights=weights, act=act, kv=kv)
+    return spec
