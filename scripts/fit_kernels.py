@@ -1,0 +1,59 @@
+"""Fit the kernel-efficiency parameters on the public validation cases and write kernel/fitted/<chip>.json.
+
+Usage: python scripts/fit_kernels.py [--data DIR] [--out DIR] [--dry-run]
+Prints per chip the fitted keys and the median/p90 APE before and after; then (unless
+--dry-run) writes one JSON file per chip with provenance (data files, date, device).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from hundredx.chip.spec import ChipSpec
+from hundredx.kernel.fit import FITTED_DIR, KINDS, fit_cases, save_fitted
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def chip(chip_id: str) -> ChipSpec:
+    try:
+        from hundredx.chip import load_chip  # type: ignore[attr-defined]
+
+        return load_chip(chip_id)
+    except ImportError:
+        data = yaml.safe_load((ROOT / "src/hundredx/chip/catalog" / f"{chip_id}.yaml").read_text())
+        return ChipSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in ChipSpec.__slots__})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="/work/shared/validation/public")
+    ap.add_argument("--out", default=str(FITTED_DIR))
+    ap.add_argument("--dry-run", action="store_true")
+    args = ap.parse_args()
+    files = [Path(args.data) / f"{k}.jsonl" for k in KINDS]
+    cases = [json.loads(line) for f in files if f.exists() for line in f.read_text().splitlines() if line.strip()]
+    chips = {c["hardware"]: chip(c["hardware"]) for c in cases if c.get("kind") in KINDS}
+    fits = fit_cases(cases, chips)
+    for chip_id, fit in fits.items():
+        r = fit["report"]
+        print(f"{chip_id}: {r['n_cases']} cases, median APE {r['median_ape_before']:.3f} -> {r['median_ape']:.3f}, "
+              f"p90 {r['p90_ape']:.3f}; skipped {len(fit['skipped'])}")
+        print("   " + ", ".join(f"{k}={v:.4g}" for k, v in fit["values"].items()))
+    if not args.dry_run:
+        sources = sorted({c["source"].split(" | ")[0] for c in cases if c.get("kind") in KINDS})
+        prov = {"data": [str(f) for f in files], "sources": sources,
+                "device": "fitted on CPU from measurements on the cases' hardware (see sources)",
+                "method": "scipy least_squares, soft-L1 on log(pred/measured), weak prior to analytic defaults"}
+        for path in save_fitted(fits, args.out, prov):
+            print("wrote", path)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

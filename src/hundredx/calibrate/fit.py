@@ -1,0 +1,98 @@
+"""`hundredx calibrate fit`: calibration profiles -> fitted kernel-efficiency parameters per chip.
+
+Reads and validates the profiles, pools their measured cases, and hands them to the
+kernel layer's fitter (`hundredx.kernel.fit.fit_cases`, which owns the models and the
+least-squares fit and returns `{chip_id: params}`). Each chip's parameters are written
+with `hundredx.kernel.fit.save_fitted({chip: params}, directory, provenance)` to
+`src/hundredx/kernel/fitted/<chip>.json` (or `out`: a `.json` file, or a directory), with a provenance naming every
+profile, its device, date and case count (DESIGN.md rule 3: fitted constants carry the
+data they were fitted on, the date and the device).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import os
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+from hundredx.calibrate.profile import read_profile
+from hundredx.errors import InputError
+
+FITTED_DIR = Path(__file__).resolve().parents[1] / "kernel" / "fitted"
+
+
+def _catalog_chips() -> set[str]:
+    from hundredx.chip.catalog import list_chips
+
+    return set(list_chips())
+
+
+def _plain(params: object) -> object:
+    if hasattr(params, "to_dict"):
+        return params.to_dict()
+    if dataclasses.is_dataclass(params) and not isinstance(params, type):
+        return dataclasses.asdict(params)
+    return params
+
+
+def fit_provenance(paths: list[Path], profiles: list[dict], chip: str, n_cases: int) -> dict:
+    """What a fitted file was fitted on."""
+    now = _dt.datetime.now(_dt.timezone.utc)
+    return {
+        "date": now.date().isoformat(),
+        "fitted_on": now.isoformat(timespec="seconds"),
+        "chip": chip,
+        "n_cases": n_cases,
+        "command": shlex.join(sys.argv),
+        "profiles": [{"path": str(p), "device_name": prof["provenance"]["device_name"],
+                      "date": prof["provenance"]["date"], "host": prof["provenance"]["host"],
+                      "n_cases": len(prof["cases"])}
+                     for p, prof in zip(paths, profiles) if prof["provenance"]["chip"] == chip],
+    }
+
+
+def fit_profiles(paths: list[str | Path], out: str | Path | None = None) -> dict:
+    """Fit every chip found in the profiles; returns {chip: {"path", "n_cases", "params"}}."""
+    if not paths:
+        raise InputError("profiles", [], "name at least one profile file")
+    paths = [Path(p) for p in paths]
+    profiles = [read_profile(p) for p in paths]
+    chips = sorted({prof["provenance"]["chip"] for prof in profiles})
+    unknown = [c for c in chips if c not in _catalog_chips()]
+    if unknown:
+        raise InputError("chip", unknown[0], "not in the chip catalog: a fit needs the chip's datasheet peaks "
+                                             "(CPU profiles can be shown and looked up, not fitted)")
+    if out is not None and len(chips) > 1:
+        raise InputError("out", str(out), f"the profiles cover {len(chips)} chips ({', '.join(chips)}); "
+                                          "--out names one file, fit them one chip at a time")
+    cases = [c for prof in profiles for c in prof["cases"]]
+    from hundredx.chip.catalog import load_chip
+    from hundredx.kernel.fit import fit_cases
+
+    fitted = fit_cases(cases, chips={c: load_chip(c) for c in chips})
+    result = {}
+    for chip in chips:
+        if chip not in fitted:
+            raise InputError("profiles", [str(p) for p in paths], f"no case the fitter could use for chip {chip}")
+        n = sum(1 for c in cases if c["hardware"] == chip)
+        path = _save(chip, fitted[chip], Path(out) if out is not None else None,
+                     fit_provenance(paths, profiles, chip, n))
+        result[chip] = {"path": str(path), "n_cases": n, "params": _plain(fitted[chip])}
+    return result
+
+
+def _save(chip: str, params: dict, out: Path | None, prov: dict) -> Path:
+    """kernel.fit.save_fitted writes <dir>/<chip>.json atomically; an `out` file name is reached by a rename."""
+    from hundredx.kernel.fit import save_fitted
+
+    if out is None or out.suffix != ".json":
+        return save_fitted({chip: params}, out or FITTED_DIR, prov)[0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".fit-", dir=out.parent) as tmp:
+        written = save_fitted({chip: params}, tmp, prov)[0]
+        os.replace(written, out)
+    return out
