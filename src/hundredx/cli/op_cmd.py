@@ -1,0 +1,127 @@
+"""`hundredx op ...`: the cost of one kernel on one chip (gemm, grouped-gemm, attention, memory).
+
+Each command prints the speed-of-light time, the predicted time, efficiency (SOL/predicted),
+the bound, the achieved TFLOP/s or GB/s and where the efficiency came from
+("fitted:<file>" or "analytic"); --json prints the same as one JSON object.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import typer
+
+from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.errors import InputError
+
+op_app = typer.Typer(no_args_is_help=True, help="Cost of one kernel on one chip: SOL, predicted time, bound, source.")
+
+
+def _load_chip(chip_id: str):
+    try:
+        from hundredx.chip import load_chip  # type: ignore[attr-defined]
+    except ImportError:
+        raise InputError("chip", chip_id, "the chip catalog loader (hundredx.chip.load_chip) is not available") from None
+    return load_chip(chip_id)
+
+
+def _setup(chip_id: str):
+    from hundredx.kernel.fit import load_params
+
+    chip = _load_chip(chip_id)
+    return chip, load_params(chip)
+
+
+def _report(title: str, chip, params, t, extra: dict, as_json: bool) -> None:
+    time_s, sol_s = float(np.asarray(t.time_s)), float(np.asarray(t.sol_s))
+    c, m, lat = (float(np.asarray(v)) for v in (t.compute_s, t.memory_s, t.latency_s))
+    bound = "latency" if lat >= max(c, m) else ("compute" if c >= m else "memory")
+    flops, nbytes = float(np.asarray(t.flops)), float(np.asarray(t.bytes))
+    out = {"op": title, "chip": chip.id, "sol_s": sol_s, "time_s": time_s, "efficiency": sol_s / time_s,
+           "bound": bound, "compute_s": c, "memory_s": m, "latency_s": lat,
+           "tflops": flops / time_s / 1e12, "gbps": nbytes / time_s / 1e9, "source": params.source,
+           "unsupported": t.unsupported, **extra}
+    if as_json:
+        print_json(out)
+        return
+    rows = [[k, f"{v:.4g}" if isinstance(v, float) else str(v)] for k, v in out.items() if v != ""]
+    print_table(f"{title} on {chip.id}", ["field", "value"], rows)
+
+
+@op_app.command("gemm")
+def gemm_cmd(chip: str = typer.Option(..., "--chip"), m: int = typer.Option(..., "--m"), n: int = typer.Option(..., "--n"),
+             k: int = typer.Option(..., "--k"), dtype: str = "bf16", library: str = "auto",
+             as_json: bool = typer.Option(False, "--json")) -> None:
+    """Dense GEMM C[m,n] = A[m,k] B[k,n]."""
+    from hundredx.kernel.gemm import gemm_time
+
+    with user_errors():
+        spec, params = _setup(chip)
+        t = gemm_time(m, n, k, spec, params, dtype, library)
+        _report("gemm", spec, params, t, {"m": m, "n": n, "k": k, "dtype": dtype, "fallback": t.parts["fallback"],
+                                          "tile_wave_eff": float(t.parts["tile_wave_eff"]),
+                                          "align": float(t.parts["align"])}, as_json)
+
+
+@op_app.command("grouped-gemm")
+def grouped_cmd(chip: str = typer.Option(..., "--chip"), k: int = typer.Option(..., "--k"), n: int = typer.Option(..., "--n"),
+                tokens_per_group: str = typer.Option("", "--tokens-per-group", help="comma list, e.g. 128,256"),
+                groups: int = typer.Option(0, "--groups"), tokens: int = typer.Option(0, "--tokens", help="routed rows"),
+                distribution: str = "uniform", library: str = "deepgemm", dtype: str = "bf16",
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """MoE grouped GEMM over experts."""
+    from hundredx.kernel.grouped_gemm import grouped_gemm_time
+
+    with user_errors():
+        tpg = None
+        if tokens_per_group:
+            try:
+                tpg = [int(x) for x in tokens_per_group.split(",") if x.strip()]
+            except ValueError:
+                raise InputError("tokens-per-group", tokens_per_group, "must be a comma list of integers") from None
+        elif groups < 1 or tokens < 1:
+            raise InputError("groups/tokens", (groups, tokens), "give --tokens-per-group, or --groups and --tokens >= 1")
+        spec, params = _setup(chip)
+        t = grouped_gemm_time(spec, params, k, n, tpg, groups or None, tokens or None, distribution, library, dtype)
+        _report("grouped_gemm", spec, params, t, {"padded_rows": float(np.asarray(t.parts["padded_rows"])),
+                                                  "active_experts": float(np.asarray(t.parts["active_experts"]))},
+                as_json)
+
+
+@op_app.command("attention")
+def attention_cmd(chip: str = typer.Option(..., "--chip"), phase: str = "prefill", batch: int = 1,
+                  seqlen_q: int = typer.Option(0, "--seqlen-q"), seqlen_kv: int = typer.Option(..., "--seqlen-kv"),
+                  heads_q: int = typer.Option(..., "--heads-q"), heads_kv: int = typer.Option(0, "--heads-kv"),
+                  head_dim: int = typer.Option(128, "--head-dim"), causal: bool = typer.Option(False, "--causal"),
+                  kernel: str = "auto", dtype: str = "bf16", as_json: bool = typer.Option(False, "--json")) -> None:
+    """Attention prefill or decode."""
+    from hundredx.kernel.attention import attention_time
+
+    with user_errors():
+        if phase not in ("prefill", "decode"):
+            raise InputError("phase", phase, "must be prefill or decode")
+        sq = seqlen_q or (1 if phase == "decode" else seqlen_kv)
+        spec, params = _setup(chip)
+        t = attention_time(spec, params, batch, sq, seqlen_kv, heads_q, heads_kv or heads_q, head_dim,
+                           causal=causal, kernel=kernel, dtype=dtype)
+        _report("attention", spec, params, t, {"phase": phase, "kernel": str(t.parts["kernel"])}, as_json)
+
+
+@op_app.command("memory")
+def memory_cmd(chip: str = typer.Option(..., "--chip"), op: str = "copy", nbytes: float = typer.Option(..., "--bytes"),
+               as_json: bool = typer.Option(False, "--json")) -> None:
+    """Memory-bound op moving --bytes (read + written)."""
+    from hundredx.kernel.memory import memory_time
+
+    with user_errors():
+        spec, params = _setup(chip)
+        _report("memory", spec, params, memory_time(nbytes, spec, params, op), {"memory_op": op}, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    try:
+        from hundredx.cli.op_collective import register_collective  # type: ignore[import-not-found]
+
+        register_collective(op_app)
+    except ModuleNotFoundError:
+        pass
+    app.add_typer(op_app, name="op")

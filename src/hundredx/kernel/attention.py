@@ -1,0 +1,160 @@
+"""Attention time by kernel generation: fused prefill, KV-bound decode, unfused (materialised S).
+
+FLOPs (executed by a fused kernel) = 2 b hq sq s_att (d + dv); s_att is the attended KV length:
+min(skv, window, sparse_topk), and for causal masking skv - (sq - 1)/2 when sq <= skv.
+Fused prefill (fa2, fa3, fa4, cudnn, flashinfer, flashmla, sdpa_flash, triton):
+    eff = attn.eff[kernel] * 1/(1 + (s_half/s_att)^seq_exp)          short sequences underfill
+    s_half = attn.seq_half * peak_used / peak_bf16 (per-row non-MMA work is fixed time, so FP8
+             at twice the MMA rate saturates at twice the length)
+              * hd(d) * (causal_eff if causal) * min(1, CTAs/num_sms) * mma_rows
+    hd(d) = [d/(d+hdim_half)] / [128/(128+hdim_half)] for d <= 128, (128/d)^hdim_large above
+    mma_rows = min(1, sq*hq/hkv / 64): rows of Q sharing one KV head fill a 64-row MMA (decode)
+    compute_s = flops / (peak_16bit * eff);  memory_s = (Q + KV + O bytes) / (bw * eff_m)
+Decode (sq small): KV bytes b * s_att * kv_bytes_per_token dominate (GQA: 2 hkv d elem;
+MLA latent: (kv_lora_rank + rope_dim) elem, K and V share it; FP8 KV: 1 byte/elem);
+eff_m = attn.decode_mem_eff, fixed time attn.decode_latency_s (incl. the split-KV combine;
+split-KV is assumed to fill the SMs at small batch). FlashMLA (576/512 dims, 128 heads
+per latent) is compute-bound through mma_rows = 1.
+Unfused (eager_unfused, sdpa_math: matmul + softmax + matmul): executes the full S x S
+(no causal skipping) at gemm.eff.bf16 and moves the scores through HBM: 2-byte S written
+and read twice (4 passes, +2 with a causal mask), and K/V expanded to hq heads for GQA
+(attn.unfused_passes HBM passes per expanded copy); UNFUSED_KERNELS launches.
+Backward (direction forward_backward): 2.5x the forward FLOPs at attn.bwd_ratio x the
+forward efficiency (FlashAttention-2 convention: fwd+bwd = 3.5 x fwd FLOPs).
+kernel="auto" takes the fastest kernel the chip lists in `ChipSpec.attention_kernels`; a kernel
+the chip lacks gives `unsupported` (reason) with the time of the best available kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hundredx.chip.spec import ChipSpec
+from hundredx.errors import InputError
+from hundredx.formats import get_format
+from hundredx.kernel.params import ATTN_KERNELS, KernelParams, KernelTime, combine
+
+UNFUSED = ("eager_unfused", "sdpa_math")
+UNFUSED_KERNELS = 6  # expand K, expand V, Q K^T, (mask+)softmax, P V, output copy
+DECODE_MAX_Q = 16  # sq at or below this is treated as decode (KV-bound)
+
+
+def attended_kv(seqlen_q, seqlen_kv, causal, window=None, sparse_topk=None):
+    """Mean KV positions each query attends to."""
+    sq, skv = np.asarray(seqlen_q, float), np.asarray(seqlen_kv, float)
+    att = np.where(np.asarray(causal, bool) & (sq <= skv), skv - (sq - 1.0) / 2.0, skv)
+    if window:
+        att = np.minimum(att, float(window))
+    if sparse_topk:
+        att = np.minimum(att, float(sparse_topk))
+    return att
+
+
+def _hdim_factor(d, params: KernelParams):
+    d = np.asarray(d, float)
+    h = params["attn.hdim_half"]
+    small = (d / (d + h)) / (128.0 / (128.0 + h))
+    return np.where(d <= 128, small, (128.0 / np.maximum(d, 1.0)) ** params["attn.hdim_large"])
+
+
+def _fused(kernel, s: dict, chip: ChipSpec, params: KernelParams, peak: float):
+    """(compute_s, memory_s, latency_s) of a fused kernel."""
+    b, sq, hq, hkv, d, dv = s["b"], s["sq"], s["hq"], s["hkv"], s["d"], s["dv"]
+    eff = params[f"attn.eff.{kernel}"] * _hdim_factor(np.maximum(d, dv) if kernel != "flashmla" else 128, params)
+    if kernel != "flashmla":
+        s_half = params["attn.seq_half"] * peak / (chip.peak("bf16") or peak)  # fixed per-row work: faster math, later saturation
+        eff = eff / (1.0 + (s_half / np.maximum(s["att"], 1.0)) ** params["attn.seq_exp"])
+    eff = eff * np.where(s["causal"], params["attn.causal_eff"], 1.0)
+    ctas = np.where(sq <= DECODE_MAX_Q, chip.num_sms, b * hq * np.ceil(sq / 128.0))  # decode: split-KV fills SMs
+    rows = sq * hq / np.maximum(hkv, 1.0)
+    eff = eff * np.minimum(1.0, ctas / chip.num_sms) * np.minimum(1.0, rows / 64.0)
+    compute_s = s["flops"] / (peak * eff)
+    decode = sq <= DECODE_MAX_Q
+    mem_eff = np.where(decode, params["attn.decode_mem_eff"], params["mem.eff"])
+    memory_s = s["bytes"] / (chip.mem_bytes_per_s * mem_eff)
+    latency = np.where(decode, params["attn.decode_latency_s"], params["gemm.latency_s"])
+    return compute_s, memory_s, latency
+
+
+def _unfused(s: dict, chip: ChipSpec, params: KernelParams, peak: float):
+    b, sq, skv, hq, hkv, d, dv = s["b"], s["sq"], s["skv"], s["hq"], s["hkv"], s["d"], s["dv"]
+    flops_exec = 2.0 * b * hq * sq * skv * (d + dv)
+    compute_s = flops_exec / (peak * params["gemm.eff.bf16"] * np.minimum(1.0, sq * hq / hkv / 64.0 + 0.05))
+    score_bytes = b * hq * sq * skv * 2.0 * np.where(s["causal"], 6.0, 4.0)
+    group = np.maximum(hq / np.maximum(hkv, 1.0), 1.0)
+    expand = np.where(group > 1.0, s["kv_bytes"] * group * params["attn.unfused_passes"], 0.0)
+    memory_s = (s["bytes"] + score_bytes + expand) / (chip.mem_bytes_per_s * params["mem.eff"])
+    latency = UNFUSED_KERNELS * params["gemm.latency_s"]
+    return compute_s, memory_s, np.full(np.shape(memory_s), latency)
+
+
+def _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v, causal, dtype, kv_dtype,
+            kv_bytes_per_token, variant, window, sparse_topk) -> dict:
+    b, sq, skv, hq, hkv, d = (np.asarray(v, float) for v in (batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim))
+    if np.any(b < 1) or np.any(sq < 1) or np.any(skv < 1) or np.any(hq < 1) or np.any(hkv < 1) or np.any(d < 1):
+        raise InputError("attention shape", dict(batch=batch, seqlen_q=seqlen_q, seqlen_kv=seqlen_kv, heads_q=heads_q,
+                                                 heads_kv=heads_kv, head_dim=head_dim), "all sizes must be >= 1")
+    if np.any(np.mod(hq, hkv) != 0):
+        raise InputError("heads_kv", heads_kv, f"must divide heads_q={heads_q}")
+    dv = d if head_dim_v is None else np.asarray(head_dim_v, float)
+    eb = get_format(dtype, "dtype").bytes_per_element
+    kv_eb = get_format(kv_dtype or dtype, "kv_dtype").bytes_per_element
+    if kv_bytes_per_token is None:
+        kv_bytes_per_token = hkv * d * kv_eb if variant == "mla" else hkv * (d + dv) * kv_eb
+    att = attended_kv(sq, skv, causal, window, sparse_topk)
+    kv_tokens = np.minimum(skv, float(sparse_topk)) if sparse_topk else (np.minimum(skv, float(window)) if window else skv)
+    kv_bytes = b * kv_tokens * np.asarray(kv_bytes_per_token, float)
+    qo_bytes = b * sq * hq * (d + dv) * eb
+    return dict(b=b, sq=sq, skv=skv, hq=hq, hkv=hkv, d=d, dv=dv, att=att, causal=np.asarray(causal, bool),
+                flops=2.0 * b * hq * sq * att * (d + dv), kv_bytes=kv_bytes, bytes=kv_bytes + qo_bytes)
+
+
+def _one_kernel(kernel: str, s: dict, chip: ChipSpec, params: KernelParams, direction: str, peak: float):
+    c, m, lat = _unfused(s, chip, params, peak) if kernel in UNFUSED else _fused(kernel, s, chip, params, peak)
+    t = combine(c, m, params["gemm.overlap_p"]) + lat
+    if direction == "forward_backward":
+        bwd_c = 2.5 * c / params["attn.bwd_ratio"]
+        t = t + combine(bwd_c, 2.0 * m, params["gemm.overlap_p"]) + lat
+        c, m, lat = c + bwd_c, 3.0 * m, 2.0 * lat
+    return t, c, m, lat
+
+
+def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim,
+                   head_dim_v=None, causal=False, kernel: str = "auto", dtype: str = "bf16", kv_dtype: str | None = None,
+                   kv_bytes_per_token=None, variant: str = "gqa", window=None, sparse_topk=None,
+                   direction: str = "forward") -> KernelTime:
+    """Time of one attention call (all layers' worth is the caller's count)."""
+    if kernel != "auto" and kernel not in ATTN_KERNELS:
+        raise InputError("kernel", kernel, f"must be auto or one of {', '.join(ATTN_KERNELS)}")
+    if direction not in ("forward", "forward_backward"):
+        raise InputError("direction", direction, "must be forward or forward_backward")
+    s = _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v, causal, dtype, kv_dtype,
+                kv_bytes_per_token, variant, window, sparse_topk)
+    cls = "bf16" if chip.peak("bf16") > 0 else "fp16"
+    if get_format(dtype, "dtype").compute == "fp8" and chip.peak("fp8") > 0:
+        cls = "fp8"
+    peak = chip.peak(cls)
+    if peak <= 0:
+        raise InputError("chip", chip.id, "has no 16-bit or fp8 tensor path for attention")
+    available = [k for k in chip.attention_kernels if k in ATTN_KERNELS] or list(UNFUSED)
+    unsupported = ""
+    if kernel != "auto" and kernel not in available:
+        unsupported = f"attention kernel {kernel} is not available on {chip.id} (has: {', '.join(available)})"
+    candidates = [kernel] if kernel != "auto" and not unsupported else available
+    if kernel == "auto":
+        candidates = [k for k in candidates if k not in UNFUSED] or candidates
+    best, chosen = None, np.full(np.shape(s["flops"]), candidates[0], dtype=object)
+    for cand in candidates:
+        res = _one_kernel(cand, s, chip, params, direction, peak)
+        if best is None:
+            best = res
+            continue
+        better = res[0] < best[0]
+        best = tuple(np.where(better, r, o) for r, o in zip(res, best))
+        chosen = np.where(better, cand, chosen)
+    t, c, m, lat = best
+    flops = s["flops"] * (3.5 if direction == "forward_backward" else 1.0)
+    nbytes = s["bytes"] * (3.0 if direction == "forward_backward" else 1.0)
+    sol = np.maximum(flops / peak, nbytes / chip.mem_bytes_per_s)
+    parts = {"kernel": chosen if chosen.ndim else str(chosen), "compute_class": cls, "attended_kv": s["att"]}
+    return KernelTime(t, c, m, lat, sol, flops, nbytes, parts, unsupported)

@@ -1,0 +1,110 @@
+"""Dense GEMM time C[m,n] = A[m,k] B[k,n] on one chip: tiles, waves, alignment, small-M, formats.
+
+    compute_s = 2mnk / (peak_fmt * eff_fmt * lib * q_tile_wave * K/(K+k_half) * align)
+    memory_s  = (m k + k n) * elem_bytes + m n * out_bytes) / (bw * mem_eff)
+    time_s    = ||(compute_s, memory_s)||_p + latency            (p-norm: partial overlap)
+
+q_tile_wave: output tiles of shape tm x tn (candidates derived from the chip's tile:
+(tm,tn), (tm,2tn), (2tm,tn), (tm/2,tn) at a 10% per-SM penalty for the half tile), ceil(m/tm)*ceil(n/tn)
+tiles run in ceil(tiles/num_sms) waves (split-K fills a partial wave); q = m n / (waves * num_sms * tm * tn), the best
+candidate wins (a library heuristic picks the tile). Small M (decode) therefore becomes
+memory-bound: the weights stream from HBM while most of each tile is padding.
+align: TMA-era kernels (Hopper/Blackwell cuBLAS) need 16-byte row strides; a K or N stride
+that is not a multiple of `chip.alignment_bytes` runs at `gemm.unaligned`, and one that is
+not 4-byte aligned (odd sizes) at `gemm.unaligned * gemm.odd`; unaligned operands also stream
+at `gemm.unaligned_mem` of the aligned bandwidth (narrower vector loads, no TMA).
+Formats: the compute class picks the peak (fp4 -> chip.peak("fp4")); block-scaled formats
+(fp4, mx*) pay `gemm.scaled_latency_s` extra fixed time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hundredx.chip.spec import ChipSpec
+from hundredx.errors import InputError
+from hundredx.formats import get_format
+from hundredx.kernel.params import GEMM_LIBS, KernelParams, KernelTime, combine
+
+SMALL_TILE_PENALTY = 0.90  # ASSUMPTION: a half-height (64-row) tile reaches ~90% of the per-SM rate of a full one
+SWAP_TILE_PENALTY = 0.50  # ASSUMPTION: swap-AB 16-row tiles (tiny M) reach ~half the per-SM rate
+
+
+def tile_wave_efficiency(m, n, num_sms: int, tile_m: int, tile_n: int, k=None, tile_k: int = 64):
+    """Best useful/issued fraction of tensor-core work over the tile candidates (array over m, n).
+
+    Candidates: (tm,tn), (tm,2tn), (2tm,tn), (tm/2,tn) at SMALL_TILE_PENALTY, and a swap-AB
+    16-row tile for tiny M at SWAP_TILE_PENALTY. When a wave is not filled, split-K runs up to
+    min(num_sms // tiles, K // (4 tile_k)) K-slices per tile.
+    """
+    m, n = np.asarray(m, float), np.asarray(n, float)
+    kk = np.asarray(k if k is not None else 4 * tile_k, float)
+    cands = ((tile_m, tile_n, 1.0), (tile_m, 2 * tile_n, 1.0), (2 * tile_m, tile_n, 1.0),
+             (max(tile_m // 2, 16), tile_n, SMALL_TILE_PENALTY), (16, tile_n, SWAP_TILE_PENALTY))
+    best = np.zeros(np.broadcast(m, n, kk).shape)
+    for tm, tn, rel in cands:
+        tiles = np.ceil(m / tm) * np.ceil(n / tn)
+        split = np.clip(np.minimum(np.floor(num_sms / np.maximum(tiles, 1.0)), np.floor(kk / (4 * tile_k))), 1.0, None)
+        waves = np.ceil(tiles * split / num_sms)
+        best = np.maximum(best, rel * m * n * split / np.maximum(waves * num_sms * tm * tn, 1.0))
+    return best
+
+
+def alignment_factor(n, k, bits: int, out_bits: int, align_bytes: int, params: KernelParams):
+    """1 when K and N strides are multiples of align_bytes; else gemm.unaligned (x gemm.odd below 4 bytes)."""
+    n, k = np.asarray(n, float), np.asarray(k, float)
+    strides = [k * bits / 8.0, n * bits / 8.0, n * out_bits / 8.0]
+    aligned = np.ones(np.broadcast(n, k).shape, bool)
+    even = np.ones_like(aligned)
+    for s in strides:
+        aligned &= np.isclose(np.mod(s, align_bytes), 0.0)
+        even &= np.isclose(np.mod(s, 4), 0.0)
+    factor = np.where(aligned, 1.0, params["gemm.unaligned"])
+    return np.where(even | aligned, factor, factor * params["gemm.odd"])
+
+
+def resolve_compute(dtype: str, chip: ChipSpec) -> tuple[str, str]:
+    """(compute class used, fallback note). A class without a path falls back fp4 -> fp8 -> bf16."""
+    wanted = get_format(dtype, "dtype").compute
+    if wanted == "int4":
+        wanted = "bf16"  # weight-only int4: activations and math in bf16
+    chain = {"fp4": ("fp4", "fp6", "fp8", "bf16"), "fp6": ("fp6", "fp8", "bf16"), "fp8": ("fp8", "bf16"),
+             "int8": ("int8", "fp8", "bf16"), "fp16": ("fp16", "bf16"), "bf16": ("bf16", "fp16"),
+             "tf32": ("tf32", "fp32"), "fp32": ("fp32",)}.get(wanted, (wanted,))
+    for cls in chain:
+        if chip.peak(cls) > 0:
+            note = "" if cls == wanted else f"{wanted}->{cls}"
+            return cls, note
+    raise InputError("dtype", dtype, f"chip {chip.id} has no compute path for {wanted} (or a wider fallback)")
+
+
+def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16", library: str = "auto",
+              out_dtype: str = "bf16", bytes_total=None) -> KernelTime:
+    """Time of one GEMM call; `bytes_total` overrides the operand-byte count (e.g. int4 weights)."""
+    if library not in GEMM_LIBS and library != "auto":
+        raise InputError("library", library, f"must be one of auto, {', '.join(GEMM_LIBS)}")
+    m, n, k = (np.asarray(v, float) for v in (m, n, k))
+    if np.any(m < 0) or np.any(n <= 0) or np.any(k <= 0):
+        raise InputError("m,n,k", (m.tolist(), n.tolist(), k.tolist()), "GEMM dims must be positive")
+    cls, fallback = resolve_compute(dtype, chip)
+    fmt, out_fmt = get_format(dtype, "dtype"), get_format(out_dtype, "out_dtype")
+    elem_bytes = fmt.bytes_per_element if not fallback else min(fmt.bytes_per_element, 2.0)
+    flops = 2.0 * m * n * k
+    nbytes = (m * k + k * n) * elem_bytes + m * n * out_fmt.bytes_per_element if bytes_total is None \
+        else np.asarray(bytes_total, float)
+    peak, bw = chip.peak(cls), chip.mem_bytes_per_s
+    quant = tile_wave_efficiency(m, n, chip.num_sms, chip.gemm_tile_m, chip.gemm_tile_n, k, chip.gemm_tile_k)
+    keff = k / (k + params["gemm.k_half"])
+    align = alignment_factor(n, k, fmt.bits, out_fmt.bits, chip.alignment_bytes, params)
+    lib = 1.0 if library == "auto" else params[f"gemm.lib.{library}"]
+    eff = np.minimum(params[f"gemm.eff.{cls}"] * lib * quant * keff * align, 1.0)
+    compute_s = flops / (peak * eff)
+    align_mem = np.where(align < 1.0, params["gemm.unaligned_mem"], 1.0)
+    memory_s = nbytes / (bw * params["gemm.mem_eff"] * align_mem)
+    latency = params["gemm.latency_s"] + (params["gemm.scaled_latency_s"] if fmt.block and fmt.bits <= 8 else 0.0)
+    latency = np.full(np.broadcast(m, n, k).shape, latency)
+    time_s = combine(compute_s, memory_s, params["gemm.overlap_p"]) + latency
+    sol_s = np.maximum(flops / peak, nbytes / bw)
+    parts = {"compute_class": cls, "fallback": fallback, "tile_wave_eff": quant, "k_eff": keff, "align": align,
+             "eff_compute": eff}
+    return KernelTime(time_s, compute_s, memory_s, latency, sol_s, flops, nbytes, parts)

@@ -1,0 +1,70 @@
+"""Memory-bound ops (copy, read, add, triad, rmsnorm, activations, rope, quantize, gather) and launch cost.
+
+    time_s = kernels * mem.latency_s + traffic * bytes / (bw * mem.eff)
+
+i.e. achieved bandwidth = bw*eff * bytes / (bytes + B_half) with the half-saturation size
+B_half = kernels * latency * bw * eff / traffic: small tensors are latency-bound, large ones
+stream at the achievable fraction of HBM bandwidth (STREAM/BabelStream style). `bytes` is
+bytes read + written as the op is *defined* (e.g. RMSNorm: read x, write y); `traffic`
+(mem.rmsnorm.traffic) and `kernels` (mem.rmsnorm.kernels) describe how far an eager
+implementation moves more bytes and launches more kernels than that; other ops are one
+kernel at traffic 1.
+Fusion (`fused=True`): the op runs inside its neighbour kernel (a norm in the GEMM
+prologue, an activation in the epilogue): no launch, and only `mem.fused_share` of its
+bytes are still moved through HBM (the rest stays in registers/shared memory).
+Launch: without CUDA graphs each kernel costs at least `launch_s` (host launch);
+with graphs its fixed time drops to `graph_kernel_s` (replay of a captured graph).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hundredx.chip.spec import ChipSpec
+from hundredx.errors import InputError
+from hundredx.kernel.params import MEMORY_OPS, KernelParams, KernelTime
+
+
+def op_shape(op: str, params: KernelParams) -> tuple[float, float]:
+    """(kernels per call, HBM traffic per nominal byte) for an op name."""
+    if op not in MEMORY_OPS:
+        raise InputError("op", op, f"must be one of {', '.join(MEMORY_OPS)}")
+    if op == "rmsnorm":
+        return params["mem.rmsnorm.kernels"], params["mem.rmsnorm.traffic"]
+    return 1.0, 1.0
+
+
+def memory_time(nbytes, chip: ChipSpec, params: KernelParams, op: str = "copy", fused: bool = False,
+                flops=0.0) -> KernelTime:
+    """Time of a memory-bound op moving `nbytes` (read + written), optionally fused into a neighbour."""
+    b = np.asarray(nbytes, float)
+    if np.any(b < 0):
+        raise InputError("bytes", nbytes, "must be >= 0")
+    kernels, traffic = op_shape(op, params)
+    bw = chip.mem_bytes_per_s
+    peak = chip.peak("fp32") or chip.peak("bf16")
+    compute_s = np.asarray(flops, float) / peak if peak > 0 else np.zeros_like(b)
+    if fused:
+        memory_s = params["mem.fused_share"] * b / (bw * params["mem.eff"])
+        latency = np.zeros_like(b)
+    else:
+        memory_s = traffic * b / (bw * params["mem.eff"])
+        latency = np.full(b.shape, kernels * params["mem.latency_s"])
+    time_s = np.maximum(memory_s, compute_s) + latency
+    sol = np.maximum(b / bw, compute_s)
+    parts = {"kernels": 0.0 if fused else kernels, "traffic": traffic, "fused": fused}
+    return KernelTime(time_s, compute_s, memory_s, latency, sol, np.asarray(flops, float), b, parts)
+
+
+def achieved_bandwidth(nbytes, chip: ChipSpec, params: KernelParams, op: str = "copy"):
+    """Bytes/s a memory op reaches at this size (the curve BabelStream plots)."""
+    t = memory_time(nbytes, chip, params, op)
+    return np.asarray(nbytes, float) / t.time_s
+
+
+def launch_latency(kernel_latency_s, params: KernelParams, cuda_graphs: bool):
+    """Per-kernel fixed time: at least the host launch without graphs; the replay cost with graphs."""
+    lat = np.asarray(kernel_latency_s, float)
+    if cuda_graphs:
+        return np.minimum(lat, params["graph_kernel_s"])
+    return np.maximum(lat, params["launch_s"])

@@ -1,0 +1,121 @@
+"""op_cost dispatch, fusion, CUDA graphs, format fallback; fitting, loading, validation; the `op` CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hundredx.kernel.cost import op_cost
+from hundredx.kernel.fit import fit_cases, load_params, save_fitted
+from hundredx.kernel.params import KernelParams
+from hundredx.kernel.runtime import RuntimeSpec
+from hundredx.model.ops import Op
+from kernel_chips import chip, toy_chip
+
+PUBLIC = Path("/work/shared/validation/public")
+TOY = toy_chip()
+P = KernelParams.analytic(TOY)
+
+
+def _gemm_op(m, compute="bf16"):
+    m = np.asarray(m, float)
+    return Op("ffn.up", "gemm", "dense", 1.0, 2 * m * 4096 * 4096, 4096 * 4096 * 2 + m * 4096 * 2, m * 4096 * 2,
+              compute=compute, m=m, n=4096, k=4096)
+
+
+def test_gemm_op_cost_vectorized_bounds():
+    c = op_cost(_gemm_op([1, 16, 256, 4096, 16384]), TOY, RuntimeSpec(), P)
+    assert np.all(c.time_s >= c.sol_s) and np.all((c.efficiency > 0) & (c.efficiency <= 1))
+    assert c.bound[0] == "memory" and c.bound[-1] == "compute"
+    assert np.all(np.diff(c.time_s) > 0)  # more tokens never less time
+    assert c.source == "analytic"
+
+
+def test_fp4_falls_back_and_records_it():
+    c = op_cost(_gemm_op(4096, "fp4"), TOY, RuntimeSpec(), P)
+    assert c.fallback == "fp4->fp8"
+    c8 = op_cost(_gemm_op(4096, "fp8"), TOY, RuntimeSpec(), P)
+    assert float(c.time_s) == pytest.approx(float(c8.time_s), rel=0.2)
+
+
+def test_fusion_and_graphs():
+    norm = Op("attn.norm", "memory", "dense", 1.0, 0.0, 8e6, 8e6, attrs={"fusable": True})
+    eager = op_cost(norm, TOY, RuntimeSpec(fused=False, cuda_graphs=False), P)
+    fused = op_cost(norm, TOY, RuntimeSpec(fused=True), P)
+    graphed = op_cost(norm, TOY, RuntimeSpec(fused=False, cuda_graphs=True), P)
+    assert fused.fused and float(fused.latency_s) == 0 and float(fused.time_s) < 0.2 * float(eager.time_s)
+    assert float(graphed.latency_s) == pytest.approx(P["graph_kernel_s"])
+    assert float(eager.latency_s) >= P["launch_s"]
+
+
+def test_attention_grouped_recurrent_dispatch():
+    a = dict(batch=8, seqlen_q=1, seqlen_kv=4096, heads_q=32, heads_kv=8, head_dim=128, head_dim_v=128,
+             causal=False, variant="gqa", kv_bytes_per_token_layer=8 * 256 * 2.0)
+    kv = 8 * 4096 * 8 * 256 * 2.0
+    att = Op("attn", "attention", "dense", 1.0, 4 * 8 * 4096 * 32 * 128.0, kv, 8 * 32 * 128 * 2.0, attrs=a)
+    c = op_cost(att, chip("h100-sxm"), RuntimeSpec(attention_kernel="fa3"), KernelParams.analytic(chip("h100-sxm")))
+    assert c.bound == "memory" and c.kernel == "fa3"
+    gg = Op("moe.up", "grouped_gemm", "moe", 1.0, 2.0 * 8192 * 1536 * 2048, 1e8, 1e7, compute="bf16",
+            m=8192, n=1536, k=2048, attrs=dict(groups=64, top_k=8, tokens_total=8192))
+    uni = op_cost(gg, TOY, RuntimeSpec(moe_routing="uniform"), P)
+    rnd = op_cost(gg, TOY, RuntimeSpec(moe_routing="random"), P)
+    assert float(rnd.time_s) >= float(uni.time_s)
+    rec = Op("gdn", "recurrent", "linear", 1.0, 1e9, 1e8, 1e8)
+    assert float(op_cost(rec, TOY, RuntimeSpec(), P).time_s) > 0
+
+
+def _cases(kind, n=None):
+    lines = (PUBLIC / f"{kind}.jsonl").read_text().splitlines()
+    return [json.loads(x) for x in lines if x.strip()][:n]
+
+
+@pytest.mark.skipif(not PUBLIC.exists(), reason="public validation cases not present")
+def test_fit_save_load_roundtrip(tmp_path):
+    cases = [c for c in _cases("memory") if c["hardware"] == "h200-sxm"]
+    fits = fit_cases(cases, {"h200-sxm": chip("h200-sxm")})
+    assert fits["h200-sxm"]["report"]["median_ape"] <= 0.05
+    files = save_fitted(fits, tmp_path, {"data": ["memory.jsonl"], "device": "test"})
+    params = load_params(chip("h200-sxm"), tmp_path)
+    assert params.source == f"fitted:{files[0].name}" and params.provenance["device"] == "test"
+    assert load_params(toy_chip(), tmp_path).source == "analytic"
+
+
+@pytest.mark.skipif(not PUBLIC.exists(), reason="public validation cases not present")
+def test_validate_predicts_public_cases_within_target(monkeypatch):
+    import hundredx.validate.kernels as vk
+    from hundredx.validate.base import Unpredictable
+
+    monkeypatch.setattr(vk, "_chip", chip)
+    cases = _cases("gemm")[::5] + _cases("attention")[::4] + _cases("memory") + _cases("grouped_gemm")
+    summary = vk.error_summary(cases)
+    for kind, entry in summary.items():
+        assert entry["median_ape"] <= 0.10, (kind, entry["worst"])
+        assert entry["p90_ape"] <= 0.25, (kind, entry["worst"])
+    with pytest.raises(Unpredictable):
+        vk.predict_case({"kind": "collective", "hardware": "h100-sxm", "config": {}})
+
+
+def test_cli_op_commands(monkeypatch):
+    import hundredx.cli.op_cmd as op_cmd
+    from hundredx.cli.app import app
+
+    monkeypatch.setattr(op_cmd, "_load_chip", chip)
+    run = CliRunner().invoke
+    r = run(app, ["op", "gemm", "--chip", "h100-sxm", "--m", "4096", "--n", "4096", "--k", "4096", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["bound"] == "compute" and 0 < out["efficiency"] <= 1 and out["source"].startswith(("fitted", "analytic"))
+    r = run(app, ["op", "attention", "--chip", "h100-sxm", "--phase", "decode", "--batch", "32", "--seqlen-kv", "4096",
+                  "--heads-q", "32", "--heads-kv", "8", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["bound"] == "memory"
+    r = run(app, ["op", "grouped-gemm", "--chip", "h800-sxm", "--k", "7168", "--n", "4096", "--tokens-per-group",
+                  "512,512", "--dtype", "fp8"])
+    assert r.exit_code == 0 and "grouped_gemm" in r.stdout
+    r = run(app, ["op", "memory", "--chip", "h100-sxm", "--op", "copy", "--bytes", "1e9", "--json"])
+    assert r.exit_code == 0 and 2500 < json.loads(r.stdout)["gbps"] < 3350
+    bad = run(app, ["op", "memory", "--chip", "h100-sxm", "--op", "teleport", "--bytes", "1e9"])
+    assert bad.exit_code == 2 and "op='teleport'" in bad.output
