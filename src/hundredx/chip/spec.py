@@ -88,6 +88,8 @@ class SystemSpec:
     torus_dims: tuple[int, ...] = ()
     max_devices: int = 0
     in_switch_reduction: bool = False
+    scaleout_in_network_reduction: bool = False
+    devices: int = 0
     sources: tuple[str, ...] = ()
     notes: str = ""
     extra: dict = field(default_factory=dict)
@@ -101,3 +103,18 @@ class SystemSpec:
             raise ValueError(f"system {self.id}: devices_per_node={self.devices_per_node}, scaleup_domain={self.scaleup_domain} must be >= 1")
         if not self.sources:
             raise ValueError(f"system {self.id}: sources must name where the numbers come from")
+        if self.topology.startswith("torus") and self.torus_dims and self._dims_product() != self.scaleup_domain:
+            raise ValueError(f"system {self.id}: torus_dims={self.torus_dims} do not multiply to scaleup_domain={self.scaleup_domain}")
+
+    def _dims_product(self) -> int:
+        product = 1
+        for dim in self.torus_dims:
+            product *= int(dim)
+        return product
+
+    @property
+    def nodes(self) -> int:
+        """Scale-up domains a `devices`-chip deployment spans (1 when `devices` is unset)."""
+        if self.devices <= 0:
+            return 1
+        return -(-self.devices // self.scaleup_domain)

@@ -1,0 +1,61 @@
+"""`hundredx chip list|show`: the chip catalog, every field with its sources."""
+
+from __future__ import annotations
+
+import typer
+
+from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.units import fmt_bytes, fmt_si
+
+
+def _row(chip) -> list:
+    return [chip.id, chip.vendor, chip.year, fmt_si(chip.peak("bf16"), "FLOP/s"), fmt_si(chip.peak("fp8"), "FLOP/s"),
+            fmt_si(chip.peak("fp4"), "FLOP/s"), fmt_bytes(chip.mem_bytes), fmt_si(chip.mem_bytes_per_s, "B/s"),
+            fmt_si(chip.scaleup_bytes_per_s, "B/s"), "yes" if chip.preliminary else ""]
+
+
+def chip_list(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """List the chips in the catalog (dense peaks; bandwidths per direction)."""
+    from hundredx.chip.catalog import chip_to_dict, list_chips, load_chip
+
+    with user_errors():
+        chips = [load_chip(cid) for cid in list_chips()]
+    if as_json:
+        print_json([chip_to_dict(c) for c in chips])
+        return
+    print_table("chips (dense peak FLOP/s; scale-up bandwidth per direction)",
+                ["id", "vendor", "year", "bf16", "fp8", "fp4", "memory", "mem bw", "scale-up", "preliminary"],
+                [_row(c) for c in chips])
+
+
+def chip_show(chip: str = typer.Argument(..., help="chip id (see `hundredx chip list`)"),
+              as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Every field of one chip, its standard system, and the sources."""
+    from hundredx.chip.catalog import chip_to_dict, load_chip, load_system
+
+    with user_errors():
+        spec = load_chip(chip)
+        system = load_system(spec.id)
+    data = chip_to_dict(spec)
+    data["standard_system"] = system.id
+    if as_json:
+        print_json(data)
+        return
+    rows = []
+    for key, value in data.items():
+        if key in ("sources", "peak_flops_per_s"):
+            continue
+        rows.append([key, ", ".join(value) if isinstance(value, list) else value])
+    for fmt, peak in spec.peak_flops_per_s.items():
+        rows.append([f"peak_flops_per_s.{fmt}", fmt_si(peak, "FLOP/s")])
+    print_table(f"{spec.name} ({spec.id})", ["field", "value"], rows)
+    typer.echo("sources:")
+    for source in spec.sources:
+        typer.echo(f"  - {source}")
+
+
+def register(app: typer.Typer) -> None:
+    chip_app = typer.Typer(no_args_is_help=True, help="The chip catalog: list chips, show one with its sources.")
+    chip_app.command("list")(chip_list)
+    chip_app.command("show")(chip_show)
+    app.add_typer(chip_app, name="chip")

@@ -1,0 +1,52 @@
+"""`hundredx op collective`: the cost of one collective on a chip's system (chip/collectives.py)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.units import fmt_si, fmt_time, parse_size
+
+
+def op_collective(
+    chip: str = typer.Option(..., "--chip", help="chip id or system id (a chip means its standard system)"),
+    op: str = typer.Option("all_reduce", "--op", help="all_reduce, all_gather, reduce_scatter, all_to_all, p2p, moe_dispatch, moe_combine"),
+    nbytes: str = typer.Option("1M", "--bytes", help="message bytes per rank (nccl-tests size), e.g. 1M, 64MiB"),
+    ranks: int = typer.Option(8, "--ranks", help="ranks taking part"),
+    scope: str = typer.Option("auto", "--scope", help="auto, intra_node, inter_node"),
+    algorithm: str = typer.Option("auto", "--algorithm", help="auto, ring, tree, nvls, collnet, direct, hierarchical"),
+    library: str = typer.Option("nccl", "--library", help="nccl, rccl, deepep, nvshmem, trtllm, xla, neuron"),
+    tokens: Optional[int] = typer.Option(None, "--tokens", help="MoE: tokens per rank"),
+    hidden: Optional[int] = typer.Option(None, "--hidden", help="MoE: hidden size"),
+    topk: Optional[int] = typer.Option(None, "--topk", help="MoE: experts per token"),
+    experts: Optional[int] = typer.Option(None, "--experts", help="MoE: routed experts"),
+    dtype: str = typer.Option("bf16", "--dtype", help="MoE: fp8, bf16, ..."),
+    mode: str = typer.Option("normal", "--mode", help="MoE: normal or low_latency"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Predict one collective's time and bandwidth (alpha-beta on the system's topology)."""
+    from hundredx.chip import collective_time, load_system
+
+    with user_errors():
+        system = load_system(chip)
+        size = parse_size(nbytes, "bytes")
+        moe = {}
+        if op in ("moe_dispatch", "moe_combine"):
+            moe = {"tokens": tokens, "hidden": hidden, "topk": topk, "experts": experts, "dtype": dtype, "mode": mode}
+        cost = collective_time(system, op, size, ranks, scope=scope, algorithm=algorithm, library=library, **moe)
+    data = {"system": system.id, "chip": system.chip.id, "op": op, "message_bytes": size, "ranks": ranks, **cost.to_dict()}
+    if as_json:
+        print_json(data)
+        return
+    print_table(f"{op} on {system.id} ({ranks} ranks)", ["field", "value"], [
+        ["time", fmt_time(cost.time_s)], ["algorithm", cost.algorithm],
+        ["algo bandwidth", fmt_si(cost.algo_bandwidth_bytes_per_s, "B/s")],
+        ["bus bandwidth", fmt_si(cost.bus_bandwidth_bytes_per_s, "B/s")],
+        ["link", cost.link], ["leaves scale-up domain", cost.leaves_domain]])
+
+
+def register_collective(op_app: typer.Typer) -> None:
+    """Add `collective` to the `op` sub-app."""
+    op_app.command("collective")(op_collective)
