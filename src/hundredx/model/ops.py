@@ -61,7 +61,7 @@ class Op:
             raise ValueError(f"op {self.name}: kind={self.kind!r} not in {OP_KINDS}")
         if self.shard not in SHARDS:
             raise ValueError(f"op {self.name}: shard={self.shard!r} not in {SHARDS}")
-        if self.count < 0:
+        if np.any(np.asarray(self.count) < 0):
             raise ValueError(f"op {self.name}: count={self.count} is negative")
 
     @property

@@ -1,0 +1,74 @@
+"""Benchmark: one `predict` in-process, `predict_many` configurations/s, `hundredx --help` wall time.
+
+Run: python benchmarks/predict_speed.py [--rows 200000]. Pins numpy to one thread (one core).
+Targets (issue 2): predict < 1 ms, predict_many >= 200k configurations/s, --help < 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def bench_predict(repeats: int = 200) -> float:
+    from hundredx.chip import load_system
+    from hundredx.kernel.runtime import RuntimeSpec
+    from hundredx.model import load_model
+    from hundredx.predict import Stack, Workload, predict
+
+    stack = Stack(load_model("meta-llama/Llama-3.1-8B-Instruct"), load_system("h100-sxm"), RuntimeSpec(tp=1))
+    workload = Workload(isl=1024, osl=128, batch=8)
+    predict(stack, workload)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        predict(stack, workload)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def bench_many(rows: int) -> float:
+    from hundredx.predict import predict_many
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({
+        "model": "meta-llama/Llama-3.1-70B-Instruct", "chip": "h100-sxm",
+        "tp": rng.choice([1, 2, 4, 8], rows), "batch": rng.integers(1, 256, rows),
+        "isl": rng.integers(128, 8192, rows), "osl": rng.integers(16, 2048, rows)})
+    predict_many(table.head(100))
+    t0 = time.perf_counter()
+    out = predict_many(table)
+    elapsed = time.perf_counter() - t0
+    assert len(out) == rows
+    return rows / elapsed
+
+
+def bench_help() -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "hundredx.cli", "--help"], check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=200_000)
+    args = parser.parse_args()
+    one = bench_predict()
+    many = bench_many(args.rows)
+    helps = min(bench_help() for _ in range(3))
+    print(f"predict (Llama-3.1-8B, H100, batch 8): {one * 1e3:.3f} ms median  (target < 1 ms)")
+    print(f"predict_many ({args.rows} rows, Llama-3.1-70B, H100): {many:,.0f} configurations/s  (target >= 200,000)")
+    print(f"hundredx --help: {helps:.2f} s  (target < 1 s)")
+
+
+if __name__ == "__main__":
+    main()

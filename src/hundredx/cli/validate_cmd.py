@@ -1,0 +1,48 @@
+"""`hundredx validate FILE... [--kind K] [--json]`: accuracy against measured cases."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from hundredx.cli.common import print_json, print_table, user_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("validate")
+    def validate(files: List[str] = typer.Argument(..., help="case files (JSON Lines, SCHEMA.md)"),
+                 kind: Optional[str] = typer.Option(None, help="only this kind"),
+                 show_worst: int = typer.Option(5, help="worst cases listed per kind"),
+                 as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
+        """Predict every case in FILES and report median/p90 APE per kind; unpredicted cases are listed."""
+        from hundredx.validate.runner import validate_files
+
+        with user_errors():
+            report = validate_files(files, kind)
+        if as_json:
+            print_json(report)
+            return
+        rows = []
+        for k, s in report["summary"].items():
+            pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+            rows.append([k, s["cases"], s["predicted"], pct(s["median_ape"]), pct(s["p90_ape"]),
+                         pct(s["within_10pct"]), pct(s["within_25pct"])])
+        print_table("accuracy per kind (APE = |pred - measured| / measured)",
+                    ["kind", "cases", "predicted", "median APE", "p90 APE", "<=10%", "<=25%"], rows)
+        unpredicted = [c for c in report["cases"] if c["unpredicted_reason"]]
+        if unpredicted:
+            reasons: dict[str, list[str]] = {}
+            for c in unpredicted:
+                reasons.setdefault(f"{c['kind']}: {c['unpredicted_reason']}", []).append(c["id"])
+            print_table("unpredicted cases", ["reason", "count", "ids"],
+                        [[r, len(ids), ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")] for r, ids in reasons.items()])
+        if show_worst > 0:
+            worst = sorted((c for c in report["cases"] if c["ape"] is not None), key=lambda c: -c["ape"])
+            by_kind: dict[str, list] = {}
+            for c in worst:
+                if len(by_kind.setdefault(c["kind"], [])) < show_worst:
+                    by_kind[c["kind"]].append(c)
+            rows = [[c["kind"], c["id"], f"{c['measured']:.4g}", f"{c['predicted']:.4g}", f"{100 * c['ape']:.0f}%"]
+                    for cs in by_kind.values() for c in cs]
+            print_table("worst cases", ["kind", "id", "measured", "predicted", "APE"], rows)

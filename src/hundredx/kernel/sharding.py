@@ -1,0 +1,160 @@
+"""Sharding: turn the model's global ops into one device's ops plus the collectives.
+
+Megatron-style tensor parallelism (Shoeybi et al. 2019): column-parallel GEMMs split N,
+row-parallel GEMMs split K and end in an all-reduce of the [tokens, D] output; attention
+splits heads (KV heads are replicated when K < tp; an MLA latent cache cannot be split
+by heads, so every tp rank holds all of it). Attention-DP (DeepSeek/SGLang style) instead
+gives each of the tp ranks batch/tp sequences with all heads and no all-reduce.
+Expert parallelism splits the experts over `ep` ranks and adds an all-to-all dispatch
+and combine of tokens*top_k*D activations; tensor parallelism left over inside an expert
+(moe_tp = tp*dp_attn / ep) splits the expert width. Pipeline parallelism gives each stage
+count/pp layers. Context parallelism splits prefill tokens over `cp` ranks (ring attention).
+Everything broadcasts over numpy arrays of tp/ep/pp/batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from hundredx.kernel.runtime import RuntimeSpec
+from hundredx.model.ops import Op
+
+
+@dataclass(frozen=True, slots=True)
+class Comm:
+    """One collective a device takes part in, `count` times per forward pass."""
+
+    name: str
+    op: str
+    message_bytes: object
+    ranks: object
+    count: float
+    scope_domain: bool = True
+
+
+def _div(x, d):
+    return np.divide(x, d)
+
+
+def _shard_gemm(op: Op, tp, attn_dp: bool, in_attention: bool) -> Op:
+    """Column: N/tp; row: K/tp; vocab: N/tp; replicated: unchanged."""
+    if attn_dp and in_attention:
+        m = _div(op.m, tp)
+        a_bytes = np.subtract(op.bytes_read, op.weight_bytes)
+        return replace(op, m=m, flops=_div(op.flops, tp), bytes_read=np.add(op.weight_bytes, _div(a_bytes, tp)),
+                       bytes_written=_div(op.bytes_written, tp))
+    if op.shard in ("column", "vocab"):
+        w = _div(op.weight_bytes, tp)
+        a_read = np.subtract(op.bytes_read, op.weight_bytes)
+        return replace(op, n=_div(op.n, tp), flops=_div(op.flops, tp), weight_bytes=w,
+                       bytes_read=np.add(w, a_read), bytes_written=_div(op.bytes_written, tp))
+    if op.shard == "row":
+        w = _div(op.weight_bytes, tp)
+        a_read = _div(np.subtract(op.bytes_read, op.weight_bytes), tp)
+        return replace(op, k=_div(op.k, tp), flops=_div(op.flops, tp), weight_bytes=w,
+                       bytes_read=np.add(w, a_read))
+    return op
+
+
+def _shard_attention(op: Op, tp, attn_dp: bool) -> Op:
+    attrs = dict(op.attrs)
+    if attn_dp:
+        attrs["batch"] = np.maximum(_div(attrs.get("batch", 1), tp), 1.0)
+        return replace(op, flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp),
+                       bytes_written=_div(op.bytes_written, tp), attrs=attrs)
+    heads_q = attrs.get("heads_q", 1)
+    heads_kv = attrs.get("heads_kv", heads_q)
+    latent = attrs.get("variant") == "mla" and heads_kv == 1
+    attrs["heads_q"] = _div(heads_q, tp)
+    # KV heads split while K >= tp, else each rank keeps one replica of one KV head.
+    kv_share = np.ones_like(np.asarray(tp, dtype=float)) if latent else np.minimum(1.0, np.maximum(_div(1.0, tp), _div(1.0, heads_kv)))
+    attrs["heads_kv"] = heads_kv if latent else np.maximum(_div(heads_kv, tp), 1.0)
+    kv_read = attrs.get("kv_read_bytes", 0.0)
+    q_io = np.subtract(op.bytes_read, kv_read)
+    new_kv = np.multiply(kv_read, kv_share)
+    attrs["kv_read_bytes"] = new_kv
+    return replace(op, flops=_div(op.flops, tp), bytes_read=np.add(_div(q_io, tp), new_kv),
+                   bytes_written=_div(op.bytes_written, tp), attrs=attrs)
+
+
+def _shard_experts(op: Op, ep, moe_tp, imbalance) -> Op:
+    attrs = dict(op.attrs)
+    groups = attrs.get("groups", 1)
+    attrs["groups"] = np.maximum(_div(groups, ep), 1.0)
+    attrs["tokens_total"] = np.multiply(_div(attrs.get("tokens_total", op.m), ep), imbalance)
+    attrs["experts_touched"] = _div(attrs.get("experts_touched", groups), ep)
+    attrs["moe_tp"] = moe_tp
+    scale = np.multiply(_div(1.0, np.multiply(ep, moe_tp)), imbalance)
+    w = _div(op.weight_bytes, np.multiply(ep, moe_tp))
+    a_read = np.subtract(op.bytes_read, op.weight_bytes)
+    return replace(op, flops=np.multiply(op.flops, scale), weight_bytes=w, m=np.multiply(_div(op.m, ep), imbalance),
+                   bytes_read=np.add(w, np.multiply(a_read, scale)), bytes_written=np.multiply(op.bytes_written, scale),
+                   n=_div(op.n, moe_tp) if attrs.get("split") == "n" else op.n,
+                   k=_div(op.k, moe_tp) if attrs.get("split") == "k" else op.k, attrs=attrs)
+
+
+def routing_imbalance(runtime: RuntimeSpec, ep) -> object:
+    """Max-over-mean expert-rank load: 1 for balanced routing; skew s adds s*sqrt(log ep) (Gumbel-like max)."""
+    ep = np.asarray(ep, dtype=float)
+    return 1.0 + runtime.routing_skew * np.sqrt(np.log(np.maximum(ep, 1.0)))
+
+
+def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int,
+              tp=None, ep=None, pp=None) -> tuple[list[Op], list[Comm]]:
+    """One device's ops and its collectives. tp/ep/pp default to the runtime's (arrays allowed)."""
+    tp = runtime.tp if tp is None else tp
+    ep = runtime.ep if ep is None else ep
+    pp = runtime.pp if pp is None else pp
+    attn_dp = runtime.attention_dp
+    moe_tp = np.maximum(_div(tp, ep), 1.0) if not attn_dp else np.maximum(_div(tp, ep), 1.0)
+    imbalance = routing_imbalance(runtime, ep)
+    out: list[Op] = []
+    comms: list[Comm] = []
+    for op in ops:
+        in_attention = op.attrs.get("block", "") == "attention" or op.kind == "attention"
+        if op.kind == "attention":
+            new = _shard_attention(op, tp, attn_dp)
+        elif op.kind == "grouped_gemm":
+            new = _shard_experts(op, ep, moe_tp, imbalance)
+        elif op.kind in ("gemm",):
+            new = _shard_gemm(op, tp, attn_dp, in_attention)
+        elif op.kind in ("memory", "recurrent", "embedding", "router") and attn_dp:
+            new = replace(op, flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp),
+                          bytes_written=_div(op.bytes_written, tp))
+        elif op.kind == "memory" and op.shard == "experts":
+            scale = np.multiply(_div(1.0, np.multiply(ep, moe_tp)), imbalance)
+            new = replace(op, flops=np.multiply(op.flops, scale), bytes_read=np.multiply(op.bytes_read, scale),
+                          bytes_written=np.multiply(op.bytes_written, scale))
+        elif op.kind == "recurrent" or (op.kind == "memory" and op.shard in ("column", "row", "heads")):
+            new = replace(op, flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp),
+                          bytes_written=_div(op.bytes_written, tp))
+        else:
+            new = op
+        count = np.divide(op.count, pp)
+        out.append(replace(new, count=count) if np.ndim(count) else replace(new, count=float(count)))
+        comms.extend(_comms_for(op, runtime, act_bytes, hidden, tp, ep, pp, attn_dp, in_attention))
+    return out, comms
+
+
+def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, ep, pp, attn_dp, in_attention):
+    count = np.divide(op.count, pp)
+    tokens = op.m
+    if op.kind == "gemm" and op.shard == "row" and not (attn_dp and in_attention) and not op.attrs.get("expert"):
+        size = np.multiply(np.multiply(tokens, op.n), act_bytes)
+        return [Comm(f"{op.name}.all_reduce", "all_reduce", size, tp, count)]
+    if op.kind == "gemm" and op.shard == "vocab":
+        size = np.multiply(np.multiply(tokens, op.n), 2.0)
+        return [Comm(f"{op.name}.all_gather", "all_gather", _div(size, tp), tp, count)]
+    if op.kind == "grouped_gemm" and op.attrs.get("stage") == "up":
+        t = np.divide(op.attrs.get("tokens", tokens), tp if attn_dp else 1)
+        size = np.multiply(np.multiply(t, op.attrs.get("top_k", 1)), hidden * act_bytes)
+        comms = [Comm(f"{op.name}.dispatch", "moe_dispatch", size, ep, count),
+                 Comm(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / max(act_bytes, 1e-9)), ep, count)]
+        if attn_dp:
+            return comms
+        # Without attention-DP the MoE output of a TP group is all-reduced across the group.
+        size_ar = np.multiply(np.multiply(op.attrs.get("tokens", tokens), hidden), act_bytes)
+        return [Comm(f"{op.name}.all_reduce", "all_reduce", size_ar, tp, count)] + (comms if np.any(np.asarray(ep) > 1) else [])
+    return []

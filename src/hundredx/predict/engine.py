@@ -1,0 +1,131 @@
+"""The cost of one forward pass of a `Stack`: build ops, shard them, cost ops and collectives.
+
+time = pp * stage_time + (pp - 1) * p2p, where stage_time sums, over one pipeline stage's
+ops, the kernel-layer op time (SOL x efficiency + latency) and the collective time not
+hidden by compute-communication overlap. Every quantity broadcasts over numpy arrays
+of batch / tokens / context / tp / ep / pp, so `predict_many` shares this code path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hundredx.chip.collectives import collective_time
+from hundredx.kernel.cost import op_cost
+from hundredx.kernel.fit import load_params
+from hundredx.kernel.sharding import shard_ops
+from hundredx.model import build_ops
+from hundredx.predict.stack import Stack
+
+BOUNDS = ("compute", "memory", "network", "overhead")
+_PARAMS: dict[str, object] = {}
+
+
+def chip_params(chip):
+    """Kernel-model parameters of a chip (fitted file or analytic), loaded once per chip id."""
+    key = f"{chip.id}:{id(chip)}"
+    if key not in _PARAMS:
+        _PARAMS[key] = load_params(chip)
+    return _PARAMS[key]
+
+
+@dataclass
+class OpRecord:
+    """One op (or collective) of a forward pass on one device, totals over its `count`."""
+
+    name: str
+    kind: str
+    group: str
+    count: object
+    time_s: object
+    sol_s: object
+    flops: object
+    bytes: object
+    bound: object
+    efficiency: object
+    source: str
+    fallback: str = ""
+
+
+@dataclass
+class ForwardCost:
+    time_s: object
+    sol_s: object
+    by_bound: dict[str, object]
+    records: list[OpRecord] = field(default_factory=list)
+    sources: set[str] = field(default_factory=set)
+    fallbacks: set[str] = field(default_factory=set)
+
+
+def _bound_of(cost) -> object:
+    parts = np.stack(np.broadcast_arrays(np.asarray(cost.compute_s, float), np.asarray(cost.memory_s, float),
+                                         np.asarray(cost.latency_s, float)))
+    names = np.array(["compute", "memory", "overhead"])
+    idx = np.argmax(parts, axis=0)
+    return names[idx] if np.ndim(idx) else str(names[int(idx)])
+
+
+def _add(acc: dict, bound, value) -> None:
+    if isinstance(bound, str):
+        acc[bound] = np.add(acc[bound], value)
+        return
+    for name in ("compute", "memory", "overhead"):
+        acc[name] = np.add(acc[name], np.where(bound == name, value, 0.0))
+
+
+def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=None, ops=None) -> ForwardCost:
+    """Cost of one forward over `batch` sequences of `new_tokens` each, after `context` cached tokens.
+
+    `ops` (optional) replaces the op list, e.g. the merged segments of a mixed engine step;
+    batch * new_tokens must then be the step's total token count (used for pipeline p2p).
+    """
+    model, rt, system = stack.model, stack.runtime, stack.system
+    tp = rt.tp if tp is None else tp
+    ep = rt.ep if ep is None else ep
+    pp = rt.pp if pp is None else pp
+    ops = build_ops(model, batch, new_tokens, context) if ops is None else ops
+    act_bytes = model.quant.act.bytes_per_element
+    dev_ops, comms = shard_ops(ops, rt, act_bytes, model.hidden_size, tp=tp, ep=ep, pp=pp)
+    params = chip_params(system.chip)
+    by_bound = {b: 0.0 for b in BOUNDS}
+    total, sol = 0.0, 0.0
+    out = ForwardCost(0.0, 0.0, by_bound)
+    for op in dev_ops:
+        cost = op_cost(op, system.chip, rt, params)
+        t = np.multiply(cost.time_s, op.count)
+        s = np.multiply(cost.sol_s, op.count)
+        bound = _bound_of(cost)
+        _add(by_bound, bound, t)
+        total, sol = np.add(total, t), np.add(sol, s)
+        out.sources.add(str(cost.source))
+        if getattr(cost, "fallback", ""):
+            out.fallbacks.add(f"{op.name}: {cost.fallback}")
+        out.records.append(OpRecord(op.name, op.kind, op.group, op.count, t, s, np.multiply(op.flops, op.count),
+                                    np.multiply(op.bytes_total, op.count), bound, cost.efficiency, str(cost.source),
+                                    getattr(cost, "fallback", "")))
+    hidden = 1.0 - rt.overlap_comm
+    for comm in comms:
+        ranks = np.asarray(comm.ranks, dtype=float)
+        if not np.any(ranks > 1):
+            continue
+        cc = collective_time(system, comm.op, np.maximum(comm.message_bytes, 1.0), np.maximum(ranks, 2))
+        t = np.where(ranks > 1, np.multiply(cc.time_s, comm.count), 0.0)
+        by_bound["network"] = np.add(by_bound["network"], np.multiply(t, hidden))
+        total = np.add(total, np.multiply(t, hidden))
+        out.records.append(OpRecord(comm.name, "collective", "comm", comm.count, t, 0.0, 0.0,
+                                    np.multiply(comm.message_bytes, comm.count), "network", 1.0,
+                                    f"collective:{cc.algorithm}"))
+    pp_arr = np.asarray(pp, dtype=float)
+    if np.any(pp_arr > 1):
+        p2p_bytes = np.multiply(np.multiply(batch, new_tokens), model.hidden_size * act_bytes)
+        cc = collective_time(system, "p2p", np.maximum(p2p_bytes, 1.0), 2)
+        p2p = np.multiply(cc.time_s, pp_arr - 1)
+        for key in BOUNDS:
+            by_bound[key] = np.multiply(by_bound[key], pp_arr)
+        by_bound["network"] = np.add(by_bound["network"], p2p)
+        total = np.add(np.multiply(total, pp_arr), p2p)
+        sol = np.multiply(sol, pp_arr)
+    out.time_s, out.sol_s = total, sol
+    return out

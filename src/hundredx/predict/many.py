@@ -1,0 +1,99 @@
+"""`predict_many(table) -> DataFrame`: vectorized predictions over a table of configurations.
+
+Rows are grouped by what changes the op graph's structure (model, system, formats and
+the non-numeric runtime knobs); inside a group, batch / isl / osl / tp / ep / pp / dp are
+numpy arrays pushed through the same formulas as `predict` (one code path). Rows whose
+parallelism is impossible or whose memory does not fit are kept, flagged in `valid` /
+`fits` with the reason in `invalid_reason`, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from hundredx.chip import load_system
+from hundredx.kernel.runtime import RuntimeSpec
+from hundredx.model import load_model
+from hundredx.predict.engine import BOUNDS
+from hundredx.predict.memory import memory_use
+from hundredx.predict.single import decode_step
+from hundredx.predict.engine import forward_cost
+from hundredx.predict.stack import Stack
+
+NUMERIC = {"tp": 1, "pp": 1, "ep": 1, "dp": 1, "batch": 1, "isl": 1024, "osl": 128}
+STRUCTURAL = {"weights": None, "kv": None, "act": None, "attention_kernel": "auto", "attention_dp": False,
+              "fused": True, "cuda_graphs": True, "gemm_library": "auto"}
+
+
+def _invalid_reasons(model, tp, ep, pp, attention_dp: bool) -> np.ndarray:
+    reason = np.full(tp.shape, "", dtype=object)
+    if not attention_dp:
+        reason = np.where(model.num_heads % tp != 0, "tp does not divide the attention heads", reason)
+    experts = model.moe.num_experts if model.moe is not None else 0
+    reason = np.where((ep > 1) & (experts == 0), "ep > 1 on a dense model", reason)
+    if experts:
+        reason = np.where(experts % ep != 0, "ep does not divide the experts", reason)
+    reason = np.where(pp > model.num_layers, "pp exceeds the layer count", reason)
+    return reason
+
+
+def _group_predict(key: tuple, rows: pd.DataFrame) -> pd.DataFrame:
+    model_id, system_id, weights, kv, act, attn_kernel, attn_dp, fused, graphs, gemm_lib = key
+    model = load_model(model_id, weights=weights, kv=kv, act=act)
+    system = load_system(system_id)
+    runtime = RuntimeSpec(attention_kernel=attn_kernel, attention_dp=bool(attn_dp), fused=bool(fused),
+                          cuda_graphs=bool(graphs), gemm_library=gemm_lib)
+    stack = Stack(model, system, runtime)
+    a = {k: rows[k].to_numpy(dtype=float) for k in NUMERIC}
+    reason = _invalid_reasons(model, a["tp"], a["ep"], a["pp"], bool(attn_dp))
+    tp = np.where(reason == "", a["tp"], 1.0)
+    ep = np.where(reason == "", a["ep"], 1.0)
+    pp = np.where(reason == "", a["pp"], 1.0)
+    mem = memory_use(stack, a["batch"], a["isl"], a["osl"], tp=tp, ep=ep, pp=pp)
+    prefill = forward_cost(stack, a["batch"], a["isl"], 0.0, tp=tp, ep=ep, pp=pp)
+    decode, per_step = decode_step(stack, a["batch"], a["isl"] + a["osl"] / 2.0, tp=tp, ep=ep, pp=pp)
+    shape = a["batch"].shape
+    ttft = np.broadcast_to(prefill.time_s, shape)
+    tpot = np.broadcast_to(decode.time_s, shape) / per_step
+    total = a["batch"] * a["osl"] / (ttft + a["osl"] * tpot) * a["dp"]
+    devices = a["tp"] * a["pp"] * a["dp"]
+    parts = np.stack([np.broadcast_to(np.asarray(decode.by_bound[b], float), shape) for b in BOUNDS])
+    out = rows.copy()
+    out["ttft_s"], out["tpot_s"] = ttft, tpot
+    out["output_tokens_per_s"] = total
+    out["output_tokens_per_s_per_device"] = total / devices
+    out["tokens_per_s_per_user"] = 1.0 / tpot
+    out["memory_per_device_bytes"] = np.broadcast_to(mem.total_bytes, shape)
+    out["fits"] = np.broadcast_to(mem.fits, shape) & (reason == "")
+    out["valid"] = reason == ""
+    out["invalid_reason"] = np.where(reason != "", reason, np.where(np.broadcast_to(mem.fits, shape), "", "does not fit in memory"))
+    out["bottleneck"] = np.array(BOUNDS)[np.argmax(parts, axis=0)]
+    return out
+
+
+def predict_many(table: pd.DataFrame | dict) -> pd.DataFrame:
+    """Predict every row of `table` (columns: model, chip or system, and any of NUMERIC/STRUCTURAL)."""
+    df = pd.DataFrame(table).reset_index(drop=True)
+    if "system" not in df.columns:
+        if "chip" not in df.columns:
+            raise ValueError("predict_many: the table needs a 'chip' or 'system' column")
+        df["system"] = df["chip"]
+    if "model" not in df.columns:
+        raise ValueError("predict_many: the table needs a 'model' column")
+    for col, default in {**NUMERIC, **STRUCTURAL}.items():
+        if col not in df.columns:
+            df[col] = default
+    keys = ["model", "system", "weights", "kv", "act", "attention_kernel", "attention_dp", "fused", "cuda_graphs",
+            "gemm_library"]
+    filled = df[keys].astype(object).where(df[keys].notna(), None)
+    parts = []
+    for key, idx in filled.groupby(keys, dropna=False, sort=False).groups.items():
+        key = tuple(None if (isinstance(v, float) and np.isnan(v)) else v for v in key)
+        parts.append(_group_predict(key, df.loc[idx]))
+    return pd.concat(parts).sort_index() if parts else df
+
+
+__all__ = ["predict_many", "replace"]

@@ -1,0 +1,88 @@
+"""Memory per device: weights, KV cache, activations, free; and the fit check.
+
+weights: expert weights split over ep x moe_tp x pp, the rest over tp x pp (attention
+replicated across ranks under attention-DP). KV: batch x exact KV bytes per sequence at
+isl + osl (model.kv_bytes), split over min(tp, KV heads) for MHA/GQA; an MLA latent cache
+is replicated on every tp rank unless attention-DP gives each rank its own sequences.
+Activations: the largest step's working set, tokens x (4D + 2F/tp) x act bytes (estimate).
+Usable memory is `USABLE_FRACTION` of capacity (CUDA context, NCCL buffers, allocator
+and workspace take the rest).
+
+`max_batch` sizes a paged KV cache the way engines do: blocks are allocated as sequences
+grow, so in steady state the mean sequence holds isl + osl/2 tokens, not isl + osl.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hundredx.model import kv_bytes, weight_bytes_by_class
+from hundredx.predict.stack import Stack
+
+USABLE_FRACTION = 0.95
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryUse:
+    weights_bytes: object
+    kv_bytes: object
+    activation_bytes: object
+    capacity_bytes: float
+
+    @property
+    def total_bytes(self):
+        return np.add(np.add(self.weights_bytes, self.kv_bytes), self.activation_bytes)
+
+    @property
+    def free_bytes(self):
+        return np.subtract(self.capacity_bytes * USABLE_FRACTION, self.total_bytes)
+
+    @property
+    def fits(self):
+        return np.asarray(self.free_bytes) >= 0
+
+    def to_dict(self) -> dict:
+        return {"weights": float(np.max(self.weights_bytes)), "kv_cache": float(np.max(self.kv_bytes)),
+                "activations": float(np.max(self.activation_bytes)), "total": float(np.max(self.total_bytes)),
+                "capacity": self.capacity_bytes, "usable": self.capacity_bytes * USABLE_FRACTION,
+                "free": float(np.min(self.free_bytes))}
+
+
+def memory_use(stack: Stack, batch, isl, osl, tp=None, ep=None, pp=None) -> MemoryUse:
+    model, rt = stack.model, stack.runtime
+    tp = rt.tp if tp is None else tp
+    ep = rt.ep if ep is None else ep
+    pp = rt.pp if pp is None else pp
+    by_class = weight_bytes_by_class(model)
+    total_w = sum(by_class.values())
+    experts = by_class.get("experts", 0.0)
+    attn = by_class.get("attn", 0.0) if rt.attention_dp else 0.0
+    rest = total_w - experts - attn
+    moe_tp = np.maximum(np.divide(tp, ep), 1.0)
+    weights = np.divide(np.divide(experts, np.multiply(ep, moe_tp)) + np.divide(rest, tp) + attn, pp)
+    seq_kv = np.asarray(kv_bytes(model, np.add(isl, osl)), dtype=float)
+    if rt.attention_dp:
+        split = tp
+    elif model.attention.kind == "mla":
+        split = 1.0
+    else:
+        split = np.minimum(tp, max(model.num_kv_heads, 1))
+    kv = np.divide(np.multiply(batch, seq_kv), np.multiply(split, pp))
+    tokens = np.minimum(np.multiply(batch, isl), max(rt.chunked_prefill_tokens, 1))
+    moe = model.moe
+    ffn = model.intermediate_size or (moe.expert_width * moe.top_k + moe.shared_total_width if moe else 4 * model.hidden_size)
+    act = np.multiply(tokens, (4.0 * model.hidden_size + np.divide(2.0 * ffn, tp)) * model.quant.act.bytes_per_element)
+    return MemoryUse(weights, kv, act, stack.chip.mem_bytes)
+
+
+def max_batch(stack: Stack, isl: int, osl: int, kv_fraction: float = 0.9, cap: int = 4096) -> int:
+    """Largest batch per replica whose paged KV cache (mean isl + osl/2 tokens) fits in `kv_fraction` of the memory left
+    after weights and activations (TensorRT-LLM's kv_cache_free_gpu_mem_fraction semantics), capped."""
+    base = memory_use(stack, 1, isl, osl / 2.0)
+    per_seq = float(np.max(base.kv_bytes))
+    free = stack.chip.mem_bytes * USABLE_FRACTION - float(np.max(base.weights_bytes)) - float(np.max(base.activation_bytes))
+    if free <= 0 or per_seq <= 0:
+        return 0
+    return int(min(cap, free * kv_fraction // per_seq))

@@ -1,0 +1,121 @@
+"""`predict(stack, workload) -> Prediction`: TTFT, TPOT, throughput, memory, bounds, breakdown.
+
+Static batch model (the offline-benchmark cycle): a replica holds `batch` sequences;
+TTFT is the prefill of the batch (isl tokens each); TPOT is one decode step at the mean
+context isl + osl/2 (decode time is linear in context, so the midpoint is exact for the
+context-dependent part). Memory: with continuous batching the paged KV cache holds
+isl + osl/2 tokens per sequence on average (static batching: isl + osl). With pipeline parallelism the decode step runs micro-batches of
+batch/pp. Speculative decoding: TPOT = (verify step over k+1 tokens + k draft steps) /
+E[tokens per step]. Output tokens/s of a replica = batch * osl / (TTFT + osl * TPOT);
+the deployment runs dp replicas. Lower bounds use the ops' speed-of-light times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hundredx.errors import InputError
+from hundredx.predict.engine import BOUNDS, ForwardCost, forward_cost
+from hundredx.predict.memory import MemoryUse, memory_use
+from hundredx.predict.stack import Stack, Workload
+from hundredx.units import fmt_bytes
+
+
+@dataclass
+class Prediction:
+    ttft_s: float
+    tpot_s: float
+    output_tokens_per_s: float
+    output_tokens_per_s_per_device: float
+    tokens_per_s_per_user: float
+    devices: int
+    memory: MemoryUse
+    bottleneck: str
+    lower_bound: dict
+    time_by_bound: dict
+    breakdown: list[dict]
+    provenance: dict
+    mismatches: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"ttft_s": self.ttft_s, "tpot_s": self.tpot_s, "output_tokens_per_s": self.output_tokens_per_s,
+                "output_tokens_per_s_per_device": self.output_tokens_per_s_per_device,
+                "tokens_per_s_per_user": self.tokens_per_s_per_user, "devices": self.devices,
+                "memory_per_device_bytes": self.memory.to_dict(), "bottleneck": self.bottleneck,
+                "time_by_bound": self.time_by_bound, "lower_bound": self.lower_bound,
+                "breakdown": self.breakdown, "provenance": self.provenance, "fallbacks": self.mismatches}
+
+
+def _f(x) -> float:
+    return float(np.max(x))
+
+
+def _breakdown(phase: str, cost: ForwardCost) -> list[dict]:
+    total = max(_f(cost.time_s), 1e-30)
+    rows = []
+    for r in cost.records:
+        t = _f(r.time_s)
+        rows.append({"phase": phase, "op": r.name, "kind": r.kind, "group": r.group, "count": _f(r.count),
+                     "time_s": t, "share": t / total, "sol_s": _f(r.sol_s), "flops": _f(r.flops),
+                     "bytes": _f(r.bytes), "bound": str(r.bound), "efficiency": _f(r.efficiency),
+                     "source": r.source})
+    return rows
+
+
+def decode_step(stack: Stack, batch, context, tp=None, ep=None, pp=None) -> tuple[ForwardCost, object]:
+    """(cost of one decode iteration, output tokens it yields per sequence)."""
+    rt = stack.runtime
+    pp_v = rt.pp if pp is None else pp
+    micro = np.maximum(np.divide(batch, pp_v), 1.0)
+    spec = rt.speculative
+    if spec is None:
+        return forward_cost(stack, micro, 1, context, tp, ep, pp), 1.0
+    verify = forward_cost(stack, micro, spec.draft_tokens + 1, context, tp, ep, pp)
+    one = forward_cost(stack, micro, 1, context, tp, ep, pp)
+    layers = max(stack.model.num_layers, 1)
+    draft_layers = 1.0 if spec.method == "mtp" else layers
+    draft = np.multiply(one.time_s, spec.draft_tokens * draft_layers / layers)
+    verify.time_s = np.add(verify.time_s, draft)
+    verify.by_bound["overhead"] = np.add(verify.by_bound["overhead"], 0.0)
+    return verify, spec.expected_tokens_per_step
+
+
+def check_fits(stack: Stack, mem: MemoryUse, batch: int = 1) -> None:
+    if not bool(np.all(mem.fits)):
+        d = mem.to_dict()
+        raise InputError("batch", batch, f"{stack.model.id} does not fit on {stack.chip.id} with tp={stack.runtime.tp} "
+                         f"pp={stack.runtime.pp} ep={stack.runtime.ep}: needs {fmt_bytes(d['total'])} per device "
+                         f"(weights {fmt_bytes(d['weights'])}, KV {fmt_bytes(d['kv_cache'])}), "
+                         f"usable {fmt_bytes(d['usable'])}")
+
+
+def predict(stack: Stack, workload: Workload = Workload(), check_memory: bool = True) -> Prediction:
+    """Predict one stack on one workload (see the module docstring for the model)."""
+    rt, w = stack.runtime, workload
+    # Paged KV under continuous batching holds isl + osl/2 tokens per sequence on average.
+    kv_osl = w.osl / 2.0 if rt.batching == "continuous" else w.osl
+    mem = memory_use(stack, w.batch, w.isl, kv_osl)
+    if check_memory:
+        check_fits(stack, mem, w.batch)
+    prefill = forward_cost(stack, w.batch, w.isl, 0)
+    decode, tokens_per_step = decode_step(stack, w.batch, w.isl + w.osl / 2.0)
+    ttft = _f(prefill.time_s)
+    tpot = _f(decode.time_s) / tokens_per_step
+    replica_tps = w.batch * w.osl / (ttft + w.osl * tpot)
+    total_tps = replica_tps * rt.dp
+    devices = rt.devices
+    ttft_lb = _f(prefill.sol_s)
+    tpot_lb = _f(decode.sol_s) / tokens_per_step
+    by_bound = {b: _f(decode.by_bound[b]) / tokens_per_step for b in BOUNDS}
+    bottleneck = max(by_bound, key=by_bound.get)
+    lower = {"ttft_s": ttft_lb, "tpot_s": tpot_lb,
+             "output_tokens_per_s": w.batch * w.osl / (ttft_lb + w.osl * tpot_lb) * rt.dp if tpot_lb > 0 else None}
+    provenance = {"model": getattr(stack.model, "source", stack.model.id), "chip": list(stack.chip.sources),
+                  "system": stack.system.id, "kernel_sources": sorted(prefill.sources | decode.sources),
+                  "not_modelled": list(getattr(stack.model, "not_modelled", ()))}
+    breakdown = _breakdown("prefill", prefill) + _breakdown("decode", decode)
+    return Prediction(ttft, tpot, total_tps, total_tps / devices, 1.0 / tpot, devices, mem, bottleneck, lower,
+                      {"decode": by_bound, "prefill": {b: _f(prefill.by_bound[b]) for b in BOUNDS}}, breakdown,
+                      provenance, sorted(prefill.fallbacks | decode.fallbacks))
