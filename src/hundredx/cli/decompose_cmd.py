@@ -1,0 +1,122 @@
+"""`hundredx decompose`, `hundredx report`, `hundredx claims`: where a speed-up comes from."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from hundredx.cli.common import atomic_write, print_json, print_table, user_errors
+from hundredx.errors import InputError
+
+
+def _steps(paths: Optional[List[str]]):
+    """Waterfall steps: a file with `changes:` is an override step, any other file a full stack file."""
+    if not paths:
+        return None
+    from hundredx.stackfile import parse_stack, read_yaml
+
+    steps = []
+    for path in paths:
+        data = read_yaml(path, "waterfall")
+        if isinstance(data, dict) and "changes" in data:
+            extra = set(data) - {"name", "changes"}
+            if extra or not isinstance(data["changes"], dict):
+                raise InputError("waterfall", path, "a step file holds `name` and a `changes` mapping only")
+            steps.append((str(data.get("name", path)), data["changes"]))
+        else:
+            steps.append(parse_stack(data, path, build=False))
+    return steps
+
+
+def _run(a: str, b: str, metric: str, waterfall: Optional[List[str]]):
+    from hundredx.decompose import decompose
+    from hundredx.stackfile import load_stack
+
+    sa, sb = load_stack(a), load_stack(b)
+    return sa, sb, decompose(sa, sb, metric=metric, steps=_steps(waterfall))
+
+
+def _write_html(path: str, d, sa, sb) -> None:
+    from hundredx.report import render_html
+
+    page = render_html(d.to_dict(), d.evaluations, {"a": sa.stack.chip, "b": sb.stack.chip})
+    atomic_write(path, page)
+
+
+def _print(d) -> None:
+    from hundredx.report.charts import fmt_factor
+
+    x = d.to_dict()
+    print_table(f"{x['metric']} ({x['unit']}); ratio B/A > 1 means B is better",
+                ["", "stack", "value", "batch"],
+                [[k.upper(), x[k]["name"], f"{x[k].get('value', float('nan')):.4g}" if x[k].get("value") else "-",
+                  x[k].get("batch", "-")] for k in ("a", "b")])
+    shap, oat = x["shapley"] or {}, x["one_at_a_time"]
+    rows = [[p, fmt_factor(shap.get(p)), fmt_factor(oat.get(p))] for p in ("model", "kernel", "chip")]
+    rows += [["interaction", "", fmt_factor(x["interaction"])], ["total", fmt_factor(x["total"]), ""]]
+    print_table("per-layer factors", ["layer", "Shapley", "one at a time"], rows)
+    print_table("waterfall", ["step", "factor", "cumulative", "note"],
+                [[r["label"], fmt_factor(r.get("factor")), fmt_factor(r.get("cumulative")),
+                  r.get("reason") or "; ".join(r.get("adjustments", []))] for r in x["waterfall"]])
+    mm = [[k.upper(), m["kind"], m["message"][:90],
+           "-" if m["cost_fraction"] is None else f"{100 * m['cost_fraction']:.1f}%"]
+          for k in ("a", "b") for m in x["mismatches"].get(k, [])]
+    if mm:
+        print_table("mismatches", ["stack", "kind", "what", "throughput lost"], mm)
+    for note in x["notes"]:
+        typer.echo(f"note: {note}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("decompose")
+    def decompose_command(
+        a: str = typer.Argument(..., help="stack file A (the baseline)"),
+        b: str = typer.Argument(..., help="stack file B"),
+        metric: str = typer.Option("output_tokens_per_s_per_device", help="output_tokens_per_s_per_device, "
+                                   "cost_per_million_tokens, energy_per_token_j, tpot_s, ttft_s"),
+        waterfall: Optional[List[str]] = typer.Option(None, "--waterfall", help="step file (repeatable, in order)"),
+        as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+        html_out: Optional[str] = typer.Option(None, "--html", help="also write an HTML report here"),
+    ) -> None:
+        """Decompose B/A into model, kernel and chip factors (Shapley), interaction, waterfall, mismatches."""
+        with user_errors():
+            sa, sb, d = _run(a, b, metric, waterfall)
+            if html_out:
+                _write_html(html_out, d, sa, sb)
+        if as_json:
+            print_json(d.to_dict())
+        else:
+            _print(d)
+
+    @app.command("report")
+    def report_command(
+        a: str = typer.Argument(..., help="stack file A (the baseline)"),
+        b: str = typer.Argument(..., help="stack file B"),
+        html_out: str = typer.Option(..., "--html", help="HTML file to write"),
+        png: Optional[str] = typer.Option(None, "--png", help="also write the waterfall chart as PNG"),
+        metric: str = typer.Option("output_tokens_per_s_per_device", help="metric to decompose"),
+        waterfall: Optional[List[str]] = typer.Option(None, "--waterfall", help="step file (repeatable, in order)"),
+    ) -> None:
+        """Write a self-contained HTML report (waterfall, roofline, memory, mismatches) for A vs B."""
+        from hundredx.report.charts import waterfall_chart
+
+        with user_errors():
+            sa, sb, d = _run(a, b, metric, waterfall)
+            _write_html(html_out, d, sa, sb)
+            if png:
+                atomic_write(png, waterfall_chart(d.to_dict(), "png"))
+        typer.echo(f"wrote {html_out}" + (f" and {png}" if png else ""))
+
+    @app.command("claims")
+    def claims_command(as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
+        """Check the quantitative claims of the three-layer co-design thesis with the tool's own models."""
+        from hundredx.claims import check_claims
+
+        with user_errors():
+            results = check_claims()
+        if as_json:
+            print_json({"claims": [r.to_dict() for r in results]})
+            return
+        print_table("co-design claims", ["id", "claim", "claimed", "tool", "verdict"],
+                    [[r.id, r.claim[:60], r.claimed_text, r.tool_text, r.verdict] for r in results])

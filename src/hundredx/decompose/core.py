@@ -1,0 +1,151 @@
+"""`decompose(a, b)`: where the gain of stack B over stack A comes from, layer by layer.
+
+The 8 stacks that take each of {model, kernel, chip} from A or B are evaluated on A's
+workload (metrics.evaluate); their goodness values feed log-space Shapley factors (they
+multiply to the total exactly), one-at-a-time factors and the interaction (co-design
+bonus > 1 / penalty < 1). See decompose.shapley for the formulas.
+
+Combinations that cannot run as written are first moved to the nearest runnable stack
+(stackfile.build.adjust_sections: attention kernel -> auto on a chip without it, ep/tp to
+divisors, more tp/pp until one sequence fits), each move listed under `adjustments`. A
+combination that still cannot run (memory, SLO missed at batch 1, device limits) is reported
+with its reason; the Shapley factors are then *not computable* (each player's value uses
+all 8 coalitions) and are returned as null with the reason, while the one-at-a-time factors
+that do not need it are still given. A (nothing from B) and B (everything from B) are
+never adjusted: they run as written.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from hundredx.decompose.metrics import DEFAULT_METRIC, METRICS, Evaluation, Infeasible, evaluate, metric_name
+from hundredx.decompose.shapley import coalitions, interaction, one_at_a_time, shapley_factors
+from hundredx.decompose.waterfall import waterfall
+from hundredx.errors import InputError
+from hundredx.stackfile import LAYERS, StackFile, compose
+
+_PLAYERS = LAYERS
+
+
+@dataclass
+class Decomposition:
+    metric: str
+    direction: str
+    unit: str
+    a: dict
+    b: dict
+    total: float | None
+    shapley: dict | None
+    one_at_a_time: dict
+    interaction: float | None
+    waterfall: list[dict]
+    mismatches: dict
+    combinations: list[dict]
+    notes: list[str] = field(default_factory=list)
+    evaluations: dict = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict:
+        return {"metric": self.metric, "direction": self.direction, "unit": self.unit,
+                "ratio_meaning": "B/A improvement: >1 means B is better" + (
+                    " (for a lower-is-better metric: A's value / B's value)" if self.direction == "lower" else ""),
+                "a": self.a, "b": self.b, "total": self.total, "shapley": self.shapley,
+                "one_at_a_time": self.one_at_a_time, "interaction": self.interaction, "waterfall": self.waterfall,
+                "mismatches": self.mismatches, "combinations": self.combinations, "notes": self.notes}
+
+
+def _label(s: frozenset) -> str:
+    return " ".join(f"{p}:{'B' if p in s else 'A'}" for p in _PLAYERS)
+
+
+def _combo(a: StackFile, b: StackFile, s: frozenset, metric: str) -> tuple[dict, Evaluation | None]:
+    row: dict[str, Any] = {"from_b": sorted(s, key=_PLAYERS.index), "label": _label(s), "adjustments": []}
+    try:
+        sources = {p: (b if p in s else a) for p in _PLAYERS}
+        sf = compose(sources, workload_from=a, adjust=0 < len(s) < len(_PLAYERS), name=_label(s))
+        row["adjustments"] = list(sf.scenario.adjustments)
+        row["devices"] = sf.stack.runtime.devices
+        row["parallelism"] = {k: getattr(sf.stack.runtime, k) for k in ("tp", "pp", "ep", "dp")}
+        ev = evaluate(sf.scenario, metric)
+    except (InputError, Infeasible) as exc:
+        row.update(feasible=False, reason=str(exc), value=None)
+        return row, None
+    row.update(feasible=True, reason=None, value=ev.value, goodness=ev.goodness, batch=ev.batch,
+               limited_by=ev.limited_by, output_tokens_per_s_per_device=ev.tokens_per_s_per_device,
+               tpot_s=ev.tpot_s, ttft_s=ev.ttft_s)
+    return row, ev
+
+
+def _describe(sf: StackFile, ev: Evaluation | None) -> dict:
+    rt = sf.stack.runtime
+    out = {"name": sf.name, "path": sf.path, "model": sf.stack.model.id, "system": sf.stack.system.id,
+           "chip": sf.stack.chip.id, "devices": rt.devices, "tp": rt.tp, "pp": rt.pp, "ep": rt.ep, "dp": rt.dp,
+           "weights": sf.stack.model.quant.weight.name, "kv": sf.stack.model.quant.kv.name,
+           "attention_kernel": rt.attention_kernel}
+    if ev is not None:
+        out.update(ev.to_dict())
+    return out
+
+
+def _check_prices(a: StackFile, b: StackFile, metric: str) -> None:
+    for sf in (a, b):
+        if metric == "cost_per_million_tokens" and sf.scenario.price_per_hour <= 0:
+            raise InputError("workload.price_per_hour", sf.scenario.price_per_hour,
+                             f"{sf.stack.chip.id} has no catalog price; set it in {sf.path}")
+        if metric == "energy_per_token_j" and sf.scenario.power_w <= 0:
+            raise InputError("workload.power_w", sf.scenario.power_w, f"{sf.stack.chip.id} has no TDP; set it in {sf.path}")
+
+
+def decompose(a: StackFile, b: StackFile, metric: str = DEFAULT_METRIC, steps: Sequence[Any] | None = None,
+              mismatches: bool = True) -> Decomposition:
+    """Decompose the B/A ratio of `metric` into model, kernel and chip factors (module docstring)."""
+    metric = metric_name(metric)
+    _check_prices(a, b, metric)
+    values: dict[frozenset, float | None] = {}
+    rows, evs = [], {}
+    for s in coalitions(_PLAYERS):
+        row, ev = _combo(a, b, s, metric)
+        rows.append(row)
+        values[s] = ev.goodness if ev else None
+        evs[row["label"]] = ev
+    full, empty = frozenset(_PLAYERS), frozenset()
+    notes = []
+    if a.workload_section != b.workload_section:
+        notes.append("B's workload section differs from A's; every combination (B included) runs on A's workload")
+    total = values[full] / values[empty] if values[full] and values[empty] else None
+    missing = [r for r in rows if not r["feasible"]]
+    if missing:
+        shap = None
+        notes.append("Shapley factors not computable: " + "; ".join(f"{r['label']}: {r['reason']}" for r in missing))
+    else:
+        shap = shapley_factors(values, _PLAYERS)
+    oat = one_at_a_time(values, _PLAYERS)
+    inter = interaction(values, _PLAYERS)
+    ev_a, ev_b = evs[_label(empty)], evs[_label(full)]
+
+    def _eval(sf: StackFile) -> Evaluation:
+        return evaluate(sf.scenario, metric)
+
+    falls = waterfall(a, b, _eval, steps) if total is not None else []
+    found = {}
+    if mismatches:
+        from hundredx.decompose.mismatch import find_mismatches
+
+        found = {"a": [m.to_dict() for m in find_mismatches(a.scenario, ev_a)],
+                 "b": [m.to_dict() for m in find_mismatches(b.scenario, ev_b)]}
+    direction, unit = METRICS[metric]
+    return Decomposition(metric, direction, unit, _describe(a, ev_a), _describe(b, ev_b), total, shap, oat, inter,
+                         falls, found, rows, notes, {"a": ev_a, "b": ev_b})
+
+
+def check_product(d: Decomposition, tol: float = 1e-9) -> bool:
+    """True when the Shapley factors and the waterfall factors each multiply to the total."""
+    ok = True
+    if d.shapley is not None and d.total is not None:
+        ok &= math.isclose(math.prod(d.shapley.values()), d.total, rel_tol=tol)
+    if d.waterfall and d.total is not None:
+        prod = math.prod(r["factor"] for r in d.waterfall if r["factor"] is not None)
+        ok &= math.isclose(prod, d.total, rel_tol=tol)
+    return ok

@@ -1,0 +1,161 @@
+"""Metrics a decomposition compares, at one operating point of a `Scenario`.
+
+Operating point: a fixed `workload.batch` (or concurrency) is used as given; `batch: auto`
+searches the batch per replica: the largest batch in [1, memory limit] whose predicted TPOT
+and TTFT meet the workload's limits (bisection over `predict`, assuming TPOT and TTFT grow
+with batch); the memory limit is `predict.memory.max_batch`. For the latency metrics
+(tpot_s, ttft_s) `batch: auto` means batch 1 (the minimum-latency point).
+
+Metrics (all per device, so deployments of different sizes compare):
+  output_tokens_per_s_per_device  higher is better
+  cost_per_million_tokens   = price_per_hour / 3600 / (tokens/s/device) * 1e6   (USD)
+  energy_per_token_j        = power_w / (tokens/s/device)                       (J = W*s)
+  tpot_s, ttft_s            seconds
+The decomposition works on a "goodness" g that is larger-is-better: g = metric for
+throughput, 1/metric for the lower-is-better metrics, so every ratio B/A > 1 means B is better.
+
+P/D disaggregation (analytic pools; KV transfer not modelled): the decode pool (dp_d replicas)
+makes dp_d * b_d / TPOT(b_d) tokens/s; the prefill pool (dp_p replicas) admits
+dp_p * b_p / TTFT(b_p) requests/s (b_p: largest prefill batch meeting the TTFT limit);
+output = min(decode, prefill * osl), over prefill + decode devices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from hundredx.errors import InputError
+from hundredx.predict import Prediction, Workload, predict
+from hundredx.predict.memory import max_batch
+from hundredx.stackfile.build import Scenario
+
+METRICS = {
+    "output_tokens_per_s_per_device": ("higher", "tokens/s/device"),
+    "cost_per_million_tokens": ("lower", "USD per 1M output tokens"),
+    "energy_per_token_j": ("lower", "J per output token"),
+    "tpot_s": ("lower", "s"),
+    "ttft_s": ("lower", "s"),
+}
+ALIASES = {"throughput": "output_tokens_per_s_per_device", "tokens_per_s_per_device": "output_tokens_per_s_per_device",
+           "cost": "cost_per_million_tokens", "energy": "energy_per_token_j", "energy_per_token": "energy_per_token_j",
+           "tpot": "tpot_s", "ttft": "ttft_s"}
+DEFAULT_METRIC = "output_tokens_per_s_per_device"
+
+
+class Infeasible(Exception):
+    """The scenario cannot run (memory, SLO, parallelism); str() is the reason."""
+
+
+def metric_name(metric: str) -> str:
+    key = ALIASES.get(metric, metric)
+    if key not in METRICS:
+        raise InputError("metric", metric, f"must be one of {', '.join(METRICS)} (or {', '.join(ALIASES)})")
+    return key
+
+
+@dataclass
+class Evaluation:
+    metric: str
+    value: float
+    goodness: float
+    batch: int
+    limited_by: str
+    tokens_per_s_per_device: float
+    tpot_s: float
+    ttft_s: float
+    devices: int
+    prediction: Prediction = field(repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"metric": self.metric, "value": self.value, "batch": self.batch, "limited_by": self.limited_by,
+                "output_tokens_per_s_per_device": self.tokens_per_s_per_device, "tpot_s": self.tpot_s,
+                "ttft_s": self.ttft_s, "devices": self.devices, "notes": self.notes}
+
+
+def _predict(stack, w: Workload, batch: int, check: bool = True) -> Prediction:
+    try:
+        return predict(stack, replace(w, batch=int(batch)), check_memory=check)
+    except InputError as exc:
+        raise Infeasible(f"{stack.model.id} on {stack.system.id}: {exc.why}") from None
+
+
+def _ok(p: Prediction, w: Workload, use_ttft: bool = True, use_tpot: bool = True) -> bool:
+    tpot_ok = not use_tpot or w.tpot_limit_s <= 0 or p.tpot_s <= w.tpot_limit_s
+    ttft_ok = not use_ttft or w.ttft_limit_s <= 0 or p.ttft_s <= w.ttft_limit_s
+    return tpot_ok and ttft_ok
+
+
+def search_batch(stack, w: Workload, use_ttft: bool = True, use_tpot: bool = True) -> tuple[int, str, Prediction]:
+    """(largest batch meeting the limits and memory, what limited it, its prediction)."""
+    cap = max_batch(stack, w.isl, w.osl)
+    if cap < 1:
+        raise Infeasible(f"{stack.model.id} on {stack.system.id} (tp={stack.runtime.tp} pp={stack.runtime.pp} "
+                         f"ep={stack.runtime.ep}): weights + KV of one sequence do not fit")
+    first = _predict(stack, w, 1, check=False)
+    if not _ok(first, w, use_ttft, use_tpot):
+        raise Infeasible(f"misses the SLO even at batch 1: TPOT {first.tpot_s * 1e3:.1f} ms "
+                         f"(limit {w.tpot_limit_s * 1e3:g}), TTFT {first.ttft_s:.3f} s (limit {w.ttft_limit_s:g})")
+    top = _predict(stack, w, cap, check=False)
+    if _ok(top, w, use_ttft, use_tpot):
+        return cap, "memory", top
+    lo, hi, best = 1, cap, first
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        p = _predict(stack, w, mid, check=False)
+        if _ok(p, w, use_ttft, use_tpot):
+            lo, best = mid, p
+        else:
+            hi = mid
+    return lo, "slo", best
+
+
+def _disaggregated(scn: Scenario, metric: str) -> tuple[float, float, float, int, str, Prediction]:
+    """(tokens/s/device, tpot, ttft, decode batch, limited_by, decode prediction) for P/D pools."""
+    stack, w, d = scn.stack, scn.workload, scn.disaggregation
+    replica = stack.runtime.tp * stack.runtime.pp * stack.runtime.cp
+    latency = metric in ("tpot_s", "ttft_s")
+    if scn.batch_auto:
+        b_d, limited, pd = (1, "latency", _predict(stack, w, 1)) if latency else search_batch(stack, w, use_ttft=False)
+    else:
+        b_d, limited, pd = w.batch, "fixed", _predict(stack, w, w.batch)
+    pre = stack.with_runtime(dp=max(1, d.prefill_devices // replica))
+    wp = replace(w, osl=1)
+    if scn.batch_auto and not latency:
+        b_p, _, pp_ = search_batch(pre, wp, use_tpot=False)
+    else:
+        b_p, pp_ = b_d, _predict(pre, wp, b_d)
+    decode_tps = (d.decode_devices // replica) * b_d / pd.tpot_s
+    prefill_rps = (d.prefill_devices // replica) * b_p / pp_.ttft_s
+    tps = min(decode_tps, prefill_rps * w.osl) / (d.prefill_devices + d.decode_devices)
+    if prefill_rps * w.osl < decode_tps:
+        limited += "+prefill_pool"
+    return tps, pd.tpot_s, pp_.ttft_s, b_d, limited, pd
+
+
+def evaluate(scn: Scenario, metric: str = DEFAULT_METRIC) -> Evaluation:
+    """The metric of one scenario at its operating point; raises Infeasible with the reason."""
+    metric = metric_name(metric)
+    stack, w = scn.stack, scn.workload
+    notes = list(scn.adjustments)
+    if scn.disaggregation is not None:
+        tps, tpot, ttft, batch, limited, pred = _disaggregated(scn, metric)
+    else:
+        if not scn.batch_auto:
+            batch, limited, pred = w.batch, "fixed", _predict(stack, w, w.batch)
+        elif metric in ("tpot_s", "ttft_s"):
+            batch, limited, pred = 1, "latency", _predict(stack, w, 1)
+        else:
+            batch, limited, pred = search_batch(stack, w)
+        tps, tpot, ttft = pred.output_tokens_per_s_per_device, pred.tpot_s, pred.ttft_s
+    if not tps > 0:
+        raise Infeasible("predicted throughput is zero")
+    devices = stack.runtime.devices if scn.disaggregation is None else \
+        scn.disaggregation.prefill_devices + scn.disaggregation.decode_devices
+    value = {"output_tokens_per_s_per_device": tps, "tpot_s": tpot, "ttft_s": ttft,
+             "cost_per_million_tokens": scn.price_per_hour / 3600.0 / tps * 1e6,
+             "energy_per_token_j": scn.power_w / tps}[metric]
+    if value <= 0:
+        raise Infeasible(f"{metric} = {value}: price or power is zero for {stack.chip.id}")
+    goodness = value if METRICS[metric][0] == "higher" else 1.0 / value
+    return Evaluation(metric, value, goodness, int(batch), limited, tps, tpot, ttft, devices, pred, notes)
