@@ -9,17 +9,22 @@ Expert parallelism splits the experts over `ep` ranks and adds an all-to-all dis
 and combine of tokens*top_k*D activations; tensor parallelism left over inside an expert
 (moe_tp = tp*dp_attn / ep) splits the expert width. Pipeline parallelism gives each stage
 count/pp layers. Context parallelism splits prefill tokens over `cp` ranks (ring attention).
+MoE dispatch/combine use DeepEP's low-latency mode up to LL_MAX_TOKENS tokens per rank
+(its decode kernels' range), the normal mode above.
 Everything broadcasts over numpy arrays of tp/ep/pp/batch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.model.ops import Op
+
+
+LL_MAX_TOKENS = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +36,7 @@ class Comm:
     message_bytes: object
     ranks: object
     count: float
-    scope_domain: bool = True
+    options: dict = field(default_factory=dict)
 
 
 def _div(x, d):
@@ -139,22 +144,30 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
 
 
 def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, ep, pp, attn_dp, in_attention):
+    """Collectives after one op: TP all-reduce after row-parallel GEMMs (the shared expert's output
+    joins the routed experts' single all-reduce), logits all-gather, MoE dispatch/combine under
+    attention-DP (DeepEP: normal mode for prefill, low-latency mode for decode) or one all-reduce
+    of the MoE output across the TP group otherwise."""
     count = np.divide(op.count, pp)
     tokens = op.m
-    if op.kind == "gemm" and op.shard == "row" and not (attn_dp and in_attention) and not op.attrs.get("expert"):
+    if op.kind == "gemm" and op.shard == "row" and not (attn_dp and in_attention) and not op.attrs.get("shared_expert"):
         size = np.multiply(np.multiply(tokens, op.n), act_bytes)
         return [Comm(f"{op.name}.all_reduce", "all_reduce", size, tp, count)]
     if op.kind == "gemm" and op.shard == "vocab":
         size = np.multiply(np.multiply(tokens, op.n), 2.0)
         return [Comm(f"{op.name}.all_gather", "all_gather", _div(size, tp), tp, count)]
-    if op.kind == "grouped_gemm" and op.attrs.get("stage") == "up":
-        t = np.divide(op.attrs.get("tokens", tokens), tp if attn_dp else 1)
-        size = np.multiply(np.multiply(t, op.attrs.get("top_k", 1)), hidden * act_bytes)
-        comms = [Comm(f"{op.name}.dispatch", "moe_dispatch", size, ep, count),
-                 Comm(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / max(act_bytes, 1e-9)), ep, count)]
-        if attn_dp:
-            return comms
-        # Without attention-DP the MoE output of a TP group is all-reduced across the group.
-        size_ar = np.multiply(np.multiply(op.attrs.get("tokens", tokens), hidden), act_bytes)
-        return [Comm(f"{op.name}.all_reduce", "all_reduce", size_ar, tp, count)] + (comms if np.any(np.asarray(ep) > 1) else [])
-    return []
+    if op.kind != "grouped_gemm" or op.attrs.get("stage") != "up":
+        return []
+    routed = op.attrs.get("tokens", tokens)
+    if not attn_dp:
+        size = np.multiply(np.multiply(routed, hidden), act_bytes)
+        return [Comm(f"{op.name}.moe_all_reduce", "all_reduce", size, tp, count)]
+    per_rank = np.maximum(_div(routed, tp), 1.0)
+    top_k = op.attrs.get("top_k", 1)
+    # DeepEP low-latency kernels serve decode batches (<= LL_MAX_TOKENS tokens per rank).
+    low_latency = float(np.max(per_rank)) <= LL_MAX_TOKENS
+    common = {"tokens": per_rank, "hidden": hidden, "topk": top_k, "experts": op.attrs.get("groups", 8),
+              "mode": "low_latency" if low_latency else "normal"}
+    size = np.multiply(np.multiply(per_rank, top_k), hidden * act_bytes)
+    return [Comm(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, {**common, "dtype": "fp8" if act_bytes <= 1 else "bf16"}),
+            Comm(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count, {**common, "dtype": "bf16"})]

@@ -110,7 +110,7 @@ def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=
         ranks = np.asarray(comm.ranks, dtype=float)
         if not np.any(ranks > 1):
             continue
-        cc = collective_time(system, comm.op, np.maximum(comm.message_bytes, 1.0), np.maximum(ranks, 2))
+        cc = collective_time(system, comm.op, np.maximum(comm.message_bytes, 1.0), np.maximum(ranks, 2), **comm.options)
         t = np.where(ranks > 1, np.multiply(cc.time_s, comm.count), 0.0)
         by_bound["network"] = np.add(by_bound["network"], np.multiply(t, hidden))
         total = np.add(total, np.multiply(t, hidden))
