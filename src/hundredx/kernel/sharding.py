@@ -84,20 +84,31 @@ def _shard_attention(op: Op, tp, attn_dp: bool) -> Op:
                    bytes_written=_div(op.bytes_written, tp), attrs=attrs)
 
 
-def _shard_experts(op: Op, ep, moe_tp, imbalance) -> Op:
+def _shard_experts(op: Op, ep, moe_tp, imbalance, feed) -> Op:
+    """Experts over `ep` ranks; `feed` replicas' tokens (ep/tp when EP spans DP replicas) reach one
+    EP group; the expert width splits over moe_tp (gate/up along N, down along K)."""
     attrs = dict(op.attrs)
     groups = attrs.get("groups", 1)
+    top_k = attrs.get("top_k", 1)
+    tokens = np.multiply(attrs.get("tokens", _div(attrs.get("tokens_total", op.m), top_k)), feed)
+    touched = np.maximum(attrs.get("experts_touched", groups), 1e-9)
+    per_expert = _div(op.weight_bytes, touched)
+    frac = np.clip(_div(top_k, max(float(np.max(groups)), 1.0)), 0.0, 1.0)
+    touched_all = np.multiply(groups, 1.0 - np.power(1.0 - frac, tokens))
     attrs["groups"] = np.maximum(_div(groups, ep), 1.0)
-    attrs["tokens_total"] = np.multiply(_div(attrs.get("tokens_total", op.m), ep), imbalance)
-    attrs["experts_touched"] = _div(attrs.get("experts_touched", groups), ep)
+    attrs["tokens"] = tokens
+    attrs["tokens_total"] = np.multiply(_div(np.multiply(tokens, top_k), ep), imbalance)
+    attrs["experts_touched"] = np.maximum(_div(touched_all, ep), np.minimum(1.0, touched_all))
     attrs["moe_tp"] = moe_tp
-    scale = np.multiply(_div(1.0, np.multiply(ep, moe_tp)), imbalance)
-    w = _div(op.weight_bytes, np.multiply(ep, moe_tp))
+    scale = np.multiply(_div(feed, np.multiply(ep, moe_tp)), imbalance)
+    w = _div(np.multiply(per_expert, attrs["experts_touched"]), moe_tp)
     a_read = np.subtract(op.bytes_read, op.weight_bytes)
-    return replace(op, flops=np.multiply(op.flops, scale), weight_bytes=w, m=np.multiply(_div(op.m, ep), imbalance),
+    stage = attrs.get("stage")
+    return replace(op, flops=np.multiply(op.flops, scale), weight_bytes=w,
+                   m=np.multiply(_div(np.multiply(op.m, feed), ep), imbalance),
                    bytes_read=np.add(w, np.multiply(a_read, scale)), bytes_written=np.multiply(op.bytes_written, scale),
-                   n=_div(op.n, moe_tp) if attrs.get("split") == "n" else op.n,
-                   k=_div(op.k, moe_tp) if attrs.get("split") == "k" else op.k, attrs=attrs)
+                   n=_div(op.n, moe_tp) if stage == "up" else op.n,
+                   k=_div(op.k, moe_tp) if stage == "down" else op.k, attrs=attrs)
 
 
 def routing_imbalance(runtime: RuntimeSpec, ep) -> object:
@@ -113,7 +124,8 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
     ep = runtime.ep if ep is None else ep
     pp = runtime.pp if pp is None else pp
     attn_dp = runtime.attention_dp
-    moe_tp = np.maximum(_div(tp, ep), 1.0) if not attn_dp else np.maximum(_div(tp, ep), 1.0)
+    moe_tp = np.maximum(_div(tp, ep), 1.0)
+    feed = np.maximum(_div(ep, tp), 1.0)
     imbalance = routing_imbalance(runtime, ep)
     out: list[Op] = []
     comms: list[Comm] = []
@@ -122,7 +134,7 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
         if op.kind == "attention":
             new = _shard_attention(op, tp, attn_dp)
         elif op.kind == "grouped_gemm":
-            new = _shard_experts(op, ep, moe_tp, imbalance)
+            new = _shard_experts(op, ep, moe_tp, imbalance, feed)
         elif op.kind in ("gemm",):
             new = _shard_gemm(op, tp, attn_dp, in_attention)
         elif op.kind in ("memory", "recurrent", "embedding", "router") and attn_dp:
@@ -159,10 +171,10 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
     if op.kind != "grouped_gemm" or op.attrs.get("stage") != "up":
         return []
     routed = op.attrs.get("tokens", tokens)
-    if not attn_dp:
+    if not attn_dp and not np.any(np.asarray(ep) > np.asarray(tp)):
         size = np.multiply(np.multiply(routed, hidden), act_bytes)
         return [Comm(f"{op.name}.moe_all_reduce", "all_reduce", size, tp, count)]
-    per_rank = np.maximum(_div(routed, tp), 1.0)
+    per_rank = np.maximum(_div(routed, tp) if attn_dp else routed, 1.0)
     top_k = op.attrs.get("top_k", 1)
     # DeepEP low-latency kernels serve decode batches (<= LL_MAX_TOKENS tokens per rank).
     low_latency = float(np.max(per_rank)) <= LL_MAX_TOKENS

@@ -1,7 +1,7 @@
 """Attention sub-layer ops: GQA/MHA/MQA (full, sliding, chunked) and MLA (DeepSeek-V2/V3, with
 the DSA indexer of V3.2/GLM-5). DeepSeek-V4 is in ops_compressed, Gated DeltaNet in ops_linear.
 
-MLA (DeepSeek-V2, arXiv:2405.04434): prefill runs the non-absorbed form (kv_b_proj expands the
+MLA (DeepSeek-V2, arXiv:2405.04434): prefill (> MLA_ABSORB_MAX_Q new tokens per sequence) runs the non-absorbed form (kv_b_proj expands the
 latent cache of all context+new tokens; attention with qk dim nope+rope, v dim v_head_dim,
 heads_kv = N); decode runs the absorbed FlashMLA form (q_nope absorbed into W_UK, attention
 over the latent cache with heads_kv = 1, head_dim = kv_lora_rank+rope, head_dim_v = kv_lora_rank,
@@ -69,6 +69,18 @@ def _indexer(spec: ModelSpec, g: str, c: int, st: Step, q_in: int, pairs, kv_rea
     return ops
 
 
+MLA_ABSORB_MAX_Q = 16
+
+
+def _expanded(st: Step) -> bool:
+    """Expanded (prefill) MLA form for a fresh prefill or many new tokens per sequence; decode and
+    speculative verification (a few query tokens over a cached latent) run absorbed, as FlashMLA
+    does for q_len up to MLA_ABSORB_MAX_Q."""
+    many = np.max(st.S) > MLA_ABSORB_MAX_Q
+    fresh = np.max(st.S) > 1 and np.max(st.ctx) == 0
+    return bool(many or fresh)
+
+
 def mla_block(spec: ModelSpec, kind: LayerKind, g: str, c: int, st: Step) -> list[Op]:
     a, q, D, T, A = spec.attention, spec.quant, spec.hidden_size, st.T, st.act_bytes
     N, qr, kvr, nope, rope, v = a.num_heads, a.q_lora_rank, a.kv_lora_rank, a.qk_nope_head_dim, a.qk_rope_head_dim, a.v_head_dim
@@ -91,8 +103,8 @@ def mla_block(spec: ModelSpec, kind: LayerKind, g: str, c: int, st: Step) -> lis
         wk = [gemm("idx.wk", g, c, T, a.index_head_dim, D, w, wc, "replicated", st)]
         ops += _indexer(spec, g, c, st, qr or D, causal_pairs(st.ctx, end), end, T, wk)
     common = dict(variant="sparse" if sparse else "mla", sparse_topk=a.index_topk if sparse else 0,
-                  kv_bytes_per_token_layer=kv_tok, mla_form="absorbed" if not st.prefill else "expanded")
-    if st.prefill:  # expand latent of every key: [B, ctx+S, kv_r] -> [B, ctx+S, N, nope+v]
+                  kv_bytes_per_token_layer=kv_tok, mla_form="expanded" if _expanded(st) else "absorbed")
+    if _expanded(st):  # expand latent of every key: [B, ctx+S, kv_r] -> [B, ctx+S, N, nope+v]
         ops.append(gemm("attn.kv_b", g, c, np.multiply(st.B, end), N * (nope + v), kvr, w, wc, "column", st,
                         in_bytes=q.kv.bytes_per_element))
         ops.append(attention_op("attn.core", g, c, st, pairs=pairs, heads_q=N, heads_kv=N, head_dim=nope + rope,

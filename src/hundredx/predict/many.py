@@ -35,7 +35,7 @@ def _invalid_reasons(model, tp, ep, pp, attention_dp: bool) -> np.ndarray:
     experts = model.moe.num_experts if model.moe is not None else 0
     reason = np.where((ep > 1) & (experts == 0), "ep > 1 on a dense model", reason)
     if experts:
-        reason = np.where(experts % ep != 0, "ep does not divide the experts", reason)
+        reason = np.where(ep > experts, "ep exceeds the expert count", reason)
     reason = np.where(pp > model.num_layers, "pp exceeds the layer count", reason)
     return reason
 

@@ -46,8 +46,8 @@ class Stack:
         if rt.ep > 1:
             if moe is None:
                 raise InputError("ep", rt.ep, f"{self.model.id} is dense: expert parallelism needs an MoE model")
-            if moe.num_experts % rt.ep:
-                raise InputError("ep", rt.ep, f"must divide the {moe.num_experts} experts of {self.model.id}")
+            if rt.ep > moe.num_experts:
+                raise InputError("ep", rt.ep, f"more ranks than the {moe.num_experts} experts of {self.model.id}")
             if rt.ep > rt.tp * rt.dp:
                 raise InputError("ep", rt.ep, f"must be <= tp*dp = {rt.tp * rt.dp}")
         heads = self.model.num_heads
