@@ -2,7 +2,8 @@
 
 Attention kernel generation, GEMM library, fusion, CUDA graphs, batching, parallelism
 (tp/pp/ep/dp/cp, attention-DP), compute-communication overlap, MoE routing policy,
-speculative decoding and disaggregation. Frozen data; what-ifs are `dataclasses.replace`.
+speculative decoding and disaggregation, and the engine overheads (kernel/engine.py;
+None = the fitted values). Frozen data; what-ifs are `dataclasses.replace`.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class RuntimeSpec:
     speculative: SpeculativeSpec | None = None
     chunked_prefill_tokens: int = 8192
     max_batch: int = 0
+    gpu_time_factor: float | None = None
+    per_seq_step_s: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("tp", "pp", "ep", "dp", "cp"):
@@ -76,6 +79,10 @@ class RuntimeSpec:
                 raise InputError(name, getattr(self, name), f"must be one of {', '.join(allowed)}")
         if not 0.0 <= self.overlap_comm <= 1.0:
             raise InputError("overlap_comm", self.overlap_comm, "fraction of communication hidden, in [0, 1]")
+        if self.gpu_time_factor is not None and self.gpu_time_factor < 1.0:
+            raise InputError("gpu_time_factor", self.gpu_time_factor, "must be >= 1 (or unset for the fitted value)")
+        if self.per_seq_step_s is not None and self.per_seq_step_s < 0:
+            raise InputError("per_seq_step_s", self.per_seq_step_s, "must be >= 0 (or unset for the fitted value)")
         if self.routing_skew < 0:
             raise InputError("routing_skew", self.routing_skew, "must be >= 0")
 

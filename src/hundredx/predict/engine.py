@@ -1,8 +1,9 @@
 """The cost of one forward pass of a `Stack`: build ops, shard them, cost ops and collectives.
 
-time = pp * stage_time + (pp - 1) * p2p, where stage_time sums, over one pipeline stage's
-ops, the kernel-layer op time (SOL x efficiency + latency) and the collective time not
-hidden by compute-communication overlap. Every quantity broadcasts over numpy arrays
+time = factor * (pp * stage_time + (pp - 1) * p2p) + host, where stage_time sums, over one
+pipeline stage's ops, the kernel-layer op time (SOL x efficiency + latency) and the
+collective time not hidden by compute-communication overlap; factor and host are the
+engine overheads of kernel/engine.py. Every quantity broadcasts over numpy arrays
 of batch / tokens / context / tp / ep / pp, so `predict_many` shares this code path.
 """
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from hundredx.chip.collectives import collective_time
 from hundredx.kernel.cost import op_cost
+from hundredx.kernel.engine import engine_overhead
 from hundredx.kernel.fit import load_params
 from hundredx.kernel.sharding import shard_ops
 from hundredx.model import build_ops
@@ -75,11 +77,14 @@ def _add(acc: dict, bound, value) -> None:
         acc[name] = np.add(acc[name], np.where(bound == name, value, 0.0))
 
 
-def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=None, ops=None) -> ForwardCost:
+def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=None, ops=None,
+                 host_seqs=None) -> ForwardCost:
     """Cost of one forward over `batch` sequences of `new_tokens` each, after `context` cached tokens.
 
     `ops` (optional) replaces the op list, e.g. the merged segments of a mixed engine step;
-    batch * new_tokens must then be the step's total token count (used for pipeline p2p).
+    batch * new_tokens must then be the step's total token count (used for pipeline p2p) and
+    `host_seqs` the sequences the engine handles in that step (default `batch`).
+    Engine overheads (kernel/engine.py) scale the device time and add host time per sequence.
     """
     model, rt, system = stack.model, stack.runtime, stack.system
     tp = rt.tp if tp is None else tp
@@ -127,5 +132,13 @@ def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=
         by_bound["network"] = np.add(by_bound["network"], p2p)
         total = np.add(np.multiply(total, pp_arr), p2p)
         sol = np.multiply(sol, pp_arr)
-    out.time_s, out.sol_s = total, sol
+    overhead = engine_overhead(rt)
+    seqs = np.divide(batch if host_seqs is None else host_seqs, tp if rt.attention_dp else 1)
+    host = np.multiply(overhead.per_seq_step_s, seqs)
+    for key in BOUNDS:
+        by_bound[key] = np.multiply(by_bound[key], overhead.gpu_time_factor)
+    by_bound["overhead"] = np.add(by_bound["overhead"], host)
+    out.time_s = np.add(np.multiply(total, overhead.gpu_time_factor), host)
+    out.sol_s = sol
+    out.sources.add(f"engine:{overhead.source}")
     return out

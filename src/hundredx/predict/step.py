@@ -32,7 +32,7 @@ def step_time(stack: Stack, prefill_tokens: int, prefill_seqs: int, prefill_cont
         return 0.0
     ops = merge_segments(segments) if len(segments) > 1 else segments[0]
     total_tokens = prefill_tokens + decode_seqs
-    cost = forward_cost(stack, 1, total_tokens, 0, ops=ops)
+    cost = forward_cost(stack, 1, total_tokens, 0, ops=ops, host_seqs=prefill_seqs + decode_seqs)
     return float(np.max(cost.time_s))
 
 

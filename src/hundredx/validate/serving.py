@@ -7,6 +7,9 @@ KV cache fits (engine `max_batch_size` cap, default 2048). Speculative decoding:
 `draft_tokens` (default 1) and acceptance 0.7 unless the case gives one. A phase of a
 disaggregated deployment is predicted on its own devices. Metrics: output_tokens_per_s,
 output_tokens_per_s_per_device, input_tokens_per_s, time_per_output_token_s, ttft_s.
+KV format: the case's `kv_dtype`; else FP8 for NVIDIA ModelOpt checkpoints (`checkpoint`
+"nvidia/..."), whose hf_quant_config.json sets kv_cache_quant_algo FP8 and which
+TensorRT-LLM and vLLM follow when the KV dtype is left on "auto"; else the model default.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ def _model(case: dict):
     weights = FORMAT_NAMES.get(str(c.get("weight_dtype", "")).lower(), c.get("weight_dtype"))
     kv = c.get("kv_dtype")
     kv = None if kv in (None, "auto") else FORMAT_NAMES.get(str(kv).lower(), kv)
+    if kv is None and str(c.get("checkpoint", "")).startswith("nvidia/"):
+        kv = "fp8"  # ModelOpt checkpoints set kv_cache_quant_algo FP8; engines' "auto" KV dtype follows it
     for ref in (c.get("model"), c.get("same_arch_as")):
         if not ref:
             continue
