@@ -119,7 +119,8 @@ def _disaggregated(scn: Scenario, metric: str) -> tuple[float, float, float, int
         b_d, limited, pd = (1, "latency", _predict(stack, w, 1)) if latency else search_batch(stack, w, use_ttft=False)
     else:
         b_d, limited, pd = w.batch, "fixed", _predict(stack, w, w.batch)
-    pre = stack.with_runtime(dp=max(1, d.prefill_devices // replica))
+    pre_dp = max(1, d.prefill_devices // replica)
+    pre = stack.with_runtime(dp=pre_dp, ep=min(stack.runtime.ep, stack.runtime.tp * pre_dp))
     wp = replace(w, osl=1)
     if scn.batch_auto and not latency:
         b_p, _, pp_ = search_batch(pre, wp, use_tpot=False)
