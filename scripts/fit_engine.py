@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import least_squares
 
-from hundredx.cli.common import atomic_write
+from hundredx.fileio import atomic_write
 from hundredx.kernel.engine import FITTED
 from hundredx.validate.base import Unpredictable
 from hundredx.validate.serving import predict_case

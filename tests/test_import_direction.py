@@ -8,11 +8,12 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "hundredx"
 
 # unit -> the hundredx units it may import (besides itself)
-BASE = {"units", "formats", "errors"}
+BASE = {"units", "formats", "errors", "fileio"}
 ALLOWED = {
     "units": {"errors"},
     "formats": {"errors"},
     "errors": set(),
+    "fileio": set(),
     "model": BASE,
     "chip": BASE,
     "kernel": BASE | {"model", "chip"},

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hundredx.fileio import atomic_write
 from hundredx.errors import InputError
 
 FORMAT = "hundredx-profile/1"  # == hundredx.kernel.measured.PROFILE_FORMAT (a test checks)
@@ -116,19 +115,7 @@ def write_profile(profile: dict, path: str | Path) -> Path:
     """Validate, then write atomically (temporary file in the same directory + rename)."""
     clean = validate_profile(profile)
     text = json.dumps(clean, indent=1) + "\n"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, text)
 
 
 def read_profile(path: str | Path) -> dict:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
-import tempfile
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Iterator
 
 import typer
@@ -64,20 +61,6 @@ def user_errors() -> Iterator[None]:
         fail(str(exc))
     except (ValueError, KeyError, FileNotFoundError) as exc:
         fail(str(exc).strip("'\""))
-
-
-def atomic_write(path: str | Path, data: str | bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written output."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:

@@ -6,7 +6,8 @@ from typing import List, Optional
 
 import typer
 
-from hundredx.cli.common import atomic_write, print_json, print_table, user_errors
+from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.fileio import atomic_write
 from hundredx.errors import InputError
 
 

@@ -74,7 +74,6 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - two commands share the o
               seed: int = typer.Option(0), as_json: bool = typer.Option(False, "--json")) -> None:
         """Simulate serving at request level: queues, continuous batching, paged KV, disaggregation."""
         from hundredx.cli.predict_cmd import build_stack
-        from hundredx.kernel.runtime import RuntimeSpec  # noqa: F401
         from hundredx.serve import EngineConfig, simulate
         from hundredx.serve.from_stack import deployment_from_stack
 

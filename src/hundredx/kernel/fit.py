@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from hundredx.fileio import atomic_write
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.kernel.attention import attention_time
@@ -172,18 +171,6 @@ def _load_chip(chip_id: str) -> ChipSpec:
     return load_chip(chip_id)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_fitted(params: dict[str, dict], path: str | Path = FITTED_DIR, provenance: dict | None = None) -> list[Path]:
     """Write one <chip>.json per fitted chip under `path` (a directory), atomically; returns the files."""
     prov = dict(provenance or {})
@@ -193,7 +180,7 @@ def save_fitted(params: dict[str, dict], path: str | Path = FITTED_DIR, provenan
         target = Path(path) / f"{chip_id}.json"
         doc = {"chip": chip_id, "values": fit["values"], "fitted_keys": fit.get("fitted_keys", list(fit["values"])),
                "report": fit.get("report", {}), "skipped": fit.get("skipped", []), "provenance": prov}
-        _atomic_write(target, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        atomic_write(target, json.dumps(doc, indent=1, sort_keys=True) + "\n")
         written.append(target)
     return written
 

@@ -12,13 +12,12 @@ descending), keep the points whose y beats the running maximum of everything bef
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from hundredx.fileio import atomic_write
 from hundredx.errors import InputError
 
 X_DEFAULT = "tokens_per_s_per_user"
@@ -95,17 +94,7 @@ def plot_pareto(frame, path: str | Path, x: str = X_DEFAULT, y: str = Y_DEFAULT,
     fmt = path.suffix.lstrip(".").lower() or "png"
     fig.savefig(buf, format=fmt, dpi=120, bbox_inches="tight")
     plt.close(fig)
-    _atomic_write(path, buf.getvalue())
+    atomic_write(path, buf.getvalue())
     return path
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
