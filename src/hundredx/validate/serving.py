@@ -1,8 +1,10 @@
 """Serving cases: deployment throughput / latency from the static step model of `predict`.
 
 Per case: the model (zoo id, or `same_arch_as` when the checkpoint is not in the zoo),
-formats, parallelism (tp, pp, ep, dp, attention_dp), lengths. Batch per replica:
-`concurrency / replicas`, `batch_per_device`, or for offline runs the largest batch whose
+formats, parallelism (tp, pp, ep, dp, attention_dp; an unrecorded tp is 1 under expert
+parallelism, with attention data-parallel, else all devices), lengths. Batch per replica:
+`concurrency / replicas`, `batch_per_device`, a prefill phase's `tokens_per_device` (default: the runtime's chunked
+prefill budget, 8192 tokens) over isl, or for offline runs the largest batch whose
 KV cache fits (engine `max_batch_size` cap, default 2048). Speculative decoding: MTP with
 `draft_tokens` (default 1) and acceptance 0.7 unless the case gives one. A phase of a
 disaggregated deployment is predicted on its own devices. Metrics: output_tokens_per_s,
@@ -48,9 +50,12 @@ def _runtime(case: dict, devices: int):
     c = case["config"]
     tp, pp, ep = int(c.get("tp") or 0), int(c.get("pp") or 1), int(c.get("ep") or 1)
     attn_dp = bool(c.get("attention_dp", False))
+    dp_given = int(c.get("dp") or 0)
     if not tp:
-        tp = max(ep, 1) if ep > 1 else 1
-    dp = int(c.get("dp") or max(devices // (tp * pp), 1))
+        # Unrecorded tp: with expert parallelism the attention runs data-parallel (tp 1, EP across
+        # the replicas, DeepSeek/SGLang style); without it, tensor parallelism spans the devices.
+        tp = 1 if ep > 1 else max(devices // (pp * max(dp_given, 1)), 1)
+    dp = dp_given or max(devices // (tp * pp), 1)
     spec = None
     if c.get("speculative"):
         s = c["speculative"]
@@ -78,6 +83,10 @@ def _batch(case: dict, stack, isl: int, osl: int, devices: int) -> int:
         if batch < 1:
             raise Unpredictable("no batch fits in memory at these lengths")
         return batch
+    if c.get("phase") == "prefill":
+        # A prefill pool measured at saturation runs a full token budget per step.
+        tokens = int(c.get("tokens_per_device") or rt.chunked_prefill_tokens)
+        return max(tokens * rt.tp * rt.pp // isl, 1)
     raise Unpredictable("no concurrency, batch or offline setting in the case")
 
 
