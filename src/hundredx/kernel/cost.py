@@ -1,6 +1,8 @@
 """Cost of ONE op (already sharded to one device) on one chip: `op_cost(op, chip, runtime, params)`.
 
-Dispatch on op.kind to the efficiency models: gemm (gemm.py), grouped_gemm (grouped_gemm.py,
+Preference order (DESIGN.md): (1) a measured calibration profile for the chip, interpolated
+at the op's shape (cost_measured.py; source "measured: ..."), (2) the fitted parameters of
+fitted/<chip>.json, (3) analytic defaults. Dispatch on op.kind to the efficiency models: gemm (gemm.py), grouped_gemm (grouped_gemm.py,
 routing from runtime.moe_routing / routing_skew), attention (attention.py, kernel from
 runtime.attention_kernel), memory / embedding / router (memory.py), recurrent (memory-bound
 state update plus FLOPs at recurrent.eff of the 16-bit peak). The op's own FLOPs and bytes
@@ -27,6 +29,7 @@ import numpy as np
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.kernel.attention import attention_time
+from hundredx.kernel.cost_measured import measured_time
 from hundredx.kernel.gemm import gemm_time, resolve_compute
 from hundredx.kernel.grouped_gemm import grouped_gemm_time
 from hundredx.kernel.memory import launch_latency, memory_time
@@ -142,7 +145,11 @@ def op_cost(op: Op, chip: ChipSpec, runtime: RuntimeSpec, params: KernelParams |
     fused = bool(t.parts.get("fused", False))
     latency = np.zeros(np.shape(t.latency_s)) if fused else launch_latency(t.latency_s, params, runtime.cuda_graphs)
     time_s = np.asarray(t.time_s, float) - np.asarray(t.latency_s, float) + latency
+    source = params.source
+    measured = None if fused else measured_time(op, chip, runtime, t.sol_s)
+    if measured is not None:
+        time_s, source = np.asarray(measured[0], float), measured[1]
     sol = np.minimum(np.asarray(t.sol_s, float), time_s)
     eff = np.divide(sol, np.maximum(time_s, 1e-30))
     return OpCost(op.name, op.kind, time_s, sol, t.compute_s, t.memory_s, latency, eff,
-                  _bound(t.compute_s, t.memory_s, latency), params.source, t.unsupported, fallback, kernel, fused)
+                  _bound(t.compute_s, t.memory_s, latency), source, t.unsupported, fallback, kernel, fused)

@@ -1,0 +1,70 @@
+"""Preference (1) of the kernel layer: a measured calibration profile for this chip and kernel.
+
+`measured_time(op, chip, runtime, sol_s)` maps a (sharded) op to the case-config shape of
+kernel/measured.py, asks for the interpolated measured efficiency (t_SOL / t_measured) and
+returns (sol_s / efficiency, source) — or None when no profile exists for the chip or nothing
+measured lies close enough, in which case the fitted or analytic model answers. Array ops
+(predict_many) are looked up element by element, only when a profile exists for the chip.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from hundredx.kernel.measured import measured_efficiency, profile_paths
+from hundredx.kernel.runtime import RuntimeSpec
+from hundredx.model.ops import Op
+
+KINDS = {"gemm": "gemm", "grouped_gemm": "grouped_gemm", "attention": "attention", "memory": "memory"}
+
+
+@lru_cache(maxsize=256)
+def _has_profile(chip_id: str, env: str) -> bool:
+    return bool(profile_paths(chip_id))
+
+
+def _shape(op: Op, runtime: RuntimeSpec, i: int, size: int) -> dict:
+    """The SCHEMA.md case-config shape of element i of a (possibly array-valued) op."""
+    def at(x):
+        arr = np.asarray(x, dtype=float)
+        return float(arr) if arr.ndim == 0 else float(np.broadcast_to(arr, (size,))[i])
+
+    if op.kind == "gemm":
+        shape = {"m": at(op.m), "n": at(op.n), "k": at(op.k), "dtype": op.compute}
+        if runtime.gemm_library != "auto":
+            shape["library"] = runtime.gemm_library
+        return shape
+    if op.kind == "grouped_gemm":
+        groups = at(op.attrs.get("groups", 1))
+        return {"groups": groups, "tokens_total": at(op.attrs.get("tokens_total", op.m)), "n": at(op.n),
+                "k": at(op.k), "dtype": op.compute}
+    if op.kind == "attention":
+        a = op.attrs
+        shape = {"phase": a.get("phase", "prefill"), "batch": at(a["batch"]), "seqlen_q": at(a["seqlen_q"]),
+                 "seqlen_kv": at(a["seqlen_kv"]), "heads_q": at(a["heads_q"]), "heads_kv": at(a["heads_kv"]),
+                 "head_dim": at(a["head_dim"]), "causal": bool(a.get("causal", False)), "dtype": "bf16"}
+        if runtime.attention_kernel != "auto":
+            shape["kernel"] = runtime.attention_kernel
+        return shape
+    name = str(op.attrs.get("op", op.name)).lower()
+    return {"op": "rmsnorm" if "norm" in name else "copy", "bytes": at(op.bytes_total)}
+
+
+def measured_time(op: Op, chip, runtime: RuntimeSpec, sol_s) -> tuple[object, str] | None:
+    """(time_s, source) from a calibration profile, or None (no profile / nothing close enough)."""
+    import os
+
+    if op.kind not in KINDS or not _has_profile(chip.id, os.environ.get("HUNDREDX_PROFILES", "")):
+        return None
+    sol = np.asarray(sol_s, float)
+    size = int(np.prod(np.broadcast_shapes(sol.shape, *[np.shape(x) for x in (op.m, op.n, op.k, op.bytes_total)])))
+    effs, source = np.empty(size), ""
+    for i in range(size):
+        eff, src = measured_efficiency(KINDS[op.kind], chip.id, chip=chip, **_shape(op, runtime, i, size))
+        if eff is None:
+            return None
+        effs[i], source = eff, src
+    time_s = np.broadcast_to(sol, (size,)) / effs if size > 1 else float(sol) / effs[0]
+    return time_s, source
