@@ -40,8 +40,8 @@ def _with_bandwidth(system, factor):
 @given(batch=st.integers(1, 128), isl=st.integers(16, 4096), factor=st.floats(1.01, 4.0))
 def test_more_hbm_bandwidth_never_slower(llama8, h100, batch, isl, factor):
     w = Workload(isl=isl, osl=64, batch=batch)
-    slow = predict(Stack(llama8, h100), w)
-    fast = predict(Stack(llama8, _with_bandwidth(h100, factor)), w)
+    slow = predict(Stack(llama8, h100), w, check_memory=False)
+    fast = predict(Stack(llama8, _with_bandwidth(h100, factor)), w, check_memory=False)
     assert fast.tpot_s <= slow.tpot_s * (1 + 1e-9)
     assert fast.ttft_s <= slow.ttft_s * (1 + 1e-9)
 
