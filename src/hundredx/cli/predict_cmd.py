@@ -10,32 +10,33 @@ from hundredx.cli.common import print_json, print_table, user_errors
 from hundredx.errors import InputError
 
 
-def resolve_parallelism(devices: Optional[int], tp: Optional[int], pp: int, ep: int, dp: int) -> tuple[int, int, int, int]:
+def resolve_parallelism(devices: Optional[int], tp: Optional[int], pp: int, ep: int, dp: int,
+                        cp: int = 1) -> tuple[int, int, int, int]:
     """Fill tp from --devices when only the device count is given; check the product otherwise."""
     if tp is None:
-        tp = max((devices or 1) // (pp * dp), 1)
-    if devices is not None and tp * pp * dp != devices:
-        raise InputError("devices", devices, f"tp*pp*dp = {tp}*{pp}*{dp} = {tp * pp * dp} devices")
+        tp = max((devices or 1) // (pp * dp * cp), 1)
+    if devices is not None and tp * pp * dp * cp != devices:
+        raise InputError("devices", devices, f"tp*pp*cp*dp = {tp}*{pp}*{cp}*{dp} = {tp * pp * cp * dp} devices")
     return tp, pp, ep, dp
 
 
 def build_stack(model: str, chip: str, devices: Optional[int], tp: Optional[int], pp: int, ep: int, dp: int,
                 weights: Optional[str], kv: Optional[str], act: Optional[str] = None, attention_kernel: str = "auto",
-                attention_dp: bool = False, nodes: Optional[int] = None, **runtime):
+                attention_dp: bool = False, nodes: Optional[int] = None, cp: int = 1, **runtime):
     from hundredx.chip import load_system
     from hundredx.kernel.runtime import RuntimeSpec
     from hundredx.model import load_model
     from hundredx.predict import Stack
 
-    tp, pp, ep, dp = resolve_parallelism(devices, tp, pp, ep, dp)
-    total = tp * pp * dp
+    tp, pp, ep, dp = resolve_parallelism(devices, tp, pp, ep, dp, cp)
+    total = tp * pp * cp * dp
     system = load_system(chip, devices=total)
     if nodes is not None and nodes < 1:
         raise InputError("nodes", nodes, "must be >= 1")
     if nodes is not None and total > nodes * system.devices_per_node:
         raise InputError("nodes", nodes, f"{total} devices need {-(-total // system.devices_per_node)} nodes of "
                          f"{system.devices_per_node}")
-    rt = RuntimeSpec(tp=tp, pp=pp, ep=ep, dp=dp, attention_kernel=attention_kernel, attention_dp=attention_dp, **runtime)
+    rt = RuntimeSpec(tp=tp, pp=pp, ep=ep, dp=dp, cp=cp, attention_kernel=attention_kernel, attention_dp=attention_dp, **runtime)
     return Stack(load_model(model, weights=weights, kv=kv, act=act), system, rt)
 
 
@@ -50,6 +51,7 @@ def register(app: typer.Typer) -> None:
         pp: int = typer.Option(1, help="pipeline parallel degree"),
         ep: int = typer.Option(1, help="expert parallel degree"),
         dp: int = typer.Option(1, help="data parallel replicas"),
+        cp: int = typer.Option(1, help="context parallel degree (ring attention over long prompts)"),
         attention_dp: bool = typer.Option(False, "--attention-dp", help="attention data-parallel over the tp ranks"),
         weights: Optional[str] = typer.Option(None, help="weight format (bf16, fp8, fp8_block128, nvfp4, mxfp4, int4...)"),
         kv: Optional[str] = typer.Option(None, help="KV-cache format"),
@@ -67,11 +69,12 @@ def register(app: typer.Typer) -> None:
 
         with user_errors():
             stack = build_stack(model, chip, devices, tp, pp, ep, dp, weights, kv, act, attention_kernel,
-                                attention_dp, nodes)
+                                attention_dp, nodes, cp=cp)
             result = predict(stack, Workload(isl=isl, osl=osl, batch=batch))
         data = result.to_dict()
         data.update({"model": stack.model.id, "chip": stack.chip.id, "system": stack.system.id,
-                     "parallelism": {"tp": stack.runtime.tp, "pp": pp, "ep": ep, "dp": dp, "attention_dp": attention_dp},
+                     "parallelism": {"tp": stack.runtime.tp, "pp": pp, "ep": ep, "dp": dp, "cp": cp,
+                                     "attention_dp": attention_dp},
                      "workload": {"isl": isl, "osl": osl, "batch": batch}})
         if as_json:
             print_json(data)

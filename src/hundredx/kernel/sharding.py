@@ -8,7 +8,9 @@ gives each of the tp ranks batch/tp sequences with all heads and no all-reduce.
 Expert parallelism splits the experts over `ep` ranks and adds an all-to-all dispatch
 and combine of tokens*top_k*D activations; tensor parallelism left over inside an expert
 (moe_tp = tp*dp_attn / ep) splits the expert width. Pipeline parallelism gives each stage
-count/pp layers. Context parallelism splits prefill tokens over `cp` ranks (ring attention).
+count/pp layers. Context parallelism splits the tokens over `cp` ranks: ring attention in
+prefill (each rank passes its KV chunk cp-1 times), split KV with a gather of partial
+outputs in decode.
 MoE dispatch/combine use DeepEP's low-latency mode up to LL_MAX_TOKENS tokens per rank
 (its decode kernels' range), the normal mode above.
 Everything broadcasts over numpy arrays of tp/ep/pp/batch.
@@ -150,9 +152,40 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
         else:
             new = op
         count = np.divide(op.count, pp)
+        op_comms = _comms_for(op, runtime, act_bytes, hidden, tp, ep, pp, attn_dp, in_attention)
+        if runtime.cp > 1:
+            new, op_comms = _context_parallel(new, op_comms, runtime.cp, count)
         out.append(replace(new, count=count) if np.ndim(count) else replace(new, count=float(count)))
-        comms.extend(_comms_for(op, runtime, act_bytes, hidden, tp, ep, pp, attn_dp, in_attention))
+        comms.extend(op_comms)
     return out, comms
+
+
+def _context_parallel(op: Op, comms: list[Comm], cp: int, count) -> tuple[Op, list[Comm]]:
+    """Context parallelism: each of the cp ranks takes 1/cp of the tokens. Prefill attention is ring
+    attention: every rank still reads every KV chunk and passes its own chunk cp-1 times around the
+    ring (p2p); decode attention splits the cached KV over the ranks and gathers the partial outputs."""
+    scaled = [replace(c, message_bytes=_div(c.message_bytes, cp),
+                      options={**c.options, "tokens": _div(c.options["tokens"], cp)} if "tokens" in c.options
+                      else c.options) for c in comms]
+    if op.kind != "attention":
+        weights = op.weight_bytes
+        act_read = _div(np.subtract(op.bytes_read, weights), cp)
+        return replace(op, m=_div(op.m, cp), flops=_div(op.flops, cp), bytes_read=np.add(weights, act_read),
+                       bytes_written=_div(op.bytes_written, cp)), scaled
+    attrs = dict(op.attrs)
+    kv = attrs.get("kv_read_bytes", 0.0)
+    q_io = np.subtract(op.bytes_read, kv)
+    if attrs.get("phase") == "decode":
+        attrs["kv_read_bytes"] = _div(kv, cp)
+        partial = np.multiply(np.multiply(attrs.get("batch", 1), attrs.get("heads_q", 1)),
+                              np.multiply(np.add(attrs.get("head_dim_v") or attrs.get("head_dim", 128), 2), 4.0))
+        scaled.append(Comm(f"{op.name}.cp_gather", "all_gather", partial, cp, count))
+        return replace(op, flops=_div(op.flops, cp), bytes_read=np.add(_div(q_io, cp), _div(kv, cp)),
+                       attrs=attrs), scaled
+    chunk = _div(kv, cp)
+    scaled.append(Comm(f"{op.name}.cp_ring", "p2p", chunk, 2, np.multiply(count, cp - 1)))
+    return replace(op, flops=_div(op.flops, cp), bytes_read=np.add(_div(q_io, cp), kv),
+                   bytes_written=_div(op.bytes_written, cp), attrs=attrs), scaled
 
 
 def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, ep, pp, attn_dp, in_attention):

@@ -125,7 +125,9 @@ def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=
     pp_arr = np.asarray(pp, dtype=float)
     if np.any(pp_arr > 1):
         p2p_bytes = np.multiply(np.multiply(batch, new_tokens), model.hidden_size * act_bytes)
-        cc = collective_time(system, "p2p", np.maximum(p2p_bytes, 1.0), 2)
+        spans = np.multiply(np.multiply(tp, pp_arr), rt.cp) > system.scaleup_domain
+        scope = "inter_node" if bool(np.all(spans)) else "intra_node"
+        cc = collective_time(system, "p2p", np.maximum(p2p_bytes, 1.0), 2, scope=scope)
         p2p = np.multiply(cc.time_s, pp_arr - 1)
         for key in BOUNDS:
             by_bound[key] = np.multiply(by_bound[key], pp_arr)

@@ -3,7 +3,8 @@
 weights: expert weights split over ep x moe_tp x pp, the rest over tp x pp (attention
 replicated across ranks under attention-DP). KV: batch x exact KV bytes per sequence at
 isl + osl (model.kv_bytes), split over min(tp, KV heads) for MHA/GQA; an MLA latent cache
-is replicated on every tp rank unless attention-DP gives each rank its own sequences.
+is replicated on every tp rank unless attention-DP gives each rank its own sequences;
+context parallelism splits every sequence's KV over its cp ranks.
 Activations: the largest step's working set, tokens x (4D + 2F/tp) x act bytes (estimate).
 Usable memory is `USABLE_FRACTION` of capacity (CUDA context, NCCL buffers, allocator
 and workspace take the rest).
@@ -69,8 +70,8 @@ def memory_use(stack: Stack, batch, isl, osl, tp=None, ep=None, pp=None) -> Memo
         split = 1.0
     else:
         split = np.minimum(tp, max(model.num_kv_heads, 1))
-    kv = np.divide(np.multiply(batch, seq_kv), np.multiply(split, pp))
-    tokens = np.minimum(np.multiply(batch, isl), max(rt.chunked_prefill_tokens, 1))
+    kv = np.divide(np.multiply(batch, seq_kv), np.multiply(np.multiply(split, pp), rt.cp))
+    tokens = np.minimum(np.divide(np.multiply(batch, isl), rt.cp), max(rt.chunked_prefill_tokens, 1))
     moe = model.moe
     ffn = model.intermediate_size or (moe.expert_width * moe.top_k + moe.shared_total_width if moe else 4 * model.hidden_size)
     act = np.multiply(tokens, (4.0 * model.hidden_size + np.divide(2.0 * ffn, tp)) * model.quant.act.bytes_per_element)
