@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hundredx.kernel.cost import op_cost
+from hundredx.kernel.cost import BOUND_NAMES, op_cost
 from hundredx.kernel.fit import fit_cases, load_params, save_fitted
 from hundredx.kernel.params import KernelParams
 from hundredx.kernel.runtime import RuntimeSpec
@@ -30,7 +30,7 @@ def _gemm_op(m, compute="bf16"):
 def test_gemm_op_cost_vectorized_bounds():
     c = op_cost(_gemm_op([1, 16, 256, 4096, 16384]), TOY, RuntimeSpec(), P)
     assert np.all(c.time_s >= c.sol_s) and np.all((c.efficiency > 0) & (c.efficiency <= 1))
-    assert c.bound[0] == "memory" and c.bound[-1] == "compute"
+    assert BOUND_NAMES[c.bound[0]] == "memory" and BOUND_NAMES[c.bound[-1]] == "compute"
     assert np.all(np.diff(c.time_s) > 0)  # more tokens never less time
     assert c.source == "analytic"
 

@@ -63,10 +63,15 @@ class OpCost:
         return {f: getattr(self, f) for f in self.__slots__}
 
 
+BOUND_NAMES = np.array(["compute", "memory", "latency"])
+
+
 def _bound(compute_s, memory_s, latency_s):
-    c, m, lat = (np.asarray(v, float) for v in (compute_s, memory_s, latency_s))
-    out = np.where(lat >= np.maximum(c, m), "latency", np.where(c >= m, "compute", "memory"))
-    return str(out) if out.ndim == 0 else out
+    """'compute' / 'memory' / 'latency' (the largest part; ties go to latency, then compute) for a scalar
+    op; for array ops an int8 code array indexing BOUND_NAMES (string arrays are slow at sweep sizes)."""
+    c, m, lat = np.broadcast_arrays(*(np.asarray(v, float) for v in (compute_s, memory_s, latency_s)))
+    code = np.where(lat >= np.maximum(c, m), 2, np.where(c >= m, 0, 1)).astype(np.int8)
+    return str(BOUND_NAMES[code]) if code.ndim == 0 else code
 
 
 def _mem_op_name(op: Op) -> str:

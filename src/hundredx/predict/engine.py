@@ -61,20 +61,23 @@ class ForwardCost:
     fallbacks: set[str] = field(default_factory=set)
 
 
-def _bound_of(cost) -> object:
-    parts = np.stack(np.broadcast_arrays(np.asarray(cost.compute_s, float), np.asarray(cost.memory_s, float),
-                                         np.asarray(cost.latency_s, float)))
-    names = np.array(["compute", "memory", "overhead"])
-    idx = np.argmax(parts, axis=0)
-    return names[idx] if np.ndim(idx) else str(names[int(idx)])
+_OP_BOUNDS = np.array(["compute", "memory", "overhead"])
 
 
-def _add(acc: dict, bound, value) -> None:
-    if isinstance(bound, str):
-        acc[bound] = np.add(acc[bound], value)
+def _bound_code(cost):
+    """0 compute, 1 memory, 2 overhead (the kernel layer's 'latency'): the op's bound as codes."""
+    if isinstance(cost.bound, str):
+        return ("compute", "memory", "latency").index(cost.bound)
+    return cost.bound
+
+
+def _add(acc: dict, code, value) -> None:
+    if np.ndim(code) == 0:
+        key = _OP_BOUNDS[int(code)]
+        acc[key] = np.add(acc[key], value)
         return
-    for name in ("compute", "memory", "overhead"):
-        acc[name] = np.add(acc[name], np.where(bound == name, value, 0.0))
+    for i, name in enumerate(_OP_BOUNDS):
+        acc[name] = np.add(acc[name], np.where(code == i, value, 0.0))
 
 
 def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=None, ops=None,
@@ -101,8 +104,9 @@ def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=
         cost = op_cost(op, system.chip, rt, params)
         t = np.multiply(cost.time_s, op.count)
         s = np.multiply(cost.sol_s, op.count)
-        bound = _bound_of(cost)
-        _add(by_bound, bound, t)
+        code = _bound_code(cost)
+        _add(by_bound, code, t)
+        bound = str(_OP_BOUNDS[int(code)]) if np.ndim(code) == 0 else code
         total, sol = np.add(total, t), np.add(sol, s)
         out.sources.add(str(cost.source))
         if getattr(cost, "fallback", ""):

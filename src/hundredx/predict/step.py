@@ -18,22 +18,31 @@ from hundredx.predict.memory import USABLE_FRACTION, memory_use
 from hundredx.predict.stack import Stack
 
 
-def step_time(stack: Stack, prefill_tokens: int, prefill_seqs: int, prefill_context_tokens: int,
-              decode_seqs: int, decode_context_tokens: int) -> float:
-    """Seconds for one engine step of one replica (all its tp*pp devices)."""
+def step_time(stack: Stack, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
+              decode_context_tokens):
+    """Seconds for one engine step of one replica (all its tp*pp devices).
+
+    Inputs broadcast over numpy arrays (one step per element, all with the same segments present:
+    a prefill part where prefill_tokens > 0, a decode part where decode_seqs > 0).
+    """
     model = stack.model
     segments = []
-    if prefill_tokens > 0:
-        seqs = max(prefill_seqs, 1)
-        segments.append(build_ops(model, seqs, prefill_tokens / seqs, prefill_context_tokens / seqs))
-    if decode_seqs > 0:
-        segments.append(build_ops(model, decode_seqs, 1, decode_context_tokens / decode_seqs))
+    has_prefill = bool(np.any(np.asarray(prefill_tokens) > 0))
+    has_decode = bool(np.any(np.asarray(decode_seqs) > 0))
+    if has_prefill:
+        seqs = np.maximum(prefill_seqs, 1)
+        segments.append(build_ops(model, seqs, np.divide(prefill_tokens, seqs), np.divide(prefill_context_tokens, seqs)))
+    if has_decode:
+        seqs = np.maximum(decode_seqs, 1)
+        segments.append(build_ops(model, seqs, 1, np.divide(decode_context_tokens, seqs)))
     if not segments:
         return 0.0
     ops = merge_segments(segments) if len(segments) > 1 else segments[0]
-    total_tokens = prefill_tokens + decode_seqs
-    cost = forward_cost(stack, 1, total_tokens, 0, ops=ops, host_seqs=prefill_seqs + decode_seqs)
-    return float(np.max(cost.time_s))
+    total_tokens = np.add(prefill_tokens if has_prefill else 0, decode_seqs if has_decode else 0)
+    host = np.add(prefill_seqs if has_prefill else 0, decode_seqs if has_decode else 0)
+    cost = forward_cost(stack, 1, total_tokens, 0, ops=ops, host_seqs=host)
+    time_s = np.asarray(cost.time_s, dtype=float)
+    return float(time_s) if time_s.ndim == 0 else time_s
 
 
 class StackStepCost:
@@ -68,5 +77,13 @@ class StackStepCost:
 
     def step_time_s(self, prefill_tokens: int, prefill_seqs: int, prefill_context_tokens: int,
                     decode_seqs: int, decode_context_tokens: int) -> float:
-        return step_time(self.stack, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
-                         decode_context_tokens)
+        return float(step_time(self.stack, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
+                               decode_context_tokens))
+
+    def step_times_s(self, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs, decode_context_tokens):
+        """Vectorized over arrays that share which segments (prefill, decode) are present."""
+        out = step_time(self.stack, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
+                        decode_context_tokens)
+        shape = np.broadcast_shapes(*(np.shape(x) for x in (prefill_tokens, prefill_seqs, prefill_context_tokens,
+                                                             decode_seqs, decode_context_tokens)))
+        return np.broadcast_to(np.asarray(out, dtype=float), shape)

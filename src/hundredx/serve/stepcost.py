@@ -117,6 +117,9 @@ class TableStepCost:
                                        decode_context_tokens))
 
 
+PREFETCH = 32
+
+
 def bucket(x, bits: int = 5):
     """Round a count up to the geometric grid with 2^bits steps per octave (exact below 2^bits).
 
@@ -189,11 +192,26 @@ class MemoStepCost:
         value = self.cache.get(key)
         if value is None:
             self.misses += 1
-            value = float(self.inner.step_time_s(*key))
-            self.cache[key] = value
+            if hasattr(self.inner, "step_times_s") and key[3] > 0:
+                self._prefetch(key)
+                value = self.cache[key]
+            else:
+                value = float(self.inner.step_time_s(*key))
+                self.cache[key] = value
         else:
             self.hits += 1
         return value
+
+    def _prefetch(self, key: tuple) -> None:
+        """On a miss, price the next PREFETCH buckets of decode context in one vectorized call of the
+        inner cost: decode context grows every iteration, so those keys come next."""
+        ctx = [key[4]]
+        while len(ctx) < PREFETCH:
+            ctx.append(_bucket1(ctx[-1] + max(1, ctx[-1] >> self.bits), self.bits))
+        values = np.asarray(self.inner.step_times_s(key[0], key[1], key[2], key[3], np.array(ctx, dtype=float)),
+                            dtype=float).reshape(-1)
+        for c, v in zip(ctx, values):
+            self.cache.setdefault((key[0], key[1], key[2], key[3], c), float(v))
 
 
 def decode_step_times(cost: StepCost, decode_seqs: int, context_tokens: int, steps: int) -> np.ndarray:
