@@ -1,0 +1,66 @@
+"""`hundredx serve` and `hundredx pareto`: wired to the predict-backed simulator, JSON out, clean errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from hundredx.cli import app
+
+RUN = CliRunner()
+BASE = ["--model", "meta-llama/Llama-3.1-8B-Instruct", "--chip", "h100-sxm"]
+
+
+def _serve(*args):
+    r = RUN.invoke(app, ["serve", *BASE, *args, "--json"])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.output)
+
+
+def test_closed_loop_conserves_requests_and_reports_metrics():
+    d = _serve("--concurrency", "8", "--requests", "40", "--isl", "256", "--osl", "32")
+    assert d["finished"] == 40 and d["output_tokens"] == 40 * 32
+    assert 0 < d["ttft_p50_s"] <= d["ttft_p99_s"]
+    assert d["usd_per_million_output_tokens"] > 0 and d["joules_per_output_token"] > 0
+    assert d["kv_leaked_blocks"] == 0
+
+
+def test_more_concurrency_more_throughput_less_per_user():
+    low = _serve("--concurrency", "1", "--requests", "16", "--isl", "128", "--osl", "32")
+    high = _serve("--concurrency", "16", "--requests", "64", "--isl", "128", "--osl", "32")
+    assert high["output_tokens_per_s"] > 2 * low["output_tokens_per_s"]
+    assert high["tpot_p50_s"] >= low["tpot_p50_s"]
+
+
+def test_disaggregated_and_speculative_paths_run():
+    pd_ = _serve("--disagg", "1:1", "--rate", "4", "--requests", "30", "--isl", "256", "--osl", "32")
+    assert pd_["devices"] == 2 and pd_["finished"] == 30
+    spec = _serve("--concurrency", "1", "--requests", "8", "--isl", "128", "--osl", "64", "--spec", "mtp:3:0.8")
+    base = _serve("--concurrency", "1", "--requests", "8", "--isl", "128", "--osl", "64")
+    assert spec["tpot_p50_s"] < base["tpot_p50_s"]
+
+
+def test_trace_replay(tmp_path):
+    trace = tmp_path / "t.csv"
+    trace.write_text("timestamp,input_length,output_length\n0.0,100,10\n0.05,200,20\n0.1,50,5\n")
+    d = _serve("--trace", str(trace))
+    assert d["finished"] == 3 and d["output_tokens"] == 35
+
+
+@pytest.mark.parametrize("args,needle", [(["--disagg", "2-2"], "disagg"), (["--spec", "mtp:x:1"], "spec"),
+                                         (["--rate", "1", "--concurrency", "2"], "concurrency")])
+def test_bad_serve_input_exits_2(args, needle):
+    r = RUN.invoke(app, ["serve", *BASE, *args])
+    assert r.exit_code == 2 and needle in r.output and "Traceback" not in r.output
+
+
+def test_pareto_front_and_plot(tmp_path):
+    png = tmp_path / "front.png"
+    r = RUN.invoke(app, ["pareto", *BASE, "--devices", "2", "--concurrency", "1", "--concurrency", "8",
+                         "--requests", "24", "--isl", "128", "--osl", "16", "--plot", str(png), "--json"])
+    assert r.exit_code == 0, r.output
+    points = json.loads(r.output)["points"]
+    assert {p["tp"] for p in points} == {1, 2} and any(p["pareto"] for p in points)
+    assert png.stat().st_size > 1000
