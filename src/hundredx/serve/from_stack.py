@@ -1,7 +1,8 @@
 """Build a simulator `Deployment` from a predict `Stack`: the bridge between the two.
 
 Step costs come from `predict.step.StackStepCost` (merged continuous-batching steps of
-the op graph), cached by `MemoStepCost`. Disaggregation: `prefill_devices:decode_devices`
+the op graph), cached by `MemoStepCost` on buckets of BUCKET_BITS (inputs rounded up by
+< 2^-bits; on benchmarks/serve_speed.py bits 3 vs 5 changed throughput by 0.8%). Disaggregation: `prefill_devices:decode_devices`
 split into pools of `tp*pp` devices per replica; the KV transfer runs over the scale-up
 domain when both pools fit in it, else over the scale-out network, each device of a
 replica sending its shard in parallel. Speculative decoding: MTP drafts cost one decoder
@@ -39,9 +40,12 @@ class ScaledStepCost:
         return self.factor * self.inner.step_time_s(*args)
 
 
-def _pool(stack: Stack, replicas: int, engine: EngineConfig) -> Pool:
+BUCKET_BITS = 3  # step inputs rounded up to 8 buckets per doubling (< 12.5% each); see docs/serving.md
+
+
+def _pool(stack: Stack, replicas: int, engine: EngineConfig, bits: int = BUCKET_BITS) -> Pool:
     rt = stack.runtime
-    cost = MemoStepCost(StackStepCost(stack))
+    cost = MemoStepCost(StackStepCost(stack), bits=bits)
     return Pool(cost, replicas=replicas, devices_per_replica=rt.tp * rt.pp * rt.cp, engine=engine)
 
 
@@ -58,7 +62,7 @@ def _speculative(stack: Stack, draft_model=None) -> Speculative | None:
 
 
 def deployment_from_stack(stack: Stack, engine: EngineConfig = EngineConfig(), disagg: tuple[int, int] | None = None,
-                          draft_model=None) -> Deployment:
+                          draft_model=None, bits: int = BUCKET_BITS) -> Deployment:
     """Aggregated (dp replicas) or prefill/decode-disaggregated deployment of `stack`."""
     rt, system = stack.runtime, stack.system
     per_replica = rt.tp * rt.pp * rt.cp
@@ -67,7 +71,7 @@ def deployment_from_stack(stack: Stack, engine: EngineConfig = EngineConfig(), d
     spec = _speculative(stack, draft_model)
     prices = {"device_hour_usd": chip.price_per_hour, "device_power_w": chip.tdp_w}
     if disagg is None:
-        return Deployment(_pool(plain, rt.dp, engine), speculative=spec, **prices)
+        return Deployment(_pool(plain, rt.dp, engine, bits), speculative=spec, **prices)
     p_dev, d_dev = disagg
     for name, n in (("disagg.prefill_devices", p_dev), ("disagg.decode_devices", d_dev)):
         if n < per_replica or n % per_replica:
@@ -75,5 +79,6 @@ def deployment_from_stack(stack: Stack, engine: EngineConfig = EngineConfig(), d
     inside = p_dev + d_dev <= system.scaleup_domain
     link = (system.scaleup_bytes_per_s if inside else system.scaleout_bytes_per_s) * per_replica
     latency = system.scaleup_latency_s if inside else system.scaleout_latency_s
-    return Deployment(_pool(plain, d_dev // per_replica, engine), prefill=_pool(plain, p_dev // per_replica, engine),
+    return Deployment(_pool(plain, d_dev // per_replica, engine, bits),
+                      prefill=_pool(plain, p_dev // per_replica, engine, bits),
                       transfer=KVTransfer(link, latency), speculative=spec, **prices)
