@@ -35,7 +35,8 @@ def chip_params(chip):
 
 @dataclass
 class OpRecord:
-    """One op (or collective) of a forward pass on one device, totals over its `count`."""
+    """One op (or collective) of a forward pass on one device: time_s / sol_s are totals over its
+    `count`; flops and bytes (read, written) are per instance (multiply by count when needed)."""
 
     name: str
     kind: str
@@ -111,8 +112,8 @@ def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=
         out.sources.add(str(cost.source))
         if getattr(cost, "fallback", ""):
             out.fallbacks.add(f"{op.name}: {cost.fallback}")
-        out.records.append(OpRecord(op.name, op.kind, op.group, op.count, t, s, np.multiply(op.flops, op.count),
-                                    np.multiply(op.bytes_total, op.count), bound, cost.efficiency, str(cost.source),
+        out.records.append(OpRecord(op.name, op.kind, op.group, op.count, t, s, op.flops,
+                                    (op.bytes_read, op.bytes_written), bound, cost.efficiency, str(cost.source),
                                     getattr(cost, "fallback", "")))
     hidden = 1.0 - rt.overlap_comm
     for comm in comms:
@@ -124,8 +125,7 @@ def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=
         by_bound["network"] = np.add(by_bound["network"], np.multiply(t, hidden))
         total = np.add(total, np.multiply(t, hidden))
         out.records.append(OpRecord(comm.name, "collective", "comm", comm.count, t, 0.0, 0.0,
-                                    np.multiply(comm.message_bytes, comm.count), "network", 1.0,
-                                    f"collective:{cc.algorithm}"))
+                                    (comm.message_bytes, 0.0), "network", 1.0, f"collective:{cc.algorithm}"))
     pp_arr = np.asarray(pp, dtype=float)
     if np.any(pp_arr > 1):
         p2p_bytes = np.multiply(np.multiply(batch, new_tokens), model.hidden_size * act_bytes)

@@ -40,6 +40,18 @@ def _invalid_reasons(model, tp, ep, pp, attention_dp: bool) -> np.ndarray:
     return reason
 
 
+def _by_parallelism(key: tuple, rows: pd.DataFrame) -> pd.DataFrame:
+    """Split a structure group by its few (tp, ep, pp) combinations: inside each, weight shapes and
+    head counts are scalars, so only the token-dependent quantities are arrays."""
+    code = sum(rows[k].to_numpy(dtype=np.int64) * scale for k, scale in (("tp", 1 << 40), ("ep", 1 << 20), ("pp", 1)))
+    combos, inverse = np.unique(code, return_inverse=True)
+    if len(combos) == 1 or len(combos) > 64:
+        return _group_predict(key, rows)
+    picks = [np.flatnonzero(inverse == i) for i in range(len(combos))]
+    merged = pd.concat([_group_predict(key, rows.iloc[p]) for p in picks])
+    return merged.iloc[np.argsort(np.concatenate(picks), kind="stable")]
+
+
 def _group_predict(key: tuple, rows: pd.DataFrame) -> pd.DataFrame:
     model_id, system_id, weights, kv, act, attn_kernel, attn_dp, fused, graphs, gemm_lib = key
     model = load_model(model_id, weights=weights, kv=kv, act=act)
@@ -48,14 +60,20 @@ def _group_predict(key: tuple, rows: pd.DataFrame) -> pd.DataFrame:
                           cuda_graphs=bool(graphs), gemm_library=gemm_lib)
     stack = Stack(model, system, runtime)
     a = {k: rows[k].to_numpy(dtype=float) for k in NUMERIC}
-    reason = _invalid_reasons(model, a["tp"], a["ep"], a["pp"], bool(attn_dp))
-    tp = np.where(reason == "", a["tp"], 1.0)
-    ep = np.where(reason == "", a["ep"], 1.0)
-    pp = np.where(reason == "", a["pp"], 1.0)
+    for k in ("tp", "ep", "pp"):  # constant within a parallelism split: use scalars
+        if a[k].size and np.all(a[k] == a[k][0]):
+            a[k] = float(a[k][0])
+    shape = a["batch"].shape
+    raw = _invalid_reasons(model, np.asarray(a["tp"]), np.asarray(a["ep"]), np.asarray(a["pp"]), bool(attn_dp))
+    ok = raw == ""
+    if np.ndim(raw) == 0:  # one parallelism for the whole split: keep scalars (cheaper numpy)
+        tp, ep, pp = (a[k] if ok else 1.0 for k in ("tp", "ep", "pp"))
+    else:
+        tp, ep, pp = (np.where(ok, a[k], 1.0) for k in ("tp", "ep", "pp"))
+    reason = np.broadcast_to(raw, shape)
     mem = memory_use(stack, a["batch"], a["isl"], a["osl"], tp=tp, ep=ep, pp=pp)
     prefill = forward_cost(stack, a["batch"], a["isl"], 0.0, tp=tp, ep=ep, pp=pp)
     decode, per_step = decode_step(stack, a["batch"], a["isl"] + a["osl"] / 2.0, tp=tp, ep=ep, pp=pp)
-    shape = a["batch"].shape
     ttft = np.broadcast_to(prefill.time_s, shape)
     tpot = np.broadcast_to(decode.time_s, shape) / per_step
     total = a["batch"] * a["osl"] / (ttft + a["osl"] * tpot) * a["dp"]
@@ -108,12 +126,12 @@ def predict_many(table: pd.DataFrame | dict) -> pd.DataFrame:
     if _constant(df, keys):  # the common sweep: one structure, numbers vary (skip a 200k-row groupby)
         first = df.iloc[0]
         key = tuple(None if _missing(first[k]) else first[k] for k in keys)
-        return _group_predict(key, df)
+        return _by_parallelism(key, df)
     filled = df[keys].astype(object).where(df[keys].notna(), None)
     parts = []
     for key, idx in filled.groupby(keys, dropna=False, sort=False).groups.items():
         key = tuple(None if (isinstance(v, float) and np.isnan(v)) else v for v in key)
-        parts.append(_group_predict(key, df.loc[idx]))
+        parts.append(_by_parallelism(key, df.loc[idx]))
     return pd.concat(parts).sort_index() if parts else df
 
 

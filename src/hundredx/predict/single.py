@@ -58,8 +58,8 @@ def _breakdown(phase: str, cost: ForwardCost) -> list[dict]:
     for r in cost.records:
         t = _f(r.time_s)
         rows.append({"phase": phase, "op": r.name, "kind": r.kind, "group": r.group, "count": _f(r.count),
-                     "time_s": t, "share": t / total, "sol_s": _f(r.sol_s), "flops": _f(r.flops),
-                     "bytes": _f(r.bytes), "bound": str(r.bound), "efficiency": _f(r.efficiency),
+                     "time_s": t, "share": t / total, "sol_s": _f(r.sol_s), "flops": _f(r.flops) * _f(r.count),
+                     "bytes": (_f(r.bytes[0]) + _f(r.bytes[1])) * _f(r.count), "bound": str(r.bound), "efficiency": _f(r.efficiency),
                      "source": r.source})
     return rows
 
