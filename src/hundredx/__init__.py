@@ -1,27 +1,19 @@
 """hundredx: predict, decompose, simulate and search model x kernel x chip stacks.
 
-Three layers, three packages (`model`, `kernel`, `chip`), imports one way; see DESIGN.md.
-The public API is re-exported lazily so that `import hundredx` stays fast.
+Three layers, three packages (`model`, `chip`, `kernel`), imports one way; see DESIGN.md.
+The public API: `load_model`, `load_chip`, `load_system`, `Stack`, `Workload`, `predict`,
+`predict_many`. `hundredx.predict` is the function (the package of the same name stays
+importable as `from hundredx.predict.<module> import ...`).
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "predict", "predict_many", "Stack", "Workload", "load_model", "load_chip", "load_system"]
+from hundredx.chip import load_chip, load_system  # noqa: E402
+from hundredx.model import load_model  # noqa: E402
+from hundredx.predict import Prediction, Stack, Workload, predict_many  # noqa: E402
+from hundredx.predict.single import predict  # noqa: E402  (rebinds the name to the function)
 
-
-def __getattr__(name: str):
-    if name in ("predict", "predict_many", "Stack", "Workload"):
-        from hundredx import predict as _p
-
-        return getattr(_p, name if name != "predict" else "predict")
-    if name == "load_model":
-        from hundredx.model import load_model
-
-        return load_model
-    if name in ("load_chip", "load_system"):
-        from hundredx import chip
-
-        return getattr(chip, name)
-    raise AttributeError(name)
+__all__ = ["__version__", "Prediction", "Stack", "Workload", "load_chip", "load_model", "load_system", "predict",
+           "predict_many"]

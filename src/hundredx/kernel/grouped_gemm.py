@@ -22,7 +22,6 @@ tile_rounded (after token_rounding.py: every count a multiple of the tile, no pa
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
 
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
@@ -58,11 +57,14 @@ def expert_tiles(groups: int, tokens_total, tile_m: int, distribution: str = "un
     x = np.maximum(np.round(mu[..., None] + sd[..., None] * _Z), 0.0)
     normal = (np.ceil(x / tile_m) * _W).sum(-1)
     j = np.arange(64.0)  # small loads: Poisson(mu) pmf, exact enough below mu = 16
-    logpmf = j * np.log(np.maximum(mu[..., None], 1e-300)) - mu[..., None] - gammaln(j + 1.0)
+    logpmf = j * np.log(np.maximum(mu[..., None], 1e-300)) - mu[..., None] - _LOG_FACTORIAL
     poisson = (np.exp(logpmf) * np.ceil(j / tile_m)).sum(-1)
     tiles = groups * np.where(mu < 16.0, poisson, normal)
     active = groups * (1.0 - (1.0 - p) ** t)
     return tiles, active, mu + sd * np.sqrt(2.0 * np.log(max(groups, 2)))
+
+
+_LOG_FACTORIAL = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1.0, 64.0)))])  # log(j!), j = 0..63
 
 
 def _counts(tokens_per_group, groups, tokens_total, distribution, skew, tile_m):
