@@ -32,7 +32,7 @@ def chip(chip_id: str) -> ChipSpec:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="/work/shared/validation/public")
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "validation" / "public"))
     ap.add_argument("--out", default=str(FITTED_DIR))
     ap.add_argument("--dry-run", action="store_true")
     args = ap.parse_args()

@@ -1,10 +1,12 @@
 """Print the per-case APE of validate.collective on the public collective cases (iteration aid)."""
-import json, sys
+import json
+import sys
+from pathlib import Path
 import numpy as np
 from hundredx.validate.collective import predict_case
 from hundredx.validate.base import Unpredictable
 
-PATH = "/work/shared/validation/public/collective.jsonl"
+PATH = str(Path(__file__).resolve().parents[2] / "shared" / "validation" / "public" / "collective.jsonl")
 
 
 def evaluate(path=PATH, verbose=True):

@@ -16,7 +16,7 @@ from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.model.ops import Op
 from kernel_chips import chip, toy_chip
 
-PUBLIC = Path("/work/shared/validation/public")
+PUBLIC = Path(__file__).resolve().parents[2] / "shared" / "validation" / "public"
 TOY = toy_chip()
 P = KernelParams.analytic(TOY)
 
