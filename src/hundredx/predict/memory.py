@@ -51,6 +51,19 @@ class MemoryUse:
                 "free": float(np.min(self.free_bytes))}
 
 
+def kv_split(stack: Stack, tp=None):
+    """Over how many of a replica's tp ranks one sequence's KV cache is divided: all of them under
+    attention-DP (each rank owns whole sequences) or while KV heads >= tp; min(tp, K) KV heads for
+    GQA; 1 for an MLA latent cache, which every rank holds whole."""
+    rt, model = stack.runtime, stack.model
+    tp = rt.tp if tp is None else tp
+    if rt.attention_dp:
+        return tp
+    if model.attention.kind == "mla":
+        return 1.0
+    return np.minimum(tp, max(model.num_kv_heads, 1))
+
+
 def memory_use(stack: Stack, batch, isl, osl, tp=None, ep=None, pp=None) -> MemoryUse:
     model, rt = stack.model, stack.runtime
     tp = rt.tp if tp is None else tp
@@ -64,12 +77,7 @@ def memory_use(stack: Stack, batch, isl, osl, tp=None, ep=None, pp=None) -> Memo
     moe_tp = np.maximum(np.divide(tp, ep), 1.0)
     weights = np.divide(np.divide(experts, np.multiply(ep, moe_tp)) + np.divide(rest, tp) + attn, pp)
     seq_kv = np.asarray(kv_bytes(model, np.add(isl, osl)), dtype=float)
-    if rt.attention_dp:
-        split = tp
-    elif model.attention.kind == "mla":
-        split = 1.0
-    else:
-        split = np.minimum(tp, max(model.num_kv_heads, 1))
+    split = kv_split(stack, tp)
     kv = np.divide(np.multiply(batch, seq_kv), np.multiply(np.multiply(split, pp), rt.cp))
     tokens = np.minimum(np.divide(np.multiply(batch, isl), rt.cp), max(rt.chunked_prefill_tokens, 1))
     moe = model.moe

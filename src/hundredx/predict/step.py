@@ -14,7 +14,7 @@ import numpy as np
 from hundredx.kernel.batching import merge_segments
 from hundredx.model import build_ops
 from hundredx.predict.engine import forward_cost
-from hundredx.predict.memory import USABLE_FRACTION, memory_use
+from hundredx.predict.memory import USABLE_FRACTION, kv_split, memory_use
 from hundredx.predict.stack import Stack
 
 
@@ -60,20 +60,11 @@ class StackStepCost:
         rt = stack.runtime
         mem = memory_use(stack, 1, 1, 0)
         per_token = float(np.max(kv_bytes(stack.model, 4096))) / 4096.0
-        self.kv_bytes_per_token = per_token * self._kv_copies()
+        self.kv_bytes_per_token = per_token * rt.tp / float(kv_split(stack))  # copies held across the tp ranks
         replica_devices = rt.tp * rt.pp * rt.cp
         free = stack.chip.mem_bytes * USABLE_FRACTION - float(np.max(mem.weights_bytes)) \
             - float(np.max(mem.activation_bytes))
         self.kv_capacity_bytes = max(free, 0.0) * replica_devices
-
-    def _kv_copies(self) -> float:
-        """Copies of each KV byte a replica stores: an MLA latent cache is replicated on every tp rank."""
-        rt, model = self.stack.runtime, self.stack.model
-        if rt.attention_dp:
-            return 1.0
-        if model.attention.kind == "mla":
-            return float(rt.tp)
-        return float(rt.tp) / min(rt.tp, max(model.num_kv_heads, 1))
 
     def step_time_s(self, prefill_tokens: int, prefill_seqs: int, prefill_context_tokens: int,
                     decode_seqs: int, decode_context_tokens: int) -> float:
