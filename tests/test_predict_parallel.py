@@ -61,3 +61,13 @@ def test_cli_nodes_checked_and_multi_node_runs():
     bad = RUN.invoke(app, ["predict", "--model", "meta-llama/Llama-3.1-405B-Instruct", "--chip", "h100-sxm",
                            "--tp", "8", "--pp", "2", "--nodes", "1"])
     assert bad.exit_code == 2 and "nodes" in bad.output
+
+
+def test_pipeline_bubble_and_cross_node_hop_reported():
+    model = load_model("meta-llama/Llama-3.1-405B-Instruct", weights="fp8")
+    p = predict(Stack(model, load_system("h100-sxm", devices=16), RuntimeSpec(tp=8, pp=2)), Workload(isl=512, osl=8, batch=1))
+    assert p.pipeline_bubble == pytest.approx(0.5)  # one micro-batch through two stages
+    p4 = predict(Stack(model, load_system("h100-sxm", devices=16), RuntimeSpec(tp=8, pp=2)), Workload(isl=512, osl=8, batch=8))
+    assert p4.pipeline_bubble == pytest.approx(1 / 3)  # two micro-batches: (pp-1)/(m+pp-1)
+    hops = [r for r in p4.breakdown if r["op"] == "pipeline.p2p"]
+    assert hops and all("leaves the scale-up domain" in r["source"] for r in hops)

@@ -124,8 +124,9 @@ def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=
         t = np.where(ranks > 1, np.multiply(cc.time_s, comm.count), 0.0)
         by_bound["network"] = np.add(by_bound["network"], np.multiply(t, hidden))
         total = np.add(total, np.multiply(t, hidden))
+        where = ", leaves the scale-up domain" if np.any(cc.leaves_domain) else ""
         out.records.append(OpRecord(comm.name, "collective", "comm", comm.count, t, 0.0, 0.0,
-                                    (comm.message_bytes, 0.0), "network", 1.0, f"collective:{cc.algorithm}"))
+                                    (comm.message_bytes, 0.0), "network", 1.0, f"collective:{cc.algorithm}{where}"))
     pp_arr = np.asarray(pp, dtype=float)
     if np.any(pp_arr > 1):
         p2p_bytes = np.multiply(np.multiply(batch, new_tokens), model.hidden_size * act_bytes)
@@ -133,6 +134,9 @@ def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=
         scope = "inter_node" if bool(np.all(spans)) else "intra_node"
         cc = collective_time(system, "p2p", np.maximum(p2p_bytes, 1.0), 2, scope=scope)
         p2p = np.multiply(cc.time_s, pp_arr - 1)
+        where = ", leaves the scale-up domain" if scope == "inter_node" else ""
+        out.records.append(OpRecord("pipeline.p2p", "collective", "comm", pp_arr - 1, p2p, 0.0, 0.0,
+                                    (p2p_bytes, 0.0), "network", 1.0, f"collective:p2p{where}"))
         for key in BOUNDS:
             by_bound[key] = np.multiply(by_bound[key], pp_arr)
         by_bound["network"] = np.add(by_bound["network"], p2p)

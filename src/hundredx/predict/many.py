@@ -19,8 +19,7 @@ from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.model import load_model
 from hundredx.predict.engine import BOUNDS
 from hundredx.predict.memory import memory_use
-from hundredx.predict.single import decode_step
-from hundredx.predict.engine import forward_cost
+from hundredx.predict.single import decode_step, prefill_step
 from hundredx.predict.stack import Stack
 
 NUMERIC = {"tp": 1, "pp": 1, "ep": 1, "dp": 1, "batch": 1, "isl": 1024, "osl": 128}
@@ -72,7 +71,7 @@ def _group_predict(key: tuple, rows: pd.DataFrame) -> pd.DataFrame:
         tp, ep, pp = (np.where(ok, a[k], 1.0) for k in ("tp", "ep", "pp"))
     reason = np.broadcast_to(raw, shape)
     mem = memory_use(stack, a["batch"], a["isl"], a["osl"], tp=tp, ep=ep, pp=pp)
-    prefill = forward_cost(stack, a["batch"], a["isl"], 0.0, tp=tp, ep=ep, pp=pp)
+    prefill, _ = prefill_step(stack, a["batch"], a["isl"], tp=tp, ep=ep, pp=pp)
     decode, per_step = decode_step(stack, a["batch"], a["isl"] + a["osl"] / 2.0, tp=tp, ep=ep, pp=pp)
     ttft = np.broadcast_to(prefill.time_s, shape)
     tpot = np.broadcast_to(decode.time_s, shape) / per_step

@@ -3,7 +3,8 @@
 Static batch model (the offline-benchmark cycle): a replica holds `batch` sequences;
 TTFT is the prefill of the batch (isl tokens each); TPOT is one decode step at the mean
 context isl + osl/2 (decode time is linear in context, so the midpoint is exact for the
-context-dependent part). Memory: with continuous batching the paged KV cache holds
+context-dependent part). Pipeline parallelism: prefill runs min(batch, pp) micro-batches on
+a GPipe schedule (bubble (pp - 1) / (m + pp - 1)); decode runs micro-batches of batch/pp. Memory: with continuous batching the paged KV cache holds
 isl + osl/2 tokens per sequence on average (static batching: isl + osl). With pipeline parallelism the decode step runs micro-batches of
 batch/pp. Speculative decoding: TPOT = (verify step over k+1 tokens + k draft steps) /
 E[tokens per step]. Output tokens/s of a replica = batch * osl / (TTFT + osl * TPOT);
@@ -38,6 +39,7 @@ class Prediction:
     breakdown: list[dict]
     provenance: dict
     mismatches: list[str] = field(default_factory=list)
+    pipeline_bubble: float = 0.0
 
     def to_dict(self) -> dict:
         return {"ttft_s": self.ttft_s, "tpot_s": self.tpot_s, "output_tokens_per_s": self.output_tokens_per_s,
@@ -45,7 +47,8 @@ class Prediction:
                 "tokens_per_s_per_user": self.tokens_per_s_per_user, "devices": self.devices,
                 "memory_per_device_bytes": self.memory.to_dict(), "bottleneck": self.bottleneck,
                 "time_by_bound": self.time_by_bound, "lower_bound": self.lower_bound,
-                "breakdown": self.breakdown, "provenance": self.provenance, "fallbacks": self.mismatches}
+                "breakdown": self.breakdown, "provenance": self.provenance, "fallbacks": self.mismatches,
+                "pipeline_bubble": self.pipeline_bubble}
 
 
 def _f(x) -> float:
@@ -82,6 +85,28 @@ def decode_step(stack: Stack, batch, context, tp=None, ep=None, pp=None) -> tupl
     return verify, spec.expected_tokens_per_step
 
 
+def prefill_step(stack: Stack, batch, isl, tp=None, ep=None, pp=None) -> tuple[ForwardCost, object]:
+    """(cost of prefilling `batch` sequences of `isl` tokens, pipeline bubble fraction).
+
+    With pp stages the batch runs as m = min(batch, pp) micro-batches (GPipe schedule):
+    time = (m + pp - 1) * stage_time(batch / m); the bubble is (pp - 1) / (m + pp - 1).
+    """
+    pp_v = np.asarray(stack.runtime.pp if pp is None else pp, dtype=float)
+    if not np.any(pp_v > 1):
+        return forward_cost(stack, batch, isl, 0, tp, ep, pp), 0.0
+    micro = np.minimum(np.asarray(batch, dtype=float), pp_v)
+    cost = forward_cost(stack, np.divide(batch, micro), isl, 0, tp, ep, pp)
+    scale = np.divide(micro + pp_v - 1.0, pp_v)  # forward_cost already counts pp stage times
+    cost.time_s = np.multiply(cost.time_s, scale)
+    cost.sol_s = np.multiply(cost.sol_s, scale)
+    for key in BOUNDS:
+        cost.by_bound[key] = np.multiply(cost.by_bound[key], scale)
+    for record in cost.records:
+        record.time_s = np.multiply(record.time_s, scale)
+        record.sol_s = np.multiply(record.sol_s, scale)
+    return cost, np.divide(pp_v - 1.0, micro + pp_v - 1.0)
+
+
 def check_fits(stack: Stack, mem: MemoryUse, batch: int = 1) -> None:
     if not bool(np.all(mem.fits)):
         d = mem.to_dict()
@@ -99,7 +124,7 @@ def predict(stack: Stack, workload: Workload = Workload(), check_memory: bool = 
     mem = memory_use(stack, w.batch, w.isl, kv_osl)
     if check_memory:
         check_fits(stack, mem, w.batch)
-    prefill = forward_cost(stack, w.batch, w.isl, 0)
+    prefill, bubble = prefill_step(stack, w.batch, w.isl)
     decode, tokens_per_step = decode_step(stack, w.batch, w.isl + w.osl / 2.0)
     ttft = _f(prefill.time_s)
     tpot = _f(decode.time_s) / tokens_per_step
@@ -118,4 +143,4 @@ def predict(stack: Stack, workload: Workload = Workload(), check_memory: bool = 
     breakdown = _breakdown("prefill", prefill) + _breakdown("decode", decode)
     return Prediction(ttft, tpot, total_tps, total_tps / devices, 1.0 / tpot, devices, mem, bottleneck, lower,
                       {"decode": by_bound, "prefill": {b: _f(prefill.by_bound[b]) for b in BOUNDS}}, breakdown,
-                      provenance, sorted(prefill.fallbacks | decode.fallbacks))
+                      provenance, sorted(prefill.fallbacks | decode.fallbacks), float(np.max(bubble)))
