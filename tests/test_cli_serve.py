@@ -64,3 +64,33 @@ def test_pareto_front_and_plot(tmp_path):
     points = json.loads(r.output)["points"]
     assert {p["tp"] for p in points} == {1, 2} and any(p["pareto"] for p in points)
     assert png.stat().st_size > 1000
+
+
+def test_attention_ffn_disaggregation_and_prefill_pool_parallelism():
+    afd = RUN.invoke(app, ["serve", "--model", "Qwen/Qwen3-30B-A3B", "--chip", "h100-sxm", "--afd", "2:4",
+                           "--concurrency", "16", "--requests", "40", "--isl", "256", "--osl", "16", "--json"])
+    assert afd.exit_code == 0, afd.output
+    d = json.loads(afd.output)
+    assert d["devices"] == 6 and d["finished"] == 40
+    pd_ = RUN.invoke(app, ["serve", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--chip", "h100-sxm", "--tp", "4",
+                           "--disagg", "4:4", "--prefill-tp", "2", "--rate", "2", "--requests", "20", "--json"])
+    assert pd_.exit_code == 0, pd_.output
+    assert json.loads(pd_.output)["devices"] == 8
+    both = RUN.invoke(app, ["serve", *BASE, "--afd", "1:1", "--disagg", "1:1"])
+    assert both.exit_code == 2 and "afd" in both.output
+
+
+def test_the_two_sides_of_a_step_add_up_to_the_whole_step():
+    from hundredx.chip import load_system
+    from hundredx.kernel.runtime import RuntimeSpec
+    from hundredx.model import load_model
+    from hundredx.predict import Stack
+    from hundredx.predict.step import ATTENTION_SIDE, FFN_SIDE, StackStepCost
+
+    stack = Stack(load_model("Qwen/Qwen3-30B-A3B"), load_system("h100-sxm"), RuntimeSpec(tp=2))
+    args = (512, 2, 0, 32, 32 * 900)
+    whole = StackStepCost(stack).step_time_s(*args)
+    attn = StackStepCost(stack, ATTENTION_SIDE).step_time_s(*args)
+    ffn = StackStepCost(stack, FFN_SIDE, host=False).step_time_s(*args)
+    assert attn + ffn == pytest.approx(whole, rel=1e-9)
+    assert StackStepCost(stack, ATTENTION_SIDE).kv_capacity_bytes > StackStepCost(stack).kv_capacity_bytes

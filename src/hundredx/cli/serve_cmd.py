@@ -67,6 +67,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - two commands share the o
               requests: int = typer.Option(1000), isl: int = typer.Option(1024), osl: int = typer.Option(256),
               trace: Optional[str] = typer.Option(None, help="CSV/Parquet: timestamp,input_length,output_length[,prefix_id]"),
               disagg: Optional[str] = typer.Option(None, help="P:D prefill and decode devices"),
+              prefill_tp: Optional[int] = typer.Option(None, help="tensor parallelism of the prefill pool (--disagg)"),
+              afd: Optional[str] = typer.Option(None, help="A:F attention and FFN devices per replica"),
               spec: Optional[str] = typer.Option(None, help="METHOD:K:ACCEPT, e.g. mtp:3:0.7"),
               prefix_cache: bool = typer.Option(False, "--prefix-cache"),
               max_batch: int = typer.Option(256), token_budget: int = typer.Option(8192),
@@ -79,11 +81,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - two commands share the o
 
         with user_errors():
             pair = _pair(disagg, "disagg")
-            n_dev = devices if pair is None else None
+            afd_pair = _pair(afd, "afd")
+            if pair and afd_pair:
+                raise InputError("afd", afd, "choose --disagg or --afd, not both")
+            n_dev = devices if pair is None and afd_pair is None else None
             stack = build_stack(model, chip, n_dev, tp, pp, ep, dp, weights, kv, attention_dp=attention_dp,
                                 speculative=_spec(spec))
             engine = EngineConfig(max_batch=max_batch, token_budget=token_budget, prefix_cache=prefix_cache)
-            deployment = deployment_from_stack(stack, engine, pair)
+            deployment = deployment_from_stack(stack, engine, pair, afd=afd_pair, prefill_tp=prefill_tp)
             workload = build_workload(isl, osl, requests, concurrency, rate, trace, ttft_slo, tpot_slo)
             result = _run(simulate, deployment, workload, seed, quiet=as_json)
         data = result.to_dict()

@@ -18,12 +18,20 @@ from hundredx.predict.memory import USABLE_FRACTION, kv_split, memory_use
 from hundredx.predict.stack import Stack
 
 
+ATTENTION_SIDE = ("embed", "attention", "head")
+FFN_SIDE = ("ffn",)
+WEIGHT_CLASSES = {"embed": ("embed",), "head": ("lm_head", "norm", "hc"), "attention": ("attn", "aux"),
+                  "ffn": ("router", "dense_ffn", "shared", "experts")}
+
+
 def step_time(stack: Stack, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
-              decode_context_tokens):
+              decode_context_tokens, blocks: tuple[str, ...] | None = None, host: bool = True):
     """Seconds for one engine step of one replica (all its tp*pp devices).
 
     Inputs broadcast over numpy arrays (one step per element, all with the same segments present:
-    a prefill part where prefill_tokens > 0, a decode part where decode_seqs > 0).
+    a prefill part where prefill_tokens > 0, a decode part where decode_seqs > 0). `blocks`
+    keeps only the ops of those blocks (attention/FFN disaggregation prices each side alone);
+    `host=False` leaves out the per-sequence host time (counted once, on the attention side).
     """
     model = stack.model
     segments = []
@@ -38,9 +46,11 @@ def step_time(stack: Stack, prefill_tokens, prefill_seqs, prefill_context_tokens
     if not segments:
         return 0.0
     ops = merge_segments(segments) if len(segments) > 1 else segments[0]
+    if blocks is not None:
+        ops = [op for op in ops if op.attrs.get("block") in blocks]
     total_tokens = np.add(prefill_tokens if has_prefill else 0, decode_seqs if has_decode else 0)
-    host = np.add(prefill_seqs if has_prefill else 0, decode_seqs if has_decode else 0)
-    cost = forward_cost(stack, 1, total_tokens, 0, ops=ops, host_seqs=host)
+    seqs_total = np.add(prefill_seqs if has_prefill else 0, decode_seqs if has_decode else 0)
+    cost = forward_cost(stack, 1, total_tokens, 0, ops=ops, host_seqs=seqs_total if host else 0)
     time_s = np.asarray(cost.time_s, dtype=float)
     return float(time_s) if time_s.ndim == 0 else time_s
 
@@ -53,28 +63,31 @@ class StackStepCost:
     free for KV after weights and activations.
     """
 
-    def __init__(self, stack: Stack):
-        from hundredx.model import kv_bytes
+    def __init__(self, stack: Stack, blocks: tuple[str, ...] | None = None, host: bool = True):
+        from hundredx.model import kv_bytes, weight_bytes_by_class
 
-        self.stack = stack
+        self.stack, self.blocks, self.host = stack, blocks, host
         rt = stack.runtime
         mem = memory_use(stack, 1, 1, 0)
         per_token = float(np.max(kv_bytes(stack.model, 4096))) / 4096.0
         self.kv_bytes_per_token = per_token * rt.tp / float(kv_split(stack))  # copies held across the tp ranks
         replica_devices = rt.tp * rt.pp * rt.cp
-        free = stack.chip.mem_bytes * USABLE_FRACTION - float(np.max(mem.weights_bytes)) \
-            - float(np.max(mem.activation_bytes))
-        self.kv_capacity_bytes = max(free, 0.0) * replica_devices
+        weights = float(np.max(mem.weights_bytes)) * replica_devices
+        if blocks is not None:  # one side of attention/FFN disaggregation holds only its own weights
+            by_class = weight_bytes_by_class(stack.model)
+            weights = sum(by_class.get(c, 0.0) for b in blocks for c in WEIGHT_CLASSES.get(b, ()))
+        free = (stack.chip.mem_bytes * USABLE_FRACTION - float(np.max(mem.activation_bytes))) * replica_devices - weights
+        self.kv_capacity_bytes = max(free, 0.0)
 
     def step_time_s(self, prefill_tokens: int, prefill_seqs: int, prefill_context_tokens: int,
                     decode_seqs: int, decode_context_tokens: int) -> float:
         return float(step_time(self.stack, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
-                               decode_context_tokens))
+                               decode_context_tokens, self.blocks, self.host))
 
     def step_times_s(self, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs, decode_context_tokens):
         """Vectorized over arrays that share which segments (prefill, decode) are present."""
         out = step_time(self.stack, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
-                        decode_context_tokens)
+                        decode_context_tokens, self.blocks, self.host)
         shape = np.broadcast_shapes(*(np.shape(x) for x in (prefill_tokens, prefill_seqs, prefill_context_tokens,
                                                              decode_seqs, decode_context_tokens)))
         return np.broadcast_to(np.asarray(out, dtype=float), shape)
