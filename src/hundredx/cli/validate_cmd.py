@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
                  kind: Optional[str] = typer.Option(None, help="only this kind"),
                  show_worst: int = typer.Option(5, help="worst cases listed per kind"),
                  as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
-        """Predict every case in FILES and report median/p90 APE per kind; unpredicted cases are listed."""
+        """Predict every case in FILES and report median/p90 APE per kind; unpredicted cases are listed.
+
+        The per-kind summary prints last, after the unpredicted and the worst cases."""
         from hundredx.validate.runner import validate_files
 
         with user_errors():
@@ -23,13 +25,6 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(report)
             return
-        rows = []
-        for k, s in report["summary"].items():
-            pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
-            rows.append([k, s["cases"], s["predicted"], pct(s["median_ape"]), pct(s["p90_ape"]),
-                         pct(s["within_10pct"]), pct(s["within_25pct"])])
-        print_table("accuracy per kind (APE = |pred - measured| / measured)",
-                    ["kind", "cases", "predicted", "median APE", "p90 APE", "<=10%", "<=25%"], rows)
         unpredicted = [c for c in report["cases"] if c["unpredicted_reason"]]
         if unpredicted:
             reasons: dict[str, list[str]] = {}
@@ -46,3 +41,11 @@ def register(app: typer.Typer) -> None:
             rows = [[c["kind"], c["id"], f"{c['measured']:.4g}", f"{c['predicted']:.4g}", f"{100 * c['ape']:.0f}%"]
                     for cs in by_kind.values() for c in cs]
             print_table("worst cases", ["kind", "id", "measured", "predicted", "APE"], rows)
+        rows = []
+        for k, s in report["summary"].items():
+            pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+            rows.append([k, s["cases"], s["predicted"], pct(s["median_ape"]), pct(s["p90_ape"]),
+                         pct(s["within_10pct"]), pct(s["within_25pct"])])
+        print_table("accuracy per kind (APE = |pred - measured| / measured)",
+                    ["kind", "cases", "predicted", "median APE", "p90 APE", "<=10%", "<=25%"], rows)
+
