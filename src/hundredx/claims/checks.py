@@ -177,16 +177,16 @@ def nvlink_gap(cid, text, src) -> Claim:
 
 
 def pd_disaggregation(cid, text, src) -> Claim:
-    from hundredx.decompose import evaluate
+    from hundredx.claims.goodput import ATTAINMENT, pd_goodput_ratio
 
-    dis, col = _stack("dsr1-gb200-nvl72-fp4.yaml"), _stack("dsr1-gb200-nvl72-fp4-colocated.yaml")
-    e_d, e_c = evaluate(dis.scenario), evaluate(col.scenario)
-    ratio = e_d.tokens_per_s_per_device / e_c.tokens_per_s_per_device
-    why = (f"DeepSeek-R1 NVFP4 on GB200 NVL72 at TPOT <= {dis.workload.tpot_limit_s * 1e3:g} ms: 8 prefill + 64 decode "
-           f"GPUs vs 64 colocated, tokens/s/GPU {e_d.tokens_per_s_per_device:.0f} vs {e_c.tokens_per_s_per_device:.0f}. "
-           "Analytic pool model (decompose.metrics; static batches, KV transfer not modelled), not the serving "
-           "simulator: colocated static batching stalls decode for the whole batch's prefill")
-    return _claim(cid, text, src, 2.0, ratio, "x", SYSTEM_TOL, why)
+    model, chip, devices, isl, osl, ttft, tpot = "meta-llama/Llama-3.1-8B-Instruct", "h100-sxm", 8, 1024, 256, 0.5, 0.012
+    res = pd_goodput_ratio(model, chip, devices, isl, osl, ttft, tpot)
+    why = (f"serving simulator, {model} FP8 on {devices}x {chip}, {isl}/{osl} tokens, Poisson arrivals: highest rate "
+           f"with {ATTAINMENT:.0%} of requests within TTFT <= {ttft:g} s and TPOT <= {tpot * 1e3:g} ms: colocated "
+           f"(tp-1 replicas, chunked prefill) {res['colocated_rate']:.0f} req/s vs disaggregated {res['best_split']} "
+           f"{res['disaggregated_rate']:.0f} req/s (splits tried: " +
+           ", ".join(f"{k} {v:.0f}" for k, v in res["splits"].items()) + ")")
+    return _claim(cid, text, src, 2.0, res["ratio"], "x", SYSTEM_TOL, why, details=res)
 
 
 def sonicmoe_rounding(cid, text, src) -> Claim:
