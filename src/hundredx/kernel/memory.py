@@ -63,8 +63,11 @@ def achieved_bandwidth(nbytes, chip: ChipSpec, params: KernelParams, op: str = "
 
 
 def launch_latency(kernel_latency_s, params: KernelParams, cuda_graphs: bool):
-    """Per-kernel fixed time: at least the host launch without graphs; the replay cost with graphs."""
+    """Per-kernel fixed time. The fitted latencies are device-side (CUDA-event timings of kernels queued
+    back to back, so host launch cost is already hidden): a CUDA graph removes the host launch, not the
+    kernel's own fixed time, so with graphs a kernel costs max(its latency, graph_kernel_s) and without
+    them at least the host launch, launch_s."""
     lat = np.asarray(kernel_latency_s, float)
     if cuda_graphs:
-        return np.minimum(lat, params["graph_kernel_s"])
+        return np.maximum(lat, params["graph_kernel_s"])
     return np.maximum(lat, params["launch_s"])
