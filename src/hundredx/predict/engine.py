@@ -151,4 +151,7 @@ def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=
     out.time_s = np.add(np.multiply(total, overhead.gpu_time_factor), host)
     out.sol_s = sol
     out.sources.add(f"engine:{overhead.source}")
+    extra = np.add(np.multiply(total, overhead.gpu_time_factor - 1.0), host)
+    out.records.append(OpRecord("engine.overhead", "overhead", "engine", 1.0, extra, 0.0, 0.0, (0.0, 0.0),
+                                "overhead", 0.0, f"engine:{overhead.source}"))
     return out
