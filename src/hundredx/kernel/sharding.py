@@ -7,7 +7,8 @@ by heads, so every tp rank holds all of it). Attention-DP (DeepSeek/SGLang style
 gives each of the tp ranks batch/tp sequences with all heads and no all-reduce.
 Expert parallelism splits the experts over `ep` ranks and adds an all-to-all dispatch
 and combine of tokens*top_k*D activations; tensor parallelism left over inside an expert
-(moe_tp = tp*dp_attn / ep) splits the expert width. Pipeline parallelism gives each stage
+(moe_tp = max(tp / ep, 1)) splits the expert width; when ep > tp the EP group spans
+ep / tp attention replicas, whose tokens all reach it. Pipeline parallelism gives each stage
 count/pp layers. Context parallelism splits the tokens over `cp` ranks: ring attention in
 prefill (each rank passes its KV chunk cp-1 times), split KV with a gather of partial
 outputs in decode.
@@ -139,13 +140,13 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
             new = _shard_experts(op, ep, moe_tp, imbalance, feed)
         elif op.kind in ("gemm",):
             new = _shard_gemm(op, tp, attn_dp, in_attention)
+        elif op.kind == "memory" and op.shard == "experts":  # expert activations follow their tokens
+            scale = np.multiply(_div(feed, np.multiply(ep, moe_tp)), imbalance)
+            new = replace(op, flops=np.multiply(op.flops, scale), bytes_read=np.multiply(op.bytes_read, scale),
+                          bytes_written=np.multiply(op.bytes_written, scale))
         elif op.kind in ("memory", "recurrent", "embedding", "router") and attn_dp:
             new = replace(op, flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp),
                           bytes_written=_div(op.bytes_written, tp))
-        elif op.kind == "memory" and op.shard == "experts":
-            scale = np.multiply(_div(1.0, np.multiply(ep, moe_tp)), imbalance)
-            new = replace(op, flops=np.multiply(op.flops, scale), bytes_read=np.multiply(op.bytes_read, scale),
-                          bytes_written=np.multiply(op.bytes_written, scale))
         elif op.kind == "recurrent" or (op.kind == "memory" and op.shard in ("column", "row", "heads")):
             new = replace(op, flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp),
                           bytes_written=_div(op.bytes_written, tp))
