@@ -148,7 +148,11 @@ def _expert_padding(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
     if max(waste.values()) < 0.05:
         return []
     fixed, how = None, "padded share of expert rows (no tile-rounded routing to compare)"
-    if scn.stack.runtime.moe_routing != "tile_rounded":
+    roundable = any(t >= tile / 2 for ph, t in per_expert.items() if ph in waste and waste[ph] >= 0.05)
+    if not roundable:
+        how = ("padded share of expert rows; under half a tile per expert, token rounding would drop most "
+               "tokens: a larger batch per expert (more EP, bigger batch) is the fix")
+    elif scn.stack.runtime.moe_routing != "tile_rounded":
         alt = replace(scn, stack=scn.stack.with_runtime(moe_routing="tile_rounded"))
         fixed, how = _tps(alt), "re-predicted with moe_routing=tile_rounded (SonicMoE token rounding)"
     msg = "; ".join(f"{ph}: {per_expert[ph]:.1f} tokens/expert -> {100 * waste[ph]:.0f}% padded rows "

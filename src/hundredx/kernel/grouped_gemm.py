@@ -16,7 +16,8 @@ its own latency and wave tail). Counts come as an explicit `tokens_per_group` li
 uniform (divmod split), random (multinomial: per-expert Binomial(T, 1/G), expected tiles
 by 16-point Gauss-Hermite quadrature of the normal approximation (Poisson pmf below mean 16), idle experts
 G (1 - 1/G)^T, expected max load mu + sd sqrt(2 ln G)), skewed (Zipf: t_e ∝ e^-skew), or
-tile_rounded (after token_rounding.py: every count a multiple of the tile, no padding).
+tile_rounded (after token_rounding.py: every count rounded to the nearest tile multiple, never to
+zero for an expert with tokens: no padded rows).
 """
 
 from __future__ import annotations
@@ -41,9 +42,14 @@ def expert_tiles(groups: int, tokens_total, tile_m: int, distribution: str = "un
     if groups < 1:
         raise InputError("groups", groups, "must be >= 1")
     t = np.asarray(tokens_total, float)
-    if distribution == "tile_rounded":  # counts already multiples of the tile: at most one partial tile overall
-        tiles = np.ceil(t / tile_m)
-        return tiles, np.minimum(float(groups), tiles), np.ceil(tiles / groups) * tile_m
+    if distribution == "tile_rounded":
+        # Per-expert counts rounded to the nearest tile multiple (token_rounding.py, mode "nearest"): no
+        # padded rows; an expert with tokens keeps at least one tile (rounding it to zero would drop all of
+        # them). Monotone in t: more tokens never fewer tiles.
+        q = t / groups
+        per = np.where(q > 0, np.maximum(np.floor(q / tile_m + 0.5), 1.0), 0.0)
+        tiles = groups * per
+        return tiles, np.where(q > 0, float(groups), 0.0), per * tile_m
     if distribution == "skewed" or skew > 0:
         share = np.arange(1, groups + 1, dtype=float) ** -max(skew, 0.0)
         loads = np.round(t[..., None] * share / share.sum())
