@@ -94,3 +94,10 @@ def test_the_two_sides_of_a_step_add_up_to_the_whole_step():
     ffn = StackStepCost(stack, FFN_SIDE, host=False).step_time_s(*args)
     assert attn + ffn == pytest.approx(whole, rel=1e-9)
     assert StackStepCost(stack, ATTENTION_SIDE).kv_capacity_bytes > StackStepCost(stack).kv_capacity_bytes
+
+
+def test_bad_pareto_model_and_missing_trace_fail_cleanly(tmp_path):
+    r = RUN.invoke(app, ["pareto", "--model", "nope/nope", "--chip", "h100-sxm"])
+    assert r.exit_code == 2 and "model" in r.output
+    r = RUN.invoke(app, ["serve", *BASE, "--trace", str(tmp_path / "missing.csv")])
+    assert r.exit_code == 2 and "missing.csv" in r.output and "Traceback" not in r.output

@@ -46,8 +46,10 @@ def build_workload(isl: int, osl: int, requests: int, concurrency: Optional[int]
               "slo_tpot_s": tpot_slo or math.inf}
     if sum(x is not None for x in (concurrency, rate, trace)) > 1:
         raise InputError("concurrency/rate/trace", "", "give at most one of --concurrency, --rate, --trace")
-    if trace:
-        return Workload(arrival="trace", trace_path=trace, **{**common, "num_requests": 0})
+    if trace:  # parsed here, before any progress bar, so a bad file fails with one clean line
+        from hundredx.serve import load_trace
+
+        return load_trace(trace)
     if rate is not None:
         return Workload(arrival="poisson", rate_per_s=rate, **common)
     if concurrency is not None:
@@ -117,6 +119,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - two commands share the o
         from hundredx.serve.pareto import plot_pareto, sweep_pareto
 
         with user_errors():
+            build_stack(model, chip, devices, 1, 1, 1, devices, weights, kv)  # bad model/chip/format: fail now
             tps = tp or [t for t in (1, 2, 4, 8, 16, 32, 64, 72) if devices % t == 0]
             grid = [{"tp": t, "concurrency": c} for t in tps for c in concurrency]
             cache: dict = {}
