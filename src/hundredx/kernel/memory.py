@@ -63,11 +63,11 @@ def achieved_bandwidth(nbytes, chip: ChipSpec, params: KernelParams, op: str = "
 
 
 def launch_latency(kernel_latency_s, params: KernelParams, cuda_graphs: bool):
-    """Per-kernel fixed time. The fitted latencies are device-side (CUDA-event timings of kernels queued
-    back to back, so host launch cost is already hidden): a CUDA graph removes the host launch, not the
-    kernel's own fixed time, so with graphs a kernel costs max(its latency, graph_kernel_s) and without
-    them at least the host launch, launch_s."""
+    """Per-kernel fixed time. The fitted latencies come from CUDA-event timings of kernels issued one by
+    one from PyTorch, so for small kernels they include the host's per-op dispatch. Without graphs a
+    kernel costs at least that (and at least the host launch, launch_s); a CUDA graph replays the
+    kernels back to back without host dispatch, so each costs min(its latency, graph_kernel_s)."""
     lat = np.asarray(kernel_latency_s, float)
     if cuda_graphs:
-        return np.maximum(lat, params["graph_kernel_s"])
+        return np.minimum(lat, params["graph_kernel_s"])
     return np.maximum(lat, params["launch_s"])

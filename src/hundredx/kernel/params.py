@@ -83,7 +83,7 @@ def _specs() -> dict[str, ParamSpec]:
         ParamSpec("mem.rmsnorm.traffic", lambda c: 1.0, 1.0, 6.0, "HBM bytes moved per nominal RMSNorm byte (fp32 upcast, re-reads)"),
         ParamSpec("mem.fused_share", lambda c: 0.10, 0.0, 1.0, "fraction of a fused op's bytes still paid inside its host kernel"),
         ParamSpec("launch_s", lambda c: c.kernel_launch_s, 5e-7, 5e-5, "host launch cost per kernel without CUDA graphs"),
-        ParamSpec("graph_kernel_s", lambda c: 1.5e-6, 1e-7, 1e-5, "per-kernel fixed time inside a CUDA-graph replay"),
+        ParamSpec("graph_kernel_s", lambda c: 3.0e-6, 1e-7, 1e-5, "per-kernel fixed time inside a CUDA-graph replay (ASSUMPTION: 2-4 us on Hopper incl. the inter-kernel gap)"),
         ParamSpec("recurrent.eff", lambda c: 0.30, 0.02, 1.0, "tensor-core efficiency of chunked linear-attention kernels"),
     ]
     for lib in GROUPED_LIBS:
