@@ -70,7 +70,7 @@ def resolve_compute(dtype: str, chip: ChipSpec) -> tuple[str, str]:
         wanted = "bf16"  # weight-only int4: activations and math in bf16
     chain = {"fp4": ("fp4", "fp6", "fp8", "bf16"), "fp6": ("fp6", "fp8", "bf16"), "fp8": ("fp8", "bf16"),
              "int8": ("int8", "fp8", "bf16"), "fp16": ("fp16", "bf16"), "bf16": ("bf16", "fp16"),
-             "tf32": ("tf32", "fp32"), "fp32": ("fp32",)}.get(wanted, (wanted,))
+             "tf32": ("tf32", "fp32", "bf16"), "fp32": ("fp32", "tf32", "bf16")}.get(wanted, (wanted,))
     for cls in chain:
         if chip.peak(cls) > 0:
             note = "" if cls == wanted else f"{wanted}->{cls}"
