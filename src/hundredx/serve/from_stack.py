@@ -18,23 +18,15 @@ from hundredx.errors import InputError
 from hundredx.predict import Stack
 from hundredx.predict.step import ATTENTION_SIDE, FFN_SIDE, StackStepCost
 from hundredx.serve.deploy import AFDStepCost, Deployment, EngineConfig, KVTransfer, Pool, Speculative
-from hundredx.serve.stepcost import MemoStepCost
+from hundredx.serve.stepcost import MemoStepCost, WrapsStepCost
 
 
 @dataclass
-class ScaledStepCost:
+class ScaledStepCost(WrapsStepCost):
     """A StepCost scaled by a constant (one MTP layer = 1/L of a target decode step)."""
 
     inner: object
     factor: float
-
-    @property
-    def kv_bytes_per_token(self) -> float:
-        return self.inner.kv_bytes_per_token
-
-    @property
-    def kv_capacity_bytes(self) -> float:
-        return self.inner.kv_capacity_bytes
 
     def step_time_s(self, *args) -> float:
         return self.factor * self.inner.step_time_s(*args)

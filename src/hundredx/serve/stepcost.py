@@ -139,8 +139,22 @@ def _bucket1(x: int, bits: int) -> int:
     return ((x + (1 << shift) - 1) >> shift) << shift
 
 
+class WrapsStepCost:
+    """Mixin for a StepCost built around `self.inner`: its KV sizes are the inner cost's."""
+
+    __slots__ = ()
+
+    @property
+    def kv_bytes_per_token(self) -> float:
+        return self.inner.kv_bytes_per_token
+
+    @property
+    def kv_capacity_bytes(self) -> float:
+        return self.inner.kv_capacity_bytes
+
+
 @dataclass(slots=True)
-class MemoStepCost:
+class MemoStepCost(WrapsStepCost):
     """Caches an expensive StepCost on geometric buckets of its five inputs (see `bucket`)."""
 
     inner: StepCost
@@ -153,14 +167,6 @@ class MemoStepCost:
         check_step_cost(self.inner, "inner")
         if not 1 <= self.bits <= 16:
             raise InputError("bits", self.bits, "bucket resolution must be in [1, 16]")
-
-    @property
-    def kv_bytes_per_token(self) -> float:
-        return self.inner.kv_bytes_per_token
-
-    @property
-    def kv_capacity_bytes(self) -> float:
-        return self.inner.kv_capacity_bytes
 
     def step_time_s(self, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs, decode_context_tokens):
         b = self.bits
