@@ -57,7 +57,12 @@ def build_workload(isl: int, osl: int, requests: int, concurrency: Optional[int]
     return Workload(arrival="offline", **common)
 
 
-def register(app: typer.Typer) -> None:  # noqa: C901 - two commands share the options
+def register(app: typer.Typer) -> None:
+    _register_serve(app)
+    _register_pareto(app)
+
+
+def _register_serve(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(model: str = typer.Option(...), chip: str = typer.Option(...),
               devices: Optional[int] = typer.Option(None), tp: Optional[int] = typer.Option(None),
@@ -104,6 +109,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - two commands share the o
         print_table(f"{stack.model.id} on {stack.system.id}", ["metric", "value"],
                     [[k, f"{data[k]:.4g}" if isinstance(data.get(k), float) else data.get(k)] for k in keys if k in data])
 
+
+
+def _register_pareto(app: typer.Typer) -> None:
     @app.command("pareto")
     def pareto(model: str = typer.Option(...), chip: str = typer.Option(...),
                devices: int = typer.Option(8), weights: Optional[str] = typer.Option(None),
