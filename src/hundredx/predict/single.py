@@ -136,7 +136,8 @@ def predict(stack: Stack, workload: Workload = Workload(), check_memory: bool = 
     by_bound = {b: _f(decode.by_bound[b]) / tokens_per_step for b in BOUNDS}
     bottleneck = max(by_bound, key=by_bound.get)
     lower = {"ttft_s": ttft_lb, "tpot_s": tpot_lb,
-             "output_tokens_per_s": w.batch * w.osl / (ttft_lb + w.osl * tpot_lb) * rt.dp if tpot_lb > 0 else None}
+             # times are lower bounds, so this throughput is an upper bound (speed of light)
+             "output_tokens_per_s_max": w.batch * w.osl / (ttft_lb + w.osl * tpot_lb) * rt.dp if tpot_lb > 0 else None}
     provenance = {"model": getattr(stack.model, "source", stack.model.id), "chip": list(stack.chip.sources),
                   "system": stack.system.id, "kernel_sources": sorted(prefill.sources | decode.sources),
                   "not_modelled": list(getattr(stack.model, "not_modelled", ()))}
