@@ -9,7 +9,6 @@ parallelism is impossible or whose memory does not fit are kept, flagged in `val
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -134,4 +133,4 @@ def predict_many(table: pd.DataFrame | dict) -> pd.DataFrame:
     return pd.concat(parts).sort_index() if parts else df
 
 
-__all__ = ["predict_many", "replace"]
+__all__ = ["predict_many"]
