@@ -79,9 +79,10 @@ def decode_step(stack: Stack, batch, context, tp=None, ep=None, pp=None) -> tupl
     one = forward_cost(stack, micro, 1, context, tp, ep, pp)
     layers = max(stack.model.num_layers, 1)
     draft_layers = 1.0 if spec.method == "mtp" else layers
-    draft = np.multiply(one.time_s, spec.draft_tokens * draft_layers / layers)
-    verify.time_s = np.add(verify.time_s, draft)
-    verify.by_bound["overhead"] = np.add(verify.by_bound["overhead"], 0.0)
+    share = spec.draft_tokens * draft_layers / layers
+    verify.time_s = np.add(verify.time_s, np.multiply(one.time_s, share))
+    for key in BOUNDS:  # the draft steps' time, split by bound like the plain decode step it scales
+        verify.by_bound[key] = np.add(verify.by_bound[key], np.multiply(one.by_bound[key], share))
     return verify, spec.expected_tokens_per_step
 
 
