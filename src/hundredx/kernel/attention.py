@@ -57,13 +57,16 @@ def _hdim_factor(d, params: KernelParams):
     return np.where(d <= 128, small, (128.0 / np.maximum(d, 1.0)) ** params["attn.hdim_large"])
 
 
-def _fused(kernel, s: dict, chip: ChipSpec, params: KernelParams, peak: float):
-    """(compute_s, memory_s, latency_s) of a fused kernel."""
+def _fused(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, peak: float):
+    """(compute_s, memory_s, latency_s) of the fused kernels, each (len(kernels), *shape): the kernel
+    is a leading axis so every candidate is priced in one vectorized pass."""
     b, sq, hq, hkv, d, dv = s["b"], s["sq"], s["hq"], s["hkv"], s["d"], s["dv"]
-    eff = params[f"attn.eff.{kernel}"] * _hdim_factor(np.maximum(d, dv) if kernel != "flashmla" else 128, params)
-    if kernel != "flashmla":
-        s_half = params["attn.seq_half"] * peak / (chip.peak("bf16") or peak)  # fixed per-row work: faster math, later saturation
-        eff = eff / (1.0 + (s_half / np.maximum(s["att"], 1.0)) ** params["attn.seq_exp"])
+    axis = (len(kernels),) + (1,) * np.ndim(s["flops"])
+    mla = np.array([k == "flashmla" for k in kernels]).reshape(axis)
+    base = np.array([params[f"attn.eff.{k}"] for k in kernels]).reshape(axis)
+    eff = base * _hdim_factor(np.where(mla, 128.0, np.maximum(d, dv)), params)
+    s_half = params["attn.seq_half"] * peak / (chip.peak("bf16") or peak)  # fixed per-row work: faster math, later saturation
+    eff = eff / np.where(mla, 1.0, 1.0 + (s_half / np.maximum(s["att"], 1.0)) ** params["attn.seq_exp"])
     eff = eff * np.where(s["causal"], params["attn.causal_eff"], 1.0)
     ctas = np.where(sq <= DECODE_MAX_Q, chip.num_sms, b * hq * np.ceil(sq / 128.0))  # decode: split-KV fills SMs
     rows = sq * hq / np.maximum(hkv, 1.0)
@@ -71,8 +74,9 @@ def _fused(kernel, s: dict, chip: ChipSpec, params: KernelParams, peak: float):
     compute_s = s["flops"] / (peak * eff)
     decode = sq <= DECODE_MAX_Q
     mem_eff = np.where(decode, params["attn.decode_mem_eff"], params["mem.eff"])
-    memory_s = s["bytes"] / (chip.mem_bytes_per_s * mem_eff)
-    latency = np.where(decode, params["attn.decode_latency_s"], params["gemm.latency_s"])
+    memory_s = np.broadcast_to(s["bytes"] / (chip.mem_bytes_per_s * mem_eff), compute_s.shape)
+    latency = np.broadcast_to(np.where(decode, params["attn.decode_latency_s"], params["gemm.latency_s"]),
+                              compute_s.shape)
     return compute_s, memory_s, latency
 
 
@@ -91,10 +95,10 @@ def _unfused(s: dict, chip: ChipSpec, params: KernelParams, peak: float):
 def _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v, causal, dtype, kv_dtype,
             kv_bytes_per_token, variant, window, sparse_topk) -> dict:
     b, sq, skv, hq, hkv, d = (np.asarray(v, float) for v in (batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim))
-    if np.any(b < 1) or np.any(sq < 1) or np.any(skv < 1) or np.any(hq < 1) or np.any(hkv < 1) or np.any(d < 1):
+    if min(b.min(), sq.min(), skv.min(), hq.min(), hkv.min(), d.min()) < 1:
         raise InputError("attention shape", dict(batch=batch, seqlen_q=seqlen_q, seqlen_kv=seqlen_kv, heads_q=heads_q,
                                                  heads_kv=heads_kv, head_dim=head_dim), "all sizes must be >= 1")
-    if np.any(np.mod(hq, hkv) != 0):
+    if (np.mod(hq, hkv) != 0).any():
         raise InputError("heads_kv", heads_kv, f"must divide heads_q={heads_q}")
     dv = d if head_dim_v is None else np.asarray(head_dim_v, float)
     eb = get_format(dtype, "dtype").bytes_per_element
@@ -109,8 +113,12 @@ def _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v,
                 flops=2.0 * b * hq * sq * att * (d + dv), kv_bytes=kv_bytes, bytes=kv_bytes + qo_bytes)
 
 
-def _one_kernel(kernel: str, s: dict, chip: ChipSpec, params: KernelParams, direction: str, peak: float):
-    c, m, lat = _unfused(s, chip, params, peak) if kernel in UNFUSED else _fused(kernel, s, chip, params, peak)
+def _kernels(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, direction: str, peak: float):
+    """(time, compute, memory, latency) of each candidate kernel, stacked on a leading axis."""
+    fused = [k for k in kernels if k not in UNFUSED]
+    parts = [_fused(fused, s, chip, params, peak)] if fused else []
+    parts += [tuple(np.asarray(x)[None] for x in _unfused(s, chip, params, peak)) for k in kernels if k in UNFUSED]
+    c, m, lat = (np.concatenate([p[i] for p in parts]) for i in range(3))
     t = combine(c, m, params["gemm.overlap_p"]) + lat
     if direction == "forward_backward":
         bwd_c = 2.5 * c / params["attn.bwd_ratio"]
@@ -143,18 +151,13 @@ def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen
     candidates = [kernel] if kernel != "auto" and not unsupported else available
     if kernel == "auto":
         candidates = [k for k in candidates if k not in UNFUSED] or candidates
-    best, chosen = None, np.full(np.shape(s["flops"]), candidates[0], dtype=object)
-    for cand in candidates:
-        res = _one_kernel(cand, s, chip, params, direction, peak)
-        if best is None:
-            best = res
-            continue
-        better = res[0] < best[0]
-        best = tuple(np.where(better, r, o) for r, o in zip(res, best))
-        chosen = np.where(better, cand, chosen)
-    t, c, m, lat = best
+    ordered = [k for k in candidates if k not in UNFUSED] + [k for k in candidates if k in UNFUSED]
+    res = _kernels(ordered, s, chip, params, direction, peak)
+    best = np.argmin(res[0], axis=0)[None]  # the fastest per shape; ties go to the earlier candidate
+    t, c, m, lat = (np.take_along_axis(x, best, axis=0)[0] for x in res)
+    chosen = np.array(ordered, dtype=object)[best[0]]
     flops = s["flops"] * (3.5 if direction == "forward_backward" else 1.0)
     nbytes = s["bytes"] * (3.0 if direction == "forward_backward" else 1.0)
     sol = np.maximum(flops / peak, nbytes / chip.mem_bytes_per_s)
-    parts = {"kernel": chosen if chosen.ndim else str(chosen), "compute_class": cls, "attended_kv": s["att"]}
+    parts = {"kernel": chosen if isinstance(chosen, np.ndarray) and chosen.ndim else str(chosen), "compute_class": cls, "attended_kv": s["att"]}
     return KernelTime(t, c, m, lat, sol, flops, nbytes, parts, unsupported)

@@ -1,15 +1,18 @@
-"""Cost of ONE op (already sharded to one device) on one chip: `op_cost(op, chip, runtime, params)`.
+"""Cost of (sharded) ops on one chip: `price_ops(ops, chip, runtime, params) -> OpCosts` for a
+whole op list, `op_cost(op, ...) -> OpCost` for one.
 
 Preference order (DESIGN.md): (1) a measured calibration profile for the chip, interpolated
 at the op's shape (cost_measured.py; source "measured: ..."), (2) the fitted parameters of
-fitted/<chip>.json, (3) analytic defaults. Dispatch on op.kind to the efficiency models: gemm (gemm.py), grouped_gemm (grouped_gemm.py,
-routing from runtime.moe_routing / routing_skew), attention (attention.py, kernel from
-runtime.attention_kernel), memory / embedding / router (memory.py), recurrent (memory-bound
-state update plus FLOPs at recurrent.eff of the 16-bit peak). The op's own FLOPs and bytes
-(the model layer's accounting: sparse, windowed, compressed attention, quantized weights)
-are authoritative; the models supply the efficiencies, so for attention the model's
-compute and memory times are rescaled by op.flops / model FLOPs and op.bytes / model bytes.
-Time is per instance; the caller multiplies by op.count.
+fitted/<chip>.json, (3) analytic defaults. The efficiency models are gemm.py,
+grouped_gemm.py, attention.py (kernel from runtime.attention_kernel), memory.py (memory /
+embedding / router) and a recurrent (linear-attention) state update at recurrent.eff of the
+16-bit peak; cost_kinds.py adapts groups of ops to them.
+Structure of arrays: ops are grouped by kind and the scalar arguments of their model
+(cost_kinds.group_key), each group's fields are stacked into (G, *config_shape) arrays and
+priced with ONE vectorized model call; the results come back as an `OpCosts` table of
+(N, *config_shape) arrays in op order. One op is the table of one row (op_cost), so a single
+prediction, a sweep and a serving simulation share this one code path.
+Time is per instance; `OpCosts.count` holds op.count for the caller to multiply.
 
 Fusion: a memory op with attrs["fusable"] under runtime.fused runs inside its neighbouring
 kernel: no launch of its own and only mem.fused_share of its bytes are still paid.
@@ -28,16 +31,12 @@ import numpy as np
 
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
-from hundredx.kernel.attention import attention_time
-from hundredx.kernel.cost_measured import measured_time
-from hundredx.kernel.gemm import gemm_time, resolve_compute
-from hundredx.kernel.grouped_gemm import grouped_gemm_time
-from hundredx.kernel.memory import launch_latency, memory_time
-from hundredx.kernel.params import KernelParams, KernelTime, combine
+from hundredx.kernel.cost_kinds import PRICERS, group_key, stack
+from hundredx.kernel.cost_measured import has_profile, measured_time
+from hundredx.kernel.memory import launch_latency
+from hundredx.kernel.params import KernelParams
 from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.model.ops import Op
-
-_ROUTING = {"uniform": "uniform", "random": "random", "skewed": "skewed", "tile_rounded": "tile_rounded"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,95 +65,127 @@ class OpCost:
 BOUND_NAMES = np.array(["compute", "memory", "latency"])
 
 
-def _bound(compute_s, memory_s, latency_s):
-    """'compute' / 'memory' / 'latency' (the largest part; ties go to latency, then compute) for a scalar
-    op; for array ops an int8 code array indexing BOUND_NAMES (string arrays are slow at sweep sizes)."""
-    c, m, lat = np.broadcast_arrays(*(np.asarray(v, float) for v in (compute_s, memory_s, latency_s)))
-    code = np.where(lat >= np.maximum(c, m), 2, np.where(c >= m, 0, 1)).astype(np.int8)
-    return str(BOUND_NAMES[code]) if code.ndim == 0 else code
+@dataclass(frozen=True)
+class OpCosts:
+    """Per-instance costs of N ops as one structure of arrays: numeric fields are (N, *config_shape)
+    in op order; `bound` holds int8 codes into BOUND_NAMES; string fields are lists of N."""
+
+    ops: list[Op]
+    count: np.ndarray
+    time_s: np.ndarray
+    sol_s: np.ndarray
+    compute_s: np.ndarray
+    memory_s: np.ndarray
+    latency_s: np.ndarray
+    efficiency: np.ndarray
+    bound: np.ndarray
+    source: list[str]
+    unsupported: list[str]
+    fallback: list[str]
+    kernel: list[str]
+    fused: list[bool]
+
+    def rows(self, start: int, stop: int) -> "OpCosts":
+        """Ops start..stop-1 as their own table (numpy views, no copies)."""
+        cut = slice(start, stop)
+        return OpCosts(self.ops[cut], self.count[cut], self.time_s[cut], self.sol_s[cut], self.compute_s[cut],
+                       self.memory_s[cut], self.latency_s[cut], self.efficiency[cut], self.bound[cut],
+                       self.source[cut], self.unsupported[cut], self.fallback[cut], self.kernel[cut], self.fused[cut])
+
+    def row(self, i: int) -> OpCost:
+        """Op i as an OpCost (a scalar op's bound as its name, an array op's as codes)."""
+        code = self.bound[i]
+        bound = str(BOUND_NAMES[code]) if code.ndim == 0 else code
+        return OpCost(self.ops[i].name, self.ops[i].kind, self.time_s[i], self.sol_s[i], self.compute_s[i],
+                      self.memory_s[i], self.latency_s[i], self.efficiency[i], bound, self.source[i],
+                      self.unsupported[i], self.fallback[i], self.kernel[i], self.fused[i])
 
 
-def _mem_op_name(op: Op) -> str:
-    name = str(op.attrs.get("op", op.name)).lower()
-    if "norm" in name:
-        return "rmsnorm"
-    return "gather" if op.kind == "embedding" else "copy"
+def _bound_codes(compute_s, memory_s, latency_s):
+    """0 compute / 1 memory / 2 latency: the largest part; ties go to latency, then compute."""
+    c, m, lat = compute_s, memory_s, latency_s
+    return np.where(lat >= np.maximum(c, m), 2, np.where(c >= m, 0, 1)).astype(np.int8)
 
 
-def _gemm(op: Op, chip, params, runtime) -> tuple[KernelTime, str, str]:
-    t = gemm_time(op.m, op.n, op.k, chip, params, op.compute, runtime.gemm_library,
-                  bytes_total=op.bytes_total if np.any(np.asarray(op.bytes_total) > 0) else None)
-    return t, t.parts["fallback"], ""
+_FIELDS = ("time_s", "sol_s", "compute_s", "memory_s", "latency_s", "fused")
 
 
-def _grouped(op: Op, chip, params, runtime) -> tuple[KernelTime, str, str]:
-    a = op.attrs
-    lib = "deepgemm" if runtime.gemm_library in ("auto", "deepgemm") else "torch_grouped_mm"
-    dist = _ROUTING[runtime.moe_routing] if runtime.routing_skew == 0 else "skewed"
-    tpg = a.get("tokens_per_group")
-    explicit = tpg if isinstance(tpg, (list, tuple)) else None
-    tokens = a.get("tokens_total", op.m)
-    t = grouped_gemm_time(chip, params, op.k, op.n, explicit, a.get("groups"), None if explicit else tokens, dist,
-                          lib, op.compute, runtime.routing_skew)
-    return t, t.parts["fallback"], ""
+def _full(x, full: tuple) -> np.ndarray:
+    a = np.asarray(x, dtype=float)
+    return a if a.shape == full else np.broadcast_to(a, full)
 
 
-def _attention(op: Op, chip, params, runtime) -> tuple[KernelTime, str, str]:
-    a = op.attrs
-    kvb = a.get("kv_bytes_per_token_layer") or None
-    t = attention_time(chip, params, a["batch"], a["seqlen_q"], a["seqlen_kv"], a["heads_q"], a["heads_kv"],
-                       a["head_dim"], a.get("head_dim_v"), a.get("causal", False), runtime.attention_kernel,
-                       "fp8" if op.compute == "fp8" else "bf16", None, kvb, a.get("variant", "gqa"),
-                       a.get("window") or None, a.get("sparse_topk") or None)
-    rc = np.divide(np.asarray(op.flops, float), np.maximum(np.asarray(t.flops, float), 1.0))
-    rm = np.divide(np.asarray(op.bytes_total, float), np.maximum(np.asarray(t.bytes, float), 1.0))
-    c, m = t.compute_s * rc, t.memory_s * rm
-    time_s = combine(c, m, params["gemm.overlap_p"]) + t.latency_s
-    peak = chip.peak(t.parts["compute_class"])
-    sol = np.maximum(np.asarray(op.flops, float) / peak, np.asarray(op.bytes_total, float) / chip.mem_bytes_per_s)
-    kt = KernelTime(time_s, c, m, t.latency_s, sol, op.flops, op.bytes_total, t.parts, t.unsupported)
-    kernel = t.parts["kernel"]
-    return kt, "", kernel if isinstance(kernel, str) else ",".join(sorted(set(np.ravel(kernel).tolist())))
+def _price_group(ops: list[Op], shape: tuple, chip, params, runtime) -> tuple[dict, str, list[str], str]:
+    """One model call for a group of same-key ops: (fields as (G, *shape) arrays, fallback, kernels, unsupported)."""
+    t, fallback, kernels = PRICERS[ops[0].kind](ops, shape, chip, params, runtime)
+    full = (len(ops),) + shape
+    fused = bool(t.parts.get("fused", False))
+    latency = np.zeros(full) if fused else launch_latency(_full(t.latency_s, full), params, runtime.cuda_graphs)
+    fields = {"time_s": _full(np.asarray(t.time_s, float) - t.latency_s + latency, full), "sol_s": _full(t.sol_s, full),
+              "compute_s": _full(t.compute_s, full), "memory_s": _full(t.memory_s, full), "latency_s": latency,
+              "fused": np.full(len(ops), fused)}
+    return fields, fallback, kernels, t.unsupported
 
 
-def _recurrent(op: Op, chip, params, runtime) -> tuple[KernelTime, str, str]:
-    cls, fallback = resolve_compute(op.compute if op.compute in ("bf16", "fp16") else "bf16", chip)
-    peak, bw = chip.peak(cls), chip.mem_bytes_per_s
-    flops, nbytes = np.asarray(op.flops, float), np.asarray(op.bytes_total, float)
-    c = flops / (peak * params["recurrent.eff"])
-    m = nbytes / (bw * params["mem.eff"])
-    lat = np.full(np.broadcast(c, m).shape, params["gemm.latency_s"])
-    t = KernelTime(combine(c, m, params["gemm.overlap_p"]) + lat, c, m, lat, np.maximum(flops / peak, nbytes / bw),
-                   flops, nbytes)
-    return t, fallback, ""
+def config_shape(ops: list[Op]) -> tuple:
+    """The broadcast shape of every array field of the ops (() for a single configuration)."""
+    arr = np.ndarray
+    shapes = {v.shape for op in ops for v in (op.count, op.flops, op.bytes_read, op.bytes_written, op.m, op.n, op.k)
+              if isinstance(v, arr)}
+    for op in ops:
+        if op.kind == "attention":
+            shapes.update(v.shape for v in op.attrs.values() if isinstance(v, arr))
+    shapes.discard(())
+    return np.broadcast_shapes(*shapes) if shapes else ()
 
 
-def _memory(op: Op, chip, params, runtime) -> tuple[KernelTime, str, str]:
-    fused = bool(op.attrs.get("fusable")) and runtime.fused and op.kind == "memory"
-    return memory_time(op.bytes_total, chip, params, _mem_op_name(op), fused, op.flops), "", ""
-
-
-_DISPATCH = {"gemm": _gemm, "grouped_gemm": _grouped, "attention": _attention, "memory": _memory,
-             "embedding": _memory, "router": _memory, "recurrent": _recurrent}
-
-
-def op_cost(op: Op, chip: ChipSpec, runtime: RuntimeSpec, params: KernelParams | None = None) -> OpCost:
-    """Predicted per-instance time of one (sharded) op, with SOL, breakdown, bound and provenance."""
+def price_ops(ops: list[Op], chip: ChipSpec, runtime: RuntimeSpec, params: KernelParams | None = None) -> OpCosts:
+    """Predicted per-instance time of every (sharded) op, with SOL, breakdown, bound and provenance."""
     if params is None:
         from hundredx.kernel.fit import load_params
 
         params = load_params(chip)
-    if op.kind not in _DISPATCH:
-        raise InputError("op.kind", op.kind, f"no kernel model; known: {', '.join(_DISPATCH)}")
-    t, fallback, kernel = _DISPATCH[op.kind](op, chip, params, runtime)
-    fused = bool(t.parts.get("fused", False))
-    latency = np.zeros(np.shape(t.latency_s)) if fused else launch_latency(t.latency_s, params, runtime.cuda_graphs)
-    time_s = np.asarray(t.time_s, float) - np.asarray(t.latency_s, float) + latency
-    source = params.source
-    measured = None if fused else measured_time(op, chip, runtime, t.sol_s)
-    if measured is not None:
-        time_s, source = np.asarray(measured[0], float), measured[1]
-    sol = np.minimum(np.asarray(t.sol_s, float), time_s)
-    eff = np.divide(sol, np.maximum(time_s, 1e-30))
-    return OpCost(op.name, op.kind, time_s, sol, t.compute_s, t.memory_s, latency, eff,
-                  _bound(t.compute_s, t.memory_s, latency), source, t.unsupported, fallback, kernel, fused)
+    groups: dict[tuple, list[int]] = {}
+    for i, op in enumerate(ops):
+        if op.kind not in PRICERS:
+            raise InputError("op.kind", op.kind, f"no kernel model; known: {', '.join(PRICERS)}")
+        groups.setdefault(group_key(op, runtime, i), []).append(i)
+    shape = config_shape(ops)
+    n = len(ops)
+    order, parts = [], {f: [] for f in _FIELDS}
+    fallback, kernel, unsupported = [""] * n, [""] * n, [""] * n
+    for idx in groups.values():
+        fields, fb, kernels, unsup = _price_group([ops[i] for i in idx], shape, chip, params, runtime)
+        order += idx
+        for f in _FIELDS:
+            parts[f].append(fields[f])
+        for j, i in enumerate(idx):
+            fallback[i], kernel[i], unsupported[i] = fb, kernels[j], unsup
+    inverse = np.argsort(np.asarray(order, dtype=np.intp), kind="stable")
+    cols = {f: np.concatenate(parts[f])[inverse] if parts[f] else np.zeros((0,) + shape) for f in _FIELDS}
+    source = [params.source] * n
+    if n and has_profile(chip):
+        _apply_measured(ops, chip, runtime, cols, source)
+    sol = np.minimum(cols["sol_s"], cols["time_s"])
+    eff = sol / np.maximum(cols["time_s"], 1e-30)
+    count = stack([op.count for op in ops], shape) if n else np.zeros((0,) + shape)
+    return OpCosts(list(ops), count, cols["time_s"], sol, cols["compute_s"], cols["memory_s"], cols["latency_s"], eff,
+                   _bound_codes(cols["compute_s"], cols["memory_s"], cols["latency_s"]), source, unsupported,
+                   fallback, kernel, cols["fused"].tolist())
+
+
+def _apply_measured(ops: list[Op], chip, runtime, cols: dict, source: list[str]) -> None:
+    """Preference (1): a measured profile replaces the model's time of every op it covers."""
+    time_s = np.array(cols["time_s"])
+    for i, op in enumerate(ops):
+        if cols["fused"][i]:
+            continue
+        measured = measured_time(op, chip, runtime, cols["sol_s"][i])
+        if measured is not None:
+            time_s[i], source[i] = measured[0], measured[1]
+    cols["time_s"] = time_s
+
+
+def op_cost(op: Op, chip: ChipSpec, runtime: RuntimeSpec, params: KernelParams | None = None) -> OpCost:
+    """Predicted per-instance time of one (sharded) op: the one-row table of price_ops."""
+    return price_ops([op], chip, runtime, params).row(0)

@@ -25,6 +25,13 @@ def _has_profile(chip_id: str, env: str) -> bool:
     return bool(profile_paths(chip_id))
 
 
+def has_profile(chip) -> bool:
+    """Whether a calibration profile exists for this chip (under HUNDREDX_PROFILES or the package)."""
+    import os
+
+    return _has_profile(chip.id, os.environ.get("HUNDREDX_PROFILES", ""))
+
+
 def _shape(op: Op, runtime: RuntimeSpec, i: int, size: int) -> dict:
     """The SCHEMA.md case-config shape of element i of a (possibly array-valued) op."""
     def at(x):
@@ -54,9 +61,7 @@ def _shape(op: Op, runtime: RuntimeSpec, i: int, size: int) -> dict:
 
 def measured_time(op: Op, chip, runtime: RuntimeSpec, sol_s) -> tuple[object, str] | None:
     """(time_s, source) from a calibration profile, or None (no profile / nothing close enough)."""
-    import os
-
-    if op.kind not in KINDS or not _has_profile(chip.id, os.environ.get("HUNDREDX_PROFILES", "")):
+    if op.kind not in KINDS or not has_profile(chip):
         return None
     sol = np.asarray(sol_s, float)
     size = int(np.prod(np.broadcast_shapes(sol.shape, *[np.shape(x) for x in (op.m, op.n, op.k, op.bytes_total)])))

@@ -41,8 +41,8 @@ def tile_wave_efficiency(m, n, num_sms: int, tile_m: int, tile_n: int, k=None, t
     kk = np.asarray(k if k is not None else 4 * tile_k, float)
     cands = ((tile_m, tile_n, 1.0), (tile_m, 2 * tile_n, 1.0), (2 * tile_m, tile_n, 1.0),
              (max(tile_m // 2, 16), tile_n, SMALL_TILE_PENALTY), (16, tile_n, SWAP_TILE_PENALTY))
-    best = np.zeros(np.broadcast(m, n, kk).shape)
-    for tm, tn, rel in cands:
+    best = 0.0
+    for tm, tn, rel in cands:  # a loop, not a candidate axis: 5x smaller temporaries for sweep-sized arrays
         tiles = np.ceil(m / tm) * np.ceil(n / tn)
         split = np.clip(np.minimum(np.floor(num_sms / np.maximum(tiles, 1.0)), np.floor(kk / (4 * tile_k))), 1.0, None)
         waves = np.ceil(tiles * split / num_sms)
@@ -80,18 +80,21 @@ def resolve_compute(dtype: str, chip: ChipSpec) -> tuple[str, str]:
 
 def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16", library: str = "auto",
               out_dtype: str = "bf16", bytes_total=None) -> KernelTime:
-    """Time of one GEMM call; `bytes_total` overrides the operand-byte count (e.g. int4 weights)."""
+    """Time of one GEMM call (arrays broadcast); `bytes_total` overrides the operand-byte count (e.g. int4
+    weights) where it is > 0."""
     if library not in GEMM_LIBS and library != "auto":
         raise InputError("library", library, f"must be one of auto, {', '.join(GEMM_LIBS)}")
     m, n, k = (np.asarray(v, float) for v in (m, n, k))
-    if np.any(m < 0) or np.any(n <= 0) or np.any(k <= 0):
+    if (m < 0).any() or (n <= 0).any() or (k <= 0).any():
         raise InputError("m,n,k", (m.tolist(), n.tolist(), k.tolist()), "GEMM dims must be positive")
     cls, fallback = resolve_compute(dtype, chip)
     fmt, out_fmt = get_format(dtype, "dtype"), get_format(out_dtype, "out_dtype")
     elem_bytes = fmt.bytes_per_element if not fallback else min(fmt.bytes_per_element, 2.0)
     flops = 2.0 * m * n * k
-    nbytes = (m * k + k * n) * elem_bytes + m * n * out_fmt.bytes_per_element if bytes_total is None \
-        else np.asarray(bytes_total, float)
+    nbytes = (m * k + k * n) * elem_bytes + m * n * out_fmt.bytes_per_element
+    if bytes_total is not None:  # entries <= 0 keep the nominal count
+        given = np.asarray(bytes_total, float)
+        nbytes = np.where(given > 0, given, nbytes)
     peak, bw = chip.peak(cls), chip.mem_bytes_per_s
     quant = tile_wave_efficiency(m, n, chip.num_sms, chip.gemm_tile_m, chip.gemm_tile_n, k, chip.gemm_tile_k)
     keff = k / (k + params["gemm.k_half"])

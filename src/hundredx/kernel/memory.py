@@ -38,7 +38,7 @@ def memory_time(nbytes, chip: ChipSpec, params: KernelParams, op: str = "copy", 
                 flops=0.0) -> KernelTime:
     """Time of a memory-bound op moving `nbytes` (read + written), optionally fused into a neighbour."""
     b = np.asarray(nbytes, float)
-    if np.any(b < 0):
+    if (b < 0).any():
         raise InputError("bytes", nbytes, "must be >= 0")
     kernels, traffic = op_shape(op, params)
     bw = chip.mem_bytes_per_s

@@ -43,35 +43,34 @@ class Comm:
 
 
 def _div(x, d):
-    return np.divide(x, d)
+    return x / d  # an operator: floats stay floats (fast), arrays broadcast
 
 
-def _shard_gemm(op: Op, tp, attn_dp: bool, in_attention: bool) -> Op:
-    """Column: N/tp; row: K/tp; vocab: N/tp; replicated: unchanged."""
+def _shard_gemm(op: Op, tp, attn_dp: bool, in_attention: bool) -> dict:
+    """Column: N/tp; row: K/tp; vocab: N/tp; replicated: unchanged. Returns the changed fields."""
     if attn_dp and in_attention:
         m = _div(op.m, tp)
-        a_bytes = np.subtract(op.bytes_read, op.weight_bytes)
-        return replace(op, m=m, flops=_div(op.flops, tp), bytes_read=np.add(op.weight_bytes, _div(a_bytes, tp)),
-                       bytes_written=_div(op.bytes_written, tp))
+        a_bytes = (op.bytes_read - op.weight_bytes)
+        return dict(m=m, flops=_div(op.flops, tp), bytes_read=np.add(op.weight_bytes, _div(a_bytes, tp)),
+                    bytes_written=_div(op.bytes_written, tp))
     if op.shard in ("column", "vocab"):
         w = _div(op.weight_bytes, tp)
-        a_read = np.subtract(op.bytes_read, op.weight_bytes)
-        return replace(op, n=_div(op.n, tp), flops=_div(op.flops, tp), weight_bytes=w,
-                       bytes_read=np.add(w, a_read), bytes_written=_div(op.bytes_written, tp))
+        a_read = (op.bytes_read - op.weight_bytes)
+        return dict(n=_div(op.n, tp), flops=_div(op.flops, tp), weight_bytes=w,
+                    bytes_read=(w + a_read), bytes_written=_div(op.bytes_written, tp))
     if op.shard == "row":
         w = _div(op.weight_bytes, tp)
-        a_read = _div(np.subtract(op.bytes_read, op.weight_bytes), tp)
-        return replace(op, k=_div(op.k, tp), flops=_div(op.flops, tp), weight_bytes=w,
-                       bytes_read=np.add(w, a_read))
-    return op
+        a_read = _div((op.bytes_read - op.weight_bytes), tp)
+        return dict(k=_div(op.k, tp), flops=_div(op.flops, tp), weight_bytes=w, bytes_read=(w + a_read))
+    return {}
 
 
-def _shard_attention(op: Op, tp, attn_dp: bool) -> Op:
+def _shard_attention(op: Op, tp, attn_dp: bool) -> dict:
     attrs = dict(op.attrs)
     if attn_dp:
         attrs["batch"] = np.maximum(_div(attrs.get("batch", 1), tp), 1.0)
-        return replace(op, flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp),
-                       bytes_written=_div(op.bytes_written, tp), attrs=attrs)
+        return dict(flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp),
+                    bytes_written=_div(op.bytes_written, tp), attrs=attrs)
     heads_q = attrs.get("heads_q", 1)
     heads_kv = attrs.get("heads_kv", heads_q)
     latent = attrs.get("variant") == "mla" and heads_kv == 1
@@ -80,14 +79,14 @@ def _shard_attention(op: Op, tp, attn_dp: bool) -> Op:
     kv_share = np.ones_like(np.asarray(tp, dtype=float)) if latent else np.minimum(1.0, np.maximum(_div(1.0, tp), _div(1.0, heads_kv)))
     attrs["heads_kv"] = heads_kv if latent else np.maximum(_div(heads_kv, tp), 1.0)
     kv_read = attrs.get("kv_read_bytes", 0.0)
-    q_io = np.subtract(op.bytes_read, kv_read)
+    q_io = (op.bytes_read - kv_read)
     new_kv = np.multiply(kv_read, kv_share)
     attrs["kv_read_bytes"] = new_kv
-    return replace(op, flops=_div(op.flops, tp), bytes_read=np.add(_div(q_io, tp), new_kv),
-                   bytes_written=_div(op.bytes_written, tp), attrs=attrs)
+    return dict(flops=_div(op.flops, tp), bytes_read=(_div(q_io, tp) + new_kv),
+                bytes_written=_div(op.bytes_written, tp), attrs=attrs)
 
 
-def _shard_experts(op: Op, ep, moe_tp, imbalance, feed) -> Op:
+def _shard_experts(op: Op, ep, moe_tp, imbalance, feed) -> dict:
     """Experts over `ep` ranks; `feed` replicas' tokens (ep/tp when EP spans DP replicas) reach one
     EP group; the expert width splits over moe_tp (gate/up along N, down along K)."""
     attrs = dict(op.attrs)
@@ -107,11 +106,11 @@ def _shard_experts(op: Op, ep, moe_tp, imbalance, feed) -> Op:
     w = _div(np.multiply(per_expert, attrs["experts_touched"]), moe_tp)
     a_read = np.subtract(op.bytes_read, op.weight_bytes)
     stage = attrs.get("stage")
-    return replace(op, flops=np.multiply(op.flops, scale), weight_bytes=w,
-                   m=np.multiply(_div(np.multiply(op.m, feed), ep), imbalance),
-                   bytes_read=np.add(w, np.multiply(a_read, scale)), bytes_written=np.multiply(op.bytes_written, scale),
-                   n=_div(op.n, moe_tp) if stage == "up" else op.n,
-                   k=_div(op.k, moe_tp) if stage == "down" else op.k, attrs=attrs)
+    return dict(flops=np.multiply(op.flops, scale), weight_bytes=w,
+                m=np.multiply(_div(np.multiply(op.m, feed), ep), imbalance),
+                bytes_read=np.add(w, np.multiply(a_read, scale)), bytes_written=np.multiply(op.bytes_written, scale),
+                n=_div(op.n, moe_tp) if stage == "up" else op.n,
+                k=_div(op.k, moe_tp) if stage == "down" else op.k, attrs=attrs)
 
 
 def routing_imbalance(runtime: RuntimeSpec, ep) -> object:
@@ -132,33 +131,42 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
     imbalance = routing_imbalance(runtime, ep)
     out: list[Op] = []
     comms: list[Comm] = []
+    whole = _is_one(pp)
     for op in ops:
         in_attention = op.attrs.get("block", "") == "attention" or op.kind == "attention"
-        if op.kind == "attention":
-            new = _shard_attention(op, tp, attn_dp)
-        elif op.kind == "grouped_gemm":
-            new = _shard_experts(op, ep, moe_tp, imbalance, feed)
-        elif op.kind in ("gemm",):
-            new = _shard_gemm(op, tp, attn_dp, in_attention)
-        elif op.kind == "memory" and op.shard == "experts":  # expert activations follow their tokens
-            scale = np.multiply(_div(feed, np.multiply(ep, moe_tp)), imbalance)
-            new = replace(op, flops=np.multiply(op.flops, scale), bytes_read=np.multiply(op.bytes_read, scale),
-                          bytes_written=np.multiply(op.bytes_written, scale))
-        elif op.kind in ("memory", "recurrent", "embedding", "router") and attn_dp:
-            new = replace(op, flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp),
-                          bytes_written=_div(op.bytes_written, tp))
-        elif op.kind == "recurrent" or (op.kind == "memory" and op.shard in ("column", "row", "heads")):
-            new = replace(op, flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp),
-                          bytes_written=_div(op.bytes_written, tp))
-        else:
-            new = op
-        count = np.divide(op.count, pp)
-        op_comms = _comms_for(op, runtime, act_bytes, hidden, tp, ep, pp, attn_dp, in_attention)
+        changes = _shard_changes(op, tp, ep, attn_dp, in_attention, moe_tp, feed, imbalance)
+        count = op.count if whole else np.divide(op.count, pp)
+        if not whole:
+            changes["count"] = count if np.ndim(count) else float(count)
+        op_comms = _comms_for(op, runtime, act_bytes, hidden, tp, ep, count, attn_dp, in_attention)
+        new = op.replace(**changes) if changes else op
         if runtime.cp > 1:
             new, op_comms = _context_parallel(new, op_comms, runtime.cp, count)
-        out.append(replace(new, count=count) if np.ndim(count) else replace(new, count=float(count)))
+        out.append(new)
         comms.extend(op_comms)
     return out, comms
+
+
+def _is_one(x) -> bool:
+    return isinstance(x, (int, float)) and x == 1
+
+
+def _shard_changes(op: Op, tp, ep, attn_dp: bool, in_attention: bool, moe_tp, feed, imbalance) -> dict:
+    """The fields of `op` that change on one device (an empty dict: the op runs whole on every rank)."""
+    if op.kind == "attention":
+        return _shard_attention(op, tp, attn_dp)
+    if op.kind == "grouped_gemm":
+        return _shard_experts(op, ep, moe_tp, imbalance, feed)
+    if op.kind == "gemm":
+        return _shard_gemm(op, tp, attn_dp, in_attention)
+    if op.kind == "memory" and op.shard == "experts":  # expert activations follow their tokens
+        scale = np.multiply(_div(feed, np.multiply(ep, moe_tp)), imbalance)
+        return dict(flops=np.multiply(op.flops, scale), bytes_read=np.multiply(op.bytes_read, scale),
+                    bytes_written=np.multiply(op.bytes_written, scale))
+    if (op.kind in ("memory", "recurrent", "embedding", "router") and attn_dp) or op.kind == "recurrent" or \
+            (op.kind == "memory" and op.shard in ("column", "row", "heads")):
+        return dict(flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp), bytes_written=_div(op.bytes_written, tp))
+    return {}
 
 
 def _context_parallel(op: Op, comms: list[Comm], cp: int, count) -> tuple[Op, list[Comm]]:
@@ -189,12 +197,11 @@ def _context_parallel(op: Op, comms: list[Comm], cp: int, count) -> tuple[Op, li
                    bytes_written=_div(op.bytes_written, cp), attrs=attrs), scaled
 
 
-def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, ep, pp, attn_dp, in_attention):
+def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, ep, count, attn_dp, in_attention):
     """Collectives after one op: TP all-reduce after row-parallel GEMMs (the shared expert's output
     joins the routed experts' single all-reduce), logits all-gather, MoE dispatch/combine under
     attention-DP (DeepEP: normal mode for prefill, low-latency mode for decode) or one all-reduce
-    of the MoE output across the TP group otherwise."""
-    count = np.divide(op.count, pp)
+    of the MoE output across the TP group otherwise. `count`: the op's instances on this device."""
     tokens = op.m
     if op.kind == "gemm" and op.shard == "row" and not (attn_dp and in_attention) and not op.attrs.get("shared_expert"):
         size = np.multiply(np.multiply(tokens, op.n), act_bytes)

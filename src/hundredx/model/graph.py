@@ -13,6 +13,8 @@ and quantizes are memory ops with attrs["fusable"] = True (engines fuse them int
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from hundredx.errors import InputError
@@ -26,6 +28,8 @@ from hundredx.model.spec import LayerKind, ModelSpec
 
 
 def _check(name: str, value, minimum: float):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= minimum:
+        return float(value)
     arr = np.asarray(value, dtype=float)
     if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < minimum):
         raise InputError(name, value if arr.size == 1 else f"array{arr.shape}", f"must be finite and >= {minimum:g}")

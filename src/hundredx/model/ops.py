@@ -61,9 +61,23 @@ class Op:
             raise ValueError(f"op {self.name}: kind={self.kind!r} not in {OP_KINDS}")
         if self.shard not in SHARDS:
             raise ValueError(f"op {self.name}: shard={self.shard!r} not in {SHARDS}")
-        if np.any(np.asarray(self.count) < 0):
+        count = self.count
+        if count < 0 if isinstance(count, (int, float)) else np.any(np.asarray(count) < 0):
             raise ValueError(f"op {self.name}: count={self.count} is negative")
+
+    def replace(self, **changes) -> "Op":
+        """A copy with `changes` (dataclasses.replace without its generic machinery: sharding makes
+        one per op per forward pass)."""
+        new = object.__new__(Op)
+        put = object.__setattr__
+        for name in _FIELDS:
+            put(new, name, changes[name] if name in changes else getattr(self, name))
+        new.__post_init__()
+        return new
 
     @property
     def bytes_total(self) -> ArrayLike:
         return np.add(self.bytes_read, self.bytes_written)
+
+
+_FIELDS = tuple(Op.__dataclass_fields__)

@@ -16,7 +16,7 @@ Prefill (a=0, b=S) gives the causal S(S+1)/2; decode (b=a+1) gives a+1 keys per 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,7 +26,9 @@ from hundredx.model.ops import Op
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One forward step: B sequences, S new tokens each, `ctx` tokens already cached."""
+    """One forward step: B sequences, S new tokens each, `ctx` tokens already cached.
+    Derived once: T = B*S tokens computed, end = ctx + S (context after the step), prefill
+    (more than one new token per sequence) and phase ("prefill" / "decode")."""
 
     B: object
     S: object
@@ -34,32 +36,27 @@ class Step:
     act_bytes: float
     gemm_in_bytes: float
     act_quantized: bool
+    T: object = field(init=False)
+    end: object = field(init=False)
+    prefill: bool = field(init=False)
+    phase: str = field(init=False)
 
-    @property
-    def T(self):  # tokens computed in this step, [B*S]
-        return np.multiply(self.B, self.S)
-
-    @property
-    def prefill(self) -> bool:
-        return bool(np.max(self.S) > 1)
-
-    @property
-    def phase(self) -> str:
-        return "prefill" if self.prefill else "decode"
-
-    @property
-    def end(self):  # context after this step
-        return np.add(self.ctx, self.S)
+    def __post_init__(self) -> None:
+        prefill = bool(np.max(self.S) > 1)
+        object.__setattr__(self, "T", self.B * self.S)
+        object.__setattr__(self, "end", self.ctx + self.S)
+        object.__setattr__(self, "prefill", prefill)
+        object.__setattr__(self, "phase", "prefill" if prefill else "decode")
 
 
 def gemm(name: str, group: str, count: float, m, n, k, fmt: NumberFormat, compute: str, shard: str,
          step: Step, in_bytes: float | None = None, **attrs) -> Op:
     """A GEMM C[m,n] = A[m,k] W[k,n] with W in `fmt`."""
-    wbytes = np.multiply(n, k) * fmt.bytes_per_element
+    wbytes = n * k * fmt.bytes_per_element  # operators: floats stay floats, arrays broadcast
     a_in = step.gemm_in_bytes if in_bytes is None else in_bytes
-    return Op(name=name, kind="gemm", group=group, count=float(count), flops=2.0 * np.multiply(np.multiply(m, n), k),
-              bytes_read=wbytes + np.multiply(m, k) * a_in, bytes_written=np.multiply(m, n) * step.act_bytes,
-              weight_bytes=wbytes, compute=compute, shard=shard, m=m, n=n, k=k, attrs=dict(attrs))
+    return Op(name=name, kind="gemm", group=group, count=float(count), flops=2.0 * (m * n) * k,
+              bytes_read=wbytes + m * k * a_in, bytes_written=m * n * step.act_bytes,
+              weight_bytes=wbytes, compute=compute, shard=shard, m=m, n=n, k=k, attrs=attrs)
 
 
 def memory(name: str, group: str, count: float, read, written, fusable: bool = True, flops=0.0,

@@ -16,7 +16,7 @@ ffn kinds: "dense" (gated MLP of width F), "moe" (routed + shared experts), "moe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hundredx.model.quant import QuantScheme
 
@@ -164,8 +164,13 @@ class ModelSpec:
     max_position_embeddings: int = 0
     not_modelled: tuple[str, ...] = ()
     source: str = ""
+    _groups: dict = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        groups: dict[LayerKind, int] = {}
+        for kind in self.layers:
+            groups[kind] = groups.get(kind, 0) + 1
+        object.__setattr__(self, "_groups", groups)  # derived once: build_ops reads it every forward pass
         if len(self.layers) != self.num_layers:
             raise ValueError(f"model {self.id}: {len(self.layers)} layer kinds for num_layers={self.num_layers}")
         if min(self.hidden_size, self.vocab_size, self.num_layers) <= 0:
@@ -191,7 +196,4 @@ class ModelSpec:
     @property
     def groups(self) -> dict[LayerKind, int]:
         """Distinct layer kinds -> number of layers of that kind, in first-seen order."""
-        out: dict[LayerKind, int] = {}
-        for kind in self.layers:
-            out[kind] = out.get(kind, 0) + 1
-        return out
+        return dict(self._groups)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hundredx.chip.collectives import collective_time
-from hundredx.kernel.cost import op_cost
+from hundredx.kernel.cost import config_shape, price_ops
 from hundredx.kernel.engine import engine_overhead
 from hundredx.kernel.fit import load_params
 from hundredx.kernel.sharding import shard_ops
@@ -62,41 +62,26 @@ class ForwardCost:
     fallbacks: set[str] = field(default_factory=set)
 
 
-_OP_BOUNDS = np.array(["compute", "memory", "overhead"])
+_OP_BOUNDS = ("compute", "memory", "overhead")  # the kernel layer's bound codes 0, 1, 2 ('latency' = overhead)
 
 
-def _bound_code(cost):
-    """0 compute, 1 memory, 2 overhead (the kernel layer's 'latency'): the op's bound as codes."""
-    if isinstance(cost.bound, str):
-        return ("compute", "memory", "latency").index(cost.bound)
-    return cost.bound
-
-
-def _add(acc: dict, code, value) -> None:
-    if np.ndim(code) == 0:
-        key = _OP_BOUNDS[int(code)]
-        acc[key] = np.add(acc[key], value)
-        return
-    for i, name in enumerate(_OP_BOUNDS):
-        acc[name] = np.add(acc[name], np.where(code == i, value, 0.0))
-
-
-def _price_ops(out: ForwardCost, dev_ops, chip, rt, params) -> None:
-    """Kernel-layer time of every (sharded) op, totals over its count, into `out`."""
-    for op in dev_ops:
-        cost = op_cost(op, chip, rt, params)
-        t = np.multiply(cost.time_s, op.count)
-        s = np.multiply(cost.sol_s, op.count)
-        code = _bound_code(cost)
-        _add(out.by_bound, code, t)
-        bound = str(_OP_BOUNDS[int(code)]) if np.ndim(code) == 0 else code
-        out.time_s, out.sol_s = np.add(out.time_s, t), np.add(out.sol_s, s)
-        out.sources.add(str(cost.source))
-        if getattr(cost, "fallback", ""):
-            out.fallbacks.add(f"{op.name}: {cost.fallback}")
-        out.records.append(OpRecord(op.name, op.kind, op.group, op.count, t, s, op.flops,
-                                    (op.bytes_read, op.bytes_written), bound, cost.efficiency, str(cost.source),
-                                    getattr(cost, "fallback", "")))
+def _price_ops(out: ForwardCost, dev_ops, costs) -> None:
+    """Kernel-layer time of every (sharded) op, totals over its count, into `out` (rows of one priced table)."""
+    t = costs.time_s * costs.count
+    s = costs.sol_s * costs.count
+    out.time_s, out.sol_s = np.add(out.time_s, t.sum(axis=0)), np.add(out.sol_s, s.sum(axis=0))
+    for code, name in enumerate(_OP_BOUNDS):
+        out.by_bound[name] = np.add(out.by_bound[name], np.where(costs.bound == code, t, 0.0).sum(axis=0))
+    out.sources.update(costs.source)
+    eff, bound = costs.efficiency, costs.bound
+    if bound.ndim == 1:  # one configuration: plain floats and bound names per record
+        t, s, eff, bound = t.tolist(), s.tolist(), eff.tolist(), [_OP_BOUNDS[code] for code in bound.tolist()]
+    for i, op in enumerate(dev_ops):
+        fallback = costs.fallback[i]
+        if fallback:
+            out.fallbacks.add(f"{op.name}: {fallback}")
+        out.records.append(OpRecord(op.name, op.kind, op.group, op.count, t[i], s[i], op.flops,
+                                    (op.bytes_read, op.bytes_written), bound[i], eff[i], costs.source[i], fallback))
 
 
 def _price_comms(out: ForwardCost, comms, system, rt) -> None:
@@ -150,24 +135,55 @@ def _engine(out: ForwardCost, rt, seqs) -> None:
                                 "overhead", 0.0, f"engine:{overhead.source}"))
 
 
-def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=None, ops=None,
-                 host_seqs=None) -> ForwardCost:
-    """Cost of one forward over `batch` sequences of `new_tokens` each, after `context` cached tokens.
+@dataclass(frozen=True)
+class ForwardStep:
+    """One forward pass to cost: `batch` sequences of `new_tokens` each after `context` cached tokens.
 
     `ops` (optional) replaces the op list, e.g. the merged segments of a mixed engine step;
     batch * new_tokens must then be the step's total token count (used for pipeline p2p) and
-    `host_seqs` the sequences the engine handles in that step (default `batch`).
-    Engine overheads (kernel/engine.py) scale the device time and add host time per sequence.
-    """
+    `host_seqs` the sequences the engine handles in that step (default `batch`)."""
+
+    batch: object
+    new_tokens: object
+    context: object
+    ops: list | None = None
+    host_seqs: object = None
+
+
+def forward_costs(stack: Stack, steps: list[ForwardStep], tp=None, ep=None, pp=None) -> list[ForwardCost]:
+    """Cost of several forward passes of one stack (e.g. a prefill and a decode step): their ops are
+    built and sharded per step, then priced together as ONE table (kernel/cost.py), so the efficiency
+    models run once per op kind for all of them. Engine overheads (kernel/engine.py) scale the
+    device time and add host time per sequence."""
     model, rt, system = stack.model, stack.runtime, stack.system
     tp = rt.tp if tp is None else tp
     ep = rt.ep if ep is None else ep
     pp = rt.pp if pp is None else pp
-    ops = build_ops(model, batch, new_tokens, context) if ops is None else ops
-    dev_ops, comms = shard_ops(ops, rt, model.quant.act.bytes_per_element, model.hidden_size, tp=tp, ep=ep, pp=pp)
-    out = ForwardCost(0.0, 0.0, {b: 0.0 for b in BOUNDS})
-    _price_ops(out, dev_ops, system.chip, rt, chip_params(system.chip))
-    _price_comms(out, comms, system, rt)
-    _pipeline(out, stack, np.multiply(batch, new_tokens), tp, pp)
-    _engine(out, rt, np.divide(batch if host_seqs is None else host_seqs, tp if rt.attention_dp else 1))
+    sharded = []
+    for step in steps:
+        ops = build_ops(model, step.batch, step.new_tokens, step.context) if step.ops is None else step.ops
+        sharded.append(shard_ops(ops, rt, model.quant.act.bytes_per_element, model.hidden_size, tp=tp, ep=ep, pp=pp))
+    shapes = [config_shape(dev_ops) for dev_ops, _ in sharded]
+    tables = {}  # steps of one configuration shape share a table (no scalar step is broadcast to a sweep)
+    for shape in set(shapes):
+        ops = [op for (dev_ops, _), sh in zip(sharded, shapes) if sh == shape for op in dev_ops]
+        tables[shape] = [price_ops(ops, system.chip, rt, chip_params(system.chip)), 0]
+    out = []
+    for step, (dev_ops, comms), shape in zip(steps, sharded, shapes):
+        cost = ForwardCost(0.0, 0.0, {b: 0.0 for b in BOUNDS})
+        table, start = tables[shape]
+        _price_ops(cost, dev_ops, table.rows(start, start + len(dev_ops)))
+        tables[shape][1] = start + len(dev_ops)
+        _price_comms(cost, comms, system, rt)
+        _pipeline(cost, stack, np.multiply(step.batch, step.new_tokens), tp, pp)
+        seqs = step.batch if step.host_seqs is None else step.host_seqs
+        _engine(cost, rt, np.divide(seqs, tp if rt.attention_dp else 1))
+        out.append(cost)
     return out
+
+
+def forward_cost(stack: Stack, batch, new_tokens, context, tp=None, ep=None, pp=None, ops=None,
+                 host_seqs=None) -> ForwardCost:
+    """Cost of one forward over `batch` sequences of `new_tokens` each, after `context` cached tokens
+    (`ops`, `host_seqs`: see ForwardStep)."""
+    return forward_costs(stack, [ForwardStep(batch, new_tokens, context, ops, host_seqs)], tp, ep, pp)[0]

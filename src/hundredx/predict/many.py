@@ -18,7 +18,7 @@ from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.model import load_model
 from hundredx.predict.engine import BOUNDS
 from hundredx.predict.memory import memory_use
-from hundredx.predict.single import decode_step, prefill_step
+from hundredx.predict.single import phase_steps
 from hundredx.predict.stack import Stack
 
 NUMERIC = {"tp": 1, "pp": 1, "ep": 1, "dp": 1, "batch": 1, "isl": 1024, "osl": 128}
@@ -70,8 +70,7 @@ def _group_predict(key: tuple, rows: pd.DataFrame) -> pd.DataFrame:
         tp, ep, pp = (np.where(ok, a[k], 1.0) for k in ("tp", "ep", "pp"))
     reason = np.broadcast_to(raw, shape)
     mem = memory_use(stack, a["batch"], a["isl"], a["osl"], tp=tp, ep=ep, pp=pp)
-    prefill, _ = prefill_step(stack, a["batch"], a["isl"], tp=tp, ep=ep, pp=pp)
-    decode, per_step = decode_step(stack, a["batch"], a["isl"] + a["osl"] / 2.0, tp=tp, ep=ep, pp=pp)
+    prefill, _, decode, per_step = phase_steps(stack, a["batch"], a["isl"], a["isl"] + a["osl"] / 2.0, tp, ep, pp)
     ttft = np.broadcast_to(prefill.time_s, shape)
     tpot = np.broadcast_to(decode.time_s, shape) / per_step
     total = a["batch"] * a["osl"] / (ttft + a["osl"] * tpot) * a["dp"]

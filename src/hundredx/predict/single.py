@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hundredx.errors import InputError
-from hundredx.predict.engine import BOUNDS, ForwardCost, forward_cost
+from hundredx.predict.engine import BOUNDS, ForwardCost, ForwardStep, forward_costs
 from hundredx.predict.memory import MemoryUse, memory_use
 from hundredx.predict.stack import Stack, Workload
 from hundredx.units import fmt_bytes
@@ -52,6 +52,9 @@ class Prediction:
 
 
 def _f(x) -> float:
+    """A scalar as float; an array (a sweep's configurations) as its maximum."""
+    if isinstance(x, (float, int, np.floating)):
+        return float(x)
     return float(np.max(x))
 
 
@@ -67,16 +70,22 @@ def _breakdown(phase: str, cost: ForwardCost) -> list[dict]:
     return rows
 
 
-def decode_step(stack: Stack, batch, context, tp=None, ep=None, pp=None) -> tuple[ForwardCost, object]:
-    """(cost of one decode iteration, output tokens it yields per sequence)."""
-    rt = stack.runtime
-    pp_v = rt.pp if pp is None else pp
-    micro = np.maximum(np.divide(batch, pp_v), 1.0)
-    spec = rt.speculative
+def _decode_steps(stack: Stack, batch, context, pp) -> list[ForwardStep]:
+    """The forward passes of one decode iteration: one step of batch/pp sequences (a micro-batch per
+    pipeline stage); with speculative decoding a verify pass over k+1 tokens and a 1-token pass."""
+    micro = np.maximum(np.divide(batch, pp), 1.0)
+    spec = stack.runtime.speculative
     if spec is None:
-        return forward_cost(stack, micro, 1, context, tp, ep, pp), 1.0
-    verify = forward_cost(stack, micro, spec.draft_tokens + 1, context, tp, ep, pp)
-    one = forward_cost(stack, micro, 1, context, tp, ep, pp)
+        return [ForwardStep(micro, 1, context)]
+    return [ForwardStep(micro, spec.draft_tokens + 1, context), ForwardStep(micro, 1, context)]
+
+
+def _decode_finish(stack: Stack, costs: list[ForwardCost]) -> tuple[ForwardCost, object]:
+    """(cost of one decode iteration, output tokens it yields per sequence)."""
+    spec = stack.runtime.speculative
+    if spec is None:
+        return costs[0], 1.0
+    verify, one = costs
     layers = max(stack.model.num_layers, 1)
     draft_layers = 1.0 if spec.method == "mtp" else layers
     share = spec.draft_tokens * draft_layers / layers
@@ -86,17 +95,20 @@ def decode_step(stack: Stack, batch, context, tp=None, ep=None, pp=None) -> tupl
     return verify, spec.expected_tokens_per_step
 
 
-def prefill_step(stack: Stack, batch, isl, tp=None, ep=None, pp=None) -> tuple[ForwardCost, object]:
-    """(cost of prefilling `batch` sequences of `isl` tokens, pipeline bubble fraction).
-
-    With pp stages the batch runs as m = min(batch, pp) micro-batches (GPipe schedule):
-    time = (m + pp - 1) * stage_time(batch / m); the bubble is (pp - 1) / (m + pp - 1).
-    """
-    pp_v = np.asarray(stack.runtime.pp if pp is None else pp, dtype=float)
+def _prefill_steps(stack: Stack, batch, isl, pp) -> list[ForwardStep]:
+    """With pp stages the batch runs as m = min(batch, pp) micro-batches of batch/m sequences."""
+    pp_v = np.asarray(pp, dtype=float)
     if not np.any(pp_v > 1):
-        return forward_cost(stack, batch, isl, 0, tp, ep, pp), 0.0
+        return [ForwardStep(batch, isl, 0)]
+    return [ForwardStep(np.divide(batch, np.minimum(np.asarray(batch, dtype=float), pp_v)), isl, 0)]
+
+
+def _prefill_finish(cost: ForwardCost, batch, pp) -> tuple[ForwardCost, object]:
+    """GPipe schedule: time = (m + pp - 1) * stage_time(batch / m); the bubble is (pp - 1) / (m + pp - 1)."""
+    pp_v = np.asarray(pp, dtype=float)
+    if not np.any(pp_v > 1):
+        return cost, 0.0
     micro = np.minimum(np.asarray(batch, dtype=float), pp_v)
-    cost = forward_cost(stack, np.divide(batch, micro), isl, 0, tp, ep, pp)
     scale = np.divide(micro + pp_v - 1.0, pp_v)  # forward_cost already counts pp stage times
     cost.time_s = np.multiply(cost.time_s, scale)
     cost.sol_s = np.multiply(cost.sol_s, scale)
@@ -106,6 +118,29 @@ def prefill_step(stack: Stack, batch, isl, tp=None, ep=None, pp=None) -> tuple[F
         record.time_s = np.multiply(record.time_s, scale)
         record.sol_s = np.multiply(record.sol_s, scale)
     return cost, np.divide(pp_v - 1.0, micro + pp_v - 1.0)
+
+
+def decode_step(stack: Stack, batch, context, tp=None, ep=None, pp=None) -> tuple[ForwardCost, object]:
+    """(cost of one decode iteration, output tokens it yields per sequence)."""
+    pp = stack.runtime.pp if pp is None else pp
+    return _decode_finish(stack, forward_costs(stack, _decode_steps(stack, batch, context, pp), tp, ep, pp))
+
+
+def prefill_step(stack: Stack, batch, isl, tp=None, ep=None, pp=None) -> tuple[ForwardCost, object]:
+    """(cost of prefilling `batch` sequences of `isl` tokens, pipeline bubble fraction)."""
+    pp = stack.runtime.pp if pp is None else pp
+    return _prefill_finish(forward_costs(stack, _prefill_steps(stack, batch, isl, pp), tp, ep, pp)[0], batch, pp)
+
+
+def phase_steps(stack: Stack, batch, isl, context, tp=None, ep=None, pp=None):
+    """(prefill cost, bubble, decode cost, tokens per decode step): both phases' forward passes are
+    priced as one table (one efficiency-model call per op kind for the whole prediction)."""
+    pp = stack.runtime.pp if pp is None else pp
+    prefill = _prefill_steps(stack, batch, isl, pp)
+    costs = forward_costs(stack, prefill + _decode_steps(stack, batch, context, pp), tp, ep, pp)
+    cost, bubble = _prefill_finish(costs[0], batch, pp)
+    decode, per_step = _decode_finish(stack, costs[len(prefill):])
+    return cost, bubble, decode, per_step
 
 
 def check_fits(stack: Stack, mem: MemoryUse, batch: int = 1) -> None:
@@ -125,8 +160,7 @@ def predict(stack: Stack, workload: Workload = Workload(), check_memory: bool = 
     mem = memory_use(stack, w.batch, w.isl, kv_osl)
     if check_memory:
         check_fits(stack, mem, w.batch)
-    prefill, bubble = prefill_step(stack, w.batch, w.isl)
-    decode, tokens_per_step = decode_step(stack, w.batch, w.isl + w.osl / 2.0)
+    prefill, bubble, decode, tokens_per_step = phase_steps(stack, w.batch, w.isl, w.isl + w.osl / 2.0)
     ttft = _f(prefill.time_s)
     tpot = _f(decode.time_s) / tokens_per_step
     replica_tps = w.batch * w.osl / (ttft + w.osl * tpot)

@@ -1,0 +1,139 @@
+"""Per-kind adapters from a GROUP of (sharded) ops to one call of the efficiency model.
+
+cost.py groups the ops of a forward pass by `group_key` (kind plus the scalar arguments the
+model takes: compute class, memory-op name, fusion, attention variant/window/top-k) and hands
+each group here with its fields stacked as (G, *config_shape) arrays, so a forward pass costs
+a handful of vectorized model calls instead of one per op. Each adapter returns
+(KernelTime over the group, fallback note, kernel name per op).
+
+The op's own FLOPs and bytes (the model layer's accounting: sparse, windowed, compressed
+attention, quantized weights) are authoritative; the models supply the efficiencies, so for
+attention the model's compute and memory times are rescaled by op.flops / model FLOPs and
+op.bytes / model bytes. Routing for grouped GEMMs comes from runtime.moe_routing /
+routing_skew; a grouped GEMM with an explicit per-expert token list is priced on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from hundredx.kernel.attention import attention_time
+from hundredx.kernel.gemm import gemm_time, resolve_compute
+from hundredx.kernel.grouped_gemm import grouped_gemm_time
+from hundredx.kernel.memory import memory_time
+from hundredx.kernel.params import KernelTime, combine
+from hundredx.model.ops import Op
+
+_ROUTING = {"uniform": "uniform", "random": "random", "skewed": "skewed", "tile_rounded": "tile_rounded"}
+
+
+def stack(values: list, shape: tuple) -> np.ndarray:
+    """G per-op values (scalars or arrays broadcasting to `shape`) as a (G, *shape) float array, or
+    (G, 1, ..., 1) when every value is a scalar (a field constant over the configurations stays small)."""
+    if not any(isinstance(v, np.ndarray) and v.ndim for v in values):
+        return np.array(values, dtype=float).reshape((-1,) + (1,) * len(shape))
+    return np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values])
+
+
+def mem_op_name(op: Op) -> str:
+    name = str(op.attrs.get("op", op.name)).lower()
+    if "norm" in name:
+        return "rmsnorm"
+    return "gather" if op.kind == "embedding" else "copy"
+
+
+def _is_fused(op: Op, runtime) -> bool:
+    return bool(op.attrs.get("fusable")) and runtime.fused and op.kind == "memory"
+
+
+def group_key(op: Op, runtime, position: int) -> tuple:
+    """Ops with equal keys are priced by one call of their kind's model."""
+    if op.kind == "gemm":
+        return ("gemm", op.compute)
+    if op.kind in ("memory", "embedding", "router"):
+        return ("memory", mem_op_name(op), _is_fused(op, runtime))
+    if op.kind == "attention":
+        a = op.attrs
+        return ("attention", op.compute == "fp8", a.get("variant", "gqa"), a.get("window") or None,
+                a.get("sparse_topk") or None, a.get("head_dim_v") is None,
+                not a.get("kv_bytes_per_token_layer"))
+    if op.kind == "recurrent":
+        return ("recurrent", op.compute)
+    return (op.kind, position)  # grouped_gemm: routing state per op, priced alone
+
+
+def _col(ops: list[Op], get: Callable[[Op], object], shape: tuple) -> np.ndarray:
+    return stack([get(op) for op in ops], shape)
+
+
+def _gemm(ops, shape, chip, params, runtime):
+    m, n, k = (_col(ops, lambda o, f=f: getattr(o, f), shape) for f in ("m", "n", "k"))
+    t = gemm_time(m, n, k, chip, params, ops[0].compute, runtime.gemm_library,
+                  bytes_total=_col(ops, lambda o: o.bytes_total, shape))
+    return t, t.parts["fallback"], [""] * len(ops)
+
+
+def _grouped(ops, shape, chip, params, runtime):
+    (op,) = ops
+    a = op.attrs
+    lib = "deepgemm" if runtime.gemm_library in ("auto", "deepgemm") else "torch_grouped_mm"
+    dist = _ROUTING[runtime.moe_routing] if runtime.routing_skew == 0 else "skewed"
+    tpg = a.get("tokens_per_group")
+    explicit = tpg if isinstance(tpg, (list, tuple)) else None
+    tokens = a.get("tokens_total", op.m)
+    t = grouped_gemm_time(chip, params, op.k, op.n, explicit, a.get("groups"), None if explicit else tokens, dist,
+                          lib, op.compute, runtime.routing_skew)
+    return t, t.parts["fallback"], [""]
+
+
+def _kernel_names(kernel, count: int) -> list[str]:
+    if isinstance(kernel, str):
+        return [kernel] * count
+    return [",".join(sorted(set(np.ravel(kernel[i]).tolist()))) for i in range(count)]
+
+
+def _attention(ops, shape, chip, params, runtime):
+    first = ops[0].attrs
+    a = {key: _col(ops, lambda o, key=key: o.attrs[key], shape)
+         for key in ("batch", "seqlen_q", "seqlen_kv", "heads_q", "heads_kv", "head_dim")}
+    dv = None if first.get("head_dim_v") is None else _col(ops, lambda o: o.attrs["head_dim_v"], shape)
+    kvb = _col(ops, lambda o: o.attrs["kv_bytes_per_token_layer"], shape) if first.get("kv_bytes_per_token_layer") \
+        else None
+    causal = np.broadcast_to(np.array([bool(o.attrs.get("causal", False)) for o in ops]).reshape((-1,) + (1,) * len(shape)),
+                             (len(ops),) + shape)
+    t = attention_time(chip, params, a["batch"], a["seqlen_q"], a["seqlen_kv"], a["heads_q"], a["heads_kv"],
+                       a["head_dim"], dv, causal, runtime.attention_kernel,
+                       "fp8" if ops[0].compute == "fp8" else "bf16", None, kvb, first.get("variant", "gqa"),
+                       first.get("window") or None, first.get("sparse_topk") or None)
+    flops, nbytes = _col(ops, lambda o: o.flops, shape), _col(ops, lambda o: o.bytes_total, shape)
+    c = t.compute_s * flops / np.maximum(t.flops, 1.0)
+    m = t.memory_s * nbytes / np.maximum(t.bytes, 1.0)
+    time_s = combine(c, m, params["gemm.overlap_p"]) + t.latency_s
+    sol = np.maximum(flops / chip.peak(t.parts["compute_class"]), nbytes / chip.mem_bytes_per_s)
+    kt = KernelTime(time_s, c, m, t.latency_s, sol, flops, nbytes, t.parts, t.unsupported)
+    return kt, "", _kernel_names(t.parts["kernel"], len(ops))
+
+
+def _recurrent(ops, shape, chip, params, runtime):
+    compute = ops[0].compute
+    cls, fallback = resolve_compute(compute if compute in ("bf16", "fp16") else "bf16", chip)
+    peak, bw = chip.peak(cls), chip.mem_bytes_per_s
+    flops, nbytes = _col(ops, lambda o: o.flops, shape), _col(ops, lambda o: o.bytes_total, shape)
+    c = flops / (peak * params["recurrent.eff"])
+    m = nbytes / (bw * params["mem.eff"])
+    lat = np.full(np.broadcast(c, m).shape, params["gemm.latency_s"])
+    t = KernelTime(combine(c, m, params["gemm.overlap_p"]) + lat, c, m, lat, np.maximum(flops / peak, nbytes / bw),
+                   flops, nbytes)
+    return t, fallback, [""] * len(ops)
+
+
+def _memory(ops, shape, chip, params, runtime):
+    t = memory_time(_col(ops, lambda o: o.bytes_total, shape), chip, params, mem_op_name(ops[0]),
+                    _is_fused(ops[0], runtime), _col(ops, lambda o: o.flops, shape))
+    return t, "", [""] * len(ops)
+
+
+PRICERS = {"gemm": _gemm, "grouped_gemm": _grouped, "attention": _attention, "memory": _memory,
+           "embedding": _memory, "router": _memory, "recurrent": _recurrent}
