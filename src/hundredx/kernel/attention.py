@@ -58,8 +58,9 @@ def _hdim_factor(d, params: KernelParams):
 
 
 def _fused(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, peak: float):
-    """(compute_s, memory_s, latency_s) of the fused kernels, each (len(kernels), *shape): the kernel
-    is a leading axis so every candidate is priced in one vectorized pass."""
+    """(compute_s, memory_s, latency_s) of the fused kernels: compute_s is (len(kernels), *shape), the
+    kernel a leading axis so every candidate is priced in one vectorized pass; memory_s and latency_s
+    do not depend on the kernel and carry no kernel axis."""
     b, sq, hq, hkv, d, dv = s["b"], s["sq"], s["hq"], s["hkv"], s["d"], s["dv"]
     axis = (len(kernels),) + (1,) * np.ndim(s["flops"])
     mla = np.array([k == "flashmla" for k in kernels]).reshape(axis)
@@ -74,9 +75,8 @@ def _fused(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, pe
     compute_s = s["flops"] / (peak * eff)
     decode = sq <= DECODE_MAX_Q
     mem_eff = np.where(decode, params["attn.decode_mem_eff"], params["mem.eff"])
-    memory_s = np.broadcast_to(s["bytes"] / (chip.mem_bytes_per_s * mem_eff), compute_s.shape)
-    latency = np.broadcast_to(np.where(decode, params["attn.decode_latency_s"], params["gemm.latency_s"]),
-                              compute_s.shape)
+    memory_s = s["bytes"] / (chip.mem_bytes_per_s * mem_eff)  # the same for every fused kernel: no kernel axis
+    latency = np.where(decode, params["attn.decode_latency_s"], params["gemm.latency_s"])
     return compute_s, memory_s, latency
 
 
@@ -114,17 +114,40 @@ def _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v,
 
 
 def _kernels(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, direction: str, peak: float):
-    """(time, compute, memory, latency) of each candidate kernel, stacked on a leading axis."""
+    """(time, compute, memory, latency) of the candidates (fused ones first), stacked on a leading axis;
+    memory and latency carry no leading axis when every candidate is fused (they are then shared)."""
     fused = [k for k in kernels if k not in UNFUSED]
-    parts = [_fused(fused, s, chip, params, peak)] if fused else []
-    parts += [tuple(np.asarray(x)[None] for x in _unfused(s, chip, params, peak)) for k in kernels if k in UNFUSED]
-    c, m, lat = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    if fused:
+        c, m, lat = _fused(fused, s, chip, params, peak)
+    if len(fused) < len(kernels):
+        # every unfused kernel runs the same matmul + softmax + matmul: one row stands for all of them
+        unfused = [np.asarray(x)[None] for x in _unfused(s, chip, params, peak)]
+        if fused:
+            shape = np.broadcast_shapes(c.shape[1:], np.shape(m), np.shape(lat), *(x.shape[1:] for x in unfused))
+            c, m, lat = (np.concatenate([np.broadcast_to(f, (len(fused),) + shape), np.broadcast_to(u, (1,) + shape)])
+                         for f, u in zip((c, m, lat), unfused))
+        else:
+            c, m, lat = unfused
     t = combine(c, m, params["gemm.overlap_p"]) + lat
     if direction == "forward_backward":
         bwd_c = 2.5 * c / params["attn.bwd_ratio"]
         t = t + combine(bwd_c, 2.0 * m, params["gemm.overlap_p"]) + lat
         c, m, lat = c + bwd_c, 3.0 * m, 2.0 * lat
     return t, c, m, lat
+
+
+def _select(ordered: list[str], res: tuple):
+    """The fastest candidate per shape (ties: the earlier one): (time, compute, memory, latency, kernel)."""
+    t_all = res[0]
+    rows, shape = t_all.shape[0], t_all.shape[1:]
+    if rows == 1:
+        picked = [x[0] if np.ndim(x) == t_all.ndim else x for x in res]
+        return (*picked, np.full(shape, ordered[0], dtype=object))
+    best = np.argmin(t_all.reshape(rows, -1), axis=0)
+    cells = np.arange(best.size)
+    picked = [np.broadcast_to(x, t_all.shape).reshape(rows, -1)[best, cells].reshape(shape)
+              if np.ndim(x) == t_all.ndim else x for x in res]
+    return (*picked, np.array(ordered[:rows], dtype=object)[best.reshape(shape)])
 
 
 def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim,
@@ -152,10 +175,8 @@ def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen
     if kernel == "auto":
         candidates = [k for k in candidates if k not in UNFUSED] or candidates
     ordered = [k for k in candidates if k not in UNFUSED] + [k for k in candidates if k in UNFUSED]
-    res = _kernels(ordered, s, chip, params, direction, peak)
-    best = np.argmin(res[0], axis=0)[None]  # the fastest per shape; ties go to the earlier candidate
-    t, c, m, lat = (np.take_along_axis(x, best, axis=0)[0] for x in res)
-    chosen = np.array(ordered, dtype=object)[best[0]]
+    t, c, m, lat, chosen = _select(ordered, _kernels(ordered, s, chip, params, direction, peak))
+    lat = np.broadcast_to(lat, np.shape(t))
     flops = s["flops"] * (3.5 if direction == "forward_backward" else 1.0)
     nbytes = s["bytes"] * (3.0 if direction == "forward_backward" else 1.0)
     sol = np.maximum(flops / peak, nbytes / chip.mem_bytes_per_s)

@@ -107,24 +107,17 @@ def _bound_codes(compute_s, memory_s, latency_s):
     return np.where(lat >= np.maximum(c, m), 2, np.where(c >= m, 0, 1)).astype(np.int8)
 
 
-_FIELDS = ("time_s", "sol_s", "compute_s", "memory_s", "latency_s", "fused")
+_FIELDS = ("time_s", "latency_s", "sol_s", "compute_s", "memory_s")  # the model's KernelTime, stacked
 
 
-def _full(x, full: tuple) -> np.ndarray:
-    a = np.asarray(x, dtype=float)
-    return a if a.shape == full else np.broadcast_to(a, full)
-
-
-def _price_group(ops: list[Op], shape: tuple, chip, params, runtime) -> tuple[dict, str, list[str], str]:
-    """One model call for a group of same-key ops: (fields as (G, *shape) arrays, fallback, kernels, unsupported)."""
-    t, fallback, kernels = PRICERS[ops[0].kind](ops, shape, chip, params, runtime)
-    full = (len(ops),) + shape
-    fused = bool(t.parts.get("fused", False))
-    latency = np.zeros(full) if fused else launch_latency(_full(t.latency_s, full), params, runtime.cuda_graphs)
-    fields = {"time_s": _full(np.asarray(t.time_s, float) - t.latency_s + latency, full), "sol_s": _full(t.sol_s, full),
-              "compute_s": _full(t.compute_s, full), "memory_s": _full(t.memory_s, full), "latency_s": latency,
-              "fused": np.full(len(ops), fused)}
-    return fields, fallback, kernels, t.unsupported
+def _price_group(ops: list[Op], rows: np.ndarray, table: np.ndarray, chip, params, runtime) -> tuple:
+    """One model call for a group of same-key ops, written into `table[:, rows]` (the _FIELDS,
+    broadcast over the configurations): returns (fused per op, fallback, kernel per op, unsupported)."""
+    t, fallback, kernels = PRICERS[ops[0].kind](ops, table.shape[2:], chip, params, runtime)
+    for i, f in enumerate(_FIELDS):
+        table[i, rows] = getattr(t, f)
+    fused = np.broadcast_to(np.asarray(t.parts.get("fused", False), dtype=bool).reshape(-1), (len(ops),))
+    return fused, fallback, kernels, t.unsupported
 
 
 def config_shape(ops: list[Op]) -> tuple:
@@ -139,8 +132,10 @@ def config_shape(ops: list[Op]) -> tuple:
     return np.broadcast_shapes(*shapes) if shapes else ()
 
 
-def price_ops(ops: list[Op], chip: ChipSpec, runtime: RuntimeSpec, params: KernelParams | None = None) -> OpCosts:
-    """Predicted per-instance time of every (sharded) op, with SOL, breakdown, bound and provenance."""
+def price_ops(ops: list[Op], chip: ChipSpec, runtime: RuntimeSpec, params: KernelParams | None = None,
+              shape: tuple | None = None) -> OpCosts:
+    """Predicted per-instance time of every (sharded) op, with SOL, breakdown, bound and provenance.
+    `shape`: the ops' config_shape when the caller already knows it."""
     if params is None:
         from hundredx.kernel.fit import load_params
 
@@ -150,19 +145,22 @@ def price_ops(ops: list[Op], chip: ChipSpec, runtime: RuntimeSpec, params: Kerne
         if op.kind not in PRICERS:
             raise InputError("op.kind", op.kind, f"no kernel model; known: {', '.join(PRICERS)}")
         groups.setdefault(group_key(op, runtime, i), []).append(i)
-    shape = config_shape(ops)
+    shape = config_shape(ops) if shape is None else shape
     n = len(ops)
-    order, parts = [], {f: [] for f in _FIELDS}
+    table = np.empty((len(_FIELDS), n) + shape)  # each group's results land in their rows: no copies
+    fused = np.zeros(n, dtype=bool)
     fallback, kernel, unsupported = [""] * n, [""] * n, [""] * n
     for idx in groups.values():
-        fields, fb, kernels, unsup = _price_group([ops[i] for i in idx], shape, chip, params, runtime)
-        order += idx
-        for f in _FIELDS:
-            parts[f].append(fields[f])
+        rows = np.asarray(idx, dtype=np.intp)
+        fused[rows], fb, kernels, unsup = _price_group([ops[i] for i in idx], rows, table, chip, params, runtime)
         for j, i in enumerate(idx):
             fallback[i], kernel[i], unsupported[i] = fb, kernels[j], unsup
-    inverse = np.argsort(np.asarray(order, dtype=np.intp), kind="stable")
-    cols = {f: np.concatenate(parts[f])[inverse] if parts[f] else np.zeros((0,) + shape) for f in _FIELDS}
+    cols = dict(zip(_FIELDS, table))
+    # a fused op runs inside its neighbour (no fixed time); others pay the launch / graph-replay latency
+    latency = np.where(fused.reshape((-1,) + (1,) * len(shape)), 0.0,
+                       launch_latency(cols["latency_s"], params, runtime.cuda_graphs))
+    cols["time_s"] = cols["time_s"] - cols["latency_s"] + latency
+    cols["latency_s"], cols["fused"] = latency, fused
     source = [params.source] * n
     if n and has_profile(chip):
         _apply_measured(ops, chip, runtime, cols, source)
@@ -176,7 +174,7 @@ def price_ops(ops: list[Op], chip: ChipSpec, runtime: RuntimeSpec, params: Kerne
 
 def _apply_measured(ops: list[Op], chip, runtime, cols: dict, source: list[str]) -> None:
     """Preference (1): a measured profile replaces the model's time of every op it covers."""
-    time_s = np.array(cols["time_s"])
+    time_s = cols["time_s"]
     for i, op in enumerate(ops):
         if cols["fused"][i]:
             continue

@@ -15,8 +15,6 @@ routing_skew; a grouped GEMM with an explicit per-expert token list is priced on
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
 from hundredx.kernel.attention import attention_time
@@ -32,9 +30,12 @@ _ROUTING = {"uniform": "uniform", "random": "random", "skewed": "skewed", "tile_
 def stack(values: list, shape: tuple) -> np.ndarray:
     """G per-op values (scalars or arrays broadcasting to `shape`) as a (G, *shape) float array, or
     (G, 1, ..., 1) when every value is a scalar (a field constant over the configurations stays small)."""
-    if not any(isinstance(v, np.ndarray) and v.ndim for v in values):
-        return np.array(values, dtype=float).reshape((-1,) + (1,) * len(shape))
-    return np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values])
+    try:
+        arr = np.array(values, dtype=float)  # all scalars, or arrays of one shape
+    except ValueError:  # scalars mixed with arrays, or arrays of different shapes
+        return np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values])
+    missing = len(shape) + 1 - arr.ndim  # leading unit axes so (G, *s) broadcasts against (G, *shape)
+    return arr.reshape((len(values),) + (1,) * missing + arr.shape[1:]) if missing else arr
 
 
 def mem_op_name(op: Op) -> str:
@@ -53,7 +54,7 @@ def group_key(op: Op, runtime, position: int) -> tuple:
     if op.kind == "gemm":
         return ("gemm", op.compute)
     if op.kind in ("memory", "embedding", "router"):
-        return ("memory", mem_op_name(op), _is_fused(op, runtime))
+        return ("memory",)  # op name and fusion are per-row arguments of memory_time
     if op.kind == "attention":
         a = op.attrs
         return ("attention", op.compute == "fp8", a.get("variant", "gqa"), a.get("window") or None,
@@ -64,14 +65,10 @@ def group_key(op: Op, runtime, position: int) -> tuple:
     return (op.kind, position)  # grouped_gemm: routing state per op, priced alone
 
 
-def _col(ops: list[Op], get: Callable[[Op], object], shape: tuple) -> np.ndarray:
-    return stack([get(op) for op in ops], shape)
-
-
 def _gemm(ops, shape, chip, params, runtime):
-    m, n, k = (_col(ops, lambda o, f=f: getattr(o, f), shape) for f in ("m", "n", "k"))
+    m, n, k = stack([o.m for o in ops], shape), stack([o.n for o in ops], shape), stack([o.k for o in ops], shape)
     t = gemm_time(m, n, k, chip, params, ops[0].compute, runtime.gemm_library,
-                  bytes_total=_col(ops, lambda o: o.bytes_total, shape))
+                  bytes_total=stack([o.bytes_total for o in ops], shape))
     return t, t.parts["fallback"], [""] * len(ops)
 
 
@@ -96,10 +93,11 @@ def _kernel_names(kernel, count: int) -> list[str]:
 
 def _attention(ops, shape, chip, params, runtime):
     first = ops[0].attrs
-    a = {key: _col(ops, lambda o, key=key: o.attrs[key], shape)
+    attrs = [o.attrs for o in ops]
+    a = {key: stack([x[key] for x in attrs], shape)
          for key in ("batch", "seqlen_q", "seqlen_kv", "heads_q", "heads_kv", "head_dim")}
-    dv = None if first.get("head_dim_v") is None else _col(ops, lambda o: o.attrs["head_dim_v"], shape)
-    kvb = _col(ops, lambda o: o.attrs["kv_bytes_per_token_layer"], shape) if first.get("kv_bytes_per_token_layer") \
+    dv = None if first.get("head_dim_v") is None else stack([x["head_dim_v"] for x in attrs], shape)
+    kvb = stack([x["kv_bytes_per_token_layer"] for x in attrs], shape) if first.get("kv_bytes_per_token_layer") \
         else None
     causal = np.broadcast_to(np.array([bool(o.attrs.get("causal", False)) for o in ops]).reshape((-1,) + (1,) * len(shape)),
                              (len(ops),) + shape)
@@ -107,7 +105,7 @@ def _attention(ops, shape, chip, params, runtime):
                        a["head_dim"], dv, causal, runtime.attention_kernel,
                        "fp8" if ops[0].compute == "fp8" else "bf16", None, kvb, first.get("variant", "gqa"),
                        first.get("window") or None, first.get("sparse_topk") or None)
-    flops, nbytes = _col(ops, lambda o: o.flops, shape), _col(ops, lambda o: o.bytes_total, shape)
+    flops, nbytes = stack([o.flops for o in ops], shape), stack([o.bytes_total for o in ops], shape)
     c = t.compute_s * flops / np.maximum(t.flops, 1.0)
     m = t.memory_s * nbytes / np.maximum(t.bytes, 1.0)
     time_s = combine(c, m, params["gemm.overlap_p"]) + t.latency_s
@@ -120,7 +118,7 @@ def _recurrent(ops, shape, chip, params, runtime):
     compute = ops[0].compute
     cls, fallback = resolve_compute(compute if compute in ("bf16", "fp16") else "bf16", chip)
     peak, bw = chip.peak(cls), chip.mem_bytes_per_s
-    flops, nbytes = _col(ops, lambda o: o.flops, shape), _col(ops, lambda o: o.bytes_total, shape)
+    flops, nbytes = stack([o.flops for o in ops], shape), stack([o.bytes_total for o in ops], shape)
     c = flops / (peak * params["recurrent.eff"])
     m = nbytes / (bw * params["mem.eff"])
     lat = np.full(np.broadcast(c, m).shape, params["gemm.latency_s"])
@@ -130,8 +128,8 @@ def _recurrent(ops, shape, chip, params, runtime):
 
 
 def _memory(ops, shape, chip, params, runtime):
-    t = memory_time(_col(ops, lambda o: o.bytes_total, shape), chip, params, mem_op_name(ops[0]),
-                    _is_fused(ops[0], runtime), _col(ops, lambda o: o.flops, shape))
+    t = memory_time(stack([o.bytes_total for o in ops], shape), chip, params, [mem_op_name(o) for o in ops],
+                    [_is_fused(o, runtime) for o in ops], stack([o.flops for o in ops], shape))
     return t, "", [""] * len(ops)
 
 

@@ -19,6 +19,8 @@ Formats: the compute class picks the peak (fp4 -> chip.peak("fp4")); block-scale
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from hundredx.chip.spec import ChipSpec
@@ -30,6 +32,27 @@ SMALL_TILE_PENALTY = 0.90  # ASSUMPTION: a half-height (64-row) tile reaches ~90
 SWAP_TILE_PENALTY = 0.50  # ASSUMPTION: swap-AB 16-row tiles (tiny M) reach ~half the per-SM rate
 
 
+CANDIDATE_AXIS_MAX = 4096  # up to this many shapes the tile candidates are an array axis (fewer numpy calls);
+# above it a loop over them keeps the temporaries of a sweep 5x smaller (cache-resident)
+
+
+@lru_cache(maxsize=64)
+def _tile_candidates(tile_m: int, tile_n: int) -> np.ndarray:
+    """Rows (tm, tn, relative per-SM rate) of the tile shapes a library heuristic chooses among."""
+    cands = np.array([(tile_m, tile_n, 1.0), (tile_m, 2 * tile_n, 1.0), (2 * tile_m, tile_n, 1.0),
+                      (max(tile_m // 2, 16), tile_n, SMALL_TILE_PENALTY), (16, tile_n, SWAP_TILE_PENALTY)])
+    cands.flags.writeable = False
+    return cands
+
+
+def _tile_candidate(m, n, kslices, num_sms: int, tm, tn, rel):
+    """Useful/issued fraction of one tile shape (tm x tn, relative per-SM rate rel) with split-K."""
+    tiles = np.ceil(m / tm) * np.ceil(n / tn)
+    split = np.maximum(np.minimum(np.floor(num_sms / np.maximum(tiles, 1.0)), kslices), 1.0)
+    waves = np.ceil(tiles * split / num_sms)
+    return rel * m * n * split / np.maximum(waves * num_sms * tm * tn, 1.0)
+
+
 def tile_wave_efficiency(m, n, num_sms: int, tile_m: int, tile_n: int, k=None, tile_k: int = 64):
     """Best useful/issued fraction of tensor-core work over the tile candidates (array over m, n).
 
@@ -38,29 +61,33 @@ def tile_wave_efficiency(m, n, num_sms: int, tile_m: int, tile_n: int, k=None, t
     min(num_sms // tiles, K // (4 tile_k)) K-slices per tile.
     """
     m, n = np.asarray(m, float), np.asarray(n, float)
-    kk = np.asarray(k if k is not None else 4 * tile_k, float)
-    cands = ((tile_m, tile_n, 1.0), (tile_m, 2 * tile_n, 1.0), (2 * tile_m, tile_n, 1.0),
-             (max(tile_m // 2, 16), tile_n, SMALL_TILE_PENALTY), (16, tile_n, SWAP_TILE_PENALTY))
-    best = 0.0
-    for tm, tn, rel in cands:  # a loop, not a candidate axis: 5x smaller temporaries for sweep-sized arrays
-        tiles = np.ceil(m / tm) * np.ceil(n / tn)
-        split = np.clip(np.minimum(np.floor(num_sms / np.maximum(tiles, 1.0)), np.floor(kk / (4 * tile_k))), 1.0, None)
-        waves = np.ceil(tiles * split / num_sms)
-        best = np.maximum(best, rel * m * n * split / np.maximum(waves * num_sms * tm * tn, 1.0))
+    kslices = np.floor(np.asarray(k if k is not None else 4 * tile_k, float) / (4 * tile_k))
+    cands = _tile_candidates(tile_m, tile_n)
+    ndim = max(m.ndim, n.ndim, kslices.ndim)
+    if max(m.size, n.size, kslices.size) <= CANDIDATE_AXIS_MAX:
+        tm, tn, rel = (cands[:, i].reshape((-1,) + (1,) * ndim) for i in range(3))
+        return _tile_candidate(m, n, kslices, num_sms, tm, tn, rel).max(axis=0)
+    best = np.zeros(np.broadcast_shapes(m.shape, n.shape, kslices.shape))
+    for tm, tn, rel in cands:
+        best = np.maximum(best, _tile_candidate(m, n, kslices, num_sms, tm, tn, rel))
     return best
 
 
 def alignment_factor(n, k, bits: int, out_bits: int, align_bytes: int, params: KernelParams):
     """1 when K and N strides are multiples of align_bytes; else gemm.unaligned (x gemm.odd below 4 bytes)."""
     n, k = np.asarray(n, float), np.asarray(k, float)
-    strides = [k * bits / 8.0, n * bits / 8.0, n * out_bits / 8.0]
-    aligned = np.ones(np.broadcast(n, k).shape, bool)
-    even = np.ones_like(aligned)
+    strides = [k * bits / 8.0, n * bits / 8.0] + ([n * out_bits / 8.0] if out_bits != bits else [])
+    aligned = even = True
     for s in strides:  # strides are whole bytes; a residue under 1e-6 B is float noise
-        aligned &= np.mod(s, align_bytes) < 1e-6
-        even &= np.mod(s, 4) < 1e-6
+        aligned = aligned & (np.mod(s, align_bytes) < 1e-6)
+        even = even & (np.mod(s, 4) < 1e-6)
     factor = np.where(aligned, 1.0, params["gemm.unaligned"])
     return np.where(even | aligned, factor, factor * params["gemm.odd"])
+
+
+FALLBACK_CHAIN = {"fp4": ("fp4", "fp6", "fp8", "bf16"), "fp6": ("fp6", "fp8", "bf16"), "fp8": ("fp8", "bf16"),
+                  "int8": ("int8", "fp8", "bf16"), "fp16": ("fp16", "bf16"), "bf16": ("bf16", "fp16"),
+                  "tf32": ("tf32", "fp32", "bf16"), "fp32": ("fp32", "tf32", "bf16")}
 
 
 def resolve_compute(dtype: str, chip: ChipSpec) -> tuple[str, str]:
@@ -68,10 +95,7 @@ def resolve_compute(dtype: str, chip: ChipSpec) -> tuple[str, str]:
     wanted = get_format(dtype, "dtype").compute
     if wanted == "int4":
         wanted = "bf16"  # weight-only int4: activations and math in bf16
-    chain = {"fp4": ("fp4", "fp6", "fp8", "bf16"), "fp6": ("fp6", "fp8", "bf16"), "fp8": ("fp8", "bf16"),
-             "int8": ("int8", "fp8", "bf16"), "fp16": ("fp16", "bf16"), "bf16": ("bf16", "fp16"),
-             "tf32": ("tf32", "fp32", "bf16"), "fp32": ("fp32", "tf32", "bf16")}.get(wanted, (wanted,))
-    for cls in chain:
+    for cls in FALLBACK_CHAIN.get(wanted, (wanted,)):
         if chip.peak(cls) > 0:
             note = "" if cls == wanted else f"{wanted}->{cls}"
             return cls, note
@@ -85,7 +109,7 @@ def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16"
     if library not in GEMM_LIBS and library != "auto":
         raise InputError("library", library, f"must be one of auto, {', '.join(GEMM_LIBS)}")
     m, n, k = (np.asarray(v, float) for v in (m, n, k))
-    if (m < 0).any() or (n <= 0).any() or (k <= 0).any():
+    if not (m.min() >= 0 and n.min() > 0 and k.min() > 0):
         raise InputError("m,n,k", (m.tolist(), n.tolist(), k.tolist()), "GEMM dims must be positive")
     cls, fallback = resolve_compute(dtype, chip)
     fmt, out_fmt = get_format(dtype, "dtype"), get_format(out_dtype, "out_dtype")

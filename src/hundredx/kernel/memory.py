@@ -34,25 +34,27 @@ def op_shape(op: str, params: KernelParams) -> tuple[float, float]:
     return 1.0, 1.0
 
 
-def memory_time(nbytes, chip: ChipSpec, params: KernelParams, op: str = "copy", fused: bool = False,
-                flops=0.0) -> KernelTime:
-    """Time of a memory-bound op moving `nbytes` (read + written), optionally fused into a neighbour."""
+def memory_time(nbytes, chip: ChipSpec, params: KernelParams, op="copy", fused=False, flops=0.0) -> KernelTime:
+    """Time of a memory-bound op moving `nbytes` (read + written), optionally fused into a neighbour.
+    `op` and `fused` may be sequences with one entry per leading row of `nbytes` (many ops in one call)."""
     b = np.asarray(nbytes, float)
     if (b < 0).any():
         raise InputError("bytes", nbytes, "must be >= 0")
-    kernels, traffic = op_shape(op, params)
+    rows = (-1,) + (1,) * max(b.ndim - 1, 0)
+    if isinstance(op, str):
+        kernels, traffic = op_shape(op, params)
+    else:
+        kernels, traffic = (np.array(v).reshape(rows) for v in zip(*(op_shape(o, params) for o in op)))
+    fuse = np.asarray(fused, dtype=bool).reshape(rows) if np.ndim(fused) else bool(fused)
     bw = chip.mem_bytes_per_s
     peak = chip.peak("fp32") or chip.peak("bf16")
     compute_s = np.asarray(flops, float) / peak if peak > 0 else np.zeros_like(b)
-    if fused:
-        memory_s = params["mem.fused_share"] * b / (bw * params["mem.eff"])
-        latency = np.zeros_like(b)
-    else:
-        memory_s = traffic * b / (bw * params["mem.eff"])
-        latency = np.full(b.shape, kernels * params["mem.latency_s"])
+    # fused: no launch, and only mem.fused_share of the bytes still move through HBM
+    memory_s = np.where(fuse, params["mem.fused_share"], traffic) * b / (bw * params["mem.eff"])
+    latency = np.where(fuse, 0.0, kernels * params["mem.latency_s"]) * np.ones_like(b)
     time_s = np.maximum(memory_s, compute_s) + latency
     sol = np.maximum(b / bw, compute_s)
-    parts = {"kernels": 0.0 if fused else kernels, "traffic": traffic, "fused": fused}
+    parts = {"kernels": np.where(fuse, 0.0, kernels), "traffic": traffic, "fused": fuse}
     return KernelTime(time_s, compute_s, memory_s, latency, sol, np.asarray(flops, float), b, parts)
 
 

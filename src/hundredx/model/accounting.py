@@ -131,9 +131,13 @@ def class_formats(spec: ModelSpec) -> dict[str, NumberFormat]:
 
 
 def weight_bytes_by_class(spec: ModelSpec) -> dict[str, float]:
-    """Weight bytes per tensor class (embed, lm_head, attn, experts, shared, ...) in their formats."""
-    fmt = class_formats(spec)
-    return {key: n * fmt[key].bytes_per_element for key, n in params_by_class(spec).items()}
+    """Weight bytes per tensor class (embed, lm_head, attn, experts, shared, ...) in their formats.
+    Derived from the frozen spec alone, so it is computed once per spec (a what-if is a new spec)."""
+    memo = spec._memo
+    if "weight_bytes_by_class" not in memo:
+        fmt = class_formats(spec)
+        memo["weight_bytes_by_class"] = {key: n * fmt[key].bytes_per_element for key, n in params_by_class(spec).items()}
+    return dict(memo["weight_bytes_by_class"])
 
 
 def weight_bytes(spec: ModelSpec) -> float:

@@ -77,7 +77,7 @@ class Op:
 
     @property
     def bytes_total(self) -> ArrayLike:
-        return np.add(self.bytes_read, self.bytes_written)
+        return self.bytes_read + self.bytes_written
 
 
 _FIELDS = tuple(Op.__dataclass_fields__)

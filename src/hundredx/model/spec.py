@@ -165,6 +165,7 @@ class ModelSpec:
     not_modelled: tuple[str, ...] = ()
     source: str = ""
     _groups: dict = field(default=None, init=False, repr=False, compare=False)
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # derived values, per instance
 
     def __post_init__(self) -> None:
         groups: dict[LayerKind, int] = {}

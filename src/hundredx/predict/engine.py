@@ -70,8 +70,12 @@ def _price_ops(out: ForwardCost, dev_ops, costs) -> None:
     t = costs.time_s * costs.count
     s = costs.sol_s * costs.count
     out.time_s, out.sol_s = np.add(out.time_s, t.sum(axis=0)), np.add(out.sol_s, s.sum(axis=0))
-    for code, name in enumerate(_OP_BOUNDS):
-        out.by_bound[name] = np.add(out.by_bound[name], np.where(costs.bound == code, t, 0.0).sum(axis=0))
+    if t.ndim == 1:  # one configuration: one weighted count per bound code
+        by_code = np.bincount(costs.bound, weights=t, minlength=len(_OP_BOUNDS)).tolist()
+    else:
+        by_code = [np.where(costs.bound == code, t, 0.0).sum(axis=0) for code in range(len(_OP_BOUNDS))]
+    for name, value in zip(_OP_BOUNDS, by_code):
+        out.by_bound[name] = np.add(out.by_bound[name], value)
     out.sources.update(costs.source)
     eff, bound = costs.efficiency, costs.bound
     if bound.ndim == 1:  # one configuration: plain floats and bound names per record
@@ -88,8 +92,10 @@ def _price_comms(out: ForwardCost, comms, system, rt) -> None:
     """Collective time not hidden by compute-communication overlap, into `out`."""
     hidden = 1.0 - rt.overlap_comm
     for comm in comms:
+        if isinstance(comm.ranks, (int, float)) and comm.ranks <= 1:
+            continue  # a collective over one rank moves nothing
         ranks = np.asarray(comm.ranks, dtype=float)
-        if not np.any(ranks > 1):
+        if not (ranks > 1).any():
             continue
         cc = collective_time(system, comm.op, np.maximum(comm.message_bytes, 1.0), np.maximum(ranks, 2), **comm.options)
         t = np.where(ranks > 1, np.multiply(cc.time_s, comm.count), 0.0)
@@ -103,8 +109,10 @@ def _price_comms(out: ForwardCost, comms, system, rt) -> None:
 def _pipeline(out: ForwardCost, stack: Stack, tokens, tp, pp) -> None:
     """pp stages run one after another for a token; (pp - 1) activation hops between them."""
     model, rt, system = stack.model, stack.runtime, stack.system
+    if isinstance(pp, (int, float)) and pp <= 1:
+        return
     pp_arr = np.asarray(pp, dtype=float)
-    if not np.any(pp_arr > 1):
+    if not (pp_arr > 1).any():
         return
     p2p_bytes = np.multiply(tokens, model.hidden_size * model.quant.act.bytes_per_element)
     spans = np.multiply(np.multiply(tp, pp_arr), rt.cp) > system.scaleup_domain
@@ -150,6 +158,11 @@ class ForwardStep:
     host_seqs: object = None
 
 
+def _input_shape(*inputs) -> tuple:
+    arrays = [x.shape for x in inputs if isinstance(x, np.ndarray)]
+    return np.broadcast_shapes(*arrays) if arrays else ()
+
+
 def forward_costs(stack: Stack, steps: list[ForwardStep], tp=None, ep=None, pp=None) -> list[ForwardCost]:
     """Cost of several forward passes of one stack (e.g. a prefill and a decode step): their ops are
     built and sharded per step, then priced together as ONE table (kernel/cost.py), so the efficiency
@@ -163,11 +176,14 @@ def forward_costs(stack: Stack, steps: list[ForwardStep], tp=None, ep=None, pp=N
     for step in steps:
         ops = build_ops(model, step.batch, step.new_tokens, step.context) if step.ops is None else step.ops
         sharded.append(shard_ops(ops, rt, model.quant.act.bytes_per_element, model.hidden_size, tp=tp, ep=ep, pp=pp))
-    shapes = [config_shape(dev_ops) for dev_ops, _ in sharded]
+    # the op fields broadcast over the step's inputs; given op lists are inspected
+    shapes = [config_shape(dev_ops) if step.ops is not None else _input_shape(step.batch, step.new_tokens, step.context,
+                                                                               tp, ep, pp)
+              for step, (dev_ops, _) in zip(steps, sharded)]
     tables = {}  # steps of one configuration shape share a table (no scalar step is broadcast to a sweep)
     for shape in set(shapes):
         ops = [op for (dev_ops, _), sh in zip(sharded, shapes) if sh == shape for op in dev_ops]
-        tables[shape] = [price_ops(ops, system.chip, rt, chip_params(system.chip)), 0]
+        tables[shape] = [price_ops(ops, system.chip, rt, chip_params(system.chip), shape), 0]
     out = []
     for step, (dev_ops, comms), shape in zip(steps, sharded, shapes):
         cost = ForwardCost(0.0, 0.0, {b: 0.0 for b in BOUNDS})

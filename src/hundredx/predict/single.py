@@ -53,6 +53,8 @@ class Prediction:
 
 def _f(x) -> float:
     """A scalar as float; an array (a sweep's configurations) as its maximum."""
+    if type(x) is float:
+        return x
     if isinstance(x, (float, int, np.floating)):
         return float(x)
     return float(np.max(x))
@@ -62,11 +64,11 @@ def _breakdown(phase: str, cost: ForwardCost) -> list[dict]:
     total = max(_f(cost.time_s), 1e-30)
     rows = []
     for r in cost.records:
-        t = _f(r.time_s)
-        rows.append({"phase": phase, "op": r.name, "kind": r.kind, "group": r.group, "count": _f(r.count),
-                     "time_s": t, "share": t / total, "sol_s": _f(r.sol_s), "flops": _f(r.flops) * _f(r.count),
-                     "bytes": (_f(r.bytes[0]) + _f(r.bytes[1])) * _f(r.count), "bound": str(r.bound), "efficiency": _f(r.efficiency),
-                     "source": r.source})
+        t, count = _f(r.time_s), _f(r.count)
+        rows.append({"phase": phase, "op": r.name, "kind": r.kind, "group": r.group, "count": count,
+                     "time_s": t, "share": t / total, "sol_s": _f(r.sol_s), "flops": _f(r.flops) * count,
+                     "bytes": (_f(r.bytes[0]) + _f(r.bytes[1])) * count, "bound": str(r.bound),
+                     "efficiency": _f(r.efficiency), "source": r.source})
     return rows
 
 
