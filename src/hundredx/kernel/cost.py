@@ -107,16 +107,27 @@ def _bound_codes(compute_s, memory_s, latency_s):
     return np.where(lat >= np.maximum(c, m), 2, np.where(c >= m, 0, 1)).astype(np.int8)
 
 
-_FIELDS = ("time_s", "latency_s", "sol_s", "compute_s", "memory_s")  # the model's KernelTime, stacked
+# table rows: final time, fixed time, the model's speed-of-light time, SOL capped at the time,
+# compute part, memory part, efficiency (SOL / time)
+_FIELDS = ("time_s", "latency_s", "sol_raw_s", "sol_s", "compute_s", "memory_s", "efficiency")
+CHUNK_ELEMENTS = 32768  # ops x configurations priced per model call at most: temporaries stay cache-resident
 
 
-def _price_group(ops: list[Op], rows: np.ndarray, table: np.ndarray, chip, params, runtime) -> tuple:
-    """One model call for a group of same-key ops, written into `table[:, rows]` (the _FIELDS,
-    broadcast over the configurations): returns (fused per op, fallback, kernel per op, unsupported)."""
+def _price_group(ops: list[Op], rows: np.ndarray, table: np.ndarray, codes: np.ndarray, chip, params,
+                 runtime) -> tuple:
+    """One model call for a group of same-key ops; writes their rows of `table` (the _FIELDS over the
+    configurations) and `codes` (bound). Returns (fused per op, fallback, kernel per op, unsupported)."""
     t, fallback, kernels = PRICERS[ops[0].kind](ops, table.shape[2:], chip, params, runtime)
-    for i, f in enumerate(_FIELDS):
-        table[i, rows] = getattr(t, f)
     fused = np.broadcast_to(np.asarray(t.parts.get("fused", False), dtype=bool).reshape(-1), (len(ops),))
+    # a fused op runs inside its neighbour (no fixed time); others pay the launch / graph-replay latency
+    latency = np.where(fused.reshape((-1,) + (1,) * (table.ndim - 2)), 0.0,
+                       launch_latency(t.latency_s, params, runtime.cuda_graphs))
+    time_s = np.asarray(t.time_s, dtype=float) - t.latency_s + latency
+    sol = np.minimum(t.sol_s, time_s)
+    for i, value in enumerate((time_s, latency, t.sol_s, sol, t.compute_s, t.memory_s,
+                               sol / np.maximum(time_s, 1e-30))):
+        table[i, rows] = value
+    codes[rows] = _bound_codes(t.compute_s, t.memory_s, latency)
     return fused, fallback, kernels, t.unsupported
 
 
@@ -148,40 +159,38 @@ def price_ops(ops: list[Op], chip: ChipSpec, runtime: RuntimeSpec, params: Kerne
     shape = config_shape(ops) if shape is None else shape
     n = len(ops)
     table = np.empty((len(_FIELDS), n) + shape)  # each group's results land in their rows: no copies
+    codes = np.empty((n,) + shape, dtype=np.int8)
     fused = np.zeros(n, dtype=bool)
     fallback, kernel, unsupported = [""] * n, [""] * n, [""] * n
-    for idx in groups.values():
-        rows = np.asarray(idx, dtype=np.intp)
-        fused[rows], fb, kernels, unsup = _price_group([ops[i] for i in idx], rows, table, chip, params, runtime)
-        for j, i in enumerate(idx):
-            fallback[i], kernel[i], unsupported[i] = fb, kernels[j], unsup
+    chunk = max(1, CHUNK_ELEMENTS // max(int(np.prod(shape)), 1))
+    for group in groups.values():
+        for start in range(0, len(group), chunk):
+            idx = group[start:start + chunk]
+            rows = np.asarray(idx, dtype=np.intp)
+            fused[rows], fb, kernels, unsup = _price_group([ops[i] for i in idx], rows, table, codes, chip, params,
+                                                           runtime)
+            for j, i in enumerate(idx):
+                fallback[i], kernel[i], unsupported[i] = fb, kernels[j], unsup
     cols = dict(zip(_FIELDS, table))
-    # a fused op runs inside its neighbour (no fixed time); others pay the launch / graph-replay latency
-    latency = np.where(fused.reshape((-1,) + (1,) * len(shape)), 0.0,
-                       launch_latency(cols["latency_s"], params, runtime.cuda_graphs))
-    cols["time_s"] = cols["time_s"] - cols["latency_s"] + latency
-    cols["latency_s"], cols["fused"] = latency, fused
     source = [params.source] * n
     if n and has_profile(chip):
-        _apply_measured(ops, chip, runtime, cols, source)
-    sol = np.minimum(cols["sol_s"], cols["time_s"])
-    eff = sol / np.maximum(cols["time_s"], 1e-30)
+        _apply_measured(ops, chip, runtime, cols, fused, source)
     count = stack([op.count for op in ops], shape) if n else np.zeros((0,) + shape)
-    return OpCosts(list(ops), count, cols["time_s"], sol, cols["compute_s"], cols["memory_s"], cols["latency_s"], eff,
-                   _bound_codes(cols["compute_s"], cols["memory_s"], cols["latency_s"]), source, unsupported,
-                   fallback, kernel, cols["fused"].tolist())
+    return OpCosts(list(ops), count, cols["time_s"], cols["sol_s"], cols["compute_s"], cols["memory_s"],
+                   cols["latency_s"], cols["efficiency"], codes, source, unsupported, fallback, kernel, fused.tolist())
 
 
-def _apply_measured(ops: list[Op], chip, runtime, cols: dict, source: list[str]) -> None:
+def _apply_measured(ops: list[Op], chip, runtime, cols: dict, fused: np.ndarray, source: list[str]) -> None:
     """Preference (1): a measured profile replaces the model's time of every op it covers."""
-    time_s = cols["time_s"]
     for i, op in enumerate(ops):
-        if cols["fused"][i]:
+        if fused[i]:
             continue
-        measured = measured_time(op, chip, runtime, cols["sol_s"][i])
+        measured = measured_time(op, chip, runtime, cols["sol_raw_s"][i])
         if measured is not None:
-            time_s[i], source[i] = measured[0], measured[1]
-    cols["time_s"] = time_s
+            time_s = measured[0]
+            cols["time_s"][i], source[i] = time_s, measured[1]
+            cols["sol_s"][i] = np.minimum(cols["sol_raw_s"][i], time_s)
+            cols["efficiency"][i] = cols["sol_s"][i] / np.maximum(time_s, 1e-30)
 
 
 def op_cost(op: Op, chip: ChipSpec, runtime: RuntimeSpec, params: KernelParams | None = None) -> OpCost:
