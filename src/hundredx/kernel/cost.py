@@ -113,12 +113,13 @@ _FIELDS = ("time_s", "latency_s", "sol_raw_s", "sol_s", "compute_s", "memory_s",
 CHUNK_ELEMENTS = 32768  # ops x configurations priced per model call at most: temporaries stay cache-resident
 
 
-def _price_group(ops: list[Op], rows: np.ndarray, table: np.ndarray, codes: np.ndarray, chip, params,
+def _price_group(ops: list[Op], rows: slice, table: np.ndarray, codes: np.ndarray, chip, params,
                  runtime) -> tuple:
     """One model call for a group of same-key ops; writes their rows of `table` (the _FIELDS over the
     configurations) and `codes` (bound). Returns (fused per op, fallback, kernel per op, unsupported)."""
     t, fallback, kernels = PRICERS[ops[0].kind](ops, table.shape[2:], chip, params, runtime)
-    fused = np.broadcast_to(np.asarray(t.parts.get("fused", False), dtype=bool).reshape(-1), (len(ops),))
+    flag = t.parts.get("fused", False)
+    fused = np.asarray(flag, dtype=bool).reshape(-1) if np.ndim(flag) else np.full(len(ops), bool(flag))
     # a fused op runs inside its neighbour (no fixed time); others pay the launch / graph-replay latency
     latency = np.where(fused.reshape((-1,) + (1,) * (table.ndim - 2)), 0.0,
                        launch_latency(t.latency_s, params, runtime.cuda_graphs))
@@ -158,19 +159,25 @@ def price_ops(ops: list[Op], chip: ChipSpec, runtime: RuntimeSpec, params: Kerne
         groups.setdefault(group_key(op, runtime, i), []).append(i)
     shape = config_shape(ops) if shape is None else shape
     n = len(ops)
-    table = np.empty((len(_FIELDS), n) + shape)  # each group's results land in their rows: no copies
+    # rows in group order (each group a contiguous slice), put back in op order at the end
+    table = np.empty((len(_FIELDS), n) + shape)
     codes = np.empty((n,) + shape, dtype=np.int8)
     fused = np.zeros(n, dtype=bool)
     fallback, kernel, unsupported = [""] * n, [""] * n, [""] * n
     chunk = max(1, CHUNK_ELEMENTS // max(int(np.prod(shape)), 1))
+    order: list[int] = []
     for group in groups.values():
         for start in range(0, len(group), chunk):
             idx = group[start:start + chunk]
-            rows = np.asarray(idx, dtype=np.intp)
+            rows = slice(len(order), len(order) + len(idx))
             fused[rows], fb, kernels, unsup = _price_group([ops[i] for i in idx], rows, table, codes, chip, params,
                                                            runtime)
+            order += idx
             for j, i in enumerate(idx):
                 fallback[i], kernel[i], unsupported[i] = fb, kernels[j], unsup
+    if order != list(range(n)):
+        inverse = np.argsort(np.asarray(order, dtype=np.intp))
+        table, codes, fused = table[:, inverse], codes[inverse], fused[inverse]
     cols = dict(zip(_FIELDS, table))
     source = [params.source] * n
     if n and has_profile(chip):

@@ -39,8 +39,8 @@ def stack(values: list, shape: tuple) -> np.ndarray:
 
 
 def mem_op_name(op: Op) -> str:
-    name = str(op.attrs.get("op", op.name)).lower()
-    if "norm" in name:
+    """The memory-model op an op runs as: rmsnorm (any norm), gather (embedding), else copy."""
+    if "norm" in str(op.attrs.get("op", op.name)).lower():
         return "rmsnorm"
     return "gather" if op.kind == "embedding" else "copy"
 
@@ -99,8 +99,7 @@ def _attention(ops, shape, chip, params, runtime):
     dv = None if first.get("head_dim_v") is None else stack([x["head_dim_v"] for x in attrs], shape)
     kvb = stack([x["kv_bytes_per_token_layer"] for x in attrs], shape) if first.get("kv_bytes_per_token_layer") \
         else None
-    causal = np.broadcast_to(np.array([bool(o.attrs.get("causal", False)) for o in ops]).reshape((-1,) + (1,) * len(shape)),
-                             (len(ops),) + shape)
+    causal = np.array([bool(x.get("causal", False)) for x in attrs]).reshape((-1,) + (1,) * len(shape))
     t = attention_time(chip, params, a["batch"], a["seqlen_q"], a["seqlen_kv"], a["heads_q"], a["heads_kv"],
                        a["head_dim"], dv, causal, runtime.attention_kernel,
                        "fp8" if ops[0].compute == "fp8" else "bf16", None, kvb, first.get("variant", "gqa"),

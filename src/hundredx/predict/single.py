@@ -62,14 +62,17 @@ def _f(x) -> float:
 
 def _breakdown(phase: str, cost: ForwardCost) -> list[dict]:
     total = max(_f(cost.time_s), 1e-30)
-    rows = []
-    for r in cost.records:
-        t, count = _f(r.time_s), _f(r.count)
-        rows.append({"phase": phase, "op": r.name, "kind": r.kind, "group": r.group, "count": count,
-                     "time_s": t, "share": t / total, "sol_s": _f(r.sol_s), "flops": _f(r.flops) * count,
-                     "bytes": (_f(r.bytes[0]) + _f(r.bytes[1])) * count, "bound": str(r.bound),
-                     "efficiency": _f(r.efficiency), "source": r.source})
-    return rows
+    recs = cost.records
+    try:  # one configuration: every number is a scalar, converted in one call
+        nums = np.array([(r.time_s, r.count, r.sol_s, r.flops, r.bytes[0], r.bytes[1], r.efficiency) for r in recs],
+                        dtype=float).tolist()
+    except (TypeError, ValueError):  # arrays (a sweep): each number is its maximum over the configurations
+        nums = [[_f(x) for x in (r.time_s, r.count, r.sol_s, r.flops, r.bytes[0], r.bytes[1], r.efficiency)]
+                for r in recs]
+    return [{"phase": phase, "op": r.name, "kind": r.kind, "group": r.group, "count": count, "time_s": t,
+             "share": t / total, "sol_s": sol, "flops": flops * count, "bytes": (read + written) * count,
+             "bound": str(r.bound), "efficiency": eff, "source": r.source}
+            for r, (t, count, sol, flops, read, written, eff) in zip(recs, nums)]
 
 
 def _decode_steps(stack: Stack, batch, context, pp) -> list[ForwardStep]:
