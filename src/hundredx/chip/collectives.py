@@ -193,10 +193,12 @@ def _choose(times: dict, algorithm: str):
             raise InputError("algorithm", algorithm, f"not available here; available: {', '.join(sorted(times))}")
         return times[algorithm], algorithm
     names = list(times)
-    stack = np.stack([np.broadcast_to(np.asarray(times[k], dtype=float), np.broadcast(*times.values()).shape) for k in names])
-    idx = np.argmin(stack, axis=0)
-    best = np.take_along_axis(stack, idx[None, ...], axis=0)[0]
-    chosen = np.asarray(names, dtype=object)[idx]
+    arrays = [np.asarray(times[k], dtype=float) for k in names]
+    shape = np.broadcast(*arrays).shape
+    stack = np.stack([a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays]).reshape(len(names), -1)
+    idx = np.argmin(stack, axis=0)  # the fastest algorithm per element; ties: the earlier one
+    best = stack[idx, np.arange(idx.size)].reshape(shape)
+    chosen = np.asarray(names, dtype=object)[idx.reshape(shape)]
     return best, (str(chosen) if np.ndim(chosen) == 0 else chosen)
 
 
@@ -209,11 +211,11 @@ def _check(system, op, message_bytes, ranks, scope, algorithm, library):
             raise InputError(field, value, f"unknown; known: {', '.join(allowed)}")
     size = np.asarray(message_bytes, dtype=float)
     n = np.asarray(ranks, dtype=float)
-    if np.any(~np.isfinite(size)) or np.any(size < 0):
+    if not (np.isfinite(size).all() and size.min() >= 0):
         raise InputError("message_bytes", message_bytes, "must be finite and >= 0")
-    if np.any(n < 1) or np.any(n != np.round(n)):
+    if n.min() < 1 or (n != np.round(n)).any():
         raise InputError("ranks", ranks, "must be positive integers")
-    if system.max_devices and np.any(n > system.max_devices):
+    if system.max_devices and n.max() > system.max_devices:
         raise InputError("ranks", ranks, f"system {system.id} holds at most {system.max_devices} chips")
     return size, n
 

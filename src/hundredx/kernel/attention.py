@@ -92,14 +92,19 @@ def _unfused(s: dict, chip: ChipSpec, params: KernelParams, peak: float):
     return compute_s, memory_s, np.full(np.shape(memory_s), latency)
 
 
-def _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v, causal, dtype, kv_dtype,
-            kv_bytes_per_token, variant, window, sparse_topk) -> dict:
-    b, sq, skv, hq, hkv, d = (np.asarray(v, float) for v in (batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim))
+def _check_shapes(b, sq, skv, hq, hkv, d, *given) -> None:
     if min(b.min(), sq.min(), skv.min(), hq.min(), hkv.min(), d.min()) < 1:
-        raise InputError("attention shape", dict(batch=batch, seqlen_q=seqlen_q, seqlen_kv=seqlen_kv, heads_q=heads_q,
-                                                 heads_kv=heads_kv, head_dim=head_dim), "all sizes must be >= 1")
+        names = ("batch", "seqlen_q", "seqlen_kv", "heads_q", "heads_kv", "head_dim")
+        raise InputError("attention shape", dict(zip(names, given)), "all sizes must be >= 1")
     if (np.mod(hq, hkv) != 0).any():
-        raise InputError("heads_kv", heads_kv, f"must divide heads_q={heads_q}")
+        raise InputError("heads_kv", given[4], f"must divide heads_q={given[3]}")
+
+
+def _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v, causal, dtype, kv_dtype,
+            kv_bytes_per_token, variant, window, sparse_topk, check: bool = True) -> dict:
+    b, sq, skv, hq, hkv, d = (np.asarray(v, float) for v in (batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim))
+    if check:
+        _check_shapes(b, sq, skv, hq, hkv, d, batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim)
     dv = d if head_dim_v is None else np.asarray(head_dim_v, float)
     eb = get_format(dtype, "dtype").bytes_per_element
     kv_eb = get_format(kv_dtype or dtype, "kv_dtype").bytes_per_element
@@ -153,14 +158,15 @@ def _select(ordered: list[str], res: tuple):
 def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim,
                    head_dim_v=None, causal=False, kernel: str = "auto", dtype: str = "bf16", kv_dtype: str | None = None,
                    kv_bytes_per_token=None, variant: str = "gqa", window=None, sparse_topk=None,
-                   direction: str = "forward") -> KernelTime:
-    """Time of one attention call (all layers' worth is the caller's count)."""
+                   direction: str = "forward", check: bool = True) -> KernelTime:
+    """Time of one attention call (all layers' worth is the caller's count). `check=False` skips the
+    shape validation for callers whose shapes come from the model layer (validated at its boundary)."""
     if kernel != "auto" and kernel not in ATTN_KERNELS:
         raise InputError("kernel", kernel, f"must be auto or one of {', '.join(ATTN_KERNELS)}")
     if direction not in ("forward", "forward_backward"):
         raise InputError("direction", direction, "must be forward or forward_backward")
     s = _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v, causal, dtype, kv_dtype,
-                kv_bytes_per_token, variant, window, sparse_topk)
+                kv_bytes_per_token, variant, window, sparse_topk, check)
     cls = "bf16" if chip.peak("bf16") > 0 else "fp16"
     if get_format(dtype, "dtype").compute == "fp8" and chip.peak("fp8") > 0:
         cls = "fp8"

@@ -68,7 +68,7 @@ def group_key(op: Op, runtime, position: int) -> tuple:
 def _gemm(ops, shape, chip, params, runtime):
     m, n, k = stack([o.m for o in ops], shape), stack([o.n for o in ops], shape), stack([o.k for o in ops], shape)
     t = gemm_time(m, n, k, chip, params, ops[0].compute, runtime.gemm_library,
-                  bytes_total=stack([o.bytes_total for o in ops], shape))
+                  bytes_total=stack([o.bytes_total for o in ops], shape), check=False)
     return t, t.parts["fallback"], [""] * len(ops)
 
 
@@ -103,7 +103,7 @@ def _attention(ops, shape, chip, params, runtime):
     t = attention_time(chip, params, a["batch"], a["seqlen_q"], a["seqlen_kv"], a["heads_q"], a["heads_kv"],
                        a["head_dim"], dv, causal, runtime.attention_kernel,
                        "fp8" if ops[0].compute == "fp8" else "bf16", None, kvb, first.get("variant", "gqa"),
-                       first.get("window") or None, first.get("sparse_topk") or None)
+                       first.get("window") or None, first.get("sparse_topk") or None, check=False)
     flops, nbytes = stack([o.flops for o in ops], shape), stack([o.bytes_total for o in ops], shape)
     c = t.compute_s * flops / np.maximum(t.flops, 1.0)
     m = t.memory_s * nbytes / np.maximum(t.bytes, 1.0)
@@ -128,7 +128,7 @@ def _recurrent(ops, shape, chip, params, runtime):
 
 def _memory(ops, shape, chip, params, runtime):
     t = memory_time(stack([o.bytes_total for o in ops], shape), chip, params, [mem_op_name(o) for o in ops],
-                    [_is_fused(o, runtime) for o in ops], stack([o.flops for o in ops], shape))
+                    [_is_fused(o, runtime) for o in ops], stack([o.flops for o in ops], shape), check=False)
     return t, "", [""] * len(ops)
 
 

@@ -103,13 +103,13 @@ def resolve_compute(dtype: str, chip: ChipSpec) -> tuple[str, str]:
 
 
 def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16", library: str = "auto",
-              out_dtype: str = "bf16", bytes_total=None) -> KernelTime:
+              out_dtype: str = "bf16", bytes_total=None, check: bool = True) -> KernelTime:
     """Time of one GEMM call (arrays broadcast); `bytes_total` overrides the operand-byte count (e.g. int4
-    weights) where it is > 0."""
+    weights) where it is > 0. `check=False` skips the shape validation (model-layer shapes are validated)."""
     if library not in GEMM_LIBS and library != "auto":
         raise InputError("library", library, f"must be one of auto, {', '.join(GEMM_LIBS)}")
     m, n, k = (np.asarray(v, float) for v in (m, n, k))
-    if not (m.min() >= 0 and n.min() > 0 and k.min() > 0):
+    if check and not (m.min() >= 0 and n.min() > 0 and k.min() > 0):
         raise InputError("m,n,k", (m.tolist(), n.tolist(), k.tolist()), "GEMM dims must be positive")
     cls, fallback = resolve_compute(dtype, chip)
     fmt, out_fmt = get_format(dtype, "dtype"), get_format(out_dtype, "out_dtype")

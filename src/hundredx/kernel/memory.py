@@ -34,17 +34,23 @@ def op_shape(op: str, params: KernelParams) -> tuple[float, float]:
     return 1.0, 1.0
 
 
-def memory_time(nbytes, chip: ChipSpec, params: KernelParams, op="copy", fused=False, flops=0.0) -> KernelTime:
+def memory_time(nbytes, chip: ChipSpec, params: KernelParams, op="copy", fused=False, flops=0.0,
+                check: bool = True) -> KernelTime:
     """Time of a memory-bound op moving `nbytes` (read + written), optionally fused into a neighbour.
     `op` and `fused` may be sequences with one entry per leading row of `nbytes` (many ops in one call)."""
     b = np.asarray(nbytes, float)
-    if (b < 0).any():
+    if check and (b < 0).any():
         raise InputError("bytes", nbytes, "must be >= 0")
     rows = (-1,) + (1,) * max(b.ndim - 1, 0)
     if isinstance(op, str):
         kernels, traffic = op_shape(op, params)
-    else:
-        kernels, traffic = (np.array(v).reshape(rows) for v in zip(*(op_shape(o, params) for o in op)))
+    else:  # one op name per row: only rmsnorm differs from one kernel at traffic 1
+        unknown = set(op) - set(MEMORY_OPS)
+        if unknown:
+            raise InputError("op", sorted(unknown)[0], f"must be one of {', '.join(MEMORY_OPS)}")
+        norm = np.array([o == "rmsnorm" for o in op]).reshape(rows)
+        kernels = np.where(norm, params["mem.rmsnorm.kernels"], 1.0)
+        traffic = np.where(norm, params["mem.rmsnorm.traffic"], 1.0)
     fuse = np.asarray(fused, dtype=bool).reshape(rows) if np.ndim(fused) else bool(fused)
     bw = chip.mem_bytes_per_s
     peak = chip.peak("fp32") or chip.peak("bf16")

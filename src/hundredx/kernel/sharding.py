@@ -153,6 +153,8 @@ def _is_one(x) -> bool:
 
 def _shard_changes(op: Op, tp, ep, attn_dp: bool, in_attention: bool, moe_tp, feed, imbalance) -> dict:
     """The fields of `op` that change on one device (an empty dict: the op runs whole on every rank)."""
+    if _is_one(tp) and op.kind != "grouped_gemm" and op.shard != "experts":
+        return {}  # one tensor-parallel rank: every split above is a division by 1
     if op.kind == "attention":
         return _shard_attention(op, tp, attn_dp)
     if op.kind == "grouped_gemm":
@@ -202,6 +204,8 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
     joins the routed experts' single all-reduce), logits all-gather, MoE dispatch/combine under
     attention-DP (DeepEP: normal mode for prefill, low-latency mode for decode) or one all-reduce
     of the MoE output across the TP group otherwise. `count`: the op's instances on this device."""
+    if _is_one(tp) and _is_one(ep):
+        return []  # one rank: every collective above would run over a group of one
     tokens = op.m
     if op.kind == "gemm" and op.shard == "row" and not (attn_dp and in_attention) and not op.attrs.get("shared_expert"):
         size = np.multiply(np.multiply(tokens, op.n), act_bytes)

@@ -19,6 +19,7 @@ from hundredx.kernel.engine import engine_overhead
 from hundredx.kernel.fit import load_params
 from hundredx.kernel.sharding import shard_ops
 from hundredx.model import build_ops
+from hundredx.predict.comms import PricedComm, price_comms
 from hundredx.predict.stack import Stack
 
 BOUNDS = ("compute", "memory", "network", "overhead")
@@ -88,22 +89,17 @@ def _price_ops(out: ForwardCost, dev_ops, costs) -> None:
                                     (op.bytes_read, op.bytes_written), bound[i], eff[i], costs.source[i], fallback))
 
 
-def _price_comms(out: ForwardCost, comms, system, rt) -> None:
+def _price_comms(out: ForwardCost, priced: list[PricedComm], rt) -> None:
     """Collective time not hidden by compute-communication overlap, into `out`."""
     hidden = 1.0 - rt.overlap_comm
-    for comm in comms:
-        if isinstance(comm.ranks, (int, float)) and comm.ranks <= 1:
-            continue  # a collective over one rank moves nothing
-        ranks = np.asarray(comm.ranks, dtype=float)
-        if not (ranks > 1).any():
-            continue
-        cc = collective_time(system, comm.op, np.maximum(comm.message_bytes, 1.0), np.maximum(ranks, 2), **comm.options)
-        t = np.where(ranks > 1, np.multiply(cc.time_s, comm.count), 0.0)
+    for p in priced:
+        comm = p.comm
+        t = np.multiply(p.time_s, comm.count)
         out.by_bound["network"] = np.add(out.by_bound["network"], np.multiply(t, hidden))
         out.time_s = np.add(out.time_s, np.multiply(t, hidden))
-        where = ", leaves the scale-up domain" if np.any(cc.leaves_domain) else ""
+        where = ", leaves the scale-up domain" if p.leaves_domain else ""
         out.records.append(OpRecord(comm.name, "collective", "comm", comm.count, t, 0.0, 0.0,
-                                    (comm.message_bytes, 0.0), "network", 1.0, f"collective:{cc.algorithm}{where}"))
+                                    (comm.message_bytes, 0.0), "network", 1.0, f"collective:{p.algorithm}{where}"))
 
 
 def _pipeline(out: ForwardCost, stack: Stack, tokens, tp, pp) -> None:
@@ -184,13 +180,14 @@ def forward_costs(stack: Stack, steps: list[ForwardStep], tp=None, ep=None, pp=N
     for shape in set(shapes):
         ops = [op for (dev_ops, _), sh in zip(sharded, shapes) if sh == shape for op in dev_ops]
         tables[shape] = [price_ops(ops, system.chip, rt, chip_params(system.chip), shape), 0]
+    comms = price_comms([c for _, c in sharded], system, shapes)  # collectives of all steps, stacked
     out = []
-    for step, (dev_ops, comms), shape in zip(steps, sharded, shapes):
+    for step, (dev_ops, _), shape, priced in zip(steps, sharded, shapes, comms):
         cost = ForwardCost(0.0, 0.0, {b: 0.0 for b in BOUNDS})
         table, start = tables[shape]
         _price_ops(cost, dev_ops, table.rows(start, start + len(dev_ops)))
         tables[shape][1] = start + len(dev_ops)
-        _price_comms(cost, comms, system, rt)
+        _price_comms(cost, priced, rt)
         _pipeline(cost, stack, np.multiply(step.batch, step.new_tokens), tp, pp)
         seqs = step.batch if step.host_seqs is None else step.host_seqs
         _engine(cost, rt, np.divide(seqs, tp if rt.attention_dp else 1))

@@ -1,0 +1,71 @@
+"""The collectives of one or more forward passes, priced as few `collective_time` calls as possible.
+
+Sharding (kernel/sharding.py) inserts a collective after many ops (an all-reduce after every
+row-parallel GEMM, an all-gather of the logits, MoE dispatch/combine). Collectives of one kind
+over the same ranks with the same options differ only in message size, so their sizes are
+stacked into one array and priced by one vectorized call of chip/collectives.py; MoE
+dispatch/combine (options carry token counts) and collectives that leave the scale-up domain are
+priced one by one. A collective over one rank moves nothing and is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hundredx.chip.collectives import collective_time
+from hundredx.kernel.cost_kinds import stack
+from hundredx.kernel.sharding import Comm
+
+
+@dataclass(frozen=True)
+class PricedComm:
+    """One collective of a forward pass: time of one call (before count), algorithm, and whether it
+    leaves the scale-up domain."""
+
+    comm: Comm
+    time_s: object
+    algorithm: str
+    leaves_domain: bool
+
+
+def _key(comm: Comm, position: int, domain: int):
+    scalar_ranks = isinstance(comm.ranks, (int, float))
+    plain = all(isinstance(v, (int, float, str, bool)) for v in comm.options.values())
+    # beyond one scale-up domain the hierarchical scheme picks its intra stage over all sizes it is
+    # given, so multi-domain collectives of one configuration are priced alone (exactly as one call)
+    if comm.op.startswith("moe_") or not plain or (scalar_ranks and comm.ranks > domain):
+        return ("alone", position)
+    return (comm.op, comm.ranks if scalar_ranks else id(comm.ranks), tuple(sorted(comm.options.items())))
+
+
+def _runs_on_one_rank(comm: Comm) -> bool:
+    if isinstance(comm.ranks, (int, float)):
+        return comm.ranks <= 1
+    return not (np.asarray(comm.ranks, dtype=float) > 1).any()
+
+
+def price_comms(comms_by_step: list[list[Comm]], system, shapes: list[tuple]) -> list[list[PricedComm]]:
+    """The collectives of each step that move data, priced; `shapes` are the steps' config shapes."""
+    flat = [(s, c) for s, comms in enumerate(comms_by_step) for c in comms if not _runs_on_one_rank(c)]
+    groups: dict[tuple, list[int]] = {}
+    for i, (s, comm) in enumerate(flat):
+        groups.setdefault(_key(comm, i, system.scaleup_domain) + (shapes[s],), []).append(i)
+    priced: list[PricedComm | None] = [None] * len(flat)
+    for idx in groups.values():
+        comms = [flat[i][1] for i in idx]
+        first, shape = comms[0], shapes[flat[idx[0]][0]]
+        ranks = np.asarray(first.ranks, dtype=float)
+        sizes = stack([c.message_bytes for c in comms], shape)
+        cc = collective_time(system, first.op, np.maximum(sizes, 1.0), np.maximum(ranks, 2), **first.options)
+        times = np.broadcast_to(cc.time_s, np.broadcast_shapes(np.shape(cc.time_s), sizes.shape))
+        for row, i in enumerate(idx):
+            algo = cc.algorithm if isinstance(cc.algorithm, str) else cc.algorithm[row]
+            leaves = bool(np.any(cc.leaves_domain[row] if np.ndim(cc.leaves_domain) else cc.leaves_domain))
+            time_s = times[row] if times.ndim > len(shape) else times
+            priced[i] = PricedComm(flat[i][1], np.where(ranks > 1, time_s, 0.0), algo, leaves)
+    out: list[list[PricedComm]] = [[] for _ in comms_by_step]
+    for (s, _), p in zip(flat, priced):
+        out[s].append(p)
+    return out
