@@ -159,3 +159,20 @@ def test_op_replace_matches_dataclasses_replace():
     assert op.replace(n=1.5, count=4.0) == replace(op, n=1.5, count=4.0)
     with pytest.raises(ValueError, match="negative"):
         op.replace(count=-1.0)
+
+
+def test_auto_attention_runs_flashmla_only_on_a_shared_latent():
+    """FlashMLA runs one latent KV head (MLA absorbed 576/512, V4 MQA 512): auto must not pick it for
+    GQA prefill/decode or the expanded MLA prefill, where FA3 is the kernel engines run."""
+    def kernels(model_id, step):
+        model = load_model(model_id)
+        ops = shard_ops(build_ops(model, *step), RuntimeSpec(), 2, model.hidden_size)[0]
+        table = price_ops(ops, H100, RuntimeSpec(), PARAMS)
+        return {(op.attrs["heads_kv"], table.kernel[i]) for i, op in enumerate(ops) if op.kind == "attention"}
+
+    assert kernels("meta-llama/Llama-3.1-8B-Instruct", (8, 1024, 0)) == {(8, "fa3")}
+    assert kernels("meta-llama/Llama-3.1-8B-Instruct", (8, 1, 2000)) == {(8, "fa3")}
+    assert kernels("deepseek-ai/DeepSeek-V3", (8, 1024, 0)) == {(128, "fa3")}  # expanded prefill
+    assert kernels("deepseek-ai/DeepSeek-V3", (8, 1, 2000)) == {(1, "flashmla")}  # absorbed decode
+    forced = attention_time(H100, PARAMS, 8, 1024, 1024, 32, 8, 128, 128, True, kernel="flashmla")
+    assert forced.parts["kernel"] == "flashmla" and np.isfinite(forced.time_s)  # an explicit request is honoured

@@ -118,7 +118,8 @@ def _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v,
                 flops=2.0 * b * hq * sq * att * (d + dv), kv_bytes=kv_bytes, bytes=kv_bytes + qo_bytes)
 
 
-def _kernels(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, direction: str, peak: float):
+def _kernels(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, direction: str, peak: float,
+             auto: bool = False):
     """(time, compute, memory, latency) of the candidates (fused ones first), stacked on a leading axis;
     memory and latency carry no leading axis when every candidate is fused (they are then shared)."""
     fused = [k for k in kernels if k not in UNFUSED]
@@ -138,6 +139,11 @@ def _kernels(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, 
         bwd_c = 2.5 * c / params["attn.bwd_ratio"]
         t = t + combine(bwd_c, 2.0 * m, params["gemm.overlap_p"]) + lat
         c, m, lat = c + bwd_c, 3.0 * m, 2.0 * lat
+    if auto and "flashmla" in fused and len(kernels) > 1:  # FlashMLA only runs a shared latent (MLA absorbed,
+        # MQA-style V4): one KV head of width >= 256; auto never picks it for other shapes
+        row = np.zeros((len(t),) + (1,) * (t.ndim - 1), bool)
+        row[fused.index("flashmla")] = True
+        t = np.where(row & ((s["hkv"] > 1) | (np.maximum(s["d"], s["dv"]) < 256)), np.inf, t)
     return t, c, m, lat
 
 
@@ -181,7 +187,7 @@ def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen
     if kernel == "auto":
         candidates = [k for k in candidates if k not in UNFUSED] or candidates
     ordered = [k for k in candidates if k not in UNFUSED] + [k for k in candidates if k in UNFUSED]
-    t, c, m, lat, chosen = _select(ordered, _kernels(ordered, s, chip, params, direction, peak))
+    t, c, m, lat, chosen = _select(ordered, _kernels(ordered, s, chip, params, direction, peak, kernel == "auto"))
     lat = lat + np.zeros_like(t)  # the fixed time at the shape of the result (cheaper than broadcast_to)
     flops = s["flops"] * (3.5 if direction == "forward_backward" else 1.0)
     nbytes = s["bytes"] * (3.0 if direction == "forward_backward" else 1.0)

@@ -113,23 +113,29 @@ _FIELDS = ("time_s", "latency_s", "sol_raw_s", "sol_s", "compute_s", "memory_s",
 CHUNK_ELEMENTS = 32768  # ops x configurations priced per model call at most: temporaries stay cache-resident
 
 
-def _price_group(ops: list[Op], rows: slice, table: np.ndarray, codes: np.ndarray, chip, params,
-                 runtime) -> tuple:
-    """One model call for a group of same-key ops; writes their rows of `table` (the _FIELDS over the
-    configurations) and `codes` (bound). Returns (fused per op, fallback, kernel per op, unsupported)."""
+def _price_group(ops: list[Op], rows: slice, table: np.ndarray, chip, params, runtime) -> tuple:
+    """One model call for a group of same-key ops; writes the model's raw time, fixed time, SOL,
+    compute and memory parts into `table[:, rows]`. Returns (fused per op, fallback, kernel per op,
+    unsupported)."""
     t, fallback, kernels = PRICERS[ops[0].kind](ops, table.shape[2:], chip, params, runtime)
+    for i, value in ((0, t.time_s), (1, t.latency_s), (2, t.sol_s), (4, t.compute_s), (5, t.memory_s)):
+        table[i, rows] = value
     flag = t.parts.get("fused", False)
     fused = np.asarray(flag, dtype=bool).reshape(-1) if np.ndim(flag) else np.full(len(ops), bool(flag))
-    # a fused op runs inside its neighbour (no fixed time); others pay the launch / graph-replay latency
-    latency = np.where(fused.reshape((-1,) + (1,) * (table.ndim - 2)), 0.0,
-                       launch_latency(t.latency_s, params, runtime.cuda_graphs))
-    time_s = np.asarray(t.time_s, dtype=float) - t.latency_s + latency
-    sol = np.minimum(t.sol_s, time_s)
-    for i, value in enumerate((time_s, latency, t.sol_s, sol, t.compute_s, t.memory_s,
-                               sol / np.maximum(time_s, 1e-30))):
-        table[i, rows] = value
-    codes[rows] = _bound_codes(t.compute_s, t.memory_s, latency)
     return fused, fallback, kernels, t.unsupported
+
+
+def _finish(table: np.ndarray, codes: np.ndarray, fused: np.ndarray, rows: slice, params, cuda_graphs: bool) -> None:
+    """Launch cost, final time, capped SOL, efficiency and bound of table rows (in place).
+    A fused op runs inside its neighbour (no fixed time); others pay the launch / graph-replay latency."""
+    raw_time, raw_latency = table[0, rows], table[1, rows]
+    latency = np.where(fused[rows].reshape((-1,) + (1,) * (table.ndim - 2)), 0.0,
+                       launch_latency(raw_latency, params, cuda_graphs))
+    time_s = raw_time - raw_latency + latency
+    sol = np.minimum(table[2, rows], time_s)
+    table[0, rows], table[1, rows], table[3, rows] = time_s, latency, sol
+    table[6, rows] = sol / np.maximum(time_s, 1e-30)
+    codes[rows] = _bound_codes(table[4, rows], table[5, rows], latency)
 
 
 def config_shape(ops: list[Op]) -> tuple:
@@ -170,11 +176,12 @@ def price_ops(ops: list[Op], chip: ChipSpec, runtime: RuntimeSpec, params: Kerne
         for start in range(0, len(group), chunk):
             idx = group[start:start + chunk]
             rows = slice(len(order), len(order) + len(idx))
-            fused[rows], fb, kernels, unsup = _price_group([ops[i] for i in idx], rows, table, codes, chip, params,
-                                                           runtime)
+            fused[rows], fb, kernels, unsup = _price_group([ops[i] for i in idx], rows, table, chip, params, runtime)
             order += idx
             for j, i in enumerate(idx):
                 fallback[i], kernel[i], unsupported[i] = fb, kernels[j], unsup
+    for start in range(0, n, chunk):  # finishing in row chunks too: one pass for a single configuration
+        _finish(table, codes, fused, slice(start, min(start + chunk, n)), params, runtime.cuda_graphs)
     if order != list(range(n)):
         inverse = np.argsort(np.asarray(order, dtype=np.intp))
         table, codes, fused = table[:, inverse], codes[inverse], fused[inverse]
