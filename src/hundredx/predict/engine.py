@@ -1,10 +1,12 @@
-"""The cost of one forward pass of a `Stack`: build ops, shard them, cost ops and collectives.
+"""The cost of forward passes of a `Stack`: build ops, shard them, cost ops and collectives.
 
 time = factor * (pp * stage_time + (pp - 1) * p2p) + host, where stage_time sums, over one
 pipeline stage's ops, the kernel-layer op time (SOL x efficiency + latency) and the
 collective time not hidden by compute-communication overlap; factor and host are the
 engine overheads of kernel/engine.py. Every quantity broadcasts over numpy arrays
 of batch / tokens / context / tp / ep / pp, so `predict_many` shares this code path.
+`forward_costs` prices the ops of several steps (a prefill and a decode step) as one table
+(kernel/cost.py) and their collectives stacked by kind (predict/comms.py).
 """
 
 from __future__ import annotations

@@ -3,14 +3,14 @@
 Static batch model (the offline-benchmark cycle): a replica holds `batch` sequences;
 TTFT is the prefill of the batch (isl tokens each); TPOT is one decode step at the mean
 context isl + osl/2 (decode time is linear in context, so the midpoint is exact for the
-context-dependent part). Pipeline parallelism: prefill runs min(batch, pp) micro-batches on
-a GPipe schedule (bubble (pp - 1) / (m + pp - 1)); decode runs micro-batches of batch/pp. Memory: with continuous batching the paged KV cache holds
-isl + osl/2 tokens per sequence on average (static batching: isl + osl). With pipeline parallelism the decode step runs micro-batches of
-batch/pp. Speculative decoding: TPOT = (verify step over k+1 tokens + k draft steps) /
+context-dependent part). Both phases' forward passes are priced in one `forward_costs` call
+(`phase_steps`). Pipeline parallelism: prefill runs min(batch, pp) micro-batches on a GPipe
+schedule (bubble (pp - 1) / (m + pp - 1)); decode runs micro-batches of batch/pp. Memory: with
+continuous batching the paged KV cache holds isl + osl/2 tokens per sequence on average (static
+batching: isl + osl). Speculative decoding: TPOT = (verify step over k+1 tokens + k draft steps) /
 E[tokens per step]. Output tokens/s of a replica = batch * osl / (TTFT + osl * TPOT);
 the deployment runs dp replicas. Lower bounds use the ops' speed-of-light times.
 """
-
 from __future__ import annotations
 
 from dataclasses import dataclass, field
