@@ -8,9 +8,10 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "hundredx"
 
 # unit -> the hundredx units it may import (besides itself)
-BASE = {"units", "formats", "errors", "fileio"}
+BASE = {"units", "formats", "errors", "fileio", "arrays"}
 ALLOWED = {
     "units": {"errors"},
+    "arrays": set(),
     "formats": {"errors"},
     "errors": set(),
     "fileio": set(),

@@ -176,3 +176,15 @@ def test_auto_attention_runs_flashmla_only_on_a_shared_latent():
     assert kernels("deepseek-ai/DeepSeek-V3", (8, 1, 2000)) == {(1, "flashmla")}  # absorbed decode
     forced = attention_time(H100, PARAMS, 8, 1024, 1024, 32, 8, 128, 128, True, kernel="flashmla")
     assert forced.parts["kernel"] == "flashmla" and np.isfinite(forced.time_s)  # an explicit request is honoured
+
+
+def test_fastest_picks_the_smallest_candidate_ties_to_the_earlier():
+    from hundredx.arrays import fastest
+
+    times = np.array([[3.0, 1.0, 2.0], [1.0, 1.0, 5.0], [2.0, 0.5, 2.0]])
+    pick = fastest(times)
+    assert pick.index.tolist() == [1, 2, 0]
+    np.testing.assert_array_equal(pick.take(times), [1.0, 0.5, 2.0])
+    assert pick.take(np.array([7.0, 8.0, 9.0])).tolist() == [7.0, 8.0, 9.0]  # shared by every candidate
+    assert pick.names(["a", "b", "c"]).tolist() == ["b", "c", "a"]
+    assert fastest(np.array([4.0, 2.0])).names(["x", "y"]) == "y"

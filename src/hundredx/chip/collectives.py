@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hundredx.arrays import fastest
+
 from hundredx.chip import topology as topo
 from hundredx.chip.spec import SystemSpec
 from hundredx.errors import InputError
@@ -195,11 +197,9 @@ def _choose(times: dict, algorithm: str):
     names = list(times)
     arrays = [np.asarray(times[k], dtype=float) for k in names]
     shape = np.broadcast(*arrays).shape
-    stack = np.stack([a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays]).reshape(len(names), -1)
-    idx = np.argmin(stack, axis=0)  # the fastest algorithm per element; ties: the earlier one
-    best = stack[idx, np.arange(idx.size)].reshape(shape)
-    chosen = np.asarray(names, dtype=object)[idx.reshape(shape)]
-    return best, (str(chosen) if np.ndim(chosen) == 0 else chosen)
+    stack = np.stack([a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays])
+    pick = fastest(stack)  # the fastest algorithm per element; ties: the earlier one
+    return pick.take(stack), pick.names(names)
 
 
 def _check(system, op, message_bytes, ranks, scope, algorithm, library):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hundredx.arrays import fastest
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
@@ -149,16 +150,8 @@ def _kernels(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, 
 
 def _select(ordered: list[str], res: tuple):
     """The fastest candidate per shape (ties: the earlier one): (time, compute, memory, latency, kernel)."""
-    t_all = res[0]
-    rows, shape = t_all.shape[0], t_all.shape[1:]
-    if rows == 1:
-        picked = [x[0] if np.ndim(x) == t_all.ndim else x for x in res]
-        return (*picked, np.full(shape, ordered[0], dtype=object))
-    best = np.argmin(t_all.reshape(rows, -1), axis=0)
-    cells = np.arange(best.size)
-    picked = [np.broadcast_to(x, t_all.shape).reshape(rows, -1)[best, cells].reshape(shape)
-              if np.ndim(x) == t_all.ndim else x for x in res]
-    return (*picked, np.array(ordered[:rows], dtype=object)[best.reshape(shape)])
+    pick = fastest(res[0])
+    return (*(pick.take(x) for x in res), pick.names(ordered))
 
 
 def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim,
@@ -192,5 +185,5 @@ def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen
     flops = s["flops"] * (3.5 if direction == "forward_backward" else 1.0)
     nbytes = s["bytes"] * (3.0 if direction == "forward_backward" else 1.0)
     sol = np.maximum(flops / peak, nbytes / chip.mem_bytes_per_s)
-    parts = {"kernel": chosen if isinstance(chosen, np.ndarray) and chosen.ndim else str(chosen), "compute_class": cls, "attended_kv": s["att"]}
+    parts = {"kernel": chosen, "compute_class": cls, "attended_kv": s["att"]}
     return KernelTime(t, c, m, lat, sol, flops, nbytes, parts, unsupported)

@@ -179,16 +179,17 @@ def forward_costs(stack: Stack, steps: list[ForwardStep], tp=None, ep=None, pp=N
                                                                                tp, ep, pp)
               for step, (dev_ops, _) in zip(steps, sharded)]
     tables = {}  # steps of one configuration shape share a table (no scalar step is broadcast to a sweep)
-    for shape in set(shapes):
+    for shape in dict.fromkeys(shapes):
         ops = [op for (dev_ops, _), sh in zip(sharded, shapes) if sh == shape for op in dev_ops]
-        tables[shape] = [price_ops(ops, system.chip, rt, chip_params(system.chip), shape), 0]
+        tables[shape] = price_ops(ops, system.chip, rt, chip_params(system.chip), shape)
+    starts = dict.fromkeys(tables, 0)  # each step's first row in its table
     comms = price_comms([c for _, c in sharded], system, shapes)  # collectives of all steps, stacked
     out = []
     for step, (dev_ops, _), shape, priced in zip(steps, sharded, shapes, comms):
         cost = ForwardCost(0.0, 0.0, {b: 0.0 for b in BOUNDS})
-        table, start = tables[shape]
-        _price_ops(cost, dev_ops, table.rows(start, start + len(dev_ops)))
-        tables[shape][1] = start + len(dev_ops)
+        start = starts[shape]
+        starts[shape] = start + len(dev_ops)
+        _price_ops(cost, dev_ops, tables[shape].rows(start, start + len(dev_ops)))
         _price_comms(cost, priced, rt)
         _pipeline(cost, stack, np.multiply(step.batch, step.new_tokens), tp, pp)
         seqs = step.batch if step.host_seqs is None else step.host_seqs

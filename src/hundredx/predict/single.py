@@ -125,18 +125,6 @@ def _prefill_finish(cost: ForwardCost, batch, pp) -> tuple[ForwardCost, object]:
     return cost, np.divide(pp_v - 1.0, micro + pp_v - 1.0)
 
 
-def decode_step(stack: Stack, batch, context, tp=None, ep=None, pp=None) -> tuple[ForwardCost, object]:
-    """(cost of one decode iteration, output tokens it yields per sequence)."""
-    pp = stack.runtime.pp if pp is None else pp
-    return _decode_finish(stack, forward_costs(stack, _decode_steps(stack, batch, context, pp), tp, ep, pp))
-
-
-def prefill_step(stack: Stack, batch, isl, tp=None, ep=None, pp=None) -> tuple[ForwardCost, object]:
-    """(cost of prefilling `batch` sequences of `isl` tokens, pipeline bubble fraction)."""
-    pp = stack.runtime.pp if pp is None else pp
-    return _prefill_finish(forward_costs(stack, _prefill_steps(stack, batch, isl, pp), tp, ep, pp)[0], batch, pp)
-
-
 def phase_steps(stack: Stack, batch, isl, context, tp=None, ep=None, pp=None):
     """(prefill cost, bubble, decode cost, tokens per decode step): both phases' forward passes are
     priced as one table (one efficiency-model call per op kind for the whole prediction)."""
