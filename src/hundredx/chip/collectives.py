@@ -107,8 +107,9 @@ def _reduce_steps(op: str, n):
     return 2.0 if op == "all_reduce" else 1.0
 
 
-def _tier(op, algo, size, n, bw, alpha, system: SystemSpec | None, tier: str, ramp_size=None):
-    """(latency, ramped bandwidth time) of one algorithm on one tier, vectorized over size, n.
+def _tiers(op, algos, size, n, bw, alpha, system: SystemSpec | None, tier: str, ramp_size=None):
+    """(latency, ramped bandwidth time) of each algorithm on one tier, stacked on a leading algorithm
+    axis and vectorized over size, n.
 
     `ramp_size`: the collective's whole message when this tier is one stage of a pipelined
     hierarchical scheme (the protocol ramp follows the collective's size, not the shard's).
@@ -116,24 +117,37 @@ def _tier(op, algo, size, n, bw, alpha, system: SystemSpec | None, tier: str, ra
     n = np.asarray(n, dtype=float)
     passes = _reduce_steps(op, n)
     safe_n = np.maximum(n, 1.0)
-    if algo == "ring":
-        steps = topo.ring_steps(system, n) if tier == "scaleup" and system is not None else np.maximum(n - 1, 0)
-        lat, bwt = passes * steps * alpha, busbw_factor(op, n) * size / bw
-    elif algo == "tree":
-        lat = passes * np.ceil(np.log2(safe_n)) * alpha
-        bwt = busbw_factor(op, n) * size / (bw * FIT["tree_bw"])
-    elif algo in ("nvls", "collnet"):
-        factor = (1.0 + 1.0 / safe_n) if op == "all_reduce" else (n - 1.0) / safe_n
-        if algo == "nvls":  # link efficiency of multimem ld_reduce/st, capped by the NVLS engine throughput
-            bw = np.minimum(bw * FIT["eff_nvls"] / FIT["eff_scaleup"], FIT["nvls_max_bytes_per_s"])
-        lat, bwt = passes * alpha * np.ones_like(n), factor * size / bw
-    elif algo == "direct":
-        factor = (n - 1.0) if op == "all_reduce" else (n - 1.0) / safe_n
-        lat, bwt = alpha * np.ones_like(n), factor * size / bw
-    else:
-        raise InputError("algorithm", algo, f"unknown; known: {', '.join(ALGORITHMS)}")
+    lats, bwts = [], []
+    for algo in algos:
+        if algo == "ring":
+            steps = topo.ring_steps(system, n) if tier == "scaleup" and system is not None else np.maximum(n - 1, 0)
+            lat, bwt = passes * steps * alpha, busbw_factor(op, n) * size / bw
+        elif algo == "tree":
+            lat = passes * np.ceil(np.log2(safe_n)) * alpha
+            bwt = busbw_factor(op, n) * size / (bw * FIT["tree_bw"])
+        elif algo in ("nvls", "collnet"):
+            factor = (1.0 + 1.0 / safe_n) if op == "all_reduce" else (n - 1.0) / safe_n
+            link_bw = bw
+            if algo == "nvls":  # link efficiency of multimem ld_reduce/st, capped by the NVLS engine throughput
+                link_bw = np.minimum(bw * FIT["eff_nvls"] / FIT["eff_scaleup"], FIT["nvls_max_bytes_per_s"])
+            lat, bwt = passes * alpha * np.ones_like(n), factor * size / link_bw
+        elif algo == "direct":
+            factor = (n - 1.0) if op == "all_reduce" else (n - 1.0) / safe_n
+            lat, bwt = alpha * np.ones_like(n), factor * size / bw
+        else:
+            raise InputError("algorithm", algo, f"unknown; known: {', '.join(ALGORITHMS)}")
+        lats.append(lat)
+        bwts.append(bwt)
+    shape = np.broadcast(*lats, *bwts).shape
+    lat, bwt = (np.stack([np.broadcast_to(x, shape) if np.shape(x) != shape else x for x in xs]) for xs in (lats, bwts))
     one = n <= 1
     return np.where(one, 0.0, lat), np.where(one, 0.0, ramp_time(bwt, size if ramp_size is None else ramp_size, n))
+
+
+def _tier(op, algo, size, n, bw, alpha, system: SystemSpec | None, tier: str, ramp_size=None):
+    """(latency, ramped bandwidth time) of one algorithm on one tier (see _tiers)."""
+    lat, bwt = _tiers(op, [algo], size, n, bw, alpha, system, tier, ramp_size)
+    return lat[0], bwt[0]
 
 
 def _bandwidths(system: SystemSpec, op: str, n_in):
@@ -159,9 +173,11 @@ def _alphas(system: SystemSpec):
 
 
 def _single_tier(system, op, size, n_in, algos):
+    """Time of each algorithm inside one scale-up domain, stacked on a leading algorithm axis."""
     up, _ = _bandwidths(system, op, n_in)
     a_up, _ = _alphas(system)
-    return {a: sum(_tier(op, a, size, n_in, up, a_up, system, "scaleup")) for a in algos}
+    lat, bwt = _tiers(op, algos, size, n_in, up, a_up, system, "scaleup")
+    return lat + bwt
 
 
 def _two_tier(system, op, size, n_in, n_out, intra_algos, library):
@@ -189,17 +205,18 @@ def _two_tier(system, op, size, n_in, n_out, intra_algos, library):
     return res
 
 
-def _choose(times: dict, algorithm: str):
+def _choose(names: list[str], times, algorithm: str):
+    """(time, algorithm) of the named algorithm, or per element the fastest ("auto"; ties: the earlier)."""
     if algorithm != "auto":
-        if algorithm not in times:
-            raise InputError("algorithm", algorithm, f"not available here; available: {', '.join(sorted(times))}")
-        return times[algorithm], algorithm
-    names = list(times)
-    arrays = [np.asarray(times[k], dtype=float) for k in names]
-    shape = np.broadcast(*arrays).shape
-    stack = np.stack([a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays])
-    pick = fastest(stack)  # the fastest algorithm per element; ties: the earlier one
-    return pick.take(stack), pick.names(names)
+        if algorithm not in names:
+            raise InputError("algorithm", algorithm, f"not available here; available: {', '.join(sorted(names))}")
+        return times[names.index(algorithm)], algorithm
+    if not isinstance(times, np.ndarray):
+        arrays = [np.asarray(x, dtype=float) for x in times]
+        shape = np.broadcast(*arrays).shape
+        times = np.stack([a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays])
+    pick = fastest(times)
+    return pick.take(times), pick.names(names)
 
 
 def _check(system, op, message_bytes, ranks, scope, algorithm, library):
@@ -222,9 +239,15 @@ def _check(system, op, message_bytes, ranks, scope, algorithm, library):
 
 def _finish(t, algo, op, size, n_all, link, leaves, bottleneck=None):
     t = np.asarray(t, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        algbw = np.where(t > 0, size / t, np.inf)
-        busbw = algbw * busbw_factor(op, n_all) if bottleneck is None else np.where(t > 0, bottleneck / t, np.inf)
+    moving = t > 0  # a zero-time collective (one rank) has unbounded bandwidth
+    algbw = np.divide(size, t, out=np.full(np.broadcast(size, t).shape, np.inf), where=moving)
+    if bottleneck is not None:
+        busbw = np.divide(bottleneck, t, out=np.full(np.broadcast(bottleneck, t).shape, np.inf), where=moving)
+    elif moving.all():
+        busbw = algbw * busbw_factor(op, n_all)
+    else:
+        with np.errstate(invalid="ignore"):  # one rank: unbounded algbw x factor 0 stays undefined (nan)
+            busbw = algbw * busbw_factor(op, n_all)
     scalar = t.ndim == 0 and np.ndim(leaves) == 0
     conv = (lambda v: float(v)) if scalar else (lambda v: np.asarray(v, dtype=float))
     return CollectiveCost(time_s=conv(t), algorithm=algo, bus_bandwidth_bytes_per_s=conv(busbw),
@@ -272,11 +295,12 @@ def collective_time(system: SystemSpec, op: str, message_bytes, ranks, scope: st
         t, link = p2p_time(system, size, options.get("transfer", "device_to_device"), bool(np.any(leaves)))
         return _finish(t, "direct", op, size, n, link, leaves)
     intra_algos = _intra_candidates(system, op, library, options.get("nvls", True))
-    times = _single_tier(system, op, size, n_in, intra_algos)
-    if np.any(leaves):
+    names, times = intra_algos, _single_tier(system, op, size, n_in, intra_algos)
+    if leaves.any():
+        one = dict(zip(names, times))
         two = _two_tier(system, op, size, n_in, n_out, intra_algos, library)
-        keys = list(dict.fromkeys([*times, *two]))
-        times = {k: np.where(leaves, two.get(k, np.inf), times.get(k, np.inf)) for k in keys}
-    t, algo = _choose(times, algorithm)
-    link = "scaleout" if np.all(leaves) else ("scaleup" if not np.any(leaves) else "mixed")
+        names = list(dict.fromkeys([*one, *two]))
+        times = [np.where(leaves, two.get(k, np.inf), one.get(k, np.inf)) for k in names]
+    t, algo = _choose(names, times, algorithm)
+    link = "scaleout" if leaves.all() else ("scaleup" if not leaves.any() else "mixed")
     return _finish(t, algo, op, size, n_in * n_out, link, leaves)

@@ -59,12 +59,13 @@ def price_comms(comms_by_step: list[list[Comm]], system, shapes: list[tuple]) ->
         ranks = np.asarray(first.ranks, dtype=float)
         sizes = stack([c.message_bytes for c in comms], shape)
         cc = collective_time(system, first.op, np.maximum(sizes, 1.0), np.maximum(ranks, 2), **first.options)
-        times = np.broadcast_to(cc.time_s, np.broadcast_shapes(np.shape(cc.time_s), sizes.shape))
+        full = (len(idx),) + shape  # one row per collective
+        times = np.where(ranks > 1, cc.time_s, 0.0) + np.zeros(full)
+        leaves = np.broadcast_to(cc.leaves_domain, full).reshape(len(idx), -1).any(axis=1).tolist()
+        algos = np.broadcast_to(np.asarray(cc.algorithm, dtype=object), full) if not isinstance(cc.algorithm, str) \
+            else [cc.algorithm] * len(idx)
         for row, i in enumerate(idx):
-            algo = cc.algorithm if isinstance(cc.algorithm, str) else cc.algorithm[row]
-            leaves = bool(np.any(cc.leaves_domain[row] if np.ndim(cc.leaves_domain) else cc.leaves_domain))
-            time_s = times[row] if times.ndim > len(shape) else times
-            priced[i] = PricedComm(flat[i][1], np.where(ranks > 1, time_s, 0.0), algo, leaves)
+            priced[i] = PricedComm(flat[i][1], times[row], algos[row], leaves[row])
     out: list[list[PricedComm]] = [[] for _ in comms_by_step]
     for (s, _), p in zip(flat, priced):
         out[s].append(p)
