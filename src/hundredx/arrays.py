@@ -25,8 +25,10 @@ class Fastest:
         values = np.asarray(values)
         if values.ndim < len(self.shape) + 1:
             return values
-        full = np.broadcast_to(values, (self.count,) + self.shape)
-        return full.reshape(self.count, -1)[self.index, self._cells].reshape(self.shape)
+        full = (self.count,) + self.shape
+        if values.shape != full:
+            values = np.broadcast_to(values, full)
+        return values.reshape(self.count, -1)[self.index, self._cells].reshape(self.shape)
 
     def names(self, names: list[str]):
         """The picked candidates' names: a str for a single element, else an object array."""

@@ -138,10 +138,22 @@ def _tiers(op, algos, size, n, bw, alpha, system: SystemSpec | None, tier: str, 
             raise InputError("algorithm", algo, f"unknown; known: {', '.join(ALGORITHMS)}")
         lats.append(lat)
         bwts.append(bwt)
-    shape = np.broadcast(*lats, *bwts).shape
-    lat, bwt = (np.stack([np.broadcast_to(x, shape) if np.shape(x) != shape else x for x in xs]) for xs in (lats, bwts))
+    lat, bwt = _stack(lats), _stack(bwts)
+    if lat.ndim != bwt.ndim:  # keep the algorithm axis leading when one side has fewer dims
+        nd = max(lat.ndim, bwt.ndim)
+        lat, bwt = (x.reshape((x.shape[0],) + (1,) * (nd - x.ndim) + x.shape[1:]) for x in (lat, bwt))
     one = n <= 1
     return np.where(one, 0.0, lat), np.where(one, 0.0, ramp_time(bwt, size if ramp_size is None else ramp_size, n))
+
+
+def _stack(arrays: list) -> np.ndarray:
+    """Same-quantity arrays of several algorithms on a leading axis (broadcast only where they differ)."""
+    arrays = [np.asarray(a, dtype=float) for a in arrays]
+    shape = arrays[0].shape
+    if any(a.shape != shape for a in arrays):
+        shape = np.broadcast(*arrays).shape
+        arrays = [np.broadcast_to(a, shape) for a in arrays]
+    return np.stack(arrays)
 
 
 def _tier(op, algo, size, n, bw, alpha, system: SystemSpec | None, tier: str, ramp_size=None):
@@ -212,9 +224,7 @@ def _choose(names: list[str], times, algorithm: str):
             raise InputError("algorithm", algorithm, f"not available here; available: {', '.join(sorted(names))}")
         return times[names.index(algorithm)], algorithm
     if not isinstance(times, np.ndarray):
-        arrays = [np.asarray(x, dtype=float) for x in times]
-        shape = np.broadcast(*arrays).shape
-        times = np.stack([a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays])
+        times = _stack(times)
     pick = fastest(times)
     return pick.take(times), pick.names(names)
 
