@@ -62,7 +62,10 @@ def group_key(op: Op, runtime, position: int) -> tuple:
                 not a.get("kv_bytes_per_token_layer"))
     if op.kind == "recurrent":
         return ("recurrent", op.compute)
-    return (op.kind, position)  # grouped_gemm: routing state per op, priced alone
+    groups = op.attrs.get("groups")
+    if isinstance(groups, (int, float)) and not isinstance(op.attrs.get("tokens_per_group"), (list, tuple)):
+        return ("grouped_gemm", op.compute, float(groups))  # same experts per rank: one call for all
+    return (op.kind, position)  # explicit per-expert counts or per-configuration expert counts: alone
 
 
 def _gemm(ops, shape, chip, params, runtime):
@@ -73,16 +76,19 @@ def _gemm(ops, shape, chip, params, runtime):
 
 
 def _grouped(ops, shape, chip, params, runtime):
-    (op,) = ops
-    a = op.attrs
     lib = "deepgemm" if runtime.gemm_library in ("auto", "deepgemm") else "torch_grouped_mm"
     dist = _ROUTING[runtime.moe_routing] if runtime.routing_skew == 0 else "skewed"
-    tpg = a.get("tokens_per_group")
-    explicit = tpg if isinstance(tpg, (list, tuple)) else None
-    tokens = a.get("tokens_total", op.m)
-    t = grouped_gemm_time(chip, params, op.k, op.n, explicit, a.get("groups"), None if explicit else tokens, dist,
-                          lib, op.compute, runtime.routing_skew)
-    return t, t.parts["fallback"], [""]
+    first = ops[0].attrs
+    tpg = first.get("tokens_per_group")
+    explicit = tpg if isinstance(tpg, (list, tuple)) else None  # then the group is this one op
+    if explicit:
+        k, n, tokens = ops[0].k, ops[0].n, None
+    else:
+        k, n = stack([o.k for o in ops], shape), stack([o.n for o in ops], shape)
+        tokens = stack([o.attrs.get("tokens_total", o.m) for o in ops], shape)
+    t = grouped_gemm_time(chip, params, k, n, explicit, first.get("groups"), tokens, dist, lib, ops[0].compute,
+                          runtime.routing_skew)
+    return t, t.parts["fallback"], [""] * len(ops)
 
 
 def _kernel_names(kernel, count: int) -> list[str]:
