@@ -12,6 +12,7 @@ of batch / tokens / context / tp / ep / pp, so `predict_many` shares this code p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,8 +37,7 @@ def chip_params(chip):
     return _PARAMS[key]
 
 
-@dataclass
-class OpRecord:
+class OpRecord(NamedTuple):
     """One op (or collective) of a forward pass on one device: time_s / sol_s are totals over its
     `count`; flops and bytes (read, written) are per instance (multiply by count when needed)."""
 
@@ -57,12 +57,37 @@ class OpRecord:
 
 @dataclass
 class ForwardCost:
+    """Totals of one forward pass, with its records built on demand (`records`): a sweep or a
+    serving step needs only the totals. `record_scale` multiplies every record's times (the GPipe
+    schedule factor of a pipelined prefill)."""
+
     time_s: object
     sol_s: object
     by_bound: dict[str, object]
-    records: list[OpRecord] = field(default_factory=list)
+    extra: list[OpRecord] = field(default_factory=list)  # collectives, pipeline hops, engine overhead
     sources: set[str] = field(default_factory=set)
     fallbacks: set[str] = field(default_factory=set)
+    ops: list = field(default_factory=list)  # the device ops priced in `table`
+    table: object = None  # their OpCosts rows
+    op_time_s: object = 0.0  # (N, ...) totals over each op's count
+    op_sol_s: object = 0.0
+    record_scale: object = 1.0
+
+    @property
+    def records(self) -> list[OpRecord]:
+        """One record per op and extra (ops first, in graph order), times x record_scale."""
+        scale = self.record_scale
+        scaled = (lambda x: x) if isinstance(scale, float) and scale == 1.0 else (lambda x: np.multiply(x, scale))
+        out = []
+        if self.table is not None:
+            tab = self.table
+            t, s, eff, bound = scaled(self.op_time_s), scaled(self.op_sol_s), tab.efficiency, tab.bound
+            if bound.ndim == 1:  # one configuration: plain floats and bound names
+                t, s, eff, bound = t.tolist(), s.tolist(), eff.tolist(), [_OP_BOUNDS[c] for c in bound.tolist()]
+            out = [OpRecord(op.name, op.kind, op.group, op.count, t[i], s[i], op.flops,
+                            (op.bytes_read, op.bytes_written), bound[i], eff[i], tab.source[i], tab.fallback[i])
+                   for i, op in enumerate(self.ops)]
+        return out + [r._replace(time_s=scaled(r.time_s), sol_s=scaled(r.sol_s)) for r in self.extra]
 
 
 _OP_BOUNDS = ("compute", "memory", "overhead")  # the kernel layer's bound codes 0, 1, 2 ('latency' = overhead)
@@ -80,15 +105,9 @@ def _price_ops(out: ForwardCost, dev_ops, costs) -> None:
     for name, value in zip(_OP_BOUNDS, by_code):
         out.by_bound[name] = np.add(out.by_bound[name], value)
     out.sources.update(costs.source)
-    eff, bound = costs.efficiency, costs.bound
-    if bound.ndim == 1:  # one configuration: plain floats and bound names per record
-        t, s, eff, bound = t.tolist(), s.tolist(), eff.tolist(), [_OP_BOUNDS[code] for code in bound.tolist()]
-    for i, op in enumerate(dev_ops):
-        fallback = costs.fallback[i]
-        if fallback:
-            out.fallbacks.add(f"{op.name}: {fallback}")
-        out.records.append(OpRecord(op.name, op.kind, op.group, op.count, t[i], s[i], op.flops,
-                                    (op.bytes_read, op.bytes_written), bound[i], eff[i], costs.source[i], fallback))
+    if any(costs.fallback):
+        out.fallbacks.update(f"{op.name}: {fb}" for op, fb in zip(dev_ops, costs.fallback) if fb)
+    out.ops, out.table, out.op_time_s, out.op_sol_s = dev_ops, costs, t, s
 
 
 def _price_comms(out: ForwardCost, priced: list[PricedComm], rt) -> None:
@@ -100,8 +119,8 @@ def _price_comms(out: ForwardCost, priced: list[PricedComm], rt) -> None:
         out.by_bound["network"] = np.add(out.by_bound["network"], np.multiply(t, hidden))
         out.time_s = np.add(out.time_s, np.multiply(t, hidden))
         where = ", leaves the scale-up domain" if p.leaves_domain else ""
-        out.records.append(OpRecord(comm.name, "collective", "comm", comm.count, t, 0.0, 0.0,
-                                    (comm.message_bytes, 0.0), "network", 1.0, f"collective:{p.algorithm}{where}"))
+        out.extra.append(OpRecord(comm.name, "collective", "comm", comm.count, t, 0.0, 0.0,
+                                  (comm.message_bytes, 0.0), "network", 1.0, f"collective:{p.algorithm}{where}"))
 
 
 def _pipeline(out: ForwardCost, stack: Stack, tokens, tp, pp) -> None:
@@ -118,8 +137,8 @@ def _pipeline(out: ForwardCost, stack: Stack, tokens, tp, pp) -> None:
     cc = collective_time(system, "p2p", np.maximum(p2p_bytes, 1.0), 2, scope=scope)
     p2p = np.multiply(cc.time_s, pp_arr - 1)
     where = ", leaves the scale-up domain" if scope == "inter_node" else ""
-    out.records.append(OpRecord("pipeline.p2p", "collective", "comm", pp_arr - 1, p2p, 0.0, 0.0,
-                                (p2p_bytes, 0.0), "network", 1.0, f"collective:p2p{where}"))
+    out.extra.append(OpRecord("pipeline.p2p", "collective", "comm", pp_arr - 1, p2p, 0.0, 0.0,
+                              (p2p_bytes, 0.0), "network", 1.0, f"collective:p2p{where}"))
     for key in BOUNDS:
         out.by_bound[key] = np.multiply(out.by_bound[key], pp_arr)
     out.by_bound["network"] = np.add(out.by_bound["network"], p2p)
@@ -137,8 +156,8 @@ def _engine(out: ForwardCost, rt, seqs) -> None:
     extra = np.add(np.multiply(out.time_s, overhead.gpu_time_factor - 1.0), host)
     out.time_s = np.add(np.multiply(out.time_s, overhead.gpu_time_factor), host)
     out.sources.add(f"engine:{overhead.source}")
-    out.records.append(OpRecord("engine.overhead", "overhead", "engine", 1.0, extra, 0.0, 0.0, (0.0, 0.0),
-                                "overhead", 0.0, f"engine:{overhead.source}"))
+    out.extra.append(OpRecord("engine.overhead", "overhead", "engine", 1.0, extra, 0.0, 0.0, (0.0, 0.0),
+                              "overhead", 0.0, f"engine:{overhead.source}"))
 
 
 @dataclass(frozen=True)

@@ -119,9 +119,7 @@ def _prefill_finish(cost: ForwardCost, batch, pp) -> tuple[ForwardCost, object]:
     cost.sol_s = np.multiply(cost.sol_s, scale)
     for key in BOUNDS:
         cost.by_bound[key] = np.multiply(cost.by_bound[key], scale)
-    for record in cost.records:
-        record.time_s = np.multiply(record.time_s, scale)
-        record.sol_s = np.multiply(record.sol_s, scale)
+    cost.record_scale = np.multiply(cost.record_scale, scale)
     return cost, np.divide(pp_v - 1.0, micro + pp_v - 1.0)
 
 
