@@ -23,7 +23,7 @@ class Fastest:
         """`values` (K, *shape) at the picked candidates; an array without the candidate axis is
         shared by every candidate and returned as it is."""
         values = np.asarray(values)
-        if values.ndim < len(self.shape) + 1:
+        if values.ndim <= len(self.shape):
             return values
         full = (self.count,) + self.shape
         if values.shape != full:

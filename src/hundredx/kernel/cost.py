@@ -24,6 +24,7 @@ next wider class that exists (fp4 -> fp8 -> bf16); `fallback` records e.g. "fp4-
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,7 +171,7 @@ def price_ops(ops: list[Op], chip: ChipSpec, runtime: RuntimeSpec, params: Kerne
     codes = np.empty((n,) + shape, dtype=np.int8)
     fused = np.zeros(n, dtype=bool)
     fallback, kernel, unsupported = [""] * n, [""] * n, [""] * n
-    chunk = max(1, CHUNK_ELEMENTS // max(int(np.prod(shape)), 1))
+    chunk = max(1, CHUNK_ELEMENTS // max(math.prod(shape), 1))
     order: list[int] = []
     for group in groups.values():
         for start in range(0, len(group), chunk):

@@ -132,13 +132,18 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
     out: list[Op] = []
     comms: list[Comm] = []
     whole = _is_one(pp)
+    one_tp = _is_one(tp)  # one tensor-parallel rank: every tp split is a division by 1
+    one_rank = one_tp and _is_one(ep)  # and one expert rank: every collective runs over a group of one
     for op in ops:
         in_attention = op.attrs.get("block", "") == "attention" or op.kind == "attention"
-        changes = _shard_changes(op, tp, ep, attn_dp, in_attention, moe_tp, feed, imbalance)
+        if one_tp and op.kind != "grouped_gemm" and op.shard != "experts":
+            changes = {}
+        else:
+            changes = _shard_changes(op, tp, ep, attn_dp, in_attention, moe_tp, feed, imbalance)
         count = op.count if whole else np.divide(op.count, pp)
         if not whole:
             changes["count"] = count if np.ndim(count) else float(count)
-        op_comms = _comms_for(op, runtime, act_bytes, hidden, tp, ep, count, attn_dp, in_attention)
+        op_comms = [] if one_rank else _comms_for(op, runtime, act_bytes, hidden, tp, ep, count, attn_dp, in_attention)
         new = op.replace(**changes) if changes else op
         if runtime.cp > 1:
             new, op_comms = _context_parallel(new, op_comms, runtime.cp, count)
@@ -153,8 +158,6 @@ def _is_one(x) -> bool:
 
 def _shard_changes(op: Op, tp, ep, attn_dp: bool, in_attention: bool, moe_tp, feed, imbalance) -> dict:
     """The fields of `op` that change on one device (an empty dict: the op runs whole on every rank)."""
-    if _is_one(tp) and op.kind != "grouped_gemm" and op.shard != "experts":
-        return {}  # one tensor-parallel rank: every split above is a division by 1
     if op.kind == "attention":
         return _shard_attention(op, tp, attn_dp)
     if op.kind == "grouped_gemm":
@@ -204,8 +207,6 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
     joins the routed experts' single all-reduce), logits all-gather, MoE dispatch/combine under
     attention-DP (DeepEP: normal mode for prefill, low-latency mode for decode) or one all-reduce
     of the MoE output across the TP group otherwise. `count`: the op's instances on this device."""
-    if _is_one(tp) and _is_one(ep):
-        return []  # one rank: every collective above would run over a group of one
     tokens = op.m
     if op.kind == "gemm" and op.shard == "row" and not (attn_dp and in_attention) and not op.attrs.get("shared_expert"):
         size = np.multiply(np.multiply(tokens, op.n), act_bytes)
