@@ -153,7 +153,7 @@ def _stack(arrays: list) -> np.ndarray:
     if any(a.shape != shape for a in arrays):
         shape = np.broadcast(*arrays).shape
         arrays = [np.broadcast_to(a, shape) for a in arrays]
-    return np.stack(arrays)
+    return np.array(arrays)
 
 
 def _tier(op, algo, size, n, bw, alpha, system: SystemSpec | None, tier: str, ramp_size=None):
@@ -286,7 +286,7 @@ def p2p_time(system: SystemSpec, message_bytes, transfer: str = "device_to_devic
 
 
 def collective_time(system: SystemSpec, op: str, message_bytes, ranks, scope: str = "auto",
-                    algorithm: str = "auto", library: str = "nccl", **options) -> CollectiveCost:
+                    algorithm: str = "auto", library: str = "nccl", check: bool = True, **options) -> CollectiveCost:
     """Time of one collective on `system`; vectorized over `message_bytes` and `ranks`.
 
     message_bytes: nccl-tests "size" per rank (all-gather: the gathered buffer). options:
@@ -298,7 +298,10 @@ def collective_time(system: SystemSpec, op: str, message_bytes, ranks, scope: st
         from hundredx.chip.moe_comm import moe_time
 
         return moe_time(system, op, ranks, scope=scope, library=library, **options)
-    size, n = _check(system, op, message_bytes, ranks, scope, algorithm, library)
+    if check:
+        size, n = _check(system, op, message_bytes, ranks, scope, algorithm, library)
+    else:  # sizes and ranks derived from a validated stack (predict's sharding)
+        size, n = np.asarray(message_bytes, dtype=float), np.asarray(ranks, dtype=float)
     n_in, n_out = topo.split_ranks(system, n, scope, options.get("nodes"))
     leaves = n_out > 1
     if op == "p2p":
