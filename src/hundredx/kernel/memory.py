@@ -44,13 +44,10 @@ def memory_time(nbytes, chip: ChipSpec, params: KernelParams, op="copy", fused=F
     rows = (-1,) + (1,) * max(b.ndim - 1, 0)
     if isinstance(op, str):
         kernels, traffic = op_shape(op, params)
-    else:  # one op name per row: only rmsnorm differs from one kernel at traffic 1
-        unknown = set(op) - set(MEMORY_OPS)
-        if unknown:
-            raise InputError("op", sorted(unknown)[0], f"must be one of {', '.join(MEMORY_OPS)}")
-        norm = np.array([o == "rmsnorm" for o in op]).reshape(rows)
-        kernels = np.where(norm, params["mem.rmsnorm.kernels"], 1.0)
-        traffic = np.where(norm, params["mem.rmsnorm.traffic"], 1.0)
+    else:  # one op name per row
+        by_name = {name: op_shape(name, params) for name in dict.fromkeys(op)}
+        kernels = np.array([by_name[name][0] for name in op]).reshape(rows)
+        traffic = np.array([by_name[name][1] for name in op]).reshape(rows)
     fuse = np.asarray(fused, dtype=bool).reshape(rows) if np.ndim(fused) else bool(fused)
     bw = chip.mem_bytes_per_s
     peak = chip.peak("fp32") or chip.peak("bf16")

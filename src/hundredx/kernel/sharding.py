@@ -50,18 +50,18 @@ def _shard_gemm(op: Op, tp, attn_dp: bool, in_attention: bool) -> dict:
     """Column: N/tp; row: K/tp; vocab: N/tp; replicated: unchanged. Returns the changed fields."""
     if attn_dp and in_attention:
         m = _div(op.m, tp)
-        a_bytes = (op.bytes_read - op.weight_bytes)
+        a_bytes = op.bytes_read - op.weight_bytes
         return dict(m=m, flops=_div(op.flops, tp), bytes_read=np.add(op.weight_bytes, _div(a_bytes, tp)),
                     bytes_written=_div(op.bytes_written, tp))
     if op.shard in ("column", "vocab"):
         w = _div(op.weight_bytes, tp)
-        a_read = (op.bytes_read - op.weight_bytes)
+        a_read = op.bytes_read - op.weight_bytes
         return dict(n=_div(op.n, tp), flops=_div(op.flops, tp), weight_bytes=w,
-                    bytes_read=(w + a_read), bytes_written=_div(op.bytes_written, tp))
+                    bytes_read=w + a_read, bytes_written=_div(op.bytes_written, tp))
     if op.shard == "row":
         w = _div(op.weight_bytes, tp)
-        a_read = _div((op.bytes_read - op.weight_bytes), tp)
-        return dict(k=_div(op.k, tp), flops=_div(op.flops, tp), weight_bytes=w, bytes_read=(w + a_read))
+        a_read = _div(op.bytes_read - op.weight_bytes, tp)
+        return dict(k=_div(op.k, tp), flops=_div(op.flops, tp), weight_bytes=w, bytes_read=w + a_read)
     return {}
 
 
@@ -79,10 +79,10 @@ def _shard_attention(op: Op, tp, attn_dp: bool) -> dict:
     kv_share = np.ones_like(np.asarray(tp, dtype=float)) if latent else np.minimum(1.0, np.maximum(_div(1.0, tp), _div(1.0, heads_kv)))
     attrs["heads_kv"] = heads_kv if latent else np.maximum(_div(heads_kv, tp), 1.0)
     kv_read = attrs.get("kv_read_bytes", 0.0)
-    q_io = (op.bytes_read - kv_read)
+    q_io = op.bytes_read - kv_read
     new_kv = np.multiply(kv_read, kv_share)
     attrs["kv_read_bytes"] = new_kv
-    return dict(flops=_div(op.flops, tp), bytes_read=(_div(q_io, tp) + new_kv),
+    return dict(flops=_div(op.flops, tp), bytes_read=_div(q_io, tp) + new_kv,
                 bytes_written=_div(op.bytes_written, tp), attrs=attrs)
 
 

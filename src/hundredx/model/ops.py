@@ -62,7 +62,8 @@ class Op:
         if self.shard not in SHARDS:
             raise ValueError(f"op {self.name}: shard={self.shard!r} not in {SHARDS}")
         count = self.count
-        if count < 0 if isinstance(count, (int, float)) else np.any(np.asarray(count) < 0):
+        negative = count < 0 if isinstance(count, (int, float)) else np.any(np.asarray(count) < 0)
+        if negative:
             raise ValueError(f"op {self.name}: count={self.count} is negative")
 
     def replace(self, **changes) -> "Op":

@@ -11,6 +11,7 @@ batching: isl + osl). Speculative decoding: TPOT = (verify step over k+1 tokens 
 E[tokens per step]. Output tokens/s of a replica = batch * osl / (TTFT + osl * TPOT);
 the deployment runs dp replicas. Lower bounds use the ops' speed-of-light times.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,8 +54,6 @@ class Prediction:
 
 def _f(x) -> float:
     """A scalar as float; an array (a sweep's configurations) as its maximum."""
-    if type(x) is float:
-        return x
     if isinstance(x, (float, int, np.floating)):
         return float(x)
     return float(np.max(x))
