@@ -30,12 +30,10 @@ OTHER_STACKS = (  # informational: bigger op graphs and collectives
 
 def bench_predict(repeats: int = 500, model="meta-llama/Llama-3.1-8B-Instruct", system="h100-sxm", runtime=None,
                   workload=None) -> float:
-    from hundredx.chip import load_system
-    from hundredx.kernel.runtime import RuntimeSpec
-    from hundredx.model import load_model
-    from hundredx.predict import Stack, Workload, predict
+    from hundredx.predict import predict
+    from hundredx.scenario import Workload, build
 
-    stack = Stack(load_model(model), load_system(system), RuntimeSpec(**(runtime or dict(tp=1))))
+    stack = build(model, system, **(runtime or dict(tp=1))).stack
     workload = Workload(**(workload or dict(isl=1024, osl=128, batch=8)))
     predict(stack, workload)
     times = []

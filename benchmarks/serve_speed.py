@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import time
 
-from hundredx.serve import (Deployment, EngineConfig, KVTransfer, LengthDist, LinearStepCost, MemoStepCost, Pool,
-                            Speculative, Workload, simulate)
+from hundredx.kernel.runtime import SchedulerSpec, SpeculativeSpec
+from hundredx.serve import Deployment, KVTransfer, LengthDist, LinearStepCost, MemoStepCost, Pool, Workload, simulate
 
 KV_BYTES_PER_TOKEN = 80 * 8 * 128 * 2 * 1.0
 LLAMA70B_H100X8 = LinearStepCost(fixed_s=4.3e-3, prefill_s_per_token=17.8e-6, prefill_s_per_context_token=0.0,
@@ -29,38 +29,35 @@ N = 10_000
 
 def scenarios() -> dict[str, tuple[Deployment, Workload]]:
     memo = MemoStepCost(LLAMA70B_H100X8)
-    pool = Pool(memo, replicas=4, devices_per_replica=8, engine=EngineConfig(max_batch=256, token_budget=8192))
+    pool = Pool(memo, replicas=4, devices_per_replica=8, scheduler=SchedulerSpec(max_seqs=256, max_batched_tokens=8192))
     lengths = dict(input_len=LengthDist("lognormal", 1024, sigma=0.5, high=8192),
                    output_len=LengthDist("lognormal", 1024, sigma=0.5, high=8192))
     return {
-        "closed loop, concurrency 256, 4 replicas": (Deployment(pool), Workload(N, "closed", concurrency=256, **lengths)),
+        "closed loop, concurrency 256, 4 replicas": (Deployment(pool), Workload(num_requests=N, arrival="closed", concurrency=256, **lengths)),
         "poisson 30 req/s, 4 replicas, prefix cache": (
-            Deployment(Pool(memo, replicas=4, devices_per_replica=8, engine=EngineConfig(prefix_cache=True))),
-            Workload(N, "poisson", rate_per_s=30, prefix_groups=50, prefix_tokens=512, **lengths)),
+            Deployment(Pool(memo, replicas=4, devices_per_replica=8, scheduler=SchedulerSpec(prefix_cache=True))),
+            Workload(num_requests=N, arrival="poisson", rate_per_s=30, prefix_groups=50, prefix_tokens=512, **lengths)),
         "P/D 2:2 poisson 30 req/s": (
             Deployment(Pool(memo, replicas=2, devices_per_replica=8),
                        prefill=Pool(memo, replicas=2, devices_per_replica=8),
                        transfer=KVTransfer(link_bytes_per_s=50e9, latency_s=20e-6)),
-            Workload(N, "poisson", rate_per_s=30, **lengths)),
+            Workload(num_requests=N, arrival="poisson", rate_per_s=30, **lengths)),
         "speculative k=3 a=0.7, closed loop 256": (
-            Deployment(pool, speculative=Speculative(3, 0.7, draft_fixed_s=1e-3)),
-            Workload(N, "closed", concurrency=256, **lengths)),
+            Deployment(pool, speculative=SpeculativeSpec(draft_tokens=3, acceptance=0.7), draft_fixed_s=1e-3),
+            Workload(num_requests=N, arrival="closed", concurrency=256, **lengths)),
     }
 
 
 def predict_backed() -> tuple[Deployment, Workload]:
     """The real thing: Llama-3.1-70B FP8 on one 8x H100 replica, step costs from predict (cold cache)."""
-    from hundredx.chip import load_system
-    from hundredx.kernel.runtime import RuntimeSpec
-    from hundredx.model import load_model
-    from hundredx.predict import Stack
+    from hundredx.scenario import build
     from hundredx.serve.from_stack import deployment_from_stack
 
-    stack = Stack(load_model("meta-llama/Llama-3.1-70B-Instruct", weights="fp8", kv="fp8"), load_system("h100-sxm"),
-                  RuntimeSpec(tp=8))
+    stack = build("meta-llama/Llama-3.1-70B-Instruct", "h100-sxm", tp=8, weights="fp8", kv="fp8",
+                  scheduler=SchedulerSpec(max_seqs=256)).stack
     lengths = dict(input_len=LengthDist("lognormal", 1024, sigma=0.5, high=8192),
                    output_len=LengthDist("lognormal", 1024, sigma=0.5, high=8192))
-    return deployment_from_stack(stack, EngineConfig(max_batch=256)), Workload(N, "closed", concurrency=256, **lengths)
+    return deployment_from_stack(stack), Workload(num_requests=N, arrival="closed", concurrency=256, **lengths)
 
 
 def main() -> None:

@@ -50,9 +50,9 @@ def test_lower_is_better_metric_orientation(llama):
 
 def test_cost_and_energy_metrics(llama):
     a, _, _ = llama
-    ev = evaluate(a.scenario, "cost_per_million_tokens")
-    assert math.isclose(ev.value, a.scenario.price_per_hour / 3600 / ev.tokens_per_s_per_device * 1e6, rel_tol=1e-12)
-    ev = evaluate(a.scenario, "energy")
+    ev = evaluate(a, "cost_per_million_tokens")
+    assert math.isclose(ev.value, a.chip.price_per_hour / 3600 / ev.tokens_per_s_per_device * 1e6, rel_tol=1e-12)
+    ev = evaluate(a, "energy")
     assert math.isclose(ev.value, a.stack.chip.tdp_w / ev.tokens_per_s_per_device, rel_tol=1e-12)
 
 
@@ -78,7 +78,7 @@ def test_infeasible_combination_is_reported_not_skipped():
 def test_mismatch_finder_flags_missing_attention_kernel():
     sf = parse_stack({"model": "meta-llama/Llama-3.1-8B-Instruct", "kernel": {"attention": "fa4"},
                       "chip": {"system": "hgx-h100-8", "devices": 1}, "workload": {"batch": 8, "isl": 512, "osl": 128}})
-    found = find_mismatches(sf.scenario)
+    found = find_mismatches(sf)
     kinds = {m.kind for m in found}
     assert "attention_kernel" in kinds
     m = next(m for m in found if m.kind == "attention_kernel")

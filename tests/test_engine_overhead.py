@@ -11,7 +11,8 @@ from hundredx.errors import InputError
 from hundredx.kernel.engine import FITTED, engine_overhead
 from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.model import load_model
-from hundredx.predict import Stack, Workload, predict
+from hundredx.predict import predict
+from hundredx.scenario import Stack, Workload
 
 
 def test_fitted_file_has_values_and_provenance():

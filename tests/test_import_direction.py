@@ -8,23 +8,26 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "hundredx"
 
 # unit -> the hundredx units it may import (besides itself)
-BASE = {"units", "formats", "errors", "fileio", "arrays"}
+BASE = {"units", "formats", "errors", "fileio", "arrays", "yamlio"}
+LAYERS = BASE | {"model", "chip", "kernel"}
 ALLOWED = {
     "units": {"errors"},
     "arrays": set(),
     "formats": {"errors"},
     "errors": set(),
     "fileio": set(),
+    "yamlio": {"errors"},
     "model": BASE,
     "chip": BASE,
     "kernel": BASE | {"model", "chip"},
-    "predict": BASE | {"model", "chip", "kernel"},
-    "serve": BASE | {"model", "chip", "kernel", "predict"},
-    "decompose": BASE | {"model", "chip", "kernel", "predict", "serve", "stackfile"},
-    "stackfile": BASE | {"model", "chip", "kernel", "predict", "serve"},
-    "search": BASE | {"model", "chip", "kernel", "predict", "serve", "decompose", "stackfile"},
+    "scenario": LAYERS,
+    "predict": LAYERS | {"scenario"},
+    "serve": LAYERS | {"scenario", "predict"},
+    "stackfile": LAYERS | {"scenario"},
+    "decompose": LAYERS | {"scenario", "predict", "serve"},
+    "search": LAYERS | {"scenario", "predict", "serve", "decompose"},
     "calibrate": BASE | {"kernel", "chip"},
-    "validate": BASE | {"model", "chip", "kernel", "predict", "serve", "calibrate", "validate"},
+    "validate": LAYERS | {"scenario", "predict", "serve", "calibrate", "validate"},
     "claims": None,
     "report": None,
     "cli": None,

@@ -23,7 +23,7 @@ from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.kernel.sharding import shard_ops
 from hundredx.model import build_ops, load_model
 from hundredx.model.ops import Op
-from hundredx.predict import Stack
+from hundredx.scenario import Stack
 from hundredx.predict.engine import ForwardStep, forward_cost, forward_costs
 
 H100 = load_system("h100-sxm").chip

@@ -14,8 +14,9 @@ from hundredx.errors import InputError
 from hundredx.kernel.runtime import RuntimeSpec, SpeculativeSpec
 from hundredx.kernel.sharding import shard_ops
 from hundredx.model import build_ops, load_model
-from hundredx.predict import Stack, Workload, predict, predict_many
-from hundredx.predict.memory import max_batch, memory_use
+from hundredx.predict import predict, predict_many
+from hundredx.scenario import Stack, Workload
+from hundredx.scenario.memory import max_batch, memory_use
 
 LLAMA8 = "meta-llama/Llama-3.1-8B-Instruct"
 LLAMA70 = "meta-llama/Llama-3.1-70B-Instruct"

@@ -12,7 +12,8 @@ from hundredx.chip import load_system
 from hundredx.cli import app
 from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.model import load_model
-from hundredx.predict import Stack, Workload, predict
+from hundredx.predict import predict
+from hundredx.scenario import Stack, Workload
 
 RUN = CliRunner()
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from hundredx.errors import InputError
-from hundredx.serve import (Deployment, EngineConfig, LengthDist, LinearStepCost, MemoStepCost, Pool, Requests,
+from hundredx.kernel.runtime import SchedulerSpec
+from hundredx.serve import (Deployment, LengthDist, LinearStepCost, MemoStepCost, Pool, Requests,
                             Workload, simulate)
 
 # t = 10 ms + 1 ms per prefill token + 2 ms per decode sequence; no context terms
@@ -41,7 +42,7 @@ def test_two_requests_by_hand():
 
 def test_token_budget_chunks_prefill():
     # budget 4: a 10-token prompt is prefilled as 4 + 4 + 2 -> steps of 14, 14, 12 ms; first token at 0.040
-    pool = Pool(HAND, engine=EngineConfig(token_budget=4))
+    pool = Pool(HAND, scheduler=SchedulerSpec(max_batched_tokens=4))
     res = simulate(Deployment(pool), reqs([0.0], [10], [1]))
     assert res.requests["first_token_s"][0] == pytest.approx(0.040)
     assert res["steps"] == 3
@@ -80,7 +81,7 @@ def test_conservation_and_preemption():
     small = LinearStepCost(kv_bytes_per_token=1.0, kv_capacity_bytes=3000)
     w = Workload(num_requests=200, arrival="offline", input_len=LengthDist("uniform", low=100, high=900),
                  output_len=LengthDist("uniform", low=50, high=600))
-    res = simulate(Deployment(Pool(small, engine=EngineConfig(block_tokens=16))), w, seed=3)
+    res = simulate(Deployment(Pool(small, scheduler=SchedulerSpec(kv_block_tokens=16))), w, seed=3)
     r = res.requests
     assert res["preemptions"] > 0
     assert res["finished"] + res["rejected"] == 200 and res["rejected"] == 0
@@ -120,7 +121,7 @@ def test_prefix_cache_never_slows_and_hits():
                  input_len=LengthDist("uniform", low=800, high=1500))
     runs = {}
     for on in (False, True):
-        dep = Deployment(Pool(LinearStepCost(), engine=EngineConfig(prefix_cache=on)))
+        dep = Deployment(Pool(LinearStepCost(), scheduler=SchedulerSpec(prefix_cache=on)))
         runs[on] = simulate(dep, w, seed=5)
     assert runs[True]["prefix_hit_rate"] > 0.3 and runs[False]["prefix_hit_rate"] == 0
     assert runs[True]["ttft_mean_s"] <= runs[False]["ttft_mean_s"]
@@ -132,7 +133,7 @@ def test_prefix_cache_under_memory_pressure_evicts_and_conserves():
     small = LinearStepCost(kv_bytes_per_token=1.0, kv_capacity_bytes=16 * 400)
     w = Workload(num_requests=200, arrival="offline", prefix_groups=30, prefix_tokens=512,
                  input_len=LengthDist("uniform", low=520, high=1200), output_len=LengthDist("uniform", low=10, high=200))
-    res = simulate(Deployment(Pool(small, engine=EngineConfig(prefix_cache=True))), w, seed=2)
+    res = simulate(Deployment(Pool(small, scheduler=SchedulerSpec(prefix_cache=True))), w, seed=2)
     assert res["finished"] == 200 and res["kv_leaked_blocks"] == 0 and res["pinned_prefixes"] == 0
     assert 0 < res["prefix_hit_rate"] < 1
 
@@ -146,7 +147,7 @@ def test_costs_and_energy():
 
 
 def test_slo_goodput():
-    w = Workload(num_requests=200, arrival="poisson", rate_per_s=12, slo_ttft_s=0.3, slo_tpot_s=0.04)
+    w = Workload(num_requests=200, arrival="poisson", rate_per_s=12, ttft_limit_s=0.3, tpot_limit_s=0.04)
     res = simulate(Deployment(Pool(LinearStepCost())), w, seed=0)
     r = res.requests
     ok = (r["ttft_s"] <= 0.3) & (r["tpot_s"] <= 0.04)
@@ -184,13 +185,14 @@ def test_random_configurations_conserve(case):
     r = np.random.default_rng(case)
     bt = int(r.choice([1, 8, 16, 32]))
     cost = LinearStepCost(kv_bytes_per_token=1.0, kv_capacity_bytes=float(r.integers(2500, 20000)))
-    eng = EngineConfig(max_batch=int(r.integers(1, 64)), token_budget=int(r.integers(64, 4096)), block_tokens=bt,
+    eng = SchedulerSpec(max_seqs=int(r.integers(1, 64)), max_batched_tokens=int(r.integers(64, 4096)), kv_block_tokens=bt,
                        chunked_prefill=bool(r.random() < 0.7), prefix_cache=bool(r.random() < 0.5))
-    from hundredx.serve import KVTransfer, Speculative
+    from hundredx.kernel.runtime import SpeculativeSpec
+    from hundredx.serve import KVTransfer
 
-    spec = Speculative(int(r.integers(1, 5)), float(r.random())) if r.random() < 0.3 else None
-    pre = Pool(cost, replicas=int(r.integers(1, 3)), engine=eng) if r.random() < 0.3 else None
-    dep = Deployment(Pool(cost, replicas=int(r.integers(1, 4)), engine=eng), prefill=pre,
+    spec = SpeculativeSpec(draft_tokens=int(r.integers(1, 5)), acceptance=float(r.random())) if r.random() < 0.3 else None
+    pre = Pool(cost, replicas=int(r.integers(1, 3)), scheduler=eng) if r.random() < 0.3 else None
+    dep = Deployment(Pool(cost, replicas=int(r.integers(1, 4)), scheduler=eng), prefill=pre,
                      transfer=KVTransfer(1e9, 1e-4) if pre else None, speculative=spec,
                      routing=str(r.choice(["round_robin", "least_loaded"])))
     w = Workload(num_requests=150, arrival=str(r.choice(["poisson", "offline", "closed", "gamma"])), rate_per_s=30,

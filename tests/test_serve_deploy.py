@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from hundredx.errors import InputError
-from hundredx.serve import (AFDStepCost, Deployment, EngineConfig, KVTransfer, LengthDist, LinearStepCost, Pool,
-                            Requests, Speculative, Workload, simulate)
+from hundredx.kernel.runtime import SchedulerSpec, SpeculativeSpec
+from hundredx.serve import (AFDStepCost, Deployment, KVTransfer, LengthDist, LinearStepCost, Pool,
+                            Requests, Workload, simulate)
 
 HAND = LinearStepCost(fixed_s=0.010, prefill_s_per_token=0.001, prefill_s_per_context_token=0.0,
                       decode_s_per_seq=0.002, decode_s_per_context_token=0.0,
@@ -61,16 +62,17 @@ def test_pd_needs_transfer():
 
 def test_speculative_by_hand():
     # verify step = 10 ms + 4 tokens * 1 ms, + 1 ms draft; a = 1 accepts all 3 drafts: 4 tokens per step
-    spec = Speculative(draft_tokens=3, acceptance=1.0, draft_fixed_s=0.001)
-    res = simulate(Deployment(Pool(HAND), speculative=spec), one(4, 9))
+    spec = SpeculativeSpec(draft_tokens=3, acceptance=1.0)
+    res = simulate(Deployment(Pool(HAND), speculative=spec, draft_fixed_s=0.001), one(4, 9))
     assert res.requests["finish_s"][0] == pytest.approx(0.014 + 2 * 0.015)
     assert res["steps"] == 3
-    none = simulate(Deployment(Pool(HAND), speculative=Speculative(3, 0.0, draft_fixed_s=0.001)), one(4, 9))
+    none = simulate(Deployment(Pool(HAND), speculative=SpeculativeSpec(draft_tokens=3, acceptance=0.0),
+                                 draft_fixed_s=0.001), one(4, 9))
     assert none.requests["finish_s"][0] == pytest.approx(0.014 + 8 * 0.015)
 
 
 def test_speculative_tokens_per_step_match_truncated_geometric():
-    spec = Speculative(draft_tokens=3, acceptance=0.7)
+    spec = SpeculativeSpec(draft_tokens=3, acceptance=0.7)
     res = simulate(Deployment(Pool(HAND), speculative=spec), one(4, 6001), seed=11)
     per_step = 6000 / (res["steps"] - 1)
     assert per_step == pytest.approx(spec.expected_tokens_per_step, rel=0.03)
@@ -81,7 +83,7 @@ def test_speculative_conserves_under_memory_pressure():
     small = LinearStepCost(kv_bytes_per_token=1.0, kv_capacity_bytes=16 * 200)
     w = Workload(num_requests=100, arrival="offline", input_len=LengthDist("uniform", low=50, high=600),
                  output_len=LengthDist("uniform", low=20, high=900))
-    res = simulate(Deployment(Pool(small), speculative=Speculative(4, 0.8)), w, seed=2)
+    res = simulate(Deployment(Pool(small), speculative=SpeculativeSpec(draft_tokens=4, acceptance=0.8)), w, seed=2)
     assert res["finished"] == 100 and res["kv_leaked_blocks"] == 0 and res["preemptions"] > 0
     np.testing.assert_array_equal(res.to_frame()["output_len"].sum(), res["output_tokens"])
 
@@ -89,7 +91,8 @@ def test_speculative_conserves_under_memory_pressure():
 def test_speculation_helps_memory_bound_decode():
     w = Workload(num_requests=64, arrival="closed", concurrency=8, output_len=LengthDist("fixed", 500))
     base = simulate(Deployment(Pool(LinearStepCost())), w)
-    spec = simulate(Deployment(Pool(LinearStepCost()), speculative=Speculative(3, 0.8, draft_fixed_s=1e-3)), w)
+    spec = simulate(Deployment(Pool(LinearStepCost()), speculative=SpeculativeSpec(draft_tokens=3, acceptance=0.8),
+                                 draft_fixed_s=1e-3), w)
     assert spec["tokens_per_s_per_user"] > 1.5 * base["tokens_per_s_per_user"]
 
 
@@ -109,8 +112,8 @@ def test_afd_step_by_hand():
 
 def test_bad_speculative_and_engine_values():
     with pytest.raises(InputError, match="acceptance"):
-        Speculative(2, 1.5)
+        SpeculativeSpec(draft_tokens=2, acceptance=1.5)
     with pytest.raises(InputError, match="block_tokens"):
-        EngineConfig(block_tokens=0)
+        SchedulerSpec(kv_block_tokens=0)
     with pytest.raises(InputError, match="link_bytes_per_s"):
         KVTransfer(0.0)

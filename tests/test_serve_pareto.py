@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hundredx.errors import InputError
-from hundredx.serve import Deployment, EngineConfig, LinearStepCost, Pool, Workload, simulate
+from hundredx.kernel.runtime import SchedulerSpec
+from hundredx.serve import Deployment, LinearStepCost, Pool, Workload, simulate
 from hundredx.serve.pareto import pareto_front, plot_pareto, sweep_pareto
 
 
@@ -48,7 +49,7 @@ def test_front_ignores_nan_and_checks_shape():
 def test_sweep_over_batch_and_replicas_with_the_simulator(tmp_path):
     def evaluate(p):
         pool = Pool(LinearStepCost(), replicas=p["replicas"], devices_per_replica=8,
-                    engine=EngineConfig(max_batch=p["batch"]))
+                    scheduler=SchedulerSpec(max_seqs=p["batch"]))
         work = Workload(num_requests=4 * p["batch"], arrival="closed", concurrency=p["batch"] * p["replicas"])
         return simulate(Deployment(pool), work).to_dict()
 

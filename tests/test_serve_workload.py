@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from hundredx.errors import InputError
-from hundredx.serve import Deployment, EngineConfig, LengthDist, LinearStepCost, Pool, Workload, load_trace, simulate
+from hundredx.kernel.runtime import SchedulerSpec
+from hundredx.serve import Deployment, LengthDist, LinearStepCost, Pool, Workload, load_trace, simulate
 from hundredx.serve.stepcost import MemoStepCost, bucket
 from hundredx.serve.workload import arrival_times, make_requests
 
@@ -81,7 +82,7 @@ def test_trace_replay_round_trip(tmp_path, suffix):
     # group prefix = shortest prompt of the group: sys-a 800, sys-b 950
     assert req.prefix_tokens.tolist()[:5] == [800, 950, 800, 800, 950]
     w = Workload(arrival="trace", trace_path=str(path))
-    cache = Deployment(Pool(LinearStepCost(), engine=EngineConfig(prefix_cache=True)))
+    cache = Deployment(Pool(LinearStepCost(), scheduler=SchedulerSpec(prefix_cache=True)))
     res = simulate(cache, w)
     assert res["finished"] == 6 and res["prefix_hit_rate"] > 0.2
     np.testing.assert_allclose(res.requests["arrival_s"], req.arrival_s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hundredx.validate.base import Unpredictable
-from hundredx.validate.serving import _batch, _model, _runtime, predict_case
+from hundredx.validate.serving import _batch, _model, _parallelism, predict_case
 
 
 def _case(metric="output_tokens_per_s", n=8, **config):
@@ -32,15 +32,14 @@ def test_checkpoint_and_explicit_kv_formats():
 
 def test_batch_choice_and_unrecorded_parallelism():
     c = _case(concurrency=64)
-    rt = _runtime(c, 8)
-    assert (rt.tp, rt.dp) == (8, 1)
+    par = _parallelism(c, 8)
+    assert (par["tp"], par["dp"]) == (8, 1)
     ep_only = _case(model="deepseek-ai/DeepSeek-V3", tp=None, ep=16)
-    rt = _runtime(ep_only, 16)
-    assert (rt.tp, rt.ep, rt.dp) == (1, 16, 16)  # attention data-parallel, EP across the replicas
-    from hundredx.chip import load_system
-    from hundredx.predict import Stack
+    par = _parallelism(ep_only, 16)
+    assert (par["tp"], par["ep"], par["dp"]) == (1, 16, 16)  # attention data-parallel, EP across the replicas
+    from hundredx.scenario import build
 
-    stack = Stack(_model(c), load_system("h100-sxm", devices=8), _runtime(c, 8))
+    stack = build(_model(c), "h100-sxm", **_parallelism(c, 8)).stack
     assert _batch(c, stack, 1024, 1024, 8) == 64
 
 

@@ -1,19 +1,44 @@
 """hundredx: predict, decompose, simulate and search model x kernel x chip stacks.
 
-Three layers, three packages (`model`, `chip`, `kernel`), imports one way; see DESIGN.md.
-The public API: `load_model`, `load_chip`, `load_system`, `Stack`, `Workload`, `predict`,
-`predict_many`. `hundredx.predict` is the function (the package of the same name stays
-importable as `from hundredx.predict.<module> import ...`).
+Three layers, three packages (`model`, `chip`, `kernel`), imports one way; `scenario` builds
+runnable stacks from them, `predict` / `serve` / `decompose` evaluate them (docs/design.md).
+The public face is light: `import hundredx` loads nothing heavy (no pandas, matplotlib or
+typer); each name below is imported on first use.
+
+    import hundredx
+    p = hundredx.predict("meta-llama/Llama-3.1-8B-Instruct", "h100-sxm", batch=8, isl=1024, osl=256)
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from importlib import import_module
+from typing import Any
 
-from hundredx.chip import load_chip, load_system  # noqa: E402
-from hundredx.model import load_model  # noqa: E402
-from hundredx.predict import Prediction, Stack, Workload, predict_many  # noqa: E402
-from hundredx.predict.single import predict  # noqa: E402  (rebinds the name to the function)
+__version__ = "0.2.0.dev0"
 
-__all__ = ["__version__", "Prediction", "Stack", "Workload", "load_chip", "load_model", "load_system", "predict",
-           "predict_many"]
+_EXPORTS = {
+    "load_model": "hundredx.model.zoo", "ModelSpec": "hundredx.model.spec", "list_models": "hundredx.model.zoo",
+    "load_chip": "hundredx.chip.catalog", "load_system": "hundredx.chip.catalog", "ChipSpec": "hundredx.chip.spec",
+    "SystemSpec": "hundredx.chip.spec", "list_chips": "hundredx.chip.catalog",
+    "RuntimeSpec": "hundredx.kernel.runtime", "SpeculativeSpec": "hundredx.kernel.runtime",
+    "SchedulerSpec": "hundredx.kernel.runtime", "Disaggregation": "hundredx.kernel.runtime",
+    "Stack": "hundredx.scenario.stack", "Workload": "hundredx.scenario.workload",
+    "LengthDist": "hundredx.scenario.workload", "Scenario": "hundredx.scenario.build", "build": "hundredx.scenario.build",
+    "Prediction": "hundredx.predict.single", "predict": "hundredx.predict.single",
+    "predict_many": "hundredx.predict.many", "InputError": "hundredx.errors",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hundredx' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

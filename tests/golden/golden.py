@@ -83,22 +83,22 @@ def _num(x):
 
 
 def _stack(desc: dict):
-    from hundredx.cli.predict_cmd import build_stack
     from hundredx.kernel.runtime import SpeculativeSpec
+    from hundredx.scenario import build
 
     runtime = {k: desc[k] for k in ("fused", "cuda_graphs", "gemm_library", "moe_routing", "routing_skew",
-                                    "overlap_comm") if k in desc}
+                                    "overlap_comm", "attention_kernel") if k in desc}
     if "speculative" in desc:
         method, k, a = desc["speculative"]
         runtime["speculative"] = SpeculativeSpec(method=method, draft_tokens=k, acceptance=a)
-    tp, pp, dp, cp = desc.get("tp", 1), desc.get("pp", 1), desc.get("dp", 1), desc.get("cp", 1)
-    return build_stack(desc["model"], desc["chip"], tp * pp * dp * cp, tp, pp, desc.get("ep", 1), dp,
-                       desc.get("weights"), desc.get("kv"), None, desc.get("attention_kernel", "auto"),
-                       desc.get("attention_dp", False), desc.get("nodes"), cp=cp, **runtime)
+    return build(desc["model"], desc["chip"], tp=desc.get("tp", 1), pp=desc.get("pp", 1), ep=desc.get("ep", 1),
+                 dp=desc.get("dp", 1), cp=desc.get("cp", 1), attention_dp=desc.get("attention_dp", False),
+                 weights=desc.get("weights"), kv=desc.get("kv"), nodes=desc.get("nodes"), **runtime).stack
 
 
 def _prediction(stack, isl: int, osl: int, batch: int) -> dict:
-    from hundredx.predict import Workload, predict
+    from hundredx.predict import predict
+    from hundredx.scenario import Workload
 
     p = predict(stack, Workload(isl=isl, osl=osl, batch=batch), check_memory=False)
     return {"ttft_s": p.ttft_s, "tpot_s": p.tpot_s, "output_tokens_per_s": p.output_tokens_per_s,
@@ -115,9 +115,9 @@ def run_scenario(desc: dict) -> dict:
 def run_example(path: Path) -> dict:
     from hundredx.stackfile import load_stack
 
-    sf = load_stack(path)
-    w = sf.workload
-    return _prediction(sf.stack, w.isl, w.osl, 8)
+    scn = load_stack(path)
+    w = scn.workload
+    return _prediction(scn.stack, w.isl, w.osl, 8)
 
 
 def run_case(case: dict) -> dict:
@@ -139,16 +139,15 @@ def run_predict_many() -> dict:
 
 
 def run_serve() -> dict:
-    from hundredx.cli.predict_cmd import build_stack
-    from hundredx.cli.serve_cmd import build_workload
+    from hundredx.scenario import Workload
     from hundredx.serve import simulate
     from hundredx.serve.from_stack import deployment_from_stack
 
     d = SERVE
-    stack = build_stack(d["model"], d["chip"], d["tp"], d["tp"], 1, 1, 1, d["weights"], d["kv"])
-    result = simulate(deployment_from_stack(stack), build_workload(d["isl"], d["osl"], d["requests"],
-                                                                   d["concurrency"], None, None), seed=d["seed"])
-    s = result.to_dict()
+    stack = _stack({k: d[k] for k in ("model", "chip", "tp", "weights", "kv")})
+    workload = Workload(isl=d["isl"], osl=d["osl"], num_requests=d["requests"], arrival="closed",
+                        concurrency=d["concurrency"])
+    s = simulate(deployment_from_stack(stack), workload, seed=d["seed"]).to_dict()
     return {k: _num(s[k]) for k in ("output_tokens_per_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "e2e_p90_s",
                                     "steps")}
 

@@ -126,15 +126,18 @@ def _resolve_ref(ref: str) -> str:
 
 
 def load_system(ref: str, devices: int | None = None) -> SystemSpec:
-    """System by id, or a chip id's standard system; `devices` sizes the deployment.
+    """System by id, or a chip id's standard system; `devices` sizes the deployment (see `sized`)."""
+    system = _load_system_file(_resolve_ref(ref))
+    return system if devices is None else sized(system, devices)
+
+
+def sized(system: SystemSpec, devices: int) -> SystemSpec:
+    """`system` sized to a deployment of `devices` chips.
 
     For torus systems a `devices` smaller than the pod gives a slice (scale-up domain and
     torus dims shrink to a near-cubic factorisation); otherwise `devices` is recorded and
     spans `ceil(devices / scaleup_domain)` scale-up domains over the scale-out network.
     """
-    system = _load_system_file(_resolve_ref(ref))
-    if devices is None:
-        return system
     if isinstance(devices, bool) or not isinstance(devices, (int, float)) or devices < 1 or devices != int(devices):
         raise InputError("devices", devices, "must be a positive integer")
     devices = int(devices)

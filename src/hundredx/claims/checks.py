@@ -92,7 +92,7 @@ def fp4_bandwidth(cid, text, src) -> Claim:
     """Decode on ONE B200 (70B weights stream from HBM every step, so bytes, not fixed costs, set TPOT),
     and the same on 8 GPUs, where per-kernel fixed times and all-reduces dilute the gain."""
     from hundredx.predict import predict
-    from hundredx.stackfile import with_changes
+    from hundredx.scenario import with_changes
 
     base = _stack("llama70b-b200-fp8.yaml")
     tpot = {}

@@ -22,7 +22,7 @@ def max_goodput_rate(deployment, isl: int, osl: int, ttft_s: float, tpot_s: floa
         n = int(min(max(rate * ARRIVAL_WINDOW_S, MIN_REQUESTS), MAX_REQUESTS))  # long enough for queues to form
         work = Workload(num_requests=n, arrival="poisson", rate_per_s=rate,
                         input_len=LengthDist("fixed", float(isl)), output_len=LengthDist("fixed", float(osl)),
-                        slo_ttft_s=ttft_s, slo_tpot_s=tpot_s)
+                        ttft_limit_s=ttft_s, tpot_limit_s=tpot_s)
         return simulate(deployment, work, seed=0).to_dict()["goodput_fraction"] >= ATTAINMENT
 
     lo, hi = 0.0, 1.0
@@ -37,20 +37,17 @@ def max_goodput_rate(deployment, isl: int, osl: int, ttft_s: float, tpot_s: floa
 def pd_goodput_ratio(model_id: str, chip: str, devices: int, isl: int, osl: int, ttft_s: float,
                      tpot_s: float) -> dict:
     """Best disaggregated P:D split vs colocated, both on `devices` tp-1 replicas of `model_id`."""
-    from hundredx.chip import load_system
-    from hundredx.kernel.runtime import RuntimeSpec
-    from hundredx.model import load_model
-    from hundredx.predict import Stack
-    from hundredx.serve import EngineConfig
+    from hundredx.kernel.runtime import Disaggregation
+    from hundredx.scenario import build
     from hundredx.serve.from_stack import deployment_from_stack
 
-    stack = Stack(load_model(model_id, weights="fp8", kv="fp8"), load_system(chip, devices=devices),
-                  RuntimeSpec(tp=1, dp=devices))
-    engine = EngineConfig(max_batch=256)
-    colocated = max_goodput_rate(deployment_from_stack(stack, engine), isl, osl, ttft_s, tpot_s)
+    stack = build(model_id, chip, devices=devices, tp=1, weights="fp8", kv="fp8").stack
+    colocated = max_goodput_rate(deployment_from_stack(stack), isl, osl, ttft_s, tpot_s)
     splits = {}
     for p in sorted({max(1, devices // 4), devices // 2, devices - max(1, devices // 4)}):
-        dep = deployment_from_stack(stack, engine, disagg=(p, devices - p))
+        pools = build(model_id, chip, tp=1, weights="fp8", kv="fp8",
+                      disaggregation=Disaggregation(p, devices - p)).stack
+        dep = deployment_from_stack(pools)
         splits[f"{p}:{devices - p}"] = max_goodput_rate(dep, isl, osl, ttft_s, tpot_s)
     best = max(splits, key=splits.get)
     return {"colocated_rate": colocated, "disaggregated_rate": splits[best], "best_split": best, "splits": splits,

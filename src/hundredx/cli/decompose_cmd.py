@@ -8,40 +8,20 @@ import typer
 
 from hundredx.cli.common import print_json, print_table, user_errors
 from hundredx.fileio import atomic_write
-from hundredx.errors import InputError
-
-
-def _steps(paths: Optional[List[str]]):
-    """Waterfall steps: a file with `changes:` is an override step, any other file a full stack file."""
-    if not paths:
-        return None
-    from hundredx.stackfile import parse_stack, read_yaml
-
-    steps = []
-    for path in paths:
-        data = read_yaml(path, "waterfall")
-        if isinstance(data, dict) and "changes" in data:
-            extra = set(data) - {"name", "changes"}
-            if extra or not isinstance(data["changes"], dict):
-                raise InputError("waterfall", path, "a step file holds `name` and a `changes` mapping only")
-            steps.append((str(data.get("name", path)), data["changes"]))
-        else:
-            steps.append(parse_stack(data, path, build=False))
-    return steps
 
 
 def _run(a: str, b: str, metric: str, waterfall: Optional[List[str]]):
     from hundredx.decompose import decompose
-    from hundredx.stackfile import load_stack
+    from hundredx.stackfile import load_stack, load_steps
 
     sa, sb = load_stack(a), load_stack(b)
-    return sa, sb, decompose(sa, sb, metric=metric, steps=_steps(waterfall))
+    return sa, sb, decompose(sa, sb, metric=metric, steps=load_steps(waterfall))
 
 
 def _write_html(path: str, d, sa, sb) -> None:
     from hundredx.report import render_html
 
-    page = render_html(d.to_dict(), d.evaluations, {"a": sa.stack.chip, "b": sb.stack.chip})
+    page = render_html(d.to_dict(), d.evaluations, {"a": sa.chip, "b": sb.chip})
     atomic_write(path, page)
 
 

@@ -7,37 +7,18 @@ from typing import Optional
 import typer
 
 from hundredx.cli.common import print_json, print_table, user_errors
-from hundredx.errors import InputError
 
 
-def resolve_parallelism(devices: Optional[int], tp: Optional[int], pp: int, ep: int, dp: int,
-                        cp: int = 1) -> tuple[int, int, int, int]:
-    """Fill tp from --devices when only the device count is given; check the product otherwise."""
-    if tp is None:
-        tp = max((devices or 1) // (pp * dp * cp), 1)
-    if devices is not None and tp * pp * dp * cp != devices:
-        raise InputError("devices", devices, f"tp*pp*cp*dp = {tp}*{pp}*{cp}*{dp} = {tp * pp * cp * dp} devices")
-    return tp, pp, ep, dp
+def build_scenario(model: str, chip: str, devices: Optional[int], tp: Optional[int], pp: int, ep: int,
+                   dp: Optional[int], weights: Optional[str] = None, kv: Optional[str] = None, act: Optional[str] = None,
+                   attention_kernel: str = "auto", attention_dp: bool = False, nodes: Optional[int] = None, cp: int = 1,
+                   workload=None, **runtime):
+    """The CLI's stack, built by scenario.build (the one place stacks are built and checked)."""
+    from hundredx.scenario import build
 
-
-def build_stack(model: str, chip: str, devices: Optional[int], tp: Optional[int], pp: int, ep: int, dp: int,
-                weights: Optional[str], kv: Optional[str], act: Optional[str] = None, attention_kernel: str = "auto",
-                attention_dp: bool = False, nodes: Optional[int] = None, cp: int = 1, **runtime):
-    from hundredx.chip import load_system
-    from hundredx.kernel.runtime import RuntimeSpec
-    from hundredx.model import load_model
-    from hundredx.predict import Stack
-
-    tp, pp, ep, dp = resolve_parallelism(devices, tp, pp, ep, dp, cp)
-    total = tp * pp * cp * dp
-    system = load_system(chip, devices=total)
-    if nodes is not None and nodes < 1:
-        raise InputError("nodes", nodes, "must be >= 1")
-    if nodes is not None and total > nodes * system.devices_per_node:
-        raise InputError("nodes", nodes, f"{total} devices need {-(-total // system.devices_per_node)} nodes of "
-                         f"{system.devices_per_node}")
-    rt = RuntimeSpec(tp=tp, pp=pp, ep=ep, dp=dp, cp=cp, attention_kernel=attention_kernel, attention_dp=attention_dp, **runtime)
-    return Stack(load_model(model, weights=weights, kv=kv, act=act), system, rt)
+    return build(model, chip, devices=devices, nodes=nodes, tp=tp, pp=pp, ep=ep, dp=dp, cp=cp,
+                 attention_dp=attention_dp, weights=weights, kv=kv, act=act, attention_kernel=attention_kernel,
+                 workload=workload, source="cli", **runtime)
 
 
 def register(app: typer.Typer) -> None:
@@ -45,12 +26,12 @@ def register(app: typer.Typer) -> None:
     def predict_command(
         model: str = typer.Option(..., help="zoo id, name, config.json path or folder"),
         chip: str = typer.Option(..., help="chip id or system id (hundredx chip list)"),
-        devices: Optional[int] = typer.Option(None, help="devices in total (default tp*pp*dp)"),
+        devices: Optional[int] = typer.Option(None, help="devices in total (default tp*pp*cp*dp; without --tp, tp fills them)"),
         nodes: Optional[int] = typer.Option(None, help="nodes the devices span (checked against the system)"),
         tp: Optional[int] = typer.Option(None, help="tensor parallel degree"),
         pp: int = typer.Option(1, help="pipeline parallel degree"),
         ep: int = typer.Option(1, help="expert parallel degree"),
-        dp: int = typer.Option(1, help="data parallel replicas"),
+        dp: Optional[int] = typer.Option(None, help="data parallel replicas (default devices / (tp*pp*cp), else 1)"),
         cp: int = typer.Option(1, help="context parallel degree (ring attention over long prompts)"),
         attention_dp: bool = typer.Option(False, "--attention-dp", help="attention data-parallel over the tp ranks"),
         weights: Optional[str] = typer.Option(None, help="weight format (bf16, fp8, fp8_block128, nvfp4, mxfp4, int4...)"),
@@ -64,17 +45,19 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     ) -> None:
         """Predict TTFT, TPOT, throughput and memory of MODEL on CHIP, with bounds and a per-op breakdown."""
-        from hundredx.predict import Workload, predict
+        from hundredx.predict import predict
+        from hundredx.scenario import Workload
         from hundredx.units import fmt_bytes, fmt_time
 
         with user_errors():
-            stack = build_stack(model, chip, devices, tp, pp, ep, dp, weights, kv, act, attention_kernel,
-                                attention_dp, nodes, cp=cp)
-            result = predict(stack, Workload(isl=isl, osl=osl, batch=batch))
+            scn = build_scenario(model, chip, devices, tp, pp, ep, dp, weights, kv, act, attention_kernel,
+                                 attention_dp, nodes, cp=cp, workload=Workload(isl=isl, osl=osl, batch=batch))
+            result = predict(scn)
+        stack, rt = scn.stack, scn.runtime
         data = result.to_dict()
         data.update({"model": stack.model.id, "chip": stack.chip.id, "system": stack.system.id,
-                     "parallelism": {"tp": stack.runtime.tp, "pp": pp, "ep": ep, "dp": dp, "cp": cp,
-                                     "attention_dp": attention_dp},
+                     "parallelism": {"tp": rt.tp, "pp": rt.pp, "ep": rt.ep, "dp": rt.dp, "cp": rt.cp,
+                                     "attention_dp": rt.attention_dp},
                      "workload": {"isl": isl, "osl": osl, "batch": batch}})
         if as_json:
             print_json(data)

@@ -35,20 +35,22 @@ def _spec(text: Optional[str]):
     return SpeculativeSpec(method=method, draft_tokens=k, acceptance=accept)
 
 
-def build_workload(isl: int, osl: int, requests: int, concurrency: Optional[int], rate: Optional[float],
-                   trace: Optional[str], ttft_slo: Optional[float] = None, tpot_slo: Optional[float] = None):
+def build_workload(isl: int, osl: int, requests: Optional[int], concurrency: Optional[int], rate: Optional[float],
+                   trace: Optional[str], ttft_limit: Optional[float] = None, tpot_limit: Optional[float] = None):
+    """The simulator's workload: closed loop (--concurrency), Poisson (--rate), a trace, or offline."""
     import math
 
-    from hundredx.serve import LengthDist, Workload
+    from hundredx.scenario import Workload
 
-    common = {"num_requests": requests, "input_len": LengthDist("fixed", float(isl)),
-              "output_len": LengthDist("fixed", float(osl)), "slo_ttft_s": ttft_slo or math.inf,
-              "slo_tpot_s": tpot_slo or math.inf}
     if sum(x is not None for x in (concurrency, rate, trace)) > 1:
         raise InputError("concurrency/rate/trace", "", "give at most one of --concurrency, --rate, --trace")
+    common = {"isl": isl, "osl": osl, "num_requests": requests, "ttft_limit_s": ttft_limit or math.inf,
+              "tpot_limit_s": tpot_limit or math.inf}
     if trace:  # parsed here, before any progress bar, so a bad file fails with one clean line
         from hundredx.serve import load_trace
 
+        if requests is not None:
+            raise InputError("requests", requests, "a trace replays its own rows; --requests does not apply")
         return load_trace(trace)
     if rate is not None:
         return Workload(arrival="poisson", rate_per_s=rate, **common)
@@ -64,26 +66,37 @@ def register(app: typer.Typer) -> None:
 
 def _register_serve(app: typer.Typer) -> None:
     @app.command("serve")
-    def serve(model: str = typer.Option(...), chip: str = typer.Option(...),
-              devices: Optional[int] = typer.Option(None), tp: Optional[int] = typer.Option(None),
-              pp: int = typer.Option(1), ep: int = typer.Option(1), dp: int = typer.Option(1),
-              attention_dp: bool = typer.Option(False, "--attention-dp"),
-              weights: Optional[str] = typer.Option(None), kv: Optional[str] = typer.Option(None),
-              concurrency: Optional[int] = typer.Option(None, help="closed loop: requests in flight"),
-              rate: Optional[float] = typer.Option(None, help="Poisson arrivals per second"),
-              requests: int = typer.Option(1000), isl: int = typer.Option(1024), osl: int = typer.Option(256),
+    def serve(model: str = typer.Option(..., help="zoo id, name, config.json path or folder"),
+              chip: str = typer.Option(..., help="chip id or system id (hundredx chip list)"),
+              devices: Optional[int] = typer.Option(None, help="devices in total, aggregated serving (default tp*pp*dp)"),
+              tp: Optional[int] = typer.Option(None, help="tensor parallel degree per replica"),
+              pp: int = typer.Option(1, help="pipeline parallel degree per replica"),
+              ep: int = typer.Option(1, help="expert parallel degree"),
+              dp: Optional[int] = typer.Option(None, help="data parallel replicas (default devices / replica)"),
+              attention_dp: bool = typer.Option(False, "--attention-dp", help="attention data-parallel over the tp ranks"),
+              weights: Optional[str] = typer.Option(None, help="weight format (bf16, fp8, nvfp4, ...)"),
+              kv: Optional[str] = typer.Option(None, help="KV-cache format"),
+              concurrency: Optional[int] = typer.Option(None, help="closed loop: requests in flight over the deployment"),
+              rate: Optional[float] = typer.Option(None, help="open loop: Poisson arrivals, requests/s"),
+              requests: Optional[int] = typer.Option(None, help="requests to simulate (default 1000)"),
+              isl: int = typer.Option(1024, help="input tokens per request"),
+              osl: int = typer.Option(256, help="output tokens per request"),
               trace: Optional[str] = typer.Option(None, help="CSV/Parquet: timestamp,input_length,output_length[,prefix_id]"),
-              disagg: Optional[str] = typer.Option(None, help="P:D prefill and decode devices"),
-              prefill_tp: Optional[int] = typer.Option(None, help="tensor parallelism of the prefill pool (--disagg)"),
+              disagg: Optional[str] = typer.Option(None, help="P:D prefill and decode devices (P/D disaggregation)"),
+              prefill_tp: Optional[int] = typer.Option(None, help="tensor parallelism of the prefill pool (with --disagg)"),
               afd: Optional[str] = typer.Option(None, help="A:F attention and FFN devices per replica"),
-              spec: Optional[str] = typer.Option(None, help="METHOD:K:ACCEPT, e.g. mtp:3:0.7"),
-              prefix_cache: bool = typer.Option(False, "--prefix-cache"),
-              max_batch: int = typer.Option(256), token_budget: int = typer.Option(8192),
-              ttft_slo: Optional[float] = typer.Option(None), tpot_slo: Optional[float] = typer.Option(None),
-              seed: int = typer.Option(0), as_json: bool = typer.Option(False, "--json")) -> None:
+              spec: Optional[str] = typer.Option(None, help="speculative decoding METHOD:K:ACCEPT, e.g. mtp:3:0.7"),
+              prefix_cache: bool = typer.Option(False, "--prefix-cache", help="reuse cached KV of shared prefixes"),
+              max_seqs: int = typer.Option(256, help="engine cap on running sequences per replica"),
+              max_batched_tokens: int = typer.Option(8192, help="engine token budget per step (chunked prefill)"),
+              ttft_limit: Optional[float] = typer.Option(None, help="TTFT limit for goodput, seconds"),
+              tpot_limit: Optional[float] = typer.Option(None, help="TPOT limit for goodput, seconds"),
+              seed: int = typer.Option(0, help="random seed (arrivals, lengths, acceptance)"),
+              as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
         """Simulate serving at request level: queues, continuous batching, paged KV, disaggregation."""
-        from hundredx.cli.predict_cmd import build_stack
-        from hundredx.serve import EngineConfig, simulate
+        from hundredx.cli.predict_cmd import build_scenario
+        from hundredx.kernel.runtime import Disaggregation, SchedulerSpec
+        from hundredx.serve import simulate
         from hundredx.serve.from_stack import deployment_from_stack
 
         with user_errors():
@@ -91,43 +104,56 @@ def _register_serve(app: typer.Typer) -> None:
             afd_pair = _pair(afd, "afd")
             if pair and afd_pair:
                 raise InputError("afd", afd, "choose --disagg or --afd, not both")
-            n_dev = devices if pair is None and afd_pair is None else None
-            stack = build_stack(model, chip, n_dev, tp, pp, ep, dp, weights, kv, attention_dp=attention_dp,
-                                speculative=_spec(spec))
-            engine = EngineConfig(max_batch=max_batch, token_budget=token_budget, prefix_cache=prefix_cache)
-            deployment = deployment_from_stack(stack, engine, pair, afd=afd_pair, prefill_tp=prefill_tp)
-            workload = build_workload(isl, osl, requests, concurrency, rate, trace, ttft_slo, tpot_slo)
+            if prefill_tp is not None and pair is None:
+                raise InputError("prefill-tp", prefill_tp, "applies to a disaggregated deployment (--disagg P:D) only")
+            if (pair or afd_pair) and devices is not None:
+                raise InputError("devices", devices, "with --disagg P:D or --afd A:F the pools set the devices")
+            pools = Disaggregation(pair[0], pair[1], prefill_tp) if pair else None
+            scheduler = SchedulerSpec(max_seqs=max_seqs, max_batched_tokens=max_batched_tokens,
+                                      prefix_cache=prefix_cache)
+            scn = build_scenario(model, chip, devices, tp, pp, ep, dp, weights, kv, attention_dp=attention_dp,
+                                 speculative=_spec(spec), scheduler=scheduler, disaggregation=pools)
+            deployment = deployment_from_stack(scn.stack, afd=afd_pair)
+            workload = build_workload(isl, osl, requests, concurrency, rate, trace, ttft_limit, tpot_limit)
             result = _run(simulate, deployment, workload, seed, quiet=as_json)
         data = result.to_dict()
-        data.update({"model": stack.model.id, "system": stack.system.id})
+        data.update({"model": scn.model.id, "system": scn.system.id})
         if as_json:
             print_json(data)
             return
         keys = ["output_tokens_per_s", "output_tokens_per_s_per_device", "tokens_per_s_per_user", "ttft_p50_s",
                 "ttft_p99_s", "tpot_p50_s", "tpot_p99_s", "e2e_p90_s", "goodput_fraction", "kv_peak_utilization",
                 "preemptions", "usd_per_million_output_tokens", "joules_per_output_token"]
-        print_table(f"{stack.model.id} on {stack.system.id}", ["metric", "value"],
+        print_table(f"{scn.model.id} on {scn.system.id}", ["metric", "value"],
                     [[k, f"{data[k]:.4g}" if isinstance(data.get(k), float) else data.get(k)] for k in keys if k in data])
-
 
 
 def _register_pareto(app: typer.Typer) -> None:
     @app.command("pareto")
-    def pareto(model: str = typer.Option(...), chip: str = typer.Option(...),
-               devices: int = typer.Option(8), weights: Optional[str] = typer.Option(None),
-               kv: Optional[str] = typer.Option(None), isl: int = typer.Option(1024), osl: int = typer.Option(256),
-               concurrency: List[int] = typer.Option([1, 4, 16, 64, 256], help="closed-loop concurrencies"),
+    def pareto(model: str = typer.Option(..., help="zoo id, name, config.json path or folder"),
+               chip: str = typer.Option(..., help="chip id or system id"),
+               devices: int = typer.Option(8, help="devices in total"),
+               weights: Optional[str] = typer.Option(None, help="weight format"),
+               kv: Optional[str] = typer.Option(None, help="KV-cache format"),
+               isl: int = typer.Option(1024, help="input tokens per request"),
+               osl: int = typer.Option(256, help="output tokens per request"),
+               concurrency: List[int] = typer.Option([1, 4, 16, 64, 256], help="closed-loop requests in flight per replica"),
                tp: List[int] = typer.Option([], help="tensor-parallel degrees (default: divisors of devices)"),
-               requests: int = typer.Option(400), plot: Optional[str] = typer.Option(None, help="write FILE.png"),
-               as_json: bool = typer.Option(False, "--json")) -> None:
+               requests: int = typer.Option(400, help="requests simulated per point"),
+               plot: Optional[str] = typer.Option(None, help="write the front to FILE.png"),
+               as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
         """Pareto front of output tokens/s per device vs tokens/s per user over concurrency x tensor parallelism."""
-        from hundredx.cli.predict_cmd import build_stack
-        from hundredx.serve import EngineConfig, simulate
+        from hundredx.cli.predict_cmd import build_scenario
+        from hundredx.kernel.runtime import SchedulerSpec
+        from hundredx.serve import simulate
         from hundredx.serve.from_stack import deployment_from_stack
         from hundredx.serve.pareto import plot_pareto, sweep_pareto
 
         with user_errors():
-            build_stack(model, chip, devices, 1, 1, 1, devices, weights, kv)  # bad model/chip/format: fail now
+            if min(concurrency) < 1 or (tp and min(tp) < 1):
+                bad = min(concurrency) if min(concurrency) < 1 else min(tp)
+                raise InputError("concurrency" if min(concurrency) < 1 else "tp", bad, "must be >= 1")
+            build_scenario(model, chip, devices, 1, 1, 1, devices, weights, kv)  # bad model/chip/format: fail now
             tps = tp or [t for t in (1, 2, 4, 8, 16, 32, 64, 72) if devices % t == 0]
             grid = [{"tp": t, "concurrency": c} for t in tps for c in concurrency]
             cache: dict = {}
@@ -136,8 +162,9 @@ def _register_pareto(app: typer.Typer) -> None:
                 t = point["tp"]
                 if t not in cache:
                     try:
-                        stack = build_stack(model, chip, devices, t, 1, 1, devices // t, weights, kv)
-                        cache[t] = deployment_from_stack(stack, EngineConfig(max_batch=max(concurrency)))
+                        stack = build_scenario(model, chip, devices, t, 1, 1, None, weights, kv,
+                                               scheduler=SchedulerSpec(max_seqs=max(concurrency))).stack
+                        cache[t] = deployment_from_stack(stack)
                     except InputError as exc:
                         cache[t] = exc
                 if isinstance(cache[t], InputError):

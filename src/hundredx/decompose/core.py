@@ -5,9 +5,11 @@ workload (metrics.evaluate); their goodness values feed log-space Shapley factor
 multiply to the total exactly), one-at-a-time factors and the interaction (co-design
 bonus > 1 / penalty < 1). See decompose.shapley for the formulas.
 
-Combinations that cannot run as written are first moved to the nearest runnable stack
-(stackfile.build.adjust_sections: attention kernel -> auto on a chip without it, ep/tp to
-divisors, more tp/pp until one sequence fits), each move listed under `adjustments`. A
+Layers are swapped on the specs (scenario.compose: the model's ModelSpec, the kernel layer's
+RuntimeSpec, the chip layer's SystemSpec and devices). Combinations that cannot run as written
+are first moved to the nearest runnable stack (scenario/adjust.py: attention kernel -> auto on
+a chip without it, ep/tp to divisors, more tp/pp until one sequence fits), each move listed
+under `adjustments`. A
 combination that still cannot run (memory, SLO missed at batch 1, device limits) is reported
 with its reason; the Shapley factors are then *not computable* (each player's value uses
 all 8 coalitions) and are returned as null with the reason, while the one-at-a-time factors
@@ -25,9 +27,9 @@ from hundredx.decompose.metrics import DEFAULT_METRIC, METRICS, Evaluation, Infe
 from hundredx.decompose.shapley import coalitions, interaction, one_at_a_time, shapley_factors
 from hundredx.decompose.waterfall import waterfall
 from hundredx.errors import InputError
-from hundredx.stackfile import LAYERS, StackFile, compose
+from hundredx.scenario import Scenario, compose
 
-_PLAYERS = LAYERS
+_PLAYERS = ("model", "kernel", "chip")
 
 
 @dataclass
@@ -60,15 +62,16 @@ def _label(s: frozenset) -> str:
     return " ".join(f"{p}:{'B' if p in s else 'A'}" for p in _PLAYERS)
 
 
-def _combo(a: StackFile, b: StackFile, s: frozenset, metric: str) -> tuple[dict, Evaluation | None]:
+def _combo(a: Scenario, b: Scenario, s: frozenset, metric: str) -> tuple[dict, Evaluation | None]:
     row: dict[str, Any] = {"from_b": sorted(s, key=_PLAYERS.index), "label": _label(s), "adjustments": []}
     try:
-        sources = {p: (b if p in s else a) for p in _PLAYERS}
-        sf = compose(sources, workload_from=a, adjust=0 < len(s) < len(_PLAYERS), name=_label(s))
-        row["adjustments"] = list(sf.scenario.adjustments)
-        row["devices"] = sf.stack.runtime.devices
-        row["parallelism"] = {k: getattr(sf.stack.runtime, k) for k in ("tp", "pp", "ep", "dp")}
-        ev = evaluate(sf.scenario, metric)
+        take = {p: (b if p in s else a) for p in _PLAYERS}
+        scn = compose(take["model"], take["kernel"], take["chip"], workload_from=a,
+                      adjust=0 < len(s) < len(_PLAYERS), name=_label(s))
+        row["adjustments"] = list(scn.adjustments)
+        row["devices"] = scn.devices
+        row["parallelism"] = {k: getattr(scn.runtime, k) for k in ("tp", "pp", "ep", "dp")}
+        ev = evaluate(scn, metric)
     except (InputError, Infeasible) as exc:
         row.update(feasible=False, reason=str(exc), value=None)
         return row, None
@@ -78,27 +81,27 @@ def _combo(a: StackFile, b: StackFile, s: frozenset, metric: str) -> tuple[dict,
     return row, ev
 
 
-def _describe(sf: StackFile, ev: Evaluation | None) -> dict:
-    rt = sf.stack.runtime
-    out = {"name": sf.name, "path": sf.path, "model": sf.stack.model.id, "system": sf.stack.system.id,
-           "chip": sf.stack.chip.id, "devices": rt.devices, "tp": rt.tp, "pp": rt.pp, "ep": rt.ep, "dp": rt.dp,
-           "weights": sf.stack.model.quant.weight.name, "kv": sf.stack.model.quant.kv.name,
+def _describe(scn: Scenario, ev: Evaluation | None) -> dict:
+    rt = scn.runtime
+    out = {"name": scn.name, "path": scn.source, "model": scn.model.id, "system": scn.system.id,
+           "chip": scn.chip.id, "devices": scn.devices, "tp": rt.tp, "pp": rt.pp, "ep": rt.ep, "dp": rt.dp,
+           "weights": scn.model.quant.weight.name, "kv": scn.model.quant.kv.name,
            "attention_kernel": rt.attention_kernel}
     if ev is not None:
         out.update(ev.to_dict())
     return out
 
 
-def _check_prices(a: StackFile, b: StackFile, metric: str) -> None:
-    for sf in (a, b):
-        if metric == "cost_per_million_tokens" and sf.scenario.price_per_hour <= 0:
-            raise InputError("workload.price_per_hour", sf.scenario.price_per_hour,
-                             f"{sf.stack.chip.id} has no catalog price; set it in {sf.path}")
-        if metric == "energy_per_token_j" and sf.scenario.power_w <= 0:
-            raise InputError("workload.power_w", sf.scenario.power_w, f"{sf.stack.chip.id} has no TDP; set it in {sf.path}")
+def _check_prices(a: Scenario, b: Scenario, metric: str) -> None:
+    for scn in (a, b):
+        if metric == "cost_per_million_tokens" and scn.chip.price_per_hour <= 0:
+            raise InputError("chip.price_per_hour", scn.chip.price_per_hour,
+                             f"{scn.chip.id} has no catalog price; set it in {scn.source or scn.name}")
+        if metric == "energy_per_token_j" and scn.chip.tdp_w <= 0:
+            raise InputError("chip.power_w", scn.chip.tdp_w, f"{scn.chip.id} has no TDP; set it in {scn.source or scn.name}")
 
 
-def decompose(a: StackFile, b: StackFile, metric: str = DEFAULT_METRIC, steps: Sequence[Any] | None = None,
+def decompose(a: Scenario, b: Scenario, metric: str = DEFAULT_METRIC, steps: Sequence[Any] | None = None,
               mismatches: bool = True) -> Decomposition:
     """Decompose the B/A ratio of `metric` into model, kernel and chip factors (module docstring)."""
     metric = metric_name(metric)
@@ -112,7 +115,7 @@ def decompose(a: StackFile, b: StackFile, metric: str = DEFAULT_METRIC, steps: S
         evs[row["label"]] = ev
     full, empty = frozenset(_PLAYERS), frozenset()
     notes = []
-    if a.workload_section != b.workload_section:
+    if (a.workload, a.batch_auto) != (b.workload, b.batch_auto):
         notes.append("B's workload section differs from A's; every combination (B included) runs on A's workload")
     total = values[full] / values[empty] if values[full] and values[empty] else None
     missing = [r for r in rows if not r["feasible"]]
@@ -125,16 +128,13 @@ def decompose(a: StackFile, b: StackFile, metric: str = DEFAULT_METRIC, steps: S
     inter = interaction(values, _PLAYERS)
     ev_a, ev_b = evs[_label(empty)], evs[_label(full)]
 
-    def _eval(sf: StackFile) -> Evaluation:
-        return evaluate(sf.scenario, metric)
-
-    falls = waterfall(a, b, _eval, steps) if total is not None else []
+    falls = waterfall(a, b, lambda scn: evaluate(scn, metric), steps) if total is not None else []
     found = {}
     if mismatches:
         from hundredx.decompose.mismatch import find_mismatches
 
-        found = {"a": [m.to_dict() for m in find_mismatches(a.scenario, ev_a)],
-                 "b": [m.to_dict() for m in find_mismatches(b.scenario, ev_b)]}
+        found = {"a": [m.to_dict() for m in find_mismatches(a, ev_a)],
+                 "b": [m.to_dict() for m in find_mismatches(b, ev_b)]}
     direction, unit = METRICS[metric]
     return Decomposition(metric, direction, unit, _describe(a, ev_a), _describe(b, ev_b), total, shap, oat, inter,
                          falls, found, rows, notes, {"a": ev_a, "b": ev_b})

@@ -25,9 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from hundredx.errors import InputError
-from hundredx.predict import Prediction, Workload, predict
-from hundredx.predict.memory import max_batch
-from hundredx.stackfile.build import Scenario
+from hundredx.predict import Prediction, predict
+from hundredx.scenario import Scenario, Workload
+from hundredx.scenario.memory import max_batch
 
 METRICS = {
     "output_tokens_per_s_per_device": ("higher", "tokens/s/device"),
@@ -81,9 +81,7 @@ def _predict(stack, w: Workload, batch: int, check: bool = True) -> Prediction:
 
 
 def _ok(p: Prediction, w: Workload, use_ttft: bool = True, use_tpot: bool = True) -> bool:
-    tpot_ok = not use_tpot or w.tpot_limit_s <= 0 or p.tpot_s <= w.tpot_limit_s
-    ttft_ok = not use_ttft or w.ttft_limit_s <= 0 or p.ttft_s <= w.ttft_limit_s
-    return tpot_ok and ttft_ok
+    return w.meets(p.ttft_s, p.tpot_s, use_ttft, use_tpot)
 
 
 def search_batch(stack, w: Workload, use_ttft: bool = True, use_tpot: bool = True) -> tuple[int, str, Prediction]:
@@ -112,7 +110,7 @@ def search_batch(stack, w: Workload, use_ttft: bool = True, use_tpot: bool = Tru
 
 def _disaggregated(scn: Scenario, metric: str) -> tuple[float, float, float, int, str, Prediction]:
     """(tokens/s/device, tpot, ttft, decode batch, limited_by, decode prediction) for P/D pools."""
-    stack, w, d = scn.stack, scn.workload, scn.disaggregation
+    stack, w, d = scn.stack, scn.workload, scn.runtime.disaggregation
     replica = stack.runtime.tp * stack.runtime.pp * stack.runtime.cp
     latency = metric in ("tpot_s", "ttft_s")
     if scn.batch_auto:
@@ -139,7 +137,7 @@ def evaluate(scn: Scenario, metric: str = DEFAULT_METRIC) -> Evaluation:
     metric = metric_name(metric)
     stack, w = scn.stack, scn.workload
     notes = list(scn.adjustments)
-    if scn.disaggregation is not None:
+    if scn.runtime.disaggregation is not None:
         tps, tpot, ttft, batch, limited, pred = _disaggregated(scn, metric)
     else:
         if not scn.batch_auto:
@@ -151,11 +149,10 @@ def evaluate(scn: Scenario, metric: str = DEFAULT_METRIC) -> Evaluation:
         tps, tpot, ttft = pred.output_tokens_per_s_per_device, pred.tpot_s, pred.ttft_s
     if not tps > 0:
         raise Infeasible("predicted throughput is zero")
-    devices = stack.runtime.devices if scn.disaggregation is None else \
-        scn.disaggregation.prefill_devices + scn.disaggregation.decode_devices
+    devices = scn.devices
     value = {"output_tokens_per_s_per_device": tps, "tpot_s": tpot, "ttft_s": ttft,
-             "cost_per_million_tokens": scn.price_per_hour / 3600.0 / tps * 1e6,
-             "energy_per_token_j": scn.power_w / tps}[metric]
+             "cost_per_million_tokens": scn.chip.price_per_hour / 3600.0 / tps * 1e6,
+             "energy_per_token_j": scn.chip.tdp_w / tps}[metric]
     if value <= 0:
         raise Infeasible(f"{metric} = {value}: price or power is zero for {stack.chip.id}")
     goodness = value if METRICS[metric][0] == "higher" else 1.0 / value

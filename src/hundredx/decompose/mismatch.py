@@ -30,7 +30,7 @@ import numpy as np
 from hundredx.decompose.metrics import Evaluation, Infeasible, evaluate
 from hundredx.errors import InputError
 from hundredx.predict import predict
-from hundredx.stackfile.build import Scenario
+from hundredx.scenario import Scenario
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +179,7 @@ def _slo_batch(stack, w, lo: int, cap: int = 16384) -> int:
     """Largest batch meeting the SLOs with memory ignored (bisection from `lo`)."""
     def ok(b: int) -> bool:
         p = predict(stack, replace(w, batch=b), check_memory=False)
-        return not ((w.tpot_limit_s and p.tpot_s > w.tpot_limit_s) or (w.ttft_limit_s and p.ttft_s > w.ttft_limit_s))
+        return w.meets(p.ttft_s, p.tpot_s)
 
     hi = lo
     while hi < cap and ok(min(2 * hi, cap)):
@@ -193,7 +193,7 @@ def _slo_batch(stack, w, lo: int, cap: int = 16384) -> int:
 
 def _kv(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
     w = scn.workload
-    if ev.limited_by != "memory" or not (w.tpot_limit_s or w.ttft_limit_s):
+    if ev.limited_by != "memory" or not w.has_limits:
         return []
     try:
         slo = _slo_batch(scn.stack, w, ev.batch)

@@ -1,16 +1,18 @@
-"""Predict: `Stack`, `Workload`, `predict()`, vectorized `predict_many()` and the serving step cost.
+"""Predict: `predict()`, vectorized `predict_many()`, the cost of forward passes and of a serving step.
 
-Joins the three layers: model ops -> kernel sharding and op costs -> chip collectives.
+Joins the three layers for a `scenario.Stack`: model ops -> kernel sharding and op costs ->
+chip collectives. `predict_many` imports pandas, so it is loaded on first use.
 """
 
-from hundredx.predict.stack import Stack, Workload
 from hundredx.predict.single import Prediction, predict
 
 
-def predict_many(table):
-    from hundredx.predict.many import predict_many as _many
+def __getattr__(name: str):
+    if name == "predict_many":
+        from hundredx.predict.many import predict_many
 
-    return _many(table)
+        return predict_many
+    raise AttributeError(f"module 'hundredx.predict' has no attribute {name!r}")
 
 
-__all__ = ["Stack", "Workload", "Prediction", "predict", "predict_many"]
+__all__ = ["Prediction", "predict", "predict_many"]

@@ -23,7 +23,7 @@ from hundredx.kernel.fit import load_params
 from hundredx.kernel.sharding import shard_ops
 from hundredx.model import build_ops
 from hundredx.predict.comms import PricedComm, price_comms
-from hundredx.predict.stack import Stack
+from hundredx.scenario.stack import Stack
 
 BOUNDS = ("compute", "memory", "network", "overhead")
 _PARAMS: dict[str, object] = {}

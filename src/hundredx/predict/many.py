@@ -3,8 +3,9 @@
 Rows are grouped by what changes the op graph's structure (model, system, formats and
 the non-numeric runtime knobs); inside a group, batch / isl / osl / tp / ep / pp / dp are
 numpy arrays pushed through the same formulas as `predict` (one code path). Rows whose
-parallelism is impossible or whose memory does not fit are kept, flagged in `valid` /
-`fits` with the reason in `invalid_reason`, never silently dropped.
+parallelism breaks a rule (scenario/rules.py, the same rules every stack is built under) or
+whose memory does not fit are kept, flagged in `valid` / `fits` with the reason in
+`invalid_reason`, never silently dropped.
 """
 
 from __future__ import annotations
@@ -14,28 +15,15 @@ import numpy as np
 import pandas as pd
 
 from hundredx.chip import load_system
-from hundredx.kernel.runtime import RuntimeSpec
-from hundredx.model import load_model
 from hundredx.predict.engine import BOUNDS
-from hundredx.predict.memory import memory_use
+from hundredx.scenario.memory import memory_use
 from hundredx.predict.single import phase_steps
-from hundredx.predict.stack import Stack
+from hundredx.scenario.build import build
+from hundredx.scenario.rules import violations
 
 NUMERIC = {"tp": 1, "pp": 1, "ep": 1, "dp": 1, "batch": 1, "isl": 1024, "osl": 128}
 STRUCTURAL = {"weights": None, "kv": None, "act": None, "attention_kernel": "auto", "attention_dp": False,
               "fused": True, "cuda_graphs": True, "gemm_library": "auto"}
-
-
-def _invalid_reasons(model, tp, ep, pp, attention_dp: bool) -> np.ndarray:
-    reason = np.full(tp.shape, "", dtype=object)
-    if not attention_dp:
-        reason = np.where(model.num_heads % tp != 0, "tp does not divide the attention heads", reason)
-    experts = model.moe.num_experts if model.moe is not None else 0
-    reason = np.where((ep > 1) & (experts == 0), "ep > 1 on a dense model", reason)
-    if experts:
-        reason = np.where(ep > experts, "ep exceeds the expert count", reason)
-    reason = np.where(pp > model.num_layers, "pp exceeds the layer count", reason)
-    return reason
 
 
 def _by_parallelism(key: tuple, rows: pd.DataFrame) -> pd.DataFrame:
@@ -52,17 +40,23 @@ def _by_parallelism(key: tuple, rows: pd.DataFrame) -> pd.DataFrame:
 
 def _group_predict(key: tuple, rows: pd.DataFrame) -> pd.DataFrame:
     model_id, system_id, weights, kv, act, attn_kernel, attn_dp, fused, graphs, gemm_lib = key
-    model = load_model(model_id, weights=weights, kv=kv, act=act)
-    system = load_system(system_id)
-    runtime = RuntimeSpec(attention_kernel=attn_kernel, attention_dp=bool(attn_dp), fused=bool(fused),
-                          cuda_graphs=bool(graphs), gemm_library=gemm_lib)
-    stack = Stack(model, system, runtime)
+    # The group's structure as one scenario; its parallel degrees are the arrays below. The system is sized
+    # to the group's largest deployment (a torus slice of that size serves every row of the group).
+    largest = int(np.max(rows["tp"].to_numpy() * rows["pp"].to_numpy() * rows["dp"].to_numpy(), initial=1))
+    cap = load_system(system_id).max_devices  # rows beyond it are flagged by the rules, not built
+    largest = min(largest, cap) if cap else largest
+    stack = build(model_id, system_id, tp=1, dp=largest, weights=weights, kv=kv, act=act,
+                  attention_kernel=attn_kernel, attention_dp=bool(attn_dp), fused=bool(fused), cuda_graphs=bool(graphs),
+                  gemm_library=gemm_lib).stack
+    model, system = stack.model, stack.system
     a = {k: rows[k].to_numpy(dtype=float) for k in NUMERIC}
     for k in ("tp", "ep", "pp"):  # constant within a parallelism split: use scalars
         if a[k].size and np.all(a[k] == a[k][0]):
             a[k] = float(a[k][0])
     shape = a["batch"].shape
-    raw = _invalid_reasons(model, np.asarray(a["tp"]), np.asarray(a["ep"]), np.asarray(a["pp"]), bool(attn_dp))
+    raw = violations(model, system, a["tp"], a["ep"], a["pp"], a["dp"], 1, bool(attn_dp))
+    if np.ndim(raw) and not np.any(raw != ""):  # every row runs: keep the scalar degrees (cheaper numpy)
+        raw = ""
     ok = raw == ""
     if np.ndim(raw) == 0:  # one parallelism for the whole split: keep scalars (cheaper numpy)
         tp, ep, pp = (a[k] if ok else 1.0 for k in ("tp", "ep", "pp"))

@@ -14,14 +14,15 @@ the deployment runs dp replicas. Lower bounds use the ops' speed-of-light times.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from hundredx.errors import InputError
 from hundredx.predict.engine import BOUNDS, ForwardCost, ForwardStep, forward_costs
-from hundredx.predict.memory import MemoryUse, memory_use
-from hundredx.predict.stack import Stack, Workload
+from hundredx.scenario.memory import MemoryUse, memory_use
+from hundredx.scenario.stack import Stack
+from hundredx.scenario.workload import Workload
 from hundredx.units import fmt_bytes
 
 
@@ -133,6 +134,33 @@ def phase_steps(stack: Stack, batch, isl, context, tp=None, ep=None, pp=None):
     return cost, bubble, decode, per_step
 
 
+_WORKLOAD_FIELDS = frozenset(Workload.__dataclass_fields__)
+
+
+def _resolve(stack, workload, args: dict) -> tuple[Stack, Workload]:
+    """(Stack, Workload) from predict's arguments: a Stack, a Scenario, or ids for scenario.build."""
+    from hundredx.scenario.build import Scenario, build
+
+    if isinstance(stack, (Stack, Scenario)):
+        unknown = sorted(set(args) - _WORKLOAD_FIELDS)
+        if unknown:
+            raise InputError(unknown[0], args[unknown[0]], "predict(stack, ...) takes Workload fields only")
+        base = workload if workload is not None else (stack.workload if isinstance(stack, Scenario) else Workload())
+        return (stack.stack if isinstance(stack, Scenario) else stack), (replace(base, **args) if args else base)
+    chip = args.pop("chip", None)
+    if isinstance(workload, str):  # predict(model, chip, ...): the second positional argument is the chip
+        chip, workload = workload, None
+    if chip is None:
+        raise InputError("chip", None, "predict(model, chip, ...) needs a chip or system id")
+    fields = {k: args.pop(k) for k in list(args) if k in _WORKLOAD_FIELDS}
+    if workload is None:
+        workload = Workload(**fields)
+    elif fields:
+        raise InputError(sorted(fields)[0], fields[sorted(fields)[0]], "give workload fields or a Workload, not both")
+    scn = build(stack, chip, workload=workload, **args)
+    return scn.stack, scn.workload
+
+
 def check_fits(stack: Stack, mem: MemoryUse, batch: int = 1) -> None:
     if not bool(np.all(mem.fits)):
         d = mem.to_dict()
@@ -142,11 +170,16 @@ def check_fits(stack: Stack, mem: MemoryUse, batch: int = 1) -> None:
                          f"usable {fmt_bytes(d['usable'])}")
 
 
-def predict(stack: Stack, workload: Workload = Workload(), check_memory: bool = True) -> Prediction:
-    """Predict one stack on one workload (see the module docstring for the model)."""
+def predict(stack, workload: Workload | None = None, check_memory: bool = True, **build_args) -> Prediction:
+    """Predict one stack on one workload (see the module docstring for the model).
+
+    `stack` is a `Stack`, a `Scenario` (its workload is used unless one is given), or a model id /
+    spec followed by a chip id as in `predict("meta-llama/Llama-3.1-8B-Instruct", "h100-sxm", batch=8,
+    isl=1024, osl=256, tp=1)`: workload fields and every `scenario.build` argument are keywords."""
+    stack, workload = _resolve(stack, workload, build_args)
     rt, w = stack.runtime, workload
     # Paged KV under continuous batching holds isl + osl/2 tokens per sequence on average.
-    kv_osl = w.osl / 2.0 if rt.batching == "continuous" else w.osl
+    kv_osl = w.osl / 2.0 if rt.scheduler.policy == "continuous" else w.osl
     mem = memory_use(stack, w.batch, w.isl, kv_osl)
     if check_memory:
         check_fits(stack, mem, w.batch)

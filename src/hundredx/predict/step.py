@@ -14,8 +14,8 @@ import numpy as np
 from hundredx.kernel.batching import merge_segments
 from hundredx.model import build_ops
 from hundredx.predict.engine import forward_cost
-from hundredx.predict.memory import USABLE_FRACTION, kv_split, memory_use
-from hundredx.predict.stack import Stack
+from hundredx.scenario.memory import USABLE_FRACTION, kv_split, memory_use
+from hundredx.scenario.stack import Stack
 
 
 ATTENTION_SIDE = ("embed", "attention", "head")

@@ -1,8 +1,10 @@
-"""Request-level serving simulator (issue 5): continuous batching, chunked prefill, paged KV,
-prefix caching, DP routing, P/D and attention/FFN disaggregation, speculative decoding.
+"""Request-level serving simulator: continuous batching, chunked prefill, paged KV, prefix
+caching, DP routing, P/D and attention/FFN disaggregation, speculative decoding.
 
     simulate(Deployment(Pool(step_cost, replicas=4)), Workload(arrival="poisson", rate_per_s=20))
 
+The workload is the one `scenario.Workload`; each pool's engine scheduler is a
+`kernel.runtime.SchedulerSpec` and speculative decoding a `kernel.runtime.SpeculativeSpec`.
 The cost of each engine iteration comes from a `StepCost` (stepcost.py); the event loop is
 in engine.py, the per-replica policy in scheduler.py, metrics in metrics.py, Pareto fronts in
 pareto.py. Seeded and deterministic: the same (deployment, workload, seed) gives the same result.
@@ -16,14 +18,15 @@ from typing import Callable
 import numpy as np
 
 from hundredx.errors import InputError
-from hundredx.serve.deploy import AFDStepCost, Deployment, EngineConfig, KVTransfer, Pool, Speculative
+from hundredx.scenario.workload import LengthDist, Workload
+from hundredx.serve.deploy import AFDStepCost, Deployment, KVTransfer, Pool
 from hundredx.serve.engine import Engine
 from hundredx.serve.result import SimResult, build_result
 from hundredx.serve.stepcost import LinearStepCost, MemoStepCost, StepCost, TableStepCost
-from hundredx.serve.workload import LengthDist, Requests, Workload, load_trace, make_requests
+from hundredx.serve.workload import Requests, load_trace, make_requests
 
-__all__ = ["AFDStepCost", "Deployment", "EngineConfig", "KVTransfer", "LengthDist", "LinearStepCost",
-           "MemoStepCost", "Pool", "Requests", "SimResult", "Speculative", "StepCost", "TableStepCost",
+__all__ = ["AFDStepCost", "Deployment", "KVTransfer", "LengthDist", "LinearStepCost",
+           "MemoStepCost", "Pool", "Requests", "SimResult", "StepCost", "TableStepCost",
            "Workload", "load_trace", "make_requests", "simulate"]
 
 
@@ -36,7 +39,7 @@ def simulate(deployment: Deployment, workload: Workload | Requests, seed: int = 
         requests, slo_ttft, slo_tpot = workload, math.inf, math.inf
     elif isinstance(workload, Workload):
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x3A7]))
-        requests, slo_ttft, slo_tpot = make_requests(workload, rng), workload.slo_ttft_s, workload.slo_tpot_s
+        requests, slo_ttft, slo_tpot = make_requests(workload, rng), workload.ttft_limit_s, workload.tpot_limit_s
     else:
         raise InputError("workload", type(workload).__name__, "must be a serve.Workload or serve.Requests")
     book, main, pre = Engine(deployment, requests, seed, progress).run()

@@ -10,9 +10,10 @@ one replica's step: with m micro-batches ping-ponging through L layers, per laye
   cycle = max(m * max(a, f, x), a + f + 2x)
 (throughput-bound when the bottleneck stage is kept busy, latency-bound by one round trip
 otherwise), a, f = each side's time for one micro-batch over one layer, x = activation
-transfer per micro-batch and direction; step = L * cycle. Speculative decoding: k drafts,
-i.i.d. per-token acceptance a, accepted drafts truncated-geometric, verify = a (k+1)-token
-chunk per sequence, plus k draft forward passes (or a fixed per-step draft time).
+transfer per micro-batch and direction; step = L * cycle. Speculative decoding
+(kernel.runtime.SpeculativeSpec): k drafts, i.i.d. per-token acceptance a, accepted drafts
+truncated-geometric, verify = a (k+1)-token chunk per sequence, plus k draft forward passes
+(or a fixed per-step draft time). Each pool's engine scheduler is a kernel.runtime.SchedulerSpec.
 """
 
 from __future__ import annotations
@@ -21,26 +22,10 @@ import math
 from dataclasses import dataclass
 
 from hundredx.errors import InputError
+from hundredx.kernel.runtime import SchedulerSpec, SpeculativeSpec
 from hundredx.serve.stepcost import StepCost, check_step_cost
 
 ROUTING = ("round_robin", "least_loaded")
-
-
-@dataclass(frozen=True, slots=True)
-class EngineConfig:
-    """Scheduler knobs of one replica (vLLM names: max_num_seqs, max_num_batched_tokens, block_size)."""
-
-    max_batch: int = 256
-    token_budget: int = 8192
-    block_tokens: int = 16
-    chunked_prefill: bool = True
-    prefix_cache: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("max_batch", "token_budget", "block_tokens"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise InputError(name, value, "must be an integer >= 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +35,7 @@ class Pool:
     step_cost: StepCost
     replicas: int = 1
     devices_per_replica: int = 1
-    engine: EngineConfig = EngineConfig()
+    scheduler: SchedulerSpec = SchedulerSpec()
 
     def __post_init__(self) -> None:
         check_step_cost(self.step_cost)
@@ -82,46 +67,19 @@ class KVTransfer:
 
 
 @dataclass(frozen=True, slots=True)
-class Speculative:
-    """k = `draft_tokens` drafts per step, accepted i.i.d. with probability `acceptance` until the first miss."""
-
-    draft_tokens: int = 3
-    acceptance: float = 0.7
-    draft_step_cost: StepCost | None = None
-    draft_fixed_s: float = 0.0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.draft_tokens, int) or self.draft_tokens < 1:
-            raise InputError("draft_tokens", self.draft_tokens, "must be an integer >= 1")
-        if not 0.0 <= self.acceptance <= 1.0:
-            raise InputError("acceptance", self.acceptance, "must be in [0, 1]")
-        if self.draft_step_cost is not None:
-            check_step_cost(self.draft_step_cost, "draft_step_cost")
-        if not self.draft_fixed_s >= 0:
-            raise InputError("draft_fixed_s", self.draft_fixed_s, "must be >= 0")
-
-    @property
-    def expected_tokens_per_step(self) -> float:
-        """E[accepted + 1] = (1 - a^(k+1)) / (1 - a) (k + 1 when a = 1)."""
-        a, k = self.acceptance, self.draft_tokens
-        return float(k + 1) if a >= 1.0 else (1.0 - a ** (k + 1)) / (1.0 - a)
-
-    def draft_time_s(self, decode_seqs: int, decode_context_tokens: int) -> float:
-        """k sequential draft forwards over the batch, plus a fixed per-step draft cost."""
-        t = self.draft_fixed_s
-        if self.draft_step_cost is not None and decode_seqs:
-            t += self.draft_tokens * self.draft_step_cost.step_time_s(0, 0, 0, decode_seqs, decode_context_tokens)
-        return t
-
-
-@dataclass(frozen=True, slots=True)
 class Deployment:
-    """`pool` serves everything, or only decode when `prefill` (a second pool) is given."""
+    """`pool` serves everything, or only decode when `prefill` (a second pool) is given.
+
+    Speculative decoding (the decode pool): `speculative` says k and the acceptance; each step
+    costs k sequential draft forwards of `draft_step_cost` over the decoding batch plus
+    `draft_fixed_s`."""
 
     pool: Pool
     prefill: Pool | None = None
     transfer: KVTransfer | None = None
-    speculative: Speculative | None = None
+    speculative: SpeculativeSpec | None = None
+    draft_step_cost: StepCost | None = None
+    draft_fixed_s: float = 0.0
     routing: str = "round_robin"
     device_hour_usd: float = 0.0
     device_power_w: float = 0.0
@@ -131,9 +89,19 @@ class Deployment:
             raise InputError("routing", self.routing, f"must be one of {', '.join(ROUTING)}")
         if self.prefill is not None and self.transfer is None:
             raise InputError("transfer", None, "prefill/decode disaggregation needs a KVTransfer link")
-        for name in ("device_hour_usd", "device_power_w"):
+        if self.draft_step_cost is not None:
+            check_step_cost(self.draft_step_cost, "draft_step_cost")
+        for name in ("device_hour_usd", "device_power_w", "draft_fixed_s"):
             if not getattr(self, name) >= 0:
                 raise InputError(name, getattr(self, name), "must be >= 0")
+
+    def draft_time_s(self, decode_seqs: int, decode_context_tokens: int) -> float:
+        """k sequential draft forwards over the decoding batch, plus the fixed per-step draft cost."""
+        t = self.draft_fixed_s
+        if self.speculative is not None and self.draft_step_cost is not None and decode_seqs:
+            t += self.speculative.draft_tokens * self.draft_step_cost.step_time_s(0, 0, 0, decode_seqs,
+                                                                                   decode_context_tokens)
+        return t
 
     @property
     def disaggregated(self) -> bool:

@@ -34,7 +34,7 @@ class Engine:
         self.book = Book(requests.input_len, requests.output_len, requests.prefix_id, requests.prefix_tokens)
         streams = np.random.SeedSequence([int(seed), 0x5E7E]).spawn(deployment.pool.replicas)
         main_role = "decode" if deployment.disaggregated else "mixed"
-        self.main = self._pool(deployment.pool, main_role, deployment.speculative, streams)
+        self.main = self._pool(deployment.pool, main_role, deployment.speculative, streams, deployment.draft_time_s)
         self.pre = self._pool(deployment.prefill, "prefill", None, None) if deployment.prefill else []
         self.front = self.pre or self.main
         self.all = self.main + self.pre
@@ -48,9 +48,9 @@ class Engine:
         self.n_done, self.next_report = 0, 0.0
         self.next_closed = 0
 
-    def _pool(self, pool: Pool, role: str, spec, streams) -> list[Replica]:
-        return [Replica(i, role, pool.step_cost, pool.engine, self.book, spec,
-                        np.random.default_rng(streams[i]) if streams else None) for i in range(pool.replicas)]
+    def _pool(self, pool: Pool, role: str, spec, streams, draft_time=None) -> list[Replica]:
+        return [Replica(i, role, pool.step_cost, pool.scheduler, self.book, spec,
+                        np.random.default_rng(streams[i]) if streams else None, draft_time) for i in range(pool.replicas)]
 
     def _too_long(self) -> np.ndarray:
         """Requests that could never be resident: prompt + output (+ k drafts) over one replica's KV."""
@@ -127,7 +127,7 @@ class Engine:
                 end = rep.plan(t)
                 if end is not None:
                     self._push(end, STEP, gid, rep.version)
-            elif (force or rep.running() < rep.cfg.max_batch) and rep.interrupt(t):
+            elif (force or rep.running() < rep.cfg.max_seqs) and rep.interrupt(t):
                 self._push(rep.end, STEP, gid, rep.version)
             for rid in rep.started:
                 nbytes = self.pre[self.book.prefill_replica[rid]].cost.kv_bytes_per_token * self.book.ctx[rid]

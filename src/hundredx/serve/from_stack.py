@@ -1,9 +1,11 @@
-"""Build a simulator `Deployment` from a predict `Stack`: the bridge between the two.
+"""Build a simulator `Deployment` from a `scenario.Stack`: the bridge between the two.
 
 Step costs come from `predict.step.StackStepCost` (merged continuous-batching steps of
 the op graph), cached by `MemoStepCost` on buckets of BUCKET_BITS (inputs rounded up by
-< 2^-bits; on benchmarks/serve_speed.py bits 3 vs 5 changed throughput by 0.8%). Disaggregation: `prefill_devices:decode_devices`
-split into pools of `tp*pp` devices per replica; the KV transfer runs over the scale-up
+< 2^-bits; on benchmarks/serve_speed.py bits 3 vs 5 changed throughput by 0.8%). Every
+pool runs the stack's engine scheduler (`runtime.scheduler`). Disaggregation
+(`runtime.disaggregation`): prefill_devices and decode_devices split into pools of `tp*pp*cp`
+devices per replica (the prefill pool's tp is `prefill_tp` when given); the KV transfer runs over the scale-up
 domain when both pools fit in it, else over the scale-out network, each device of a
 replica sending its shard in parallel. Speculative decoding: MTP drafts cost one decoder
 layer of the target per draft token (the MTP module is one layer); a draft model costs its
@@ -15,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from hundredx.errors import InputError
-from hundredx.predict import Stack
+from hundredx.scenario.stack import Stack
 from hundredx.predict.step import ATTENTION_SIDE, FFN_SIDE, StackStepCost
-from hundredx.serve.deploy import AFDStepCost, Deployment, EngineConfig, KVTransfer, Pool, Speculative
+from hundredx.serve.deploy import AFDStepCost, Deployment, KVTransfer, Pool
 from hundredx.serve.stepcost import MemoStepCost, WrapsStepCost
 
 
@@ -35,22 +37,22 @@ class ScaledStepCost(WrapsStepCost):
 BUCKET_BITS = 3  # step inputs rounded up to 8 buckets per doubling (< 12.5% each); see docs/serving.md
 
 
-def _pool(stack: Stack, replicas: int, engine: EngineConfig, bits: int = BUCKET_BITS) -> Pool:
+def _pool(stack: Stack, replicas: int, bits: int = BUCKET_BITS) -> Pool:
     rt = stack.runtime
     cost = MemoStepCost(StackStepCost(stack), bits=bits)
-    return Pool(cost, replicas=replicas, devices_per_replica=rt.tp * rt.pp * rt.cp, engine=engine)
+    return Pool(cost, replicas=replicas, devices_per_replica=rt.replica_devices, scheduler=rt.scheduler)
 
 
-def _speculative(stack: Stack, draft_model=None) -> Speculative | None:
+def _draft_cost(stack: Stack, draft_model=None):
+    """The draft's step cost: one decoder layer of the target per MTP draft token, or a draft model."""
     spec = stack.runtime.speculative
     if spec is None:
         return None
+    plain = replace(stack.runtime, speculative=None, disaggregation=None)
     if spec.method == "mtp" or draft_model is None:
-        base = MemoStepCost(StackStepCost(replace(stack, runtime=replace(stack.runtime, speculative=None))))
-        draft = ScaledStepCost(base, 1.0 / max(stack.model.num_layers, 1))
-    else:
-        draft = MemoStepCost(StackStepCost(Stack(draft_model, stack.system, replace(stack.runtime, speculative=None))))
-    return Speculative(draft_tokens=spec.draft_tokens, acceptance=spec.acceptance, draft_step_cost=draft)
+        base = MemoStepCost(StackStepCost(replace(stack, runtime=plain)))
+        return ScaledStepCost(base, 1.0 / max(stack.model.num_layers, 1))
+    return MemoStepCost(StackStepCost(Stack(draft_model, stack.system, plain)))
 
 
 def afd_step_cost(stack: Stack, attention_devices: int, ffn_devices: int, bits: int = BUCKET_BITS,
@@ -63,7 +65,7 @@ def afd_step_cost(stack: Stack, attention_devices: int, ffn_devices: int, bits: 
     for name, n in (("afd.attention_devices", attention_devices), ("afd.ffn_devices", ffn_devices)):
         if n < 1:
             raise InputError(name, n, "must be >= 1")
-    plain = replace(stack.runtime, speculative=None, dp=1, pp=1, cp=1)
+    plain = replace(stack.runtime, speculative=None, disaggregation=None, dp=1, pp=1, cp=1)
     attn = Stack(model, system, replace(plain, tp=attention_devices, ep=1))
     moe = model.moe is not None
     ffn = Stack(model, system, replace(plain, tp=ffn_devices, ep=ffn_devices if moe else 1, attention_dp=True))
@@ -75,33 +77,35 @@ def afd_step_cost(stack: Stack, attention_devices: int, ffn_devices: int, bits: 
                        model.hidden_size * model.quant.act.bytes_per_element, link, latency, micro_batches)
 
 
-def deployment_from_stack(stack: Stack, engine: EngineConfig = EngineConfig(), disagg: tuple[int, int] | None = None,
-                          draft_model=None, bits: int = BUCKET_BITS, afd: tuple[int, int] | None = None,
-                          prefill_tp: int | None = None) -> Deployment:
-    """Aggregated (dp replicas), prefill/decode-disaggregated (`disagg`, the prefill pool optionally
-    with its own `prefill_tp`) or attention/FFN-disaggregated (`afd`, dp replicas of A+F devices)."""
+def deployment_from_stack(stack: Stack, draft_model=None, bits: int = BUCKET_BITS,
+                          afd: tuple[int, int] | None = None) -> Deployment:
+    """Aggregated (dp replicas), prefill/decode-disaggregated (`runtime.disaggregation`) or
+    attention/FFN-disaggregated (`afd`: attention and FFN devices per replica, dp replicas)."""
     rt, system = stack.runtime, stack.system
-    per_replica = rt.tp * rt.pp * rt.cp
     chip = system.chip
-    plain = replace(stack, runtime=replace(rt, speculative=None, dp=1))
-    spec = _speculative(stack, draft_model)
+    # each pool's replica cost: the step cost does not depend on dp, so the rules of the stack still hold
+    plain = replace(stack, runtime=replace(rt, speculative=None, disaggregation=None))
+    spec = dict(speculative=rt.speculative, draft_step_cost=_draft_cost(stack, draft_model))
     prices = {"device_hour_usd": chip.price_per_hour, "device_power_w": chip.tdp_w}
     if afd is not None:
+        if rt.disaggregation is not None:
+            raise InputError("afd", afd, "attention/FFN disaggregation and P/D disaggregation do not combine here")
         cost = afd_step_cost(stack, afd[0], afd[1], bits)
-        pool = Pool(cost, replicas=rt.dp, devices_per_replica=afd[0] + afd[1], engine=engine)
-        return Deployment(pool, speculative=spec, **prices)
-    if disagg is None:
-        return Deployment(_pool(plain, rt.dp, engine, bits), speculative=spec, **prices)
-    p_dev, d_dev = disagg
-    pre = plain if prefill_tp is None else Stack(stack.model, system, replace(plain.runtime, tp=prefill_tp,
-                                                                              ep=min(rt.ep, prefill_tp)))
-    pre_replica = pre.runtime.tp * pre.runtime.pp * pre.runtime.cp
-    for name, n, size in (("disagg.prefill_devices", p_dev, pre_replica), ("disagg.decode_devices", d_dev, per_replica)):
+        pool = Pool(cost, replicas=rt.dp, devices_per_replica=afd[0] + afd[1], scheduler=rt.scheduler)
+        return Deployment(pool, **spec, **prices)
+    d = rt.disaggregation
+    if d is None:
+        return Deployment(_pool(plain, rt.dp, bits), **spec, **prices)
+    pre = plain if d.prefill_tp is None else Stack(stack.model, system, replace(plain.runtime, tp=d.prefill_tp,
+                                                                               ep=min(rt.ep, d.prefill_tp)))
+    per_replica, pre_replica = rt.replica_devices, pre.runtime.replica_devices
+    for name, n, size in (("disaggregation.prefill_devices", d.prefill_devices, pre_replica),
+                          ("disaggregation.decode_devices", d.decode_devices, per_replica)):
         if n < size or n % size:
             raise InputError(name, n, f"must be a positive multiple of the pool's tp*pp*cp = {size}")
-    inside = p_dev + d_dev <= system.scaleup_domain
+    inside = d.devices <= system.scaleup_domain
     link = (system.scaleup_bytes_per_s if inside else system.scaleout_bytes_per_s) * min(per_replica, pre_replica)
     latency = system.scaleup_latency_s if inside else system.scaleout_latency_s
-    return Deployment(_pool(plain, d_dev // per_replica, engine, bits),
-                      prefill=_pool(pre, p_dev // pre_replica, engine, bits),
-                      transfer=KVTransfer(link, latency), speculative=spec, **prices)
+    return Deployment(_pool(plain, d.decode_devices // per_replica, bits),
+                      prefill=_pool(pre, d.prefill_devices // pre_replica, bits),
+                      transfer=KVTransfer(link, latency), **spec, **prices)

@@ -35,10 +35,10 @@ def percentiles(x: np.ndarray) -> dict[str, float]:
     return {"mean": float(x.mean()), "p50": float(p50), "p90": float(p90), "p99": float(p99)}
 
 
-def goodput_mask(ttft_s, tpot_s, slo_ttft_s: float, slo_tpot_s: float, finished) -> np.ndarray:
+def goodput_mask(ttft_s, tpot_s, ttft_limit_s: float, tpot_limit_s: float, finished) -> np.ndarray:
     """Finished requests within both SLOs (a one-token answer has no TPOT and meets that SLO)."""
-    tpot_ok = ~np.isfinite(tpot_s) | (tpot_s <= slo_tpot_s)
-    return np.asarray(finished) & (ttft_s <= slo_ttft_s) & tpot_ok
+    tpot_ok = ~np.isfinite(tpot_s) | (tpot_s <= tpot_limit_s)
+    return np.asarray(finished) & (ttft_s <= ttft_limit_s) & tpot_ok
 
 
 def _pool_stats(stats: list[dict], makespan_s: float) -> dict[str, float]:
@@ -52,7 +52,7 @@ def _pool_stats(stats: list[dict], makespan_s: float) -> dict[str, float]:
 
 
 def summarize(times: dict[str, np.ndarray], arrival_s, finish_s, input_len, output_len, finished,
-              slo_ttft_s: float, slo_tpot_s: float, devices: float, device_hour_usd: float,
+              ttft_limit_s: float, tpot_limit_s: float, devices: float, device_hour_usd: float,
               device_power_w: float, main_stats: list[dict], prefill_stats: list[dict]) -> dict:
     """Run-level metrics (see module docstring); every value is a float or int."""
     finished = np.asarray(finished, dtype=bool)
@@ -60,7 +60,7 @@ def summarize(times: dict[str, np.ndarray], arrival_s, finish_s, input_len, outp
     in_tokens = float(np.sum(input_len[finished]))
     makespan = float(np.max(finish_s[finished]) - np.min(arrival_s)) if finished.any() else 0.0
     rate = (lambda x: x / makespan) if makespan > 0 else (lambda x: math.nan)
-    good = goodput_mask(times["ttft_s"], times["tpot_s"], slo_ttft_s, slo_tpot_s, finished)
+    good = goodput_mask(times["ttft_s"], times["tpot_s"], ttft_limit_s, tpot_limit_s, finished)
     tpot_mean = percentiles(times["tpot_s"])["mean"]
     out = {"makespan_s": makespan, "output_tokens": out_tokens, "input_tokens": in_tokens,
            "output_tokens_per_s": rate(out_tokens), "input_tokens_per_s": rate(in_tokens),
@@ -68,7 +68,7 @@ def summarize(times: dict[str, np.ndarray], arrival_s, finish_s, input_len, outp
            "tokens_per_s_per_user": 1.0 / tpot_mean if tpot_mean > 0 else math.nan,
            "requests_per_s": rate(float(finished.sum())),
            "goodput_requests_per_s": rate(float(good.sum())), "goodput_fraction": float(good.mean()),
-           "slo_ttft_s": slo_ttft_s, "slo_tpot_s": slo_tpot_s, "devices": devices}
+           "ttft_limit_s": ttft_limit_s, "tpot_limit_s": tpot_limit_s, "devices": devices}
     for name in ("ttft_s", "tpot_s", "e2e_s"):
         for stat, value in percentiles(times[name][finished]).items():
             out[f"{name.removesuffix('_s')}_{stat}_s"] = value

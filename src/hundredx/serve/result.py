@@ -48,13 +48,13 @@ def replica_stats(rep: Replica) -> dict:
 
 
 def build_result(dep: Deployment, req: Requests, book: Book, main: list[Replica], pre: list[Replica],
-                 slo_ttft_s: float, slo_tpot_s: float) -> SimResult:
+                 ttft_limit_s: float, tpot_limit_s: float) -> SimResult:
     arrival, first, finish = (np.array(x, dtype=float) for x in (book.arrival, book.first, book.finish))
     finished = np.array([w == DONE for w in book.where])
     times = request_times(arrival, first, finish, req.output_len)
     main_stats = [replica_stats(r) for r in main]
     pre_stats = [replica_stats(r) for r in pre]
-    summary = summarize(times, arrival, finish, req.input_len, req.output_len, finished, slo_ttft_s, slo_tpot_s,
+    summary = summarize(times, arrival, finish, req.input_len, req.output_len, finished, ttft_limit_s, tpot_limit_s,
                         dep.devices, dep.device_hour_usd, dep.device_power_w, main_stats, pre_stats)
     prompt = sum(r.prompt_tokens for r in main + pre)
     every = main_stats + pre_stats

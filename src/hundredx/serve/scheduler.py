@@ -18,10 +18,11 @@ iterations cheap. Decode state is stored as compact numpy arrays (swap-remove).
 from __future__ import annotations
 
 from collections import deque
+from typing import Callable
 
 import numpy as np
 
-from hundredx.serve.deploy import EngineConfig, Speculative
+from hundredx.kernel.runtime import SchedulerSpec, SpeculativeSpec
 from hundredx.serve.kv import BlockPool
 from hundredx.serve.prefix import PrefixCache
 from hundredx.serve.stepcost import StepCost, decode_step_times, kv_blocks
@@ -58,15 +59,16 @@ class Book:
 class Replica:
     """Queues, paged KV, decode arrays and the current (macro-)step of one replica."""
 
-    def __init__(self, index: int, role: str, cost: StepCost, cfg: EngineConfig, book: Book,
-                 spec: Speculative | None, rng: np.random.Generator):
+    def __init__(self, index: int, role: str, cost: StepCost, cfg: SchedulerSpec, book: Book,
+                 spec: SpeculativeSpec | None, rng: np.random.Generator | None,
+                 draft_time: Callable[[int, int], float] | None = None):
         self.index, self.role, self.cost, self.cfg, self.book = index, role, cost, cfg, book
-        self.spec, self.rng = spec, rng
-        self.bt = cfg.block_tokens
-        self.kv = BlockPool(kv_blocks(cost, cfg.block_tokens), PrefixCache() if cfg.prefix_cache else None)
+        self.spec, self.rng, self.draft_time = spec, rng, draft_time
+        self.bt = cfg.kv_block_tokens
+        self.kv = BlockPool(kv_blocks(cost, cfg.kv_block_tokens), PrefixCache() if cfg.prefix_cache else None)
         self.waiting: deque[int] = deque()
         self.prefilling: list[int] = []
-        cap = cfg.max_batch
+        cap = cfg.max_seqs
         self.d_rid = np.zeros(cap, np.int64)
         self.d_ctx, self.d_left = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
         self.d_own, self.d_shared = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
@@ -186,7 +188,7 @@ class Replica:
         remaining = b.target[rid] - hit * bt
         s = min(remaining, budget)
         if not self.cfg.chunked_prefill and s < remaining:
-            s = remaining if budget == self.cfg.token_budget else 0
+            s = remaining if budget == self.cfg.max_batched_tokens else 0
         avail = self.kv.available()
         if s and self._blocks_for(hit * bt + s) - hit > avail:
             s = (hit + avail) * bt - hit * bt if self.cfg.chunked_prefill else 0
@@ -210,7 +212,7 @@ class Replica:
         b, cfg = self.book, self.cfg
         q = self.spec.draft_tokens + 1 if self.spec is not None else 1
         self._reserve_decode(q)
-        budget = cfg.token_budget - q * self.n_dec
+        budget = cfg.max_batched_tokens - q * self.n_dec
         chunks = []
         for rid in list(self.prefilling):
             if budget <= 0:
@@ -220,7 +222,7 @@ class Replica:
                 if s:
                     chunks.append((rid, s))
                     budget -= s
-        while self.waiting and budget > 0 and self.running() < cfg.max_batch:
+        while self.waiting and budget > 0 and self.running() < cfg.max_seqs:
             rid = self.waiting[0]
             s = self._admit(rid, budget)
             if s == 0:
@@ -270,7 +272,7 @@ class Replica:
         pc = sum(b.ctx[rid] for rid, _ in chunks)
         if self.spec is not None:  # verify = a (k+1)-token chunk per decoding sequence
             t = self.cost.step_time_s(pt + q * n, len(chunks) + n, pc + dctx, 0, 0)
-            return np.array([t + (self.spec.draft_time_s(n, dctx) if n else 0.0)])
+            return np.array([t + (self.draft_time(n, dctx) if n and self.draft_time else 0.0)])
         if chunks or n == 0:
             return np.array([self.cost.step_time_s(pt, len(chunks), pc, n, dctx)])
         return decode_step_times(self.cost, n, dctx, self._macro_len())

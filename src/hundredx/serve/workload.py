@@ -1,16 +1,15 @@
-"""Request workloads for the serving simulator: who arrives when, with how many tokens.
+"""The request table a `scenario.Workload` expands into for the simulator: who arrives when, with
+how many tokens.
 
-Owns the `Workload` / `LengthDist` specs and the `Requests` table they expand into.
 Arrivals: Poisson (exponential gaps), bursty gamma (gaps ~ Gamma(k=1/cv^2, theta=cv^2/rate),
 mean 1/rate, coefficient of variation cv), on-off (Poisson at rate*(on+off)/on inside on
 windows, silent in off windows; same mean rate), offline (all at t=0), closed loop
 (`concurrency` clients, each sending its next request when the previous one finishes,
 as benchmark clients do; arrival times are then made by the engine), and trace replay
 from CSV/Parquet (columns timestamp [s or datetime], input_length, output_length,
-optional prefix_id, optional prefix_length). Lengths: fixed, uniform [low, high],
-lognormal with a given mean and sigma (mu = ln(mean) - sigma^2/2), or drawn from a list.
-Shared prefixes: requests with the same prefix_id begin with the same `prefix_tokens`
-tokens; without a prefix_length column a group's prefix is its shortest prompt.
+optional prefix_id, optional prefix_length). Shared prefixes: requests with the same
+prefix_id begin with the same `prefix_tokens` tokens; without a prefix_length column a
+group's prefix is its shortest prompt.
 """
 
 from __future__ import annotations
@@ -22,89 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from hundredx.errors import InputError
+from hundredx.scenario.workload import Workload
 
-ARRIVALS = ("poisson", "gamma", "onoff", "offline", "closed", "trace")
-LENGTH_KINDS = ("fixed", "uniform", "lognormal", "list")
 MAX_TRACE_ROWS = 20_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class LengthDist:
-    """Token-count distribution. fixed: `mean`; uniform: [low, high]; lognormal: mean, sigma; list: `values`."""
-
-    kind: str = "fixed"
-    mean: float = 1024.0
-    low: int = 1
-    high: int = 0
-    sigma: float = 0.5
-    values: tuple[int, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.kind not in LENGTH_KINDS:
-            raise InputError("length.kind", self.kind, f"must be one of {', '.join(LENGTH_KINDS)}")
-        if self.kind in ("fixed", "lognormal") and not self.mean >= 1:
-            raise InputError("length.mean", self.mean, "must be >= 1 token")
-        if self.kind == "uniform" and not 1 <= self.low <= self.high:
-            raise InputError("length.high", self.high, f"uniform needs 1 <= low ({self.low}) <= high")
-        if self.kind == "lognormal" and not self.sigma >= 0:
-            raise InputError("length.sigma", self.sigma, "must be >= 0")
-        if self.kind == "list" and (not self.values or min(self.values) < 1):
-            raise InputError("length.values", self.values, "need a non-empty list of lengths >= 1")
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """n integer lengths >= 1 (lognormal clipped to [low, high] when high > 0)."""
-        if self.kind == "fixed":
-            out = np.full(n, round(self.mean))
-        elif self.kind == "uniform":
-            out = rng.integers(self.low, self.high + 1, size=n)
-        elif self.kind == "lognormal":
-            mu = math.log(self.mean) - self.sigma**2 / 2
-            out = np.rint(rng.lognormal(mu, self.sigma, size=n))
-            out = np.clip(out, self.low, self.high if self.high > 0 else None)
-        else:
-            out = rng.choice(np.asarray(self.values), size=n, replace=True)
-        return np.maximum(np.asarray(out, dtype=np.int64), 1)
-
-
-@dataclass(frozen=True, slots=True)
-class Workload:
-    """What the clients send. `num_requests` 0 means 1000 (synthetic) or every row (trace)."""
-
-    num_requests: int = 0
-    arrival: str = "poisson"
-    rate_per_s: float = 10.0
-    cv: float = 2.0
-    on_s: float = 1.0
-    off_s: float = 1.0
-    concurrency: int = 0
-    input_len: LengthDist = LengthDist("fixed", 1024.0)
-    output_len: LengthDist = LengthDist("fixed", 256.0)
-    prefix_groups: int = 0
-    prefix_tokens: int = 0
-    trace_path: str = ""
-    slo_ttft_s: float = math.inf
-    slo_tpot_s: float = math.inf
-
-    def __post_init__(self) -> None:
-        if self.arrival not in ARRIVALS:
-            raise InputError("arrival", self.arrival, f"must be one of {', '.join(ARRIVALS)}")
-        if self.num_requests < 0:
-            raise InputError("num_requests", self.num_requests, "must be >= 0")
-        if self.arrival in ("poisson", "gamma", "onoff") and not 0 < self.rate_per_s < math.inf:
-            raise InputError("rate_per_s", self.rate_per_s, "must be a finite rate > 0")
-        if self.arrival == "gamma" and not self.cv > 0:
-            raise InputError("cv", self.cv, "coefficient of variation must be > 0")
-        if self.arrival == "onoff" and not (self.on_s > 0 and self.off_s >= 0):
-            raise InputError("on_s", self.on_s, "on window must be > 0 s and off window >= 0 s")
-        if self.arrival == "closed" and self.concurrency < 1:
-            raise InputError("concurrency", self.concurrency, "closed loop needs >= 1 client")
-        if self.arrival == "trace" and not self.trace_path:
-            raise InputError("trace_path", self.trace_path, "trace replay needs a CSV or Parquet file")
-        if self.prefix_groups < 0 or self.prefix_tokens < 0:
-            raise InputError("prefix_groups", self.prefix_groups, "prefix groups and tokens must be >= 0")
-        for name in ("slo_ttft_s", "slo_tpot_s"):
-            if not getattr(self, name) > 0:
-                raise InputError(name, getattr(self, name), "SLO must be > 0 s (inf for none)")
+DEFAULT_REQUESTS = 1000  # synthetic requests when a workload sets no num_requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,14 +74,14 @@ def make_requests(workload: Workload, rng: np.random.Generator) -> Requests:
     """Expand a workload spec into its request table (reads the trace for arrival='trace')."""
     if workload.arrival == "trace":
         req = load_trace(workload.trace_path)
-        if 0 < workload.num_requests < len(req):
+        if workload.num_requests is not None and workload.num_requests < len(req):
             k = workload.num_requests
             req = Requests(req.arrival_s[:k], req.input_len[:k], req.output_len[:k], req.prefix_id[:k],
                            req.prefix_tokens[:k])
         return req
-    n = workload.num_requests or 1000
-    inp = workload.input_len.sample(n, rng)
-    out = workload.output_len.sample(n, rng)
+    n = workload.num_requests if workload.num_requests is not None else DEFAULT_REQUESTS
+    inp = workload.input_dist.sample(n, rng)
+    out = workload.output_dist.sample(n, rng)
     if workload.prefix_groups > 0 and workload.prefix_tokens > 0:
         pid = rng.integers(0, workload.prefix_groups, size=n)
         ptok = np.minimum(workload.prefix_tokens, inp)

@@ -1,192 +1,187 @@
-"""Stack files: one YAML file = one model x kernel x chip stack plus the workload it serves.
+"""Stack files at the edge: YAML <-> `scenario.Scenario` through the pydantic models of `schema`.
 
-    name: DeepSeek-R1 on 8x H200, FP8
-    model:    {id: deepseek-ai/DeepSeek-R1, weights: fp8_block128, kv: bf16}
-    kernel:   {attention: flashmla, tp: 8, ep: 8, gemm_library: deepgemm, overlap_comm: 0.5}
-    chip:     {system: hgx-h200-8, devices: 8}
-    workload: {isl: 1024, osl: 1024, batch: auto, tpot_limit_s: 0.05}
-
-Files are read with `yaml.safe_load`, bounded to `MAX_BYTES`, validated against the JSON
-Schema `hundredx/schemas/stack.schema.json` when `jsonschema` is installed, and always by
-the strict section parsers (errors name the field path and the value). `compose` builds a
-stack from a mix of sections of several files (model of A, kernel of B, chip of A);
-`with_changes` applies field overrides ("model.weights": "nvfp4") to a stack file.
+`load_stack(path)` reads a file (hundredx.yamlio: bounded, YAML 1.2 numbers), validates it
+against `schema.StackFile` and builds its scenario with `scenario.build`; every error is one
+`InputError` naming the dotted field path ("kernel.tp", "chip.devices") and the value.
+`stack_file(scenario)` writes a scenario back as the plain mapping of a stack file (what
+`parse_stack` reads back to the same stack). `load_steps` reads waterfall step files: a file
+with `changes:` is a change step (dotted names, applied on specs by scenario.with_changes), any
+other file a complete intermediate stack.
 """
 
 from __future__ import annotations
 
-import copy
-from functools import lru_cache
-import json
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-import yaml
+from pydantic import ValidationError
 
+from hundredx import yamlio
 from hundredx.errors import InputError
-from hundredx.stackfile.build import Scenario, adjust_sections, build_scenario, load_model_section
-from hundredx.stackfile.sections import (SECTION_TYPES, TOP_KEYS, ChipSection, KernelSection, ModelSection,
-                                         WorkloadSection, section_fields)
+from hundredx.kernel.runtime import SchedulerSpec
+from hundredx.scenario import Scenario, Workload, build
+from hundredx.stackfile.schema import StackFile, StepFile, schema
 
-MAX_BYTES = 256_000
 LAYERS = ("model", "kernel", "chip")
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "stack.schema.json"
+MAX_BYTES = 256_000
+_KERNEL = {"attention": "attention_kernel"}
+FIELD_PATHS = {  # the builder's field names -> the stack file's dotted paths
+    "model": "model.id", "weights": "model.weights", "kv": "model.kv", "act": "model.act", "format": "model.weights",
+    "expert_weights": "model.expert_weights", "chip": "chip.system", "system": "chip.system",
+    "devices": "chip.devices", "nodes": "chip.nodes", "price_per_hour": "chip.price_per_hour",
+    "power_w": "chip.power_w", "attention_kernel": "kernel.attention", "isl": "workload.isl", "osl": "workload.osl",
+    "batch": "workload.batch", "concurrency": "workload.concurrency", "ttft_limit_s": "workload.ttft_limit_s",
+    "tpot_limit_s": "workload.tpot_limit_s",
+}
 
 
-@dataclass(frozen=True)
-class StackFile:
-    """A parsed, validated stack file. `scenario` is built (and so checked) at load time."""
-
-    name: str
-    path: str
-    model: ModelSection
-    kernel: KernelSection
-    chip: ChipSection
-    workload_section: WorkloadSection
-    scenario: Scenario | None = field(repr=False)
-
-    @property
-    def stack(self):
-        return self.scenario.stack
-
-    @property
-    def workload(self):
-        return self.scenario.workload
-
-    def layers(self) -> dict[str, Any]:
-        """The three layer sections: {"model": ModelSection, "kernel": KernelSection, "chip": ChipSection}."""
-        return {"model": self.model, "kernel": self.kernel, "chip": self.chip}
-
-    def section(self, name: str):
-        return self.workload_section if name == "workload" else getattr(self, name)
-
-    def to_dict(self) -> dict:
-        """The normalised stack file (what `parse_stack` reads back to an equal StackFile)."""
-        out: dict[str, Any] = {"name": self.name}
-        for name in ("model", "kernel", "chip", "workload"):
-            out[name] = section_to_raw(name, self.section(name))
-        return out
+def field_path(name: str) -> str:
+    """The stack-file path of a builder field name ("tp" -> "kernel.tp", "config.x" -> "model.config.x")."""
+    if name.startswith(("model.", "kernel.", "chip.", "workload.")):
+        return name
+    if name in FIELD_PATHS:
+        return FIELD_PATHS[name]
+    if name.startswith("config"):
+        return f"model.{name}"
+    return f"kernel.{name}"
 
 
-def section_to_raw(name: str, section) -> dict:
-    raw = {k: v for k, v in section_fields(section).items() if v is not None}
-    if name == "chip":
-        raw = {"system": raw.pop("system"), **raw}
-    return raw
+def _validation_error(exc: ValidationError, path: str) -> InputError:
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "stack"
+    why = first["msg"].removeprefix("Value error, ")
+    return InputError(loc, first.get("input", path) if first["loc"] else path, why)
 
 
-def _schema_check(data: dict) -> None:
-    try:
-        import jsonschema
-    except ImportError:  # optional: the section parsers check everything the schema says
-        return
-    schema = json.loads(SCHEMA_PATH.read_text())
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
-    if errors:
-        err = errors[0]
-        where = ".".join(str(p) for p in err.path) or "stack"
-        raise InputError(where, err.instance if not isinstance(err.instance, dict) else "{...}", err.message)
-
-
-def parse_stack(data: Any, path: str = "<dict>", name: str | None = None, model=None, build: bool = True) -> StackFile:
-    """Validate a stack-file mapping and build its scenario (InputError naming the field on failure).
-
-    `build=False` only parses the sections (scenario None): for intermediate points that are
-    made runnable later by `compose(..., adjust=True)`.
-    """
+def validate(data: Any, path: str = "<dict>") -> StackFile:
+    """The validated stack-file model of one mapping."""
     if not isinstance(data, dict):
         raise InputError("stack", path, "a stack file must be a YAML mapping with model, kernel, chip, workload")
-    for key in data:
-        if key not in TOP_KEYS:
-            raise InputError(str(key), data[key], f"unknown top-level key; allowed: {', '.join(TOP_KEYS)}")
-    for key in ("model", "chip"):
-        if key not in data:
-            raise InputError(key, None, "required section")
-    sections = {key: SECTION_TYPES[key].parse(data.get(key)) for key in SECTION_TYPES}
-    _schema_check(data)
-    label = name or data.get("name") or Path(path).stem
-    scenario = None
-    if build:
-        scenario = build_scenario(sections["model"], sections["kernel"], sections["chip"], sections["workload"],
-                                  model if model is not None else model_of(sections["model"]))
-    return StackFile(str(label), path, sections["model"], sections["kernel"], sections["chip"], sections["workload"],
-                     scenario)
-
-
-@lru_cache(maxsize=64)
-def model_of(section: ModelSection):
-    """The ModelSpec of a model section (cached: sections are frozen and hashable)."""
-    return load_model_section(section)
-
-
-def read_yaml(path: str | Path, field_name: str = "stack") -> Any:
-    p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(field_name, str(path), f"file is {size} bytes; limit {MAX_BYTES}")
-        return yaml.safe_load(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(field_name, str(path), "no such file") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(field_name, str(path), f"cannot read as YAML: {str(exc).splitlines()[0]}") from None
+        return StackFile.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc, path) from None
 
 
-def load_stack(path: str | Path) -> StackFile:
-    """Read and validate one stack file."""
+def to_scenario(sf: StackFile, path: str = "<dict>", name: str | None = None) -> Scenario:
+    """Build the scenario of a validated stack file (errors name stack-file fields)."""
+    m, k, c, w = sf.model, sf.kernel, sf.chip, sf.workload
+    auto = w.batch == "auto" and w.concurrency is None
+    knobs = dict(attention_kernel=k.attention, gemm_library=k.gemm_library, fused=k.fused, cuda_graphs=k.cuda_graphs,
+                 overlap_comm=k.overlap_comm, moe_routing=k.moe_routing, routing_skew=k.routing_skew, engine=k.engine,
+                 speculative=k.speculative, disaggregation=k.disaggregation, scheduler=k.scheduler or SchedulerSpec())
+    label = name or sf.name or Path(path).stem
+    try:
+        workload = Workload(isl=w.isl, osl=w.osl, batch=1 if w.batch == "auto" else w.batch,
+                            concurrency=w.concurrency or 0, ttft_limit_s=w.ttft_limit_s or float("inf"),
+                            tpot_limit_s=w.tpot_limit_s or float("inf"))
+        return build(m.id, c.ref, devices=c.devices, nodes=c.nodes, tp=k.tp, pp=k.pp, ep=k.ep, dp=k.dp, cp=k.cp,
+                     attention_dp=k.attention_dp, weights=m.weights, kv=m.kv, act=m.act,
+                     expert_weights=m.expert_weights, workload=workload, batch_auto=auto,
+                     price_per_hour=c.price_per_hour, power_w=c.power_w, name=str(label), source=path, **knobs)
+    except InputError as exc:
+        if exc.field == "chip" and c.chip is not None:
+            raise InputError("chip.chip", exc.value, exc.why) from None
+        raise InputError(field_path(exc.field), exc.value, exc.why) from None
+
+
+def parse_stack(data: Any, path: str = "<dict>", name: str | None = None) -> Scenario:
+    """Validate a stack-file mapping and build its scenario."""
+    return to_scenario(validate(data, path), path, name)
+
+
+def read_yaml(path: str | Path, field: str = "stack") -> Any:
+    """One YAML file as plain data (bounded; YAML 1.2 numbers)."""
+    p = Path(path)
+    if p.is_file() and p.stat().st_size > MAX_BYTES:
+        raise InputError(field, str(path), f"file is {p.stat().st_size} bytes; limit {MAX_BYTES}")
+    return yamlio.read(p, field)
+
+
+def load_stack(path: str | Path) -> Scenario:
+    """Read, validate and build one stack file."""
     return parse_stack(read_yaml(path), str(path))
 
 
-def compose(sources: Mapping[str, StackFile], workload_from: StackFile | None = None, adjust: bool = True,
-            name: str | None = None) -> StackFile:
-    """A stack of `sources["model"]`'s model, `sources["kernel"]`'s kernel and `sources["chip"]`'s chip.
-
-    The workload comes from `workload_from` (default: the model's file); its price/power
-    overrides come from the chip's file. With `adjust`, a combination that cannot run as
-    written is moved to the nearest runnable one (stackfile.build docstring), recorded in
-    `scenario.adjustments`; otherwise InputError.
-    """
-    m, k, c = sources["model"], sources["kernel"], sources["chip"]
-    wsrc = workload_from or m
-    ws = replace(wsrc.workload_section, price_per_hour=c.workload_section.price_per_hour,
-                 power_w=c.workload_section.power_w)
-    model = m.stack.model if m.scenario is not None else model_of(m.model)
-    kernel, chip, notes = k.kernel, c.chip, ()
-    if adjust:
-        kernel, chip, notes = adjust_sections(model, kernel, chip, ws)
-    scenario = replace(build_scenario(m.model, kernel, chip, ws, model=model), adjustments=notes)
-    label = name or f"model:{m.name} kernel:{k.name} chip:{c.name}"
-    return StackFile(label, "<composed>", m.model, kernel, chip, ws, scenario)
+def load_steps(paths: list[str] | None) -> list | None:
+    """Waterfall steps: (name, changes) for a file with `changes:`, else the file's Scenario."""
+    if not paths:
+        return None
+    steps: list = []
+    for path in paths:
+        data = read_yaml(path, "waterfall")
+        if isinstance(data, dict) and "changes" in data:
+            try:
+                step = StepFile.model_validate(data)
+            except ValidationError as exc:
+                raise _validation_error(exc, path) from None
+            steps.append((step.name or str(path), step.changes))
+        else:
+            steps.append(parse_stack(data, path))
+    return steps
 
 
-def _set_path(raw: dict, dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    if parts[0] not in SECTION_TYPES:
-        raise InputError(dotted, value, f"override paths start with one of {', '.join(SECTION_TYPES)}")
-    if len(parts) == 1:
-        raw[parts[0]] = copy.deepcopy(value)
-        return
-    node = raw.setdefault(parts[0], {})
-    if isinstance(node, str):
-        node = raw[parts[0]] = {"id" if parts[0] == "model" else "system": node}
-    if parts[0] == "chip" and parts[1] in ("chip", "system"):
-        node.pop("chip", None)
-        node.pop("system", None)
-    for part in parts[1:-1]:
-        child = node.get(part)
-        node = node.setdefault(part, {}) if not isinstance(child, dict) else child
-    node[parts[-1]] = copy.deepcopy(value)
+def _model_ref(model) -> str:
+    from hundredx.model import list_models
+
+    return model.id if model.id in list_models() else (model.source or model.id)
 
 
-def with_changes(base: StackFile, changes: Mapping[str, Any], name: str | None = None, build: bool = True) -> StackFile:
-    """`base` with dotted-path overrides applied ({"model.weights": "nvfp4", "chip": {"system": "b200"}})."""
-    raw = base.to_dict()
-    for dotted, value in changes.items():
-        _set_path(raw, dotted, value)
-    raw["name"] = name or base.name
-    return parse_stack(raw, "<changed>", build=build)
+def stack_file(scn: Scenario) -> dict:
+    """The plain stack-file mapping of a scenario (formats written out; what parse_stack reads back)."""
+    model, rt, system, w = scn.model, scn.runtime, scn.system, scn.workload
+    q = model.quant
+    kernel: dict[str, Any] = {"attention": rt.attention_kernel, "gemm_library": rt.gemm_library, "fused": rt.fused,
+                              "cuda_graphs": rt.cuda_graphs, "tp": rt.tp, "pp": rt.pp, "ep": rt.ep, "cp": rt.cp,
+                              "attention_dp": rt.attention_dp, "overlap_comm": rt.overlap_comm,
+                              "moe_routing": rt.moe_routing, "routing_skew": rt.routing_skew, "engine": rt.engine}
+    for key in ("scheduler", "speculative", "disaggregation"):
+        value = getattr(rt, key)
+        if value is not None and not (key == "scheduler" and value == SchedulerSpec()):
+            kernel[key] = {f: getattr(value, f) for f in value.__dataclass_fields__}
+    workload: dict[str, Any] = {"isl": w.isl, "osl": w.osl}
+    if w.concurrency:
+        workload["concurrency"] = w.concurrency
+    else:
+        workload["batch"] = "auto" if scn.batch_auto else w.batch
+    for key in ("ttft_limit_s", "tpot_limit_s"):
+        if getattr(w, key) != float("inf"):
+            workload[key] = getattr(w, key)
+    chip: dict[str, Any] = {"system": system.id, "devices": scn.devices}
+    catalog = _catalog_chip(system.chip.id)
+    for key, field in (("price_per_hour", "price_per_hour"), ("power_w", "tdp_w")):
+        if catalog is None or getattr(catalog, field) != getattr(system.chip, field):
+            chip[key] = getattr(system.chip, field)
+    return {"name": scn.name or f"{model.id} on {system.id}", "model": _model_section(model),
+            "kernel": kernel, "chip": chip, "workload": workload}
 
 
-__all__ = ["LAYERS", "Scenario", "StackFile", "compose", "load_stack", "model_of", "parse_stack", "read_yaml",
-           "section_to_raw", "with_changes"]
+def _catalog_chip(chip_id: str):
+    from hundredx.chip import load_chip
+
+    try:
+        return load_chip(chip_id)
+    except InputError:
+        return None
+
+
+def _model_section(model) -> dict:
+    """id plus every format that differs from the config's own."""
+    from hundredx.model import load_model
+
+    ref = _model_ref(model)
+    out: dict[str, Any] = {"id": ref}
+    try:
+        base = load_model(ref).quant
+    except InputError:
+        base = None
+    q = model.quant
+    for key, mine, theirs in (("weights", q.weight, base and base.weight), ("kv", q.kv, base and base.kv),
+                              ("act", q.act, base and base.act), ("expert_weights", q.experts, base and base.experts)):
+        if base is None or mine.name != theirs.name:
+            out[key] = mine.name
+    return out
+
+
+__all__ = ["FIELD_PATHS", "LAYERS", "StackFile", "field_path", "load_stack", "load_steps", "parse_stack",
+           "read_yaml", "schema", "stack_file", "to_scenario", "validate"]

@@ -56,10 +56,9 @@ def _select(ops: list, part: str) -> list:
 
 
 def predict_case(case: dict) -> float:
-    from hundredx.chip import load_system
     from hundredx.model import build_ops, load_model
-    from hundredx.predict import Stack
     from hundredx.predict.engine import forward_cost
+    from hundredx.scenario import build
 
     part = cfg(case, "layer")
     if part not in PARTS:
@@ -69,7 +68,7 @@ def predict_case(case: dict) -> float:
     dtype = case["config"].get("dtype", "bf16")
     try:
         model = load_model(cfg(case, "model"), weights=dtype, kv=dtype, act=dtype)
-        stack = Stack(model, load_system(case["hardware"], devices=1), _runtime(str(case["config"].get("impl", ""))))
+        stack = build(model, case["hardware"], devices=1, runtime=_runtime(str(case["config"].get("impl", "")))).stack
     except InputError as exc:
         raise Unpredictable(str(exc)) from None
     if phase == "prefill":

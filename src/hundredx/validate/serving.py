@@ -44,8 +44,9 @@ def _model(case: dict):
     raise Unpredictable(f"model {c.get('model')!r} not in the zoo and no same_arch_as")
 
 
-def _runtime(case: dict, devices: int):
-    from hundredx.kernel.runtime import RuntimeSpec, SpeculativeSpec
+def _parallelism(case: dict, devices: int) -> dict:
+    """The scenario.build arguments of a case's deployment (module docstring: unrecorded tp)."""
+    from hundredx.kernel.runtime import SpeculativeSpec
 
     c = case["config"]
     tp, pp, ep = int(c.get("tp") or 0), int(c.get("pp") or 1), int(c.get("ep") or 1)
@@ -63,11 +64,11 @@ def _runtime(case: dict, devices: int):
                                acceptance=float(s.get("acceptance", DEFAULT_ACCEPTANCE)))
     engine = c.get("engine", "generic")
     engine = engine if engine in ("trtllm", "vllm", "sglang", "deepseek") else "generic"
-    return RuntimeSpec(tp=tp, pp=pp, ep=min(ep, tp * dp), dp=dp, attention_dp=attn_dp, speculative=spec, engine=engine)
+    return dict(tp=tp, pp=pp, ep=min(ep, tp * dp), dp=dp, attention_dp=attn_dp, speculative=spec, engine=engine)
 
 
 def _batch(case: dict, stack, isl: int, osl: int, devices: int) -> int:
-    from hundredx.predict.memory import max_batch
+    from hundredx.scenario.memory import max_batch
 
     c, rt = case["config"], stack.runtime
     replicas = rt.dp
@@ -85,14 +86,14 @@ def _batch(case: dict, stack, isl: int, osl: int, devices: int) -> int:
         return batch
     if c.get("phase") == "prefill":
         # A prefill pool measured at saturation runs a full token budget per step.
-        tokens = int(c.get("tokens_per_device") or rt.chunked_prefill_tokens)
+        tokens = int(c.get("tokens_per_device") or rt.scheduler.max_batched_tokens)
         return max(tokens * rt.tp * rt.pp // isl, 1)
     raise Unpredictable("no concurrency, batch or offline setting in the case")
 
 
 def predict_case(case: dict) -> float:
-    from hundredx.chip import load_system
-    from hundredx.predict import Stack, Workload, predict
+    from hundredx.predict import predict
+    from hundredx.scenario import Workload, build
 
     c = case["config"]
     devices = int(case.get("n_devices", 1))
@@ -105,8 +106,7 @@ def predict_case(case: dict) -> float:
         raise Unpredictable("input/output lengths (isl/osl) not recorded in the case")
     model = _model(case)
     try:
-        system = load_system(case["hardware"], devices=devices)
-        stack = Stack(model, system, _runtime(case, devices))
+        stack = build(model, case["hardware"], **_parallelism(case, devices)).stack
     except InputError as exc:
         raise Unpredictable(str(exc)) from None
     batch = _batch(case, stack, isl, osl, devices)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hundredx.model import kv_bytes, weight_bytes_by_class
-from hundredx.predict.stack import Stack
+from hundredx.scenario.stack import Stack
 
 USABLE_FRACTION = 0.95
 
@@ -79,7 +79,7 @@ def memory_use(stack: Stack, batch, isl, osl, tp=None, ep=None, pp=None) -> Memo
     seq_kv = np.asarray(kv_bytes(model, np.add(isl, osl)), dtype=float)
     split = kv_split(stack, tp)
     kv = np.divide(np.multiply(batch, seq_kv), np.multiply(np.multiply(split, pp), rt.cp))
-    tokens = np.minimum(np.divide(np.multiply(batch, isl), rt.cp), max(rt.chunked_prefill_tokens, 1))
+    tokens = np.minimum(np.divide(np.multiply(batch, isl), rt.cp), rt.scheduler.max_batched_tokens)
     moe = model.moe
     ffn = model.intermediate_size or (moe.expert_width * moe.top_k + moe.shared_total_width if moe else 4 * model.hidden_size)
     act = np.multiply(tokens, (4.0 * model.hidden_size + np.divide(2.0 * ffn, tp)) * model.quant.act.bytes_per_element)
