@@ -66,7 +66,7 @@ def test_crash_mid_write_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "fsync", boom)
     target = tmp_path / "p.json"
-    with pytest.raises(OSError, match="disk vanished"):
+    with pytest.raises(InputError, match="disk vanished"):  # a write failure is one clear line
         prof.write_profile(_profile(), target)
     assert list(tmp_path.iterdir()) == []  # neither the profile nor the temporary file
 

@@ -15,7 +15,7 @@ ALLOWED = {
     "arrays": set(),
     "formats": {"errors"},
     "errors": set(),
-    "fileio": set(),
+    "fileio": {"errors"},
     "yamlio": {"errors"},
     "model": BASE,
     "chip": BASE,

@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from hundredx.cli.common import print_json, print_table, user_errors
-from hundredx.fileio import atomic_write
+from hundredx.fileio import atomic_write_many
 
 
 def _run(a: str, b: str, metric: str, waterfall: Optional[List[str]]):
@@ -18,11 +18,16 @@ def _run(a: str, b: str, metric: str, waterfall: Optional[List[str]]):
     return sa, sb, decompose(sa, sb, metric=metric, steps=load_steps(waterfall))
 
 
-def _write_html(path: str, d, sa, sb) -> None:
+def _write_report(path: str, d, sa, sb, png: Optional[str] = None) -> None:
+    """The HTML report (and the waterfall PNG): written together, or neither."""
     from hundredx.report import render_html
 
-    page = render_html(d.to_dict(), d.evaluations, {"a": sa.chip, "b": sb.chip})
-    atomic_write(path, page)
+    files = {path: render_html(d.to_dict(), d.evaluations, {"a": sa.chip, "b": sb.chip})}
+    if png:
+        from hundredx.report.charts import waterfall_chart
+
+        files[png] = waterfall_chart(d.to_dict(), "png")
+    atomic_write_many(files, "html")
 
 
 def _print(d) -> None:
@@ -64,7 +69,7 @@ def register(app: typer.Typer) -> None:
         with user_errors():
             sa, sb, d = _run(a, b, metric, waterfall)
             if html_out:
-                _write_html(html_out, d, sa, sb)
+                _write_report(html_out, d, sa, sb)
         if as_json:
             print_json(d.to_dict())
         else:
@@ -80,13 +85,9 @@ def register(app: typer.Typer) -> None:
         waterfall: Optional[List[str]] = typer.Option(None, "--waterfall", help="step file (repeatable, in order)"),
     ) -> None:
         """Write a self-contained HTML report (waterfall, roofline, memory, mismatches) for A vs B."""
-        from hundredx.report.charts import waterfall_chart
-
         with user_errors():
             sa, sb, d = _run(a, b, metric, waterfall)
-            _write_html(html_out, d, sa, sb)
-            if png:
-                atomic_write(png, waterfall_chart(d.to_dict(), "png"))
+            _write_report(html_out, d, sa, sb, png)
         typer.echo(f"wrote {html_out}" + (f" and {png}" if png else ""))
 
     @app.command("claims")

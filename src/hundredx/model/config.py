@@ -21,14 +21,23 @@ _GEMMA3_DEFAULTS = {"vocab_size": 262208, "sliding_window_pattern": 6, "tie_word
                     "head_dim": 256, "sliding_window": 4096}
 
 
+# Upper bounds of config integers: far above any published model, low enough that a hostile
+# config cannot make the op graph or the accounting explode (layers x widths stay in float range).
+LIMITS = {"num_hidden_layers": 4096, "vocab_size": 1 << 24, "max_position_embeddings": 1 << 30,
+          "n_routed_experts": 1 << 16, "num_local_experts": 1 << 16, "num_experts": 1 << 16}
+DEFAULT_LIMIT = 1 << 22  # widths, heads, ranks, windows: 4M
+
+
 def _int(cfg: dict, key: str, default: Any = None, minimum: int = 0) -> int:
     value = cfg.get(key, default)
     if value is None:
         if default is None:
             raise InputError(f"config.{key}", None, "required key is missing")
         value = default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < minimum:
-        raise InputError(f"config.{key}", value, f"must be an integer >= {minimum}")
+    limit = LIMITS.get(key, DEFAULT_LIMIT)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not minimum <= value <= limit \
+            or value != int(value):
+        raise InputError(f"config.{key}", value, f"must be an integer in [{minimum}, {limit}]")
     return int(value)
 
 

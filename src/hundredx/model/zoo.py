@@ -53,12 +53,20 @@ def read_config(path: Path) -> dict:
         if size > MAX_CONFIG_BYTES:
             raise InputError("model", str(path), f"config is {size} bytes; limit {MAX_CONFIG_BYTES}")
         with path.open("rb") as handle:
-            data = json.loads(handle.read(MAX_CONFIG_BYTES + 1).decode("utf-8"))
+            data = json.loads(handle.read(MAX_CONFIG_BYTES + 1).decode("utf-8"), parse_constant=_no_constant)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError("model", str(path), f"cannot read as JSON: {exc}") from None
+    except ValueError as exc:
+        raise InputError("model", str(path), f"not valid config JSON: {exc}") from None
+    except RecursionError:
+        raise InputError("model", str(path), "JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise InputError("model", str(path), "config.json must hold a JSON object")
     return data
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number a config may hold")
 
 
 def load_model(ref: str, weights: str | None = None, kv: str | None = None, act: str | None = None) -> ModelSpec:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +37,32 @@ class CaseResult:
                 "ape": self.ape, "unpredicted_reason": self.unpredicted_reason}
 
 
+MAX_CASES = 1_000_000
+
+
+def check_case(case: object, where: str) -> dict:
+    """One case line's fields (SCHEMA.md), or InputError naming `where` (file:line) and the field."""
+    if not isinstance(case, dict):
+        raise InputError(where, type(case).__name__, "a case must be a JSON object")
+    missing = [k for k in REQUIRED if k not in case]
+    if missing:
+        raise InputError(where, case.get("id", "?"), f"missing field(s) {', '.join(missing)}")
+    for key in ("id", "kind", "hardware", "metric"):
+        if not isinstance(case[key], str) or not case[key].strip() or len(case[key]) > 500:
+            raise InputError(f"{where} {key}", case[key], "must be a non-empty string (at most 500 characters)")
+    if not isinstance(case["config"], dict):
+        raise InputError(f"{where} config", type(case["config"]).__name__, "must be a JSON object")
+    value = case["value"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InputError(f"{where} value", value, "a measured value must be a finite number > 0")
+    devices = case.get("n_devices", 1)
+    if isinstance(devices, bool) or not isinstance(devices, int) or not 1 <= devices <= 1 << 20:
+        raise InputError(f"{where} n_devices", devices, "must be an integer in [1, 1048576]")
+    return case
+
+
 def load_cases(paths: list[str]) -> list[dict]:
-    """Parse JSON Lines case files; a malformed line names its file and line number."""
+    """Parse JSON Lines case files; an invalid line is an input error naming its file, line and field."""
     cases = []
     for path in paths:
         p = Path(path)
@@ -45,20 +70,27 @@ def load_cases(paths: list[str]) -> list[dict]:
             raise InputError("FILE", str(path), "no such case file")
         if p.stat().st_size > MAX_FILE_BYTES:
             raise InputError("FILE", str(path), f"larger than {MAX_FILE_BYTES} bytes")
-        for number, line in enumerate(p.read_text().splitlines(), 1):
+        seen: dict[str, int] = {}
+        for number, line in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
             if not line.strip():
                 continue
+            where = f"{path}:{number}"
             try:
-                case = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}", line[:40], f"not JSON ({exc.msg})") from None
-            if not isinstance(case, dict):
-                raise InputError(f"{path}:{number}", line[:40], "a case must be a JSON object")
-            missing = [k for k in REQUIRED if k not in case]
-            if missing:
-                raise InputError(f"{path}:{number}", case.get("id", "?"), f"missing field(s) {', '.join(missing)}")
+                case = json.loads(line, parse_constant=_no_constant)
+            except (json.JSONDecodeError, ValueError, RecursionError) as exc:
+                raise InputError(where, line[:40], f"not JSON ({getattr(exc, 'msg', exc)})") from None
+            case = check_case(case, where)
+            if case["id"] in seen:
+                raise InputError(f"{where} id", case["id"], f"repeats the id of line {seen[case['id']]}")
+            seen[case["id"]] = number
             cases.append(case)
+            if len(cases) > MAX_CASES:
+                raise InputError("FILE", str(path), f"more than {MAX_CASES} cases")
     return cases
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def predict_one(case: dict) -> float:
@@ -110,6 +142,8 @@ def summarise(results: list[CaseResult]) -> dict:
 
 def validate_files(paths: list[str], kind: str | None = None) -> dict:
     """The `hundredx validate --json` object: {"summary": {...}, "cases": [...]}."""
+    if kind and kind not in PREDICTORS:
+        raise InputError("kind", kind, f"unknown case kind; known: {', '.join(PREDICTORS)}")
     cases = load_cases(paths)
     if kind:
         cases = [c for c in cases if c["kind"] == kind]
