@@ -156,3 +156,21 @@ def test_moe_spec_validation():
     with pytest.raises(InputError) as err:
         spec_from_config({**cfg, "num_experts_per_tok": 2, "num_key_value_heads": 3}, "bad")
     assert err.value.field == "config.num_key_value_heads"
+
+
+@pytest.mark.parametrize("key,text", [("num_hidden_layers", "10000000"), ("hidden_size", "Infinity"),
+                                      ("hidden_size", "NaN"), ("vocab_size", "1" + "0" * 400)])
+def test_hostile_config_numbers_are_refused(tmp_path, key, text):
+    import json
+
+    from hundredx.errors import InputError
+    from hundredx.model import load_model
+    from hundredx.model.zoo import ZOO
+
+    cfg = json.loads((ZOO / "meta-llama/Llama-3.1-8B-Instruct/config.json").read_text())
+    raw = json.dumps(cfg).replace(f'"{key}": {json.dumps(cfg[key])}', f'"{key}": {text}')
+    (tmp_path / "config.json").write_text(raw)
+    with pytest.raises(InputError) as exc:
+        load_model(str(tmp_path))
+    assert key in str(exc.value) or "config" in str(exc.value)
+    assert len(str(exc.value)) < 300

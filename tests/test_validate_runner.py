@@ -64,3 +64,22 @@ def test_cli_missing_file_exits_2(tmp_path):
     result = CliRunner().invoke(app, ["validate", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 2
     assert "none.jsonl" in result.output
+
+
+@pytest.mark.parametrize("value,why", [("NaN", "not JSON"), ("-1.0", "finite number > 0"), ("0", "finite number > 0"),
+                                       ("null", "finite number > 0"), ("[1]", "finite number > 0"),
+                                       ("true", "finite number > 0")])
+def test_a_bad_measured_value_is_an_input_error_naming_the_line(tmp_path, value, why):
+    from hundredx.errors import InputError
+    from hundredx.validate.runner import load_cases
+
+    good = '{"id": "a", "kind": "gemm", "hardware": "h100-sxm", "config": {"m": 8, "n": 8, "k": 8}, ' \
+           '"metric": "tflops", "value": 1.5}'
+    path = tmp_path / "cases.jsonl"
+    path.write_text(good + "\n" + good.replace('"a"', '"b"').replace("1.5", value) + "\n")
+    with pytest.raises(InputError, match=why) as exc:
+        load_cases([str(path)])
+    assert f"{path}:2" in exc.value.field
+    path.write_text(good + "\n" + good + "\n")
+    with pytest.raises(InputError, match="repeats the id of line 1"):
+        load_cases([str(path)])
