@@ -14,32 +14,61 @@ prefill (each rank passes its KV chunk cp-1 times), split KV with a gather of pa
 outputs in decode.
 MoE dispatch/combine use DeepEP's low-latency mode up to LL_MAX_TOKENS tokens per rank
 (its decode kernels' range), the normal mode above.
+Each collective is a `Collective`; a MoE dispatch/combine carries its `MoeExchange`
+(the token/expert options the MoE collective model takes), every other one none.
 Everything broadcasts over numpy arrays of tp/ep/pp/batch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from hundredx.kernel.runtime import RuntimeSpec
-from hundredx.model.ops import Op
+from hundredx.model.ops import ArrayLike, Op
 
 
 LL_MAX_TOKENS = 128
 
 
+MOE_COLLECTIVES = ("moe_dispatch", "moe_combine")
+
+
 @dataclass(frozen=True, slots=True)
-class Comm:
-    """One collective a device takes part in, `count` times per forward pass."""
+class MoeExchange:
+    """The options of one MoE dispatch/combine (chip/moe_comm.py's arguments)."""
+
+    tokens: ArrayLike  # tokens each rank sends (before top-k replication)
+    hidden: int  # elements per token (model hidden size)
+    topk: int  # experts per token
+    experts: int  # routed experts of the model (all ranks together)
+    mode: str  # DeepEP kernels: "low_latency" (decode batches) or "normal"
+    dtype: str  # on-the-wire format: "fp8" (dispatch of fp8 activations) or "bf16"
+
+    def kwargs(self) -> dict:
+        """The keyword arguments of collective_time for this exchange."""
+        return {"tokens": self.tokens, "hidden": self.hidden, "topk": self.topk, "experts": self.experts,
+                "mode": self.mode, "dtype": self.dtype}
+
+
+@dataclass(frozen=True, slots=True)
+class Collective:
+    """One collective a device takes part in, `count` times per forward pass: `op` (all_reduce,
+    all_gather, p2p, moe_dispatch, moe_combine) of `message_bytes` per rank over `ranks` ranks;
+    `moe` holds the exchange of a MoE dispatch/combine and is None for every other op."""
 
     name: str
     op: str
-    message_bytes: object
-    ranks: object
-    count: float
-    options: dict = field(default_factory=dict)
+    message_bytes: ArrayLike
+    ranks: ArrayLike
+    count: ArrayLike
+    moe: MoeExchange | None = None
+
+    def __post_init__(self) -> None:
+        if (self.moe is not None) != (self.op in MOE_COLLECTIVES):
+            raise ValueError(f"collective {self.name}: op={self.op!r} needs a MoeExchange exactly when it is one of "
+                             f"{MOE_COLLECTIVES}")
 
 
 def _div(x, d):
@@ -120,7 +149,7 @@ def routing_imbalance(runtime: RuntimeSpec, ep) -> object:
 
 
 def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int,
-              tp=None, ep=None, pp=None) -> tuple[list[Op], list[Comm]]:
+              tp=None, ep=None, pp=None) -> tuple[list[Op], list[Collective]]:
     """One device's ops and its collectives. tp/ep/pp default to the runtime's (arrays allowed)."""
     tp = runtime.tp if tp is None else tp
     ep = runtime.ep if ep is None else ep
@@ -130,7 +159,7 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
     feed = np.maximum(_div(ep, tp), 1.0)
     imbalance = routing_imbalance(runtime, ep)
     out: list[Op] = []
-    comms: list[Comm] = []
+    comms: list[Collective] = []
     whole = _is_one(pp)
     one_tp = _is_one(tp)  # one tensor-parallel rank: every tp split is a division by 1
     one_rank = one_tp and _is_one(ep)  # and one expert rank: every collective runs over a group of one
@@ -174,13 +203,12 @@ def _shard_changes(op: Op, tp, ep, attn_dp: bool, in_attention: bool, moe_tp, fe
     return {}
 
 
-def _context_parallel(op: Op, comms: list[Comm], cp: int, count) -> tuple[Op, list[Comm]]:
+def _context_parallel(op: Op, comms: list[Collective], cp: int, count) -> tuple[Op, list[Collective]]:
     """Context parallelism: each of the cp ranks takes 1/cp of the tokens. Prefill attention is ring
     attention: every rank still reads every KV chunk and passes its own chunk cp-1 times around the
     ring (p2p); decode attention splits the cached KV over the ranks and gathers the partial outputs."""
     scaled = [replace(c, message_bytes=_div(c.message_bytes, cp),
-                      options={**c.options, "tokens": _div(c.options["tokens"], cp)} if "tokens" in c.options
-                      else c.options) for c in comms]
+                      moe=None if c.moe is None else replace(c.moe, tokens=_div(c.moe.tokens, cp))) for c in comms]
     if op.kind != "attention":
         weights = op.weight_bytes
         act_read = _div(np.subtract(op.bytes_read, weights), cp)
@@ -193,11 +221,11 @@ def _context_parallel(op: Op, comms: list[Comm], cp: int, count) -> tuple[Op, li
         attrs["kv_read_bytes"] = _div(kv, cp)
         partial = np.multiply(np.multiply(attrs.get("batch", 1), attrs.get("heads_q", 1)),
                               np.multiply(np.add(attrs.get("head_dim_v") or attrs.get("head_dim", 128), 2), 4.0))
-        scaled.append(Comm(f"{op.name}.cp_gather", "all_gather", partial, cp, count))
+        scaled.append(Collective(f"{op.name}.cp_gather", "all_gather", partial, cp, count))
         return replace(op, flops=_div(op.flops, cp), bytes_read=np.add(_div(q_io, cp), _div(kv, cp)),
                        attrs=attrs), scaled
     chunk = _div(kv, cp)
-    scaled.append(Comm(f"{op.name}.cp_ring", "p2p", chunk, 2, np.multiply(count, cp - 1)))
+    scaled.append(Collective(f"{op.name}.cp_ring", "p2p", chunk, 2, np.multiply(count, cp - 1)))
     return replace(op, flops=_div(op.flops, cp), bytes_read=np.add(_div(q_io, cp), kv),
                    bytes_written=_div(op.bytes_written, cp), attrs=attrs), scaled
 
@@ -210,22 +238,24 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
     tokens = op.m
     if op.kind == "gemm" and op.shard == "row" and not (attn_dp and in_attention) and not op.attrs.get("shared_expert"):
         size = np.multiply(np.multiply(tokens, op.n), act_bytes)
-        return [Comm(f"{op.name}.all_reduce", "all_reduce", size, tp, count)]
+        return [Collective(f"{op.name}.all_reduce", "all_reduce", size, tp, count)]
     if op.kind == "gemm" and op.shard == "vocab":
         size = np.multiply(np.multiply(tokens, op.n), 2.0)
-        return [Comm(f"{op.name}.all_gather", "all_gather", _div(size, tp), tp, count)]
+        return [Collective(f"{op.name}.all_gather", "all_gather", _div(size, tp), tp, count)]
     if op.kind != "grouped_gemm" or op.attrs.get("stage") != "up":
         return []
     routed = op.attrs.get("tokens", tokens)
     if not attn_dp and not np.any(np.asarray(ep) > np.asarray(tp)):
         size = np.multiply(np.multiply(routed, hidden), act_bytes)
-        return [Comm(f"{op.name}.moe_all_reduce", "all_reduce", size, tp, count)]
+        return [Collective(f"{op.name}.moe_all_reduce", "all_reduce", size, tp, count)]
     per_rank = np.maximum(_div(routed, tp) if attn_dp else routed, 1.0)
     top_k = op.attrs.get("top_k", 1)
     # DeepEP low-latency kernels serve decode batches (<= LL_MAX_TOKENS tokens per rank).
     low_latency = float(np.max(per_rank)) <= LL_MAX_TOKENS
-    common = {"tokens": per_rank, "hidden": hidden, "topk": top_k, "experts": op.attrs.get("groups", 8),
-              "mode": "low_latency" if low_latency else "normal"}
+    mode = "low_latency" if low_latency else "normal"
+    experts = op.attrs.get("groups", 8)
+    dispatch = MoeExchange(per_rank, hidden, top_k, experts, mode, "fp8" if act_bytes <= 1 else "bf16")
     size = np.multiply(np.multiply(per_rank, top_k), hidden * act_bytes)
-    return [Comm(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, {**common, "dtype": "fp8" if act_bytes <= 1 else "bf16"}),
-            Comm(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count, {**common, "dtype": "bf16"})]
+    return [Collective(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, dispatch),
+            Collective(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count,
+                       replace(dispatch, dtype="bf16"))]
