@@ -23,7 +23,7 @@ P = KernelParams.analytic(TOY)
 
 def _gemm_op(m, compute="bf16"):
     m = np.asarray(m, float)
-    return Op("ffn.up", "gemm", "dense", 1.0, 2 * m * 4096 * 4096, 4096 * 4096 * 2 + m * 4096 * 2, m * 4096 * 2,
+    return Op("ffn.up", "gemm", "dense", "ffn", 1.0, 2 * m * 4096 * 4096, 4096 * 4096 * 2 + m * 4096 * 2, m * 4096 * 2,
               compute=compute, m=m, n=4096, k=4096)
 
 
@@ -43,7 +43,7 @@ def test_fp4_falls_back_and_records_it():
 
 
 def test_fusion_and_graphs():
-    norm = Op("attn.norm", "memory", "dense", 1.0, 0.0, 8e6, 8e6, attrs={"fusable": True})
+    norm = Op("attn.norm", "memory", "dense", "attention", 1.0, 0.0, 8e6, 8e6, attrs={"fusable": True})
     eager = op_cost(norm, TOY, RuntimeSpec(fused=False, cuda_graphs=False), P)
     fused = op_cost(norm, TOY, RuntimeSpec(fused=True), P)
     graphed = op_cost(norm, TOY, RuntimeSpec(fused=False, cuda_graphs=True), P)
@@ -58,15 +58,15 @@ def test_attention_grouped_recurrent_dispatch():
     a = dict(batch=8, seqlen_q=1, seqlen_kv=4096, heads_q=32, heads_kv=8, head_dim=128, head_dim_v=128,
              causal=False, variant="gqa", kv_bytes_per_token_layer=8 * 256 * 2.0)
     kv = 8 * 4096 * 8 * 256 * 2.0
-    att = Op("attn", "attention", "dense", 1.0, 4 * 8 * 4096 * 32 * 128.0, kv, 8 * 32 * 128 * 2.0, attrs=a)
+    att = Op("attn", "attention", "dense", "attention", 1.0, 4 * 8 * 4096 * 32 * 128.0, kv, 8 * 32 * 128 * 2.0, attrs=a)
     c = op_cost(att, chip("h100-sxm"), RuntimeSpec(attention_kernel="fa3"), KernelParams.analytic(chip("h100-sxm")))
     assert c.bound == "memory" and c.kernel == "fa3"
-    gg = Op("moe.up", "grouped_gemm", "moe", 1.0, 2.0 * 8192 * 1536 * 2048, 1e8, 1e7, compute="bf16",
+    gg = Op("moe.up", "grouped_gemm", "moe", "ffn", 1.0, 2.0 * 8192 * 1536 * 2048, 1e8, 1e7, compute="bf16",
             m=8192, n=1536, k=2048, attrs=dict(groups=64, top_k=8, tokens_total=8192))
     uni = op_cost(gg, TOY, RuntimeSpec(moe_routing="uniform"), P)
     rnd = op_cost(gg, TOY, RuntimeSpec(moe_routing="random"), P)
     assert float(rnd.time_s) >= float(uni.time_s)
-    rec = Op("gdn", "recurrent", "linear", 1.0, 1e9, 1e8, 1e8)
+    rec = Op("gdn", "recurrent", "linear", "attention", 1.0, 1e9, 1e8, 1e8)
     assert float(op_cost(rec, TOY, RuntimeSpec(), P).time_s) > 0
 
 

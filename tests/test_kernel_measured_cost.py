@@ -14,7 +14,7 @@ from hundredx.model.ops import Op
 
 
 def _gemm_op(m, n, k):
-    return Op("g", "gemm", "g", 1.0, 2.0 * m * n * k, 2.0 * (m * k + n * k), 2.0 * m * n, weight_bytes=2.0 * n * k,
+    return Op("g", "gemm", "g", "ffn", 1.0, 2.0 * m * n * k, 2.0 * (m * k + n * k), 2.0 * m * n, weight_bytes=2.0 * n * k,
               m=m, n=n, k=k)
 
 

@@ -155,7 +155,7 @@ def test_attention_unavailable_kernel_mixes_fused_and_unfused_candidates():
 def test_op_replace_matches_dataclasses_replace():
     from dataclasses import replace
 
-    op = Op("x", "gemm", "g", 2.0, 10.0, 5.0, 3.0, weight_bytes=1.0, m=2.0, n=3.0, k=4.0, attrs={"block": "ffn"})
+    op = Op("x", "gemm", "g", "ffn", 2.0, 10.0, 5.0, 3.0, weight_bytes=1.0, m=2.0, n=3.0, k=4.0)
     assert op.replace(n=1.5, count=4.0) == replace(op, n=1.5, count=4.0)
     with pytest.raises(ValueError, match="negative"):
         op.replace(count=-1.0)

@@ -182,13 +182,13 @@ def test_ops_attr_conventions():
     """model/ops.py conventions: block on every op, kv_read_bytes, MoE stage/tokens, shared_expert."""
     spec = load_model("DeepSeek-V3.2")
     ops = build_ops(spec, 4, 1, 5000)
-    assert all(op.attrs.get("block") in ("attention", "ffn", "embed", "head") for op in ops)
+    assert all(op.block in ("attention", "ffn", "embed", "head") for op in ops)
     names = _by_name(ops, "sparse/moe")
-    assert names["attn.core"].attrs["block"] == "attention" and names["idx.score"].attrs["block"] == "attention"
-    assert names["moe.router"].attrs["block"] == "ffn" and names["attn_norm"].attrs["block"] == "attention"
+    assert names["attn.core"].block == "attention" and names["idx.score"].block == "attention"
+    assert names["moe.router"].block == "ffn" and names["attn_norm"].block == "attention"
     att = names["attn.core"]
     assert att.attrs["kv_read_bytes"] == 4 * 2048 * 576 * 2 and att.attrs["kv_read_bytes"] <= att.bytes_read
     assert names["moe.gate_up"].attrs["stage"] == "up" and names["moe.down"].attrs["stage"] == "down"
     assert names["moe.gate_up"].attrs["tokens"] == 4
     assert names["shared.gate_up"].attrs["shared_expert"] and not names["moe.gate_up"].attrs.get("shared_expert")
-    assert _by_name(ops)["lm_head"].attrs["block"] == "head" and ops[0].attrs["block"] == "embed"
+    assert _by_name(ops)["lm_head"].block == "head" and ops[0].block == "embed"

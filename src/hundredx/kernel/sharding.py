@@ -164,7 +164,7 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
     one_tp = _is_one(tp)  # one tensor-parallel rank: every tp split is a division by 1
     one_rank = one_tp and _is_one(ep)  # and one expert rank: every collective runs over a group of one
     for op in ops:
-        in_attention = op.attrs.get("block", "") == "attention" or op.kind == "attention"
+        in_attention = op.block == "attention"
         if one_tp and op.kind != "grouped_gemm" and op.shard != "experts":
             changes = {}
         else:

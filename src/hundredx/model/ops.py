@@ -16,10 +16,11 @@ shard: how tensor parallelism splits the op: "column" (n/tp), "row" (k/tp, then 
 all-reduce of the output), "heads" (attention heads/tp), "experts" (groups/ep and
 n/tp inside an expert), "replicated", "vocab" (LM head n/tp + gather).
 
+block (a required field): "attention" for every op of the attention block (norm, QKV/MLA
+projections, rope, attention, O projection, indexer), "ffn" for dense MLP / MoE ops (router,
+experts, shared experts, activation), "embed", "head".
+
 attrs conventions the kernel layer's sharding relies on (set them in every builder):
-- attrs["block"]: "attention" for every op of the attention block (norm, QKV/MLA
-  projections, rope, attention, O projection, indexer), "ffn" for dense MLP / MoE ops
-  (router, experts, shared experts, activation), "embed", "head".
 - attention: attrs["kv_read_bytes"] = the KV-cache bytes the op reads (part of bytes_read).
 - grouped_gemm: attrs["stage"] = "up" (gate+up, N split by moe tp) or "down" (K split);
   attrs["tokens"] = tokens routed (before top-k replication).
@@ -37,6 +38,7 @@ ArrayLike = Any  # float or np.ndarray; ops broadcast over configurations
 
 OP_KINDS = ("gemm", "grouped_gemm", "attention", "memory", "embedding", "recurrent", "router")
 SHARDS = ("column", "row", "heads", "experts", "replicated", "vocab")
+BLOCKS = ("attention", "ffn", "embed", "head")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,7 @@ class Op:
     name: str
     kind: str
     group: str
+    block: str
     count: float
     flops: ArrayLike
     bytes_read: ArrayLike
@@ -61,6 +64,8 @@ class Op:
             raise ValueError(f"op {self.name}: kind={self.kind!r} not in {OP_KINDS}")
         if self.shard not in SHARDS:
             raise ValueError(f"op {self.name}: shard={self.shard!r} not in {SHARDS}")
+        if self.block not in BLOCKS:
+            raise ValueError(f"op {self.name}: block={self.block!r} not in {BLOCKS}")
         count = self.count
         negative = count < 0 if isinstance(count, (int, float)) else np.any(np.asarray(count) < 0)
         if negative:

@@ -49,28 +49,39 @@ class Step:
         object.__setattr__(self, "phase", "prefill" if prefill else "decode")
 
 
-def gemm(name: str, group: str, count: float, m, n, k, fmt: NumberFormat, compute: str, shard: str,
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Where ops sit in the graph: their layer `group`, the `count` layers in it, and their `block`
+    (attention / ffn / embed / head; model/ops.py)."""
+
+    group: str
+    count: float
+    block: str
+
+
+def gemm(name: str, at: Site, m, n, k, fmt: NumberFormat, compute: str, shard: str,
          step: Step, in_bytes: float | None = None, **attrs) -> Op:
     """A GEMM C[m,n] = A[m,k] W[k,n] with W in `fmt`."""
     wbytes = n * k * fmt.bytes_per_element  # operators: floats stay floats, arrays broadcast
     a_in = step.gemm_in_bytes if in_bytes is None else in_bytes
-    return Op(name=name, kind="gemm", group=group, count=float(count), flops=2.0 * (m * n) * k,
+    return Op(name=name, kind="gemm", group=at.group, block=at.block, count=float(at.count), flops=2.0 * (m * n) * k,
               bytes_read=wbytes + m * k * a_in, bytes_written=m * n * step.act_bytes,
               weight_bytes=wbytes, compute=compute, shard=shard, m=m, n=n, k=k, attrs=attrs)
 
 
-def memory(name: str, group: str, count: float, read, written, fusable: bool = True, flops=0.0,
+def memory(name: str, at: Site, read, written, fusable: bool = True, flops=0.0,
            shard: str = "replicated", **attrs) -> Op:
     """A bytes-bound elementwise op (norm, rope, activation, residual add, quantize)."""
-    return Op(name=name, kind="memory", group=group, count=float(count), flops=flops, bytes_read=read,
+    return Op(name=name, kind="memory", group=at.group, block=at.block, count=float(at.count),
+              flops=flops, bytes_read=read,
               bytes_written=written, shard=shard, attrs={"fusable": fusable, **attrs})
 
 
-def quantize(name: str, group: str, count: float, elements, step: Step) -> list[Op]:
+def quantize(name: str, at: Site, elements, step: Step) -> list[Op]:
     """Quantize op before a GEMM when activations are fp8/fp4/int8 (fused into the producer)."""
     if not step.act_quantized:
         return []
-    return [memory(name, group, count, np.multiply(elements, step.act_bytes),
+    return [memory(name, at, np.multiply(elements, step.act_bytes),
                    np.multiply(elements, step.gemm_in_bytes), fusable=True)]
 
 
@@ -110,7 +121,7 @@ def compressed_pairs(a, b, r: float, cap: float = np.inf):
     return hc(b) - hc(a)
 
 
-def attention_op(name: str, group: str, count: float, step: Step, *, pairs, heads_q: int, heads_kv: int,
+def attention_op(name: str, at: Site, step: Step, *, pairs, heads_q: int, heads_kv: int,
                  head_dim: int, head_dim_v: int, kv_read, kv_bytes_key: float, variant: str,
                  kv_bytes_per_token_layer: float, window: int = 0, sparse_topk: int = 0,
                  q_bytes: float | None = None, **extra) -> Op:
@@ -126,5 +137,6 @@ def attention_op(name: str, group: str, count: float, step: Step, *, pairs, head
                  sparse_topk=sparse_topk, kv_bytes_per_token_layer=kv_bytes_per_token_layer, phase=step.phase,
                  pairs=pairs, seqlen_kv_eff=np.divide(pairs, np.maximum(step.S, 1)), kv_tokens_read=kv_read,
                  kv_read_bytes=kv_bytes_read, **extra)
-    return Op(name=name, kind="attention", group=group, count=float(count), flops=flops, bytes_read=read,
+    return Op(name=name, kind="attention", group=at.group, block=at.block, count=float(at.count),
+              flops=flops, bytes_read=read,
               bytes_written=written, shard="heads", attrs=attrs)
