@@ -8,7 +8,8 @@ configuration of a sweep). Ops carry global (unsharded) FLOPs and bytes per inst
   -> norm -> FFN block -> [post-ffn norm] -> residual add
 plus the embedding gather, the final norm and the LM head (last token of each sequence in
 prefill, m = B; every new token in decode, m = B*S). Norms, rope, activations, residual adds
-and quantizes are memory ops with attrs["fusable"] = True (engines fuse them into neighbours).
+and quantizes are memory ops with MemoryShape.fusable (engines fuse them into neighbours). Each
+op's block (attention / ffn / embed / head) is set where it is built (ops_common.Site).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import math
 import numpy as np
 
 from hundredx.errors import InputError
-from hundredx.model.ops import Op
+from hundredx.model.ops import EmbeddingShape, Op
 from hundredx.model.ops_attention import gqa_block, mla_block
 from hundredx.model.ops_common import Site, Step, gemm, memory
 from hundredx.model.ops_compressed import v4_block
@@ -97,9 +98,9 @@ def build_ops(spec: ModelSpec, batch=1, new_tokens=1, context=0) -> list[Op]:
               act_quantized=q.act_quantized)
     T, D, V, A = st.T, spec.hidden_size, spec.vocab_size, st.act_bytes
     rows = np.minimum(T, V) * D * q.base.bytes_per_element
-    ops = [Op(name="embed", kind="embedding", group="embed", block="embed", count=1.0, flops=0.0,
-              bytes_read=rows + T * 4.0, bytes_written=T * D * A, weight_bytes=rows, shard="vocab",
-              attrs={"rows": T})]  # ids -> [B, S, D]
+    ops = [Op(name="embed", group="embed", block="embed", count=1.0, flops=0.0, bytes_read=rows + T * 4.0,
+              bytes_written=T * D * A, weight_bytes=rows, shard="vocab",
+              shape=EmbeddingShape(rows=T))]  # ids -> [B, S, D]
     for kind, count in spec.groups.items():
         ops += layer_ops(spec, kind, count, st)
     m = B if st.prefill else T  # prefill: logits of the last token of each sequence only

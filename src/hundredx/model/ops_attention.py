@@ -12,8 +12,6 @@ context keys, keeps index_topk per query; the main attention sees min(p+1, topk)
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from hundredx.model.accounting import kv_bytes_per_token_layer
@@ -62,11 +60,9 @@ def _indexer(spec: ModelSpec, at: Site, st: Step, q_in: int, pairs, kv_read, key
     score = attention_op("idx.score", at, st, pairs=pairs, heads_q=ni, heads_kv=1, head_dim=hi, head_dim_v=0,
                          kv_read=kv_read, kv_bytes_key=hi * kvb, variant="indexer", kv_bytes_per_token_layer=hi * kvb)
     logits = np.multiply(st.B, pairs) * 4.0  # fp32 logits per (query, key)
-    ops.append(replace(score, bytes_written=logits))
-    ops.append(Op(name="idx.topk", kind="memory", group=at.group, block=at.block, count=float(at.count),
-                  flops=np.multiply(st.B, pairs),
-                  bytes_read=logits, bytes_written=T * a.index_topk * 4.0, shard="replicated",
-                  attrs={"fusable": False, "top_k": a.index_topk}))
+    ops.append(score.replace(bytes_written=logits))
+    ops.append(memory("idx.topk", at, logits, T * a.index_topk * 4.0, fusable=False, flops=np.multiply(st.B, pairs),
+                      top_k=a.index_topk))
     return ops
 
 
@@ -111,11 +107,11 @@ def mla_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
         ops.append(attention_op("attn.core", at, st, pairs=pairs, heads_q=N, heads_kv=N, head_dim=nope + rope,
                                 head_dim_v=v, kv_read=kv_read, kv_bytes_key=N * (nope + rope + v) * A, **common))
     else:  # absorbed: [B, 1, N, nope] x W_UK[N, nope, kv_r]; attention over the latent cache
-        ops.append(gemm("attn.q_absorb", at, T, N * kvr, nope, w, wc, "column", st, in_bytes=A, batched_heads=N))
+        ops.append(gemm("attn.q_absorb", at, T, N * kvr, nope, w, wc, "column", st, in_bytes=A, batch_count=N))
         ops.append(attention_op("attn.core", at, st, pairs=pairs, heads_q=N, heads_kv=1, head_dim=kvr + rope,
                                 head_dim_v=kvr, kv_read=kv_read, kv_bytes_key=(kvr + rope) * q.kv.bytes_per_element,
                                 **common))
-        ops.append(gemm("attn.o_absorb", at, T, N * v, kvr, w, wc, "column", st, in_bytes=A, batched_heads=N))
+        ops.append(gemm("attn.o_absorb", at, T, N * v, kvr, w, wc, "column", st, in_bytes=A, batch_count=N))
     ops += quantize("attn.quant_o", at, T * N * v, st)
     ops.append(gemm("attn.o", at, T, D, N * v, w, wc, "row", st))  # [B, S, N*v] -> [B, S, D]
     return ops

@@ -68,7 +68,7 @@ def v4_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
                             compress_ratio=r, sinks=True))
     og, olr = a.o_groups, a.o_lora_rank
     ops += quantize("attn.quant_o", at, T * N * H, st)
-    ops.append(gemm("attn.o_a", at, T, og * olr, N * H // og, wf, wc, "column", st, groups=og))  # per head group
+    ops.append(gemm("attn.o_a", at, T, og * olr, N * H // og, wf, wc, "column", st, batch_count=og))  # per head group
     ops += quantize("attn.quant_oa", at, T * og * olr, st)
     ops.append(gemm("attn.o_b", at, T, D, og * olr, wf, wc, "row", st))  # [B,S,o_g*o_r] -> [B,S,D]
     return ops

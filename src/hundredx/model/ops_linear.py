@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from hundredx.model.accounting import layer_kv_bytes
-from hundredx.model.ops import Op
+from hundredx.model.ops import Op, RecurrentShape
 from hundredx.model.ops_common import Site, Step, gemm, memory, quantize
 from hundredx.model.spec import LayerKind, ModelSpec
 
@@ -32,12 +32,12 @@ def linear_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[O
     state = np.multiply(st.B, nv * dk * dv * lin.state_bytes_per_element)
     chunk = GDN_CHUNK if st.prefill else 0
     flops = np.multiply(T, nv * (6.0 * dk * dv + 2.0 * chunk * (dk + dv)))
-    ops.append(Op(name="attn.recurrent", kind="recurrent", group=at.group, block=at.block, count=float(at.count),
-                  flops=flops,
+    rec = RecurrentShape(variant="gated_deltanet", phase=st.phase, batch=st.B, seqlen_q=st.S, value_heads=nv,
+                         key_heads=nk, key_head_dim=dk, value_head_dim=dv, chunk=chunk,
+                         state_bytes_per_seq=float(layer_kv_bytes(spec, kind, 0.0)))
+    ops.append(Op(name="attn.recurrent", group=at.group, block=at.block, count=float(at.count), flops=flops,
                   bytes_read=T * (2 * nk * dk + nv * dv + 2 * nv) * A + state, bytes_written=T * nv * dv * A + state,
-                  shard="heads", attrs=dict(batch=st.B, seqlen_q=st.S, heads=nv, key_heads=nk, key_head_dim=dk,
-                                            value_head_dim=dv, chunk=chunk, phase=st.phase, variant="gated_deltanet",
-                                            state_bytes_per_seq=float(layer_kv_bytes(spec, kind, 0.0)))))
+                  shard="heads", shape=rec))
     ops.append(memory("attn.gated_norm", at, 2 * T * nv * dv * A, T * nv * dv * A))
     ops += quantize("attn.quant_o", at, T * nv * dv, st)
     ops.append(gemm("attn.out_proj", at, T, D, nv * dv, q.weight, q.gemm_compute, "row", st))
