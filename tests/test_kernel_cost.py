@@ -13,7 +13,7 @@ from hundredx.kernel.cost import BOUND_NAMES, op_cost
 from hundredx.kernel.fit import fit_cases, load_params, save_fitted
 from hundredx.kernel.params import KernelParams
 from hundredx.kernel.runtime import RuntimeSpec
-from hundredx.model.ops import Op
+from hundredx.model.ops import AttentionShape, ExpertGemmShape, GemmShape, MemoryShape, Op, RecurrentShape
 from kernel_chips import chip, toy_chip
 
 PUBLIC = Path(__file__).resolve().parents[2] / "shared" / "validation" / "public"
@@ -23,8 +23,9 @@ P = KernelParams.analytic(TOY)
 
 def _gemm_op(m, compute="bf16"):
     m = np.asarray(m, float)
-    return Op("ffn.up", "gemm", "dense", 1.0, 2 * m * 4096 * 4096, 4096 * 4096 * 2 + m * 4096 * 2, m * 4096 * 2,
-              compute=compute, m=m, n=4096, k=4096)
+    return Op(name="ffn.up", group="dense", block="ffn", count=1.0, flops=2 * m * 4096 * 4096,
+              bytes_read=4096 * 4096 * 2 + m * 4096 * 2, bytes_written=m * 4096 * 2, compute=compute,
+              shape=GemmShape(m=m, n=4096, k=4096))
 
 
 def test_gemm_op_cost_vectorized_bounds():
@@ -43,7 +44,8 @@ def test_fp4_falls_back_and_records_it():
 
 
 def test_fusion_and_graphs():
-    norm = Op("attn.norm", "memory", "dense", 1.0, 0.0, 8e6, 8e6, attrs={"fusable": True})
+    norm = Op(name="attn.norm", group="dense", block="attention", count=1.0, flops=0.0, bytes_read=8e6,
+              bytes_written=8e6, shape=MemoryShape(fusable=True))
     eager = op_cost(norm, TOY, RuntimeSpec(fused=False, cuda_graphs=False), P)
     fused = op_cost(norm, TOY, RuntimeSpec(fused=True), P)
     graphed = op_cost(norm, TOY, RuntimeSpec(fused=False, cuda_graphs=True), P)
@@ -55,18 +57,25 @@ def test_fusion_and_graphs():
 
 
 def test_attention_grouped_recurrent_dispatch():
-    a = dict(batch=8, seqlen_q=1, seqlen_kv=4096, heads_q=32, heads_kv=8, head_dim=128, head_dim_v=128,
-             causal=False, variant="gqa", kv_bytes_per_token_layer=8 * 256 * 2.0)
     kv = 8 * 4096 * 8 * 256 * 2.0
-    att = Op("attn", "attention", "dense", 1.0, 4 * 8 * 4096 * 32 * 128.0, kv, 8 * 32 * 128 * 2.0, attrs=a)
+    a = AttentionShape(phase="decode", variant="gqa", batch=8, seqlen_q=1, seqlen_kv=4096, heads_q=32, heads_kv=8,
+                       head_dim=128, head_dim_v=128, causal=False, pairs=4096, kv_tokens_read=4096, kv_read_bytes=kv,
+                       kv_bytes_per_token_layer=8 * 256 * 2.0)
+    att = Op(name="attn", group="dense", block="attention", count=1.0, flops=4 * 8 * 4096 * 32 * 128.0, bytes_read=kv,
+             bytes_written=8 * 32 * 128 * 2.0, shard="heads", shape=a)
     c = op_cost(att, chip("h100-sxm"), RuntimeSpec(attention_kernel="fa3"), KernelParams.analytic(chip("h100-sxm")))
     assert c.bound == "memory" and c.kernel == "fa3"
-    gg = Op("moe.up", "grouped_gemm", "moe", 1.0, 2.0 * 8192 * 1536 * 2048, 1e8, 1e7, compute="bf16",
-            m=8192, n=1536, k=2048, attrs=dict(groups=64, top_k=8, tokens_total=8192))
+    experts = ExpertGemmShape(stage="up", n=1536, k=2048, groups=64, top_k=8, tokens=1024, tokens_total=8192,
+                              experts_touched=64, expert_width=768)
+    gg = Op(name="moe.up", group="moe", block="ffn", count=1.0, flops=2.0 * 8192 * 1536 * 2048, bytes_read=1e8,
+            bytes_written=1e7, compute="bf16", shard="experts", shape=experts)
     uni = op_cost(gg, TOY, RuntimeSpec(moe_routing="uniform"), P)
     rnd = op_cost(gg, TOY, RuntimeSpec(moe_routing="random"), P)
     assert float(rnd.time_s) >= float(uni.time_s)
-    rec = Op("gdn", "recurrent", "linear", 1.0, 1e9, 1e8, 1e8)
+    gdn = RecurrentShape(variant="gated_deltanet", phase="decode", batch=8, seqlen_q=1, value_heads=32, key_heads=16,
+                         key_head_dim=128, value_head_dim=128, chunk=0, state_bytes_per_seq=2e6)
+    rec = Op(name="gdn", group="linear", block="attention", count=1.0, flops=1e9, bytes_read=1e8, bytes_written=1e8,
+             shard="heads", shape=gdn)
     assert float(op_cost(rec, TOY, RuntimeSpec(), P).time_s) > 0
 
 

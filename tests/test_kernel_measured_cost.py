@@ -10,12 +10,12 @@ from hundredx.chip import load_chip
 from hundredx.kernel import cost_measured
 from hundredx.kernel.cost import op_cost
 from hundredx.kernel.runtime import RuntimeSpec
-from hundredx.model.ops import Op
+from hundredx.model.ops import GemmShape, Op
 
 
 def _gemm_op(m, n, k):
-    return Op("g", "gemm", "g", 1.0, 2.0 * m * n * k, 2.0 * (m * k + n * k), 2.0 * m * n, weight_bytes=2.0 * n * k,
-              m=m, n=n, k=k)
+    return Op(name="g", group="g", block="ffn", count=1.0, flops=2.0 * m * n * k, bytes_read=2.0 * (m * k + n * k),
+              bytes_written=2.0 * m * n, weight_bytes=2.0 * n * k, shape=GemmShape(m, n, k))
 
 
 def _profile(tmp_path, seconds):

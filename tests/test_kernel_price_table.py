@@ -22,7 +22,7 @@ from hundredx.kernel.memory import memory_time
 from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.kernel.sharding import shard_ops
 from hundredx.model import build_ops, load_model
-from hundredx.model.ops import Op
+from hundredx.model.ops import GemmShape, Op
 from hundredx.scenario import Stack
 from hundredx.predict.engine import ForwardStep, forward_cost, forward_costs
 
@@ -155,8 +155,10 @@ def test_attention_unavailable_kernel_mixes_fused_and_unfused_candidates():
 def test_op_replace_matches_dataclasses_replace():
     from dataclasses import replace
 
-    op = Op("x", "gemm", "g", 2.0, 10.0, 5.0, 3.0, weight_bytes=1.0, m=2.0, n=3.0, k=4.0, attrs={"block": "ffn"})
-    assert op.replace(n=1.5, count=4.0) == replace(op, n=1.5, count=4.0)
+    op = Op(name="x", group="g", block="ffn", count=2.0, flops=10.0, bytes_read=5.0, bytes_written=3.0,
+            weight_bytes=1.0, shape=GemmShape(2.0, 3.0, 4.0))
+    assert op.replace(flops=1.5, count=4.0) == replace(op, flops=1.5, count=4.0)
+    assert op.shape.replace(n=1.5, k=2.0) == replace(op.shape, n=1.5, k=2.0)
     with pytest.raises(ValueError, match="negative"):
         op.replace(count=-1.0)
 
@@ -168,7 +170,7 @@ def test_auto_attention_runs_flashmla_only_on_a_shared_latent():
         model = load_model(model_id)
         ops = shard_ops(build_ops(model, *step), RuntimeSpec(), 2, model.hidden_size)[0]
         table = price_ops(ops, H100, RuntimeSpec(), PARAMS)
-        return {(op.attrs["heads_kv"], table.kernel[i]) for i, op in enumerate(ops) if op.kind == "attention"}
+        return {(op.shape.heads_kv, table.kernel[i]) for i, op in enumerate(ops) if op.kind == "attention"}
 
     assert kernels("meta-llama/Llama-3.1-8B-Instruct", (8, 1024, 0)) == {(8, "fa3")}
     assert kernels("meta-llama/Llama-3.1-8B-Instruct", (8, 1, 2000)) == {(8, "fa3")}

@@ -29,19 +29,19 @@ def test_dense_prefill_hand_computed():
     spec = spec_from_config(DENSE, "tiny-dense")
     ops = _by_name(build_ops(spec, 2, 8, 0))  # T = 16 tokens, H = 16
     qkv = ops["attn.qkv"]
-    assert (qkv.m, qkv.n, qkv.k, qkv.count) == (16, 128, 64, 2.0)
+    assert (qkv.shape.m, qkv.shape.n, qkv.shape.k, qkv.count) == (16, 128, 64, 2.0)
     assert qkv.flops == 2 * 16 * 128 * 64 and qkv.weight_bytes == 128 * 64 * 2
     assert qkv.bytes_read == 128 * 64 * 2 + 16 * 64 * 2 and qkv.bytes_written == 16 * 128 * 2
     assert qkv.shard == "column" and qkv.compute == "bf16"
     assert ops["attn.o"].flops == 2 * 16 * 64 * 64 and ops["attn.o"].shard == "row"
     assert ops["ffn.gate_up"].flops == 2 * 16 * 256 * 64 and ops["ffn.down"].flops == 2 * 16 * 64 * 128
     att = ops["attn.core"]
-    assert att.attrs["pairs"] == 8 * 9 / 2  # causal incl. diagonal
+    assert att.shape.pairs == 8 * 9 / 2  # causal incl. diagonal
     assert att.flops == 2 * 2 * 36 * 4 * (16 + 16)
-    assert att.attrs["causal"] and att.attrs["phase"] == "prefill" and att.attrs["variant"] == "gqa"
-    assert (att.attrs["heads_q"], att.attrs["heads_kv"], att.attrs["head_dim"]) == (4, 2, 16)
-    assert ops["lm_head"].m == 2 and ops["lm_head"].flops == 2 * 2 * 1000 * 64  # last token per sequence
-    assert ops["attn_norm"].attrs["fusable"] and ops["attn.rope"].attrs["fusable"]
+    assert att.shape.causal and att.shape.phase == "prefill" and att.shape.variant == "gqa"
+    assert (att.shape.heads_q, att.shape.heads_kv, att.shape.head_dim) == (4, 2, 16)
+    assert ops["lm_head"].shape.m == 2 and ops["lm_head"].flops == 2 * 2 * 1000 * 64  # last token per sequence
+    assert ops["attn_norm"].shape.fusable and ops["attn.rope"].shape.fusable
     gemm_flops = sum(o.flops * o.count for o in ops.values() if o.kind == "gemm" and o.name != "lm_head")
     assert gemm_flops == 2 * 16 * (params_total(spec) - 2 * 1000 * 64 - 5 * 64)  # 2*T*linear params
 
@@ -50,11 +50,11 @@ def test_dense_decode_hand_computed():
     spec = spec_from_config(DENSE, "tiny-dense")
     ops = _by_name(build_ops(spec, 2, 1, 10))
     att = ops["attn.core"]
-    assert att.attrs["pairs"] == 11 and att.attrs["seqlen_kv"] == 11 and not att.attrs["causal"]
+    assert att.shape.pairs == 11 and att.shape.seqlen_kv == 11 and not att.shape.causal
     assert att.flops == 2 * 2 * 11 * 4 * 32
     assert att.bytes_read == 2 * 4 * 16 * 2 + 2 * 11 * (2 * 2 * 16 * 2)  # Q + K,V of 11 keys
-    assert att.attrs["kv_bytes_per_token_layer"] == 2 * 2 * 16 * 2 and att.attrs["phase"] == "decode"
-    assert ops["lm_head"].m == 2
+    assert att.shape.kv_bytes_per_token_layer == 2 * 2 * 16 * 2 and att.shape.phase == "decode"
+    assert ops["lm_head"].shape.m == 2
 
 
 def test_moe_mla_params_hand_computed():
@@ -74,13 +74,13 @@ def test_moe_mla_decode_hand_computed():
     gu = moe["moe.gate_up"]
     touched = 8 * (1 - 0.75 ** 4)
     assert gu.kind == "grouped_gemm" and gu.count == 2 and gu.shard == "experts"
-    assert gu.flops == 2 * 8 * 64 * 64 and gu.attrs["tokens_total"] == 8
-    assert gu.attrs["experts_touched"] == pytest.approx(touched)
+    assert gu.flops == 2 * 8 * 64 * 64 and gu.shape.tokens_total == 8
+    assert gu.shape.experts_touched == pytest.approx(touched)
     assert gu.weight_bytes == pytest.approx(touched * 64 * 64 * 2)
     assert moe["moe.down"].flops == 2 * 8 * 64 * 32
-    assert moe["shared.gate_up"].m == 4 and moe["moe.router_gemm"].n == 8
+    assert moe["shared.gate_up"].shape.m == 4 and moe["moe.router_gemm"].shape.n == 8
     att = moe["attn.core"]  # absorbed FlashMLA form
-    assert (att.attrs["heads_kv"], att.attrs["head_dim"], att.attrs["head_dim_v"]) == (1, 20, 16)
+    assert (att.shape.heads_kv, att.shape.head_dim, att.shape.head_dim_v) == (1, 20, 16)
     assert att.flops == 2 * 4 * 101 * 4 * (20 + 16)
     assert att.bytes_read == 4 * 4 * 20 * 2 + 4 * 101 * 20 * 2
     assert moe["attn.q_absorb"].flops == 2 * 4 * 4 * 16 * 8 and moe["attn.o_absorb"].flops == 2 * 4 * 4 * 8 * 16
@@ -92,7 +92,7 @@ def test_moe_mla_prefill_expanded_form():
     ops = _by_name(build_ops(spec, 1, 10, 0), "full/moe")
     assert ops["attn.kv_b"].flops == 2 * 10 * 64 * 16
     att = ops["attn.core"]
-    assert (att.attrs["heads_kv"], att.attrs["head_dim"], att.attrs["head_dim_v"]) == (4, 12, 8)
+    assert (att.shape.heads_kv, att.shape.head_dim, att.shape.head_dim_v) == (4, 12, 8)
     assert att.flops == 2 * 55 * 4 * (12 + 8)
     assert "attn.q_absorb" not in ops
 
@@ -100,13 +100,13 @@ def test_moe_mla_prefill_expanded_form():
 def test_chunked_prefill_counts_context():
     spec = spec_from_config(DENSE, "tiny-dense")
     att = _by_name(build_ops(spec, 1, 4, 6))["attn.core"]
-    assert att.attrs["pairs"] == 7 + 8 + 9 + 10  # queries at positions 6..9
+    assert att.shape.pairs == 7 + 8 + 9 + 10  # queries at positions 6..9
 
 
 def test_fp8_inserts_quantize_and_fp8_compute():
     spec = load_model("DeepSeek-V3")
     ops = build_ops(spec, 1, 1, 100)
-    assert any(o.name.endswith("quant_in") and o.attrs["fusable"] for o in ops)
+    assert any(o.name.endswith("quant_in") and o.shape.fusable for o in ops)
     gemms = [o for o in ops if o.kind in ("gemm", "grouped_gemm") and o.name.startswith(("attn.q_a", "moe.gate"))]
     assert gemms and all(o.compute == "fp8" for o in gemms)
     assert _by_name(ops)["moe.router_gemm"].compute == "bf16"
@@ -115,9 +115,9 @@ def test_fp8_inserts_quantize_and_fp8_compute():
 def test_sparse_attention_and_indexer():
     spec = load_model("DeepSeek-V3.2")
     ops = _by_name(build_ops(spec, 1, 1, 100000), "sparse/moe")
-    assert ops["attn.core"].attrs["pairs"] == 2048 and ops["attn.core"].attrs["variant"] == "sparse"
+    assert ops["attn.core"].shape.pairs == 2048 and ops["attn.core"].shape.variant == "sparse"
     idx = ops["idx.score"]
-    assert idx.attrs["pairs"] == 100001 and idx.flops == 2 * 100001 * 64 * 128
+    assert idx.shape.pairs == 100001 and idx.flops == 2 * 100001 * 64 * 128
     assert ops["idx.topk"].bytes_read == 100001 * 4
 
 
@@ -126,9 +126,9 @@ def test_v4_compressed_attention_pairs():
     ops = build_ops(spec, 1, 1, 65535)  # query at position 65535 sees 16384 entries (r=4), 512 (r=128)
     hca = _by_name(ops, "hca128/moe")["attn.core"]
     csa = _by_name(ops, "csa4/moe")["attn.core"]
-    assert hca.attrs["pairs"] == 128 + 65536 // 128
-    assert csa.attrs["pairs"] == 128 + 512  # top-512 of the compressed entries
-    assert _by_name(ops, "csa4/moe")["idx.score"].attrs["pairs"] == 65536 // 4
+    assert hca.shape.pairs == 128 + 65536 // 128
+    assert csa.shape.pairs == 128 + 512  # top-512 of the compressed entries
+    assert _by_name(ops, "csa4/moe")["idx.score"].shape.pairs == 65536 // 4
 
 
 def test_linear_attention_recurrent_op():
@@ -178,17 +178,44 @@ def test_decode_attention_bytes_grow_and_sliding_capped(c, extra):
         assert all(b.flops == a.flops and b.bytes_read == a.bytes_read for a, b in slide)
 
 
-def test_ops_attr_conventions():
+def test_ops_conventions():
     """model/ops.py conventions: block on every op, kv_read_bytes, MoE stage/tokens, shared_expert."""
     spec = load_model("DeepSeek-V3.2")
     ops = build_ops(spec, 4, 1, 5000)
-    assert all(op.attrs.get("block") in ("attention", "ffn", "embed", "head") for op in ops)
+    assert all(op.block in ("attention", "ffn", "embed", "head") for op in ops)
     names = _by_name(ops, "sparse/moe")
-    assert names["attn.core"].attrs["block"] == "attention" and names["idx.score"].attrs["block"] == "attention"
-    assert names["moe.router"].attrs["block"] == "ffn" and names["attn_norm"].attrs["block"] == "attention"
+    assert names["attn.core"].block == "attention" and names["idx.score"].block == "attention"
+    assert names["moe.router"].block == "ffn" and names["attn_norm"].block == "attention"
     att = names["attn.core"]
-    assert att.attrs["kv_read_bytes"] == 4 * 2048 * 576 * 2 and att.attrs["kv_read_bytes"] <= att.bytes_read
-    assert names["moe.gate_up"].attrs["stage"] == "up" and names["moe.down"].attrs["stage"] == "down"
-    assert names["moe.gate_up"].attrs["tokens"] == 4
-    assert names["shared.gate_up"].attrs["shared_expert"] and not names["moe.gate_up"].attrs.get("shared_expert")
-    assert _by_name(ops)["lm_head"].attrs["block"] == "head" and ops[0].attrs["block"] == "embed"
+    assert att.shape.kv_read_bytes == 4 * 2048 * 576 * 2 and att.shape.kv_read_bytes <= att.bytes_read
+    assert names["moe.gate_up"].shape.stage == "up" and names["moe.down"].shape.stage == "down"
+    assert names["moe.gate_up"].shape.tokens == 4
+    assert names["shared.gate_up"].shape.shared_expert and names["shared.down"].shape.shared_expert
+    assert not names["attn.o"].shape.shared_expert
+    assert _by_name(ops)["lm_head"].block == "head" and ops[0].block == "embed"
+
+
+def test_op_payloads_are_typed_and_immutable():
+    """The kind comes from the payload; a misspelt field fails when the op is built or replaced."""
+    import dataclasses
+
+    from hundredx.model.ops import ExpertGemmShape, GemmShape, MemoryShape, Op
+
+    kinds = {type(op.shape): op.kind for op in build_ops(load_model("DeepSeek-V3.2"), 2, 4, 100)}
+    assert all(cls.kind == kind for cls, kind in kinds.items()) and len(kinds) == 6
+    op = Op(name="x", group="g", block="ffn", count=1.0, flops=8.0, bytes_read=4.0, bytes_written=2.0,
+            shape=GemmShape(2.0, 3.0, 4.0))
+    assert op.kind == "gemm" and op.replace(shape=MemoryShape()).kind == "memory"
+    with pytest.raises(TypeError):
+        GemmShape(2.0, 3.0, 4.0, shared_experts=True)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        op.shape.replace(nn=1.0)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        op.replace(attrs={})
+    with pytest.raises(ValueError, match="stage"):
+        ExpertGemmShape(stage="sideways", n=1, k=1, groups=1, top_k=1, tokens=1, tokens_total=1, experts_touched=1,
+                        expert_width=1)
+    with pytest.raises(ValueError, match="block"):
+        op.replace(block="mlp")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        op.shape.m = 5.0

@@ -3,7 +3,7 @@
 Operating point: a fixed `workload.batch` (or concurrency) is used as given; `batch: auto`
 searches the batch per replica: the largest batch in [1, memory limit] whose predicted TPOT
 and TTFT meet the workload's limits (bisection over `predict`, assuming TPOT and TTFT grow
-with batch); the memory limit is `predict.memory.max_batch`. For the latency metrics
+with batch); the memory limit is `scenario.memory.max_batch`. For the latency metrics
 (tpot_s, ttft_s) `batch: auto` means batch 1 (the minimum-latency point).
 
 Metrics (all per device, so deployments of different sizes compare):

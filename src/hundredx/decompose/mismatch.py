@@ -117,7 +117,7 @@ def _alignment(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
     for op in _device_ops(scn, ev.batch):
         if op.kind not in ("gemm", "grouped_gemm"):
             continue
-        n, k = float(np.max(op.n)), float(np.max(op.k))
+        n, k = float(np.max(op.shape.n)), float(np.max(op.shape.k))
         bits = model.quant.experts.bits if op.kind == "grouped_gemm" else model.quant.weight.bits
         stride_ok, tile_ok = _aligned(n, k, bits, chip)
         if not (stride_ok and tile_ok):

@@ -11,8 +11,6 @@ tokens: E * (1 - (1 - k/E)^tokens).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from hundredx.model.ops import Op
@@ -26,24 +24,29 @@ def _experts_touched(groups, top_k, tokens):
     return groups * (1.0 - np.power(1.0 - frac, tokens))
 
 
+def _merged_shape(a: Op, b: Op, wa):
+    """(payload, weight bytes) of a and b run as one kernel: GEMM rows add up, a grouped GEMM's
+    routed tokens add up and its weights are those of the experts the merged tokens touch."""
+    sa, sb, weight = a.shape, b.shape, np.maximum(wa, b.weight_bytes)
+    if a.kind == "gemm":
+        return sa.replace(m=np.add(sa.m, sb.m)), weight
+    if a.kind == "embedding":
+        return sa.replace(rows=np.add(sa.rows, sb.rows)), weight
+    if a.kind != "grouped_gemm":
+        return sa, weight
+    tokens = np.add(sa.tokens, sb.tokens)
+    per_expert = np.divide(wa, np.maximum(sa.experts_touched, 1e-9))
+    touched = _experts_touched(sa.groups, sa.top_k, tokens)
+    shape = sa.replace(tokens=tokens, tokens_total=np.add(sa.tokens_total, sb.tokens_total), experts_touched=touched)
+    return shape, np.multiply(per_expert, touched)
+
+
 def _merge_two(a: Op, b: Op) -> Op:
     wa, wb = a.weight_bytes, b.weight_bytes
     act_read = np.add(np.subtract(a.bytes_read, wa), np.subtract(b.bytes_read, wb))
-    attrs = dict(a.attrs)
-    weight = np.maximum(wa, wb)
-    if a.kind == "grouped_gemm":
-        tokens = np.add(a.attrs.get("tokens", 0.0), b.attrs.get("tokens", 0.0))
-        attrs["tokens"] = tokens
-        attrs["tokens_total"] = np.add(a.attrs.get("tokens_total", 0.0), b.attrs.get("tokens_total", 0.0))
-        groups = a.attrs.get("groups", 1)
-        touched_a = np.maximum(a.attrs.get("experts_touched", groups), 1e-9)
-        per_expert = np.divide(wa, touched_a)
-        touched = _experts_touched(groups, a.attrs.get("top_k", 1), tokens)
-        attrs["experts_touched"] = touched
-        weight = np.multiply(per_expert, touched)
-    return replace(a, m=np.add(a.m, b.m), flops=np.add(a.flops, b.flops), weight_bytes=weight,
-                   bytes_read=np.add(weight, act_read), bytes_written=np.add(a.bytes_written, b.bytes_written),
-                   attrs=attrs)
+    shape, weight = _merged_shape(a, b, wa)
+    return a.replace(flops=np.add(a.flops, b.flops), weight_bytes=weight, bytes_read=np.add(weight, act_read),
+                     bytes_written=np.add(a.bytes_written, b.bytes_written), shape=shape)
 
 
 def merge_segments(segments: list[list[Op]]) -> list[Op]:
@@ -53,12 +56,12 @@ def merge_segments(segments: list[list[Op]]) -> list[Op]:
     extra: list[Op] = []
     for index, ops in enumerate(segments):
         for op in ops:
-            if op.kind in TOKEN_PARALLEL and not op.attrs.get("per_sequence"):
+            if op.kind in TOKEN_PARALLEL:
                 if op.name in merged:
                     merged[op.name] = _merge_two(merged[op.name], op)
                 else:
                     merged[op.name] = op
                     order.append(op.name)
             else:
-                extra.append(replace(op, name=f"{op.name}[{index}]") if len(segments) > 1 else op)
+                extra.append(op.replace(name=f"{op.name}[{index}]") if len(segments) > 1 else op)
     return [merged[name] for name in order] + extra

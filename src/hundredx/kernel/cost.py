@@ -14,7 +14,7 @@ priced with ONE vectorized model call; the results come back as an `OpCosts` tab
 prediction, a sweep and a serving simulation share this one code path.
 Time is per instance; `OpCosts.count` holds op.count for the caller to multiply.
 
-Fusion: a memory op with attrs["fusable"] under runtime.fused runs inside its neighbouring
+Fusion: a memory op whose MemoryShape is fusable runs, under runtime.fused, inside its neighbouring
 kernel: no launch of its own and only mem.fused_share of its bytes are still paid.
 CUDA graphs: runtime.cuda_graphs cuts each kernel's fixed time to graph_kernel_s; without
 graphs a kernel costs at least launch_s (host launch).
@@ -142,11 +142,8 @@ def _finish(table: np.ndarray, codes: np.ndarray, fused: np.ndarray, rows: slice
 def config_shape(ops: list[Op]) -> tuple:
     """The broadcast shape of every array field of the ops (() for a single configuration)."""
     arr = np.ndarray
-    shapes = {v.shape for op in ops for v in (op.count, op.flops, op.bytes_read, op.bytes_written, op.m, op.n, op.k)
+    shapes = {v.shape for op in ops for v in (op.count, op.flops, op.bytes_read, op.bytes_written, *op.shape.values())
               if isinstance(v, arr)}
-    for op in ops:
-        if op.kind == "attention":
-            shapes.update(v.shape for v in op.attrs.values() if isinstance(v, arr))
     shapes.discard(())
     return np.broadcast_shapes(*shapes) if shapes else ()
 

@@ -10,7 +10,8 @@ The op's own FLOPs and bytes (the model layer's accounting: sparse, windowed, co
 attention, quantized weights) are authoritative; the models supply the efficiencies, so for
 attention the model's compute and memory times are rescaled by op.flops / model FLOPs and
 op.bytes / model bytes. Routing for grouped GEMMs comes from runtime.moe_routing /
-routing_skew; a grouped GEMM with an explicit per-expert token list is priced on its own.
+routing_skew; a grouped GEMM whose local expert count varies over the configurations is priced
+on its own.
 """
 
 from __future__ import annotations
@@ -40,13 +41,13 @@ def stack(values: list, shape: tuple) -> np.ndarray:
 
 def mem_op_name(op: Op) -> str:
     """The memory-model op an op runs as: rmsnorm (any norm), gather (embedding), else copy."""
-    if "norm" in str(op.attrs.get("op", op.name)).lower():
+    if "norm" in op.name.lower():
         return "rmsnorm"
     return "gather" if op.kind == "embedding" else "copy"
 
 
 def _is_fused(op: Op, runtime) -> bool:
-    return bool(op.attrs.get("fusable")) and runtime.fused and op.kind == "memory"
+    return op.kind == "memory" and op.shape.fusable and runtime.fused
 
 
 def group_key(op: Op, runtime, position: int) -> tuple:
@@ -56,20 +57,19 @@ def group_key(op: Op, runtime, position: int) -> tuple:
     if op.kind in ("memory", "embedding", "router"):
         return ("memory",)  # op name and fusion are per-row arguments of memory_time
     if op.kind == "attention":
-        a = op.attrs
-        return ("attention", op.compute == "fp8", a.get("variant", "gqa"), a.get("window") or None,
-                a.get("sparse_topk") or None, a.get("head_dim_v") is None,
-                not a.get("kv_bytes_per_token_layer"))
+        a = op.shape
+        return ("attention", op.compute == "fp8", a.variant, a.window or None, a.sparse_topk or None,
+                not a.kv_bytes_per_token_layer)
     if op.kind == "recurrent":
         return ("recurrent", op.compute)
-    groups = op.attrs.get("groups")
-    if isinstance(groups, (int, float)) and not isinstance(op.attrs.get("tokens_per_group"), (list, tuple)):
+    groups = op.shape.groups
+    if isinstance(groups, (int, float)):
         return ("grouped_gemm", op.compute, float(groups))  # same experts per rank: one call for all
-    return (op.kind, position)  # explicit per-expert counts or per-configuration expert counts: alone
+    return (op.kind, position)  # per-configuration expert counts: alone
 
 
 def _gemm(ops, shape, chip, params, runtime):
-    m, n, k = stack([o.m for o in ops], shape), stack([o.n for o in ops], shape), stack([o.k for o in ops], shape)
+    m, n, k = (stack([getattr(o.shape, dim) for o in ops], shape) for dim in ("m", "n", "k"))
     t = gemm_time(m, n, k, chip, params, ops[0].compute, runtime.gemm_library,
                   bytes_total=stack([o.bytes_total for o in ops], shape), check=False)
     return t, t.parts["fallback"], [""] * len(ops)
@@ -78,15 +78,8 @@ def _gemm(ops, shape, chip, params, runtime):
 def _grouped(ops, shape, chip, params, runtime):
     lib = "deepgemm" if runtime.gemm_library in ("auto", "deepgemm") else "torch_grouped_mm"
     dist = _ROUTING[runtime.moe_routing] if runtime.routing_skew == 0 else "skewed"
-    first = ops[0].attrs
-    tpg = first.get("tokens_per_group")
-    explicit = tpg if isinstance(tpg, (list, tuple)) else None  # then the group is this one op
-    if explicit:
-        k, n, tokens = ops[0].k, ops[0].n, None
-    else:
-        k, n = stack([o.k for o in ops], shape), stack([o.n for o in ops], shape)
-        tokens = stack([o.attrs.get("tokens_total", o.m) for o in ops], shape)
-    t = grouped_gemm_time(chip, params, k, n, explicit, first.get("groups"), tokens, dist, lib, ops[0].compute,
+    k, n, tokens = (stack([getattr(o.shape, f) for o in ops], shape) for f in ("k", "n", "tokens_total"))
+    t = grouped_gemm_time(chip, params, k, n, None, ops[0].shape.groups, tokens, dist, lib, ops[0].compute,
                           runtime.routing_skew)
     return t, t.parts["fallback"], [""] * len(ops)
 
@@ -98,18 +91,16 @@ def _kernel_names(kernel, count: int) -> list[str]:
 
 
 def _attention(ops, shape, chip, params, runtime):
-    first = ops[0].attrs
-    attrs = [o.attrs for o in ops]
-    a = {key: stack([x[key] for x in attrs], shape)
-         for key in ("batch", "seqlen_q", "seqlen_kv", "heads_q", "heads_kv", "head_dim")}
-    dv = None if first.get("head_dim_v") is None else stack([x["head_dim_v"] for x in attrs], shape)
-    kvb = stack([x["kv_bytes_per_token_layer"] for x in attrs], shape) if first.get("kv_bytes_per_token_layer") \
-        else None
-    causal = np.array([bool(x.get("causal", False)) for x in attrs]).reshape((-1,) + (1,) * len(shape))
+    first = ops[0].shape
+    shapes = [o.shape for o in ops]
+    a = {key: stack([getattr(x, key) for x in shapes], shape)
+         for key in ("batch", "seqlen_q", "seqlen_kv", "heads_q", "heads_kv", "head_dim", "head_dim_v")}
+    kvb = stack([x.kv_bytes_per_token_layer for x in shapes], shape) if first.kv_bytes_per_token_layer else None
+    causal = np.array([x.causal for x in shapes], dtype=bool).reshape((-1,) + (1,) * len(shape))
     t = attention_time(chip, params, a["batch"], a["seqlen_q"], a["seqlen_kv"], a["heads_q"], a["heads_kv"],
-                       a["head_dim"], dv, causal, runtime.attention_kernel,
-                       "fp8" if ops[0].compute == "fp8" else "bf16", None, kvb, first.get("variant", "gqa"),
-                       first.get("window") or None, first.get("sparse_topk") or None, check=False)
+                       a["head_dim"], a["head_dim_v"], causal, runtime.attention_kernel,
+                       "fp8" if ops[0].compute == "fp8" else "bf16", None, kvb, first.variant,
+                       first.window or None, first.sparse_topk or None, check=False)
     flops, nbytes = stack([o.flops for o in ops], shape), stack([o.bytes_total for o in ops], shape)
     c = t.compute_s * flops / np.maximum(t.flops, 1.0)
     m = t.memory_s * nbytes / np.maximum(t.bytes, 1.0)

@@ -38,25 +38,31 @@ def _shape(op: Op, runtime: RuntimeSpec, i: int, size: int) -> dict:
         arr = np.asarray(x, dtype=float)
         return float(arr) if arr.ndim == 0 else float(np.broadcast_to(arr, (size,))[i])
 
+    s = op.shape
     if op.kind == "gemm":
-        shape = {"m": at(op.m), "n": at(op.n), "k": at(op.k), "dtype": op.compute}
+        shape = {"m": at(s.m), "n": at(s.n), "k": at(s.k), "dtype": op.compute}
         if runtime.gemm_library != "auto":
             shape["library"] = runtime.gemm_library
         return shape
     if op.kind == "grouped_gemm":
-        groups = at(op.attrs.get("groups", 1))
-        return {"groups": groups, "tokens_total": at(op.attrs.get("tokens_total", op.m)), "n": at(op.n),
-                "k": at(op.k), "dtype": op.compute}
+        return {"groups": at(s.groups), "tokens_total": at(s.tokens_total), "n": at(s.n), "k": at(s.k),
+                "dtype": op.compute}
     if op.kind == "attention":
-        a = op.attrs
-        shape = {"phase": a.get("phase", "prefill"), "batch": at(a["batch"]), "seqlen_q": at(a["seqlen_q"]),
-                 "seqlen_kv": at(a["seqlen_kv"]), "heads_q": at(a["heads_q"]), "heads_kv": at(a["heads_kv"]),
-                 "head_dim": at(a["head_dim"]), "causal": bool(a.get("causal", False)), "dtype": "bf16"}
+        shape = {"phase": s.phase, "batch": at(s.batch), "seqlen_q": at(s.seqlen_q), "seqlen_kv": at(s.seqlen_kv),
+                 "heads_q": at(s.heads_q), "heads_kv": at(s.heads_kv), "head_dim": at(s.head_dim),
+                 "causal": bool(s.causal), "dtype": "bf16"}
         if runtime.attention_kernel != "auto":
             shape["kernel"] = runtime.attention_kernel
         return shape
-    name = str(op.attrs.get("op", op.name)).lower()
-    return {"op": "rmsnorm" if "norm" in name else "copy", "bytes": at(op.bytes_total)}
+    return {"op": "rmsnorm" if "norm" in op.name.lower() else "copy", "bytes": at(op.bytes_total)}
+
+
+def _dims(op: Op) -> tuple:
+    """The dims a (grouped) GEMM is looked up at (none for the other kinds)."""
+    s = op.shape
+    if op.kind == "gemm":
+        return s.m, s.n, s.k
+    return (s.tokens_total, s.n, s.k) if op.kind == "grouped_gemm" else ()
 
 
 def measured_time(op: Op, chip, runtime: RuntimeSpec, sol_s) -> tuple[object, str] | None:
@@ -64,7 +70,7 @@ def measured_time(op: Op, chip, runtime: RuntimeSpec, sol_s) -> tuple[object, st
     if op.kind not in KINDS or not has_profile(chip):
         return None
     sol = np.asarray(sol_s, float)
-    size = int(np.prod(np.broadcast_shapes(sol.shape, *[np.shape(x) for x in (op.m, op.n, op.k, op.bytes_total)])))
+    size = int(np.prod(np.broadcast_shapes(sol.shape, *[np.shape(x) for x in (*_dims(op), op.bytes_total)])))
     effs, source = np.empty(size), ""
     for i in range(size):
         eff, src = measured_efficiency(KINDS[op.kind], chip.id, chip=chip, **_shape(op, runtime, i, size))

@@ -14,32 +14,61 @@ prefill (each rank passes its KV chunk cp-1 times), split KV with a gather of pa
 outputs in decode.
 MoE dispatch/combine use DeepEP's low-latency mode up to LL_MAX_TOKENS tokens per rank
 (its decode kernels' range), the normal mode above.
+Each collective is a `Collective`; a MoE dispatch/combine carries its `MoeExchange`
+(the token/expert options the MoE collective model takes), every other one none.
 Everything broadcasts over numpy arrays of tp/ep/pp/batch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from hundredx.kernel.runtime import RuntimeSpec
-from hundredx.model.ops import Op
+from hundredx.model.ops import ArrayLike, Op
 
 
 LL_MAX_TOKENS = 128
 
 
+MOE_COLLECTIVES = ("moe_dispatch", "moe_combine")
+
+
 @dataclass(frozen=True, slots=True)
-class Comm:
-    """One collective a device takes part in, `count` times per forward pass."""
+class MoeExchange:
+    """The options of one MoE dispatch/combine (chip/moe_comm.py's arguments)."""
+
+    tokens: ArrayLike  # tokens each rank sends (before top-k replication)
+    hidden: int  # elements per token (model hidden size)
+    topk: int  # experts per token
+    experts: int  # routed experts of the model (all ranks together)
+    mode: str  # DeepEP kernels: "low_latency" (decode batches) or "normal"
+    dtype: str  # on-the-wire format: "fp8" (dispatch of fp8 activations) or "bf16"
+
+    def kwargs(self) -> dict:
+        """The keyword arguments of collective_time for this exchange."""
+        return {"tokens": self.tokens, "hidden": self.hidden, "topk": self.topk, "experts": self.experts,
+                "mode": self.mode, "dtype": self.dtype}
+
+
+@dataclass(frozen=True, slots=True)
+class Collective:
+    """One collective a device takes part in, `count` times per forward pass: `op` (all_reduce,
+    all_gather, p2p, moe_dispatch, moe_combine) of `message_bytes` per rank over `ranks` ranks;
+    `moe` holds the exchange of a MoE dispatch/combine and is None for every other op."""
 
     name: str
     op: str
-    message_bytes: object
-    ranks: object
-    count: float
-    options: dict = field(default_factory=dict)
+    message_bytes: ArrayLike
+    ranks: ArrayLike
+    count: ArrayLike
+    moe: MoeExchange | None = None
+
+    def __post_init__(self) -> None:
+        if (self.moe is not None) != (self.op in MOE_COLLECTIVES):
+            raise ValueError(f"collective {self.name}: op={self.op!r} needs a MoeExchange exactly when it is one of "
+                             f"{MOE_COLLECTIVES}")
 
 
 def _div(x, d):
@@ -48,69 +77,61 @@ def _div(x, d):
 
 def _shard_gemm(op: Op, tp, attn_dp: bool, in_attention: bool) -> dict:
     """Column: N/tp; row: K/tp; vocab: N/tp; replicated: unchanged. Returns the changed fields."""
+    g = op.shape
     if attn_dp and in_attention:
-        m = _div(op.m, tp)
         a_bytes = op.bytes_read - op.weight_bytes
-        return dict(m=m, flops=_div(op.flops, tp), bytes_read=np.add(op.weight_bytes, _div(a_bytes, tp)),
-                    bytes_written=_div(op.bytes_written, tp))
+        return dict(shape=g.replace(m=_div(g.m, tp)), flops=_div(op.flops, tp),
+                    bytes_read=np.add(op.weight_bytes, _div(a_bytes, tp)), bytes_written=_div(op.bytes_written, tp))
     if op.shard in ("column", "vocab"):
         w = _div(op.weight_bytes, tp)
         a_read = op.bytes_read - op.weight_bytes
-        return dict(n=_div(op.n, tp), flops=_div(op.flops, tp), weight_bytes=w,
+        return dict(shape=g.replace(n=_div(g.n, tp)), flops=_div(op.flops, tp), weight_bytes=w,
                     bytes_read=w + a_read, bytes_written=_div(op.bytes_written, tp))
     if op.shard == "row":
         w = _div(op.weight_bytes, tp)
         a_read = _div(op.bytes_read - op.weight_bytes, tp)
-        return dict(k=_div(op.k, tp), flops=_div(op.flops, tp), weight_bytes=w, bytes_read=w + a_read)
+        return dict(shape=g.replace(k=_div(g.k, tp)), flops=_div(op.flops, tp), weight_bytes=w, bytes_read=w + a_read)
     return {}
 
 
 def _shard_attention(op: Op, tp, attn_dp: bool) -> dict:
-    attrs = dict(op.attrs)
+    a = op.shape
     if attn_dp:
-        attrs["batch"] = np.maximum(_div(attrs.get("batch", 1), tp), 1.0)
         return dict(flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp),
-                    bytes_written=_div(op.bytes_written, tp), attrs=attrs)
-    heads_q = attrs.get("heads_q", 1)
-    heads_kv = attrs.get("heads_kv", heads_q)
-    latent = attrs.get("variant") == "mla" and heads_kv == 1
-    attrs["heads_q"] = _div(heads_q, tp)
+                    bytes_written=_div(op.bytes_written, tp), shape=a.replace(batch=np.maximum(_div(a.batch, tp), 1.0)))
+    heads_kv = a.heads_kv
+    latent = a.variant == "mla" and heads_kv == 1
     # KV heads split while K >= tp, else each rank keeps one replica of one KV head.
     kv_share = np.ones_like(np.asarray(tp, dtype=float)) if latent else np.minimum(1.0, np.maximum(_div(1.0, tp), _div(1.0, heads_kv)))
-    attrs["heads_kv"] = heads_kv if latent else np.maximum(_div(heads_kv, tp), 1.0)
-    kv_read = attrs.get("kv_read_bytes", 0.0)
+    kv_read = a.kv_read_bytes
     q_io = op.bytes_read - kv_read
     new_kv = np.multiply(kv_read, kv_share)
-    attrs["kv_read_bytes"] = new_kv
+    shape = a.replace(heads_q=_div(a.heads_q, tp), heads_kv=heads_kv if latent else np.maximum(_div(heads_kv, tp), 1.0),
+                      kv_read_bytes=new_kv)
     return dict(flops=_div(op.flops, tp), bytes_read=_div(q_io, tp) + new_kv,
-                bytes_written=_div(op.bytes_written, tp), attrs=attrs)
+                bytes_written=_div(op.bytes_written, tp), shape=shape)
 
 
 def _shard_experts(op: Op, ep, moe_tp, imbalance, feed) -> dict:
     """Experts over `ep` ranks; `feed` replicas' tokens (ep/tp when EP spans DP replicas) reach one
     EP group; the expert width splits over moe_tp (gate/up along N, down along K)."""
-    attrs = dict(op.attrs)
-    groups = attrs.get("groups", 1)
-    top_k = attrs.get("top_k", 1)
-    tokens = np.multiply(attrs.get("tokens", _div(attrs.get("tokens_total", op.m), top_k)), feed)
-    touched = np.maximum(attrs.get("experts_touched", groups), 1e-9)
+    e = op.shape
+    groups, top_k = e.groups, e.top_k
+    tokens = np.multiply(e.tokens, feed)
+    touched = np.maximum(e.experts_touched, 1e-9)
     per_expert = _div(op.weight_bytes, touched)
     frac = np.clip(_div(top_k, max(float(np.max(groups)), 1.0)), 0.0, 1.0)
     touched_all = np.multiply(groups, 1.0 - np.power(1.0 - frac, tokens))
-    attrs["groups"] = np.maximum(_div(groups, ep), 1.0)
-    attrs["tokens"] = tokens
-    attrs["tokens_total"] = np.multiply(_div(np.multiply(tokens, top_k), ep), imbalance)
-    attrs["experts_touched"] = np.maximum(_div(touched_all, ep), np.minimum(1.0, touched_all))
-    attrs["moe_tp"] = moe_tp
+    local_touched = np.maximum(_div(touched_all, ep), np.minimum(1.0, touched_all))
+    shape = e.replace(groups=np.maximum(_div(groups, ep), 1.0), tokens=tokens,
+                      tokens_total=np.multiply(_div(np.multiply(tokens, top_k), ep), imbalance),
+                      experts_touched=local_touched, moe_tp=moe_tp, n=_div(e.n, moe_tp) if e.stage == "up" else e.n,
+                      k=_div(e.k, moe_tp) if e.stage == "down" else e.k)
     scale = np.multiply(_div(feed, np.multiply(ep, moe_tp)), imbalance)
-    w = _div(np.multiply(per_expert, attrs["experts_touched"]), moe_tp)
+    w = _div(np.multiply(per_expert, local_touched), moe_tp)
     a_read = np.subtract(op.bytes_read, op.weight_bytes)
-    stage = attrs.get("stage")
-    return dict(flops=np.multiply(op.flops, scale), weight_bytes=w,
-                m=np.multiply(_div(np.multiply(op.m, feed), ep), imbalance),
-                bytes_read=np.add(w, np.multiply(a_read, scale)), bytes_written=np.multiply(op.bytes_written, scale),
-                n=_div(op.n, moe_tp) if stage == "up" else op.n,
-                k=_div(op.k, moe_tp) if stage == "down" else op.k, attrs=attrs)
+    return dict(flops=np.multiply(op.flops, scale), weight_bytes=w, bytes_read=np.add(w, np.multiply(a_read, scale)),
+                bytes_written=np.multiply(op.bytes_written, scale), shape=shape)
 
 
 def routing_imbalance(runtime: RuntimeSpec, ep) -> object:
@@ -120,7 +141,7 @@ def routing_imbalance(runtime: RuntimeSpec, ep) -> object:
 
 
 def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int,
-              tp=None, ep=None, pp=None) -> tuple[list[Op], list[Comm]]:
+              tp=None, ep=None, pp=None) -> tuple[list[Op], list[Collective]]:
     """One device's ops and its collectives. tp/ep/pp default to the runtime's (arrays allowed)."""
     tp = runtime.tp if tp is None else tp
     ep = runtime.ep if ep is None else ep
@@ -130,12 +151,12 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
     feed = np.maximum(_div(ep, tp), 1.0)
     imbalance = routing_imbalance(runtime, ep)
     out: list[Op] = []
-    comms: list[Comm] = []
+    comms: list[Collective] = []
     whole = _is_one(pp)
     one_tp = _is_one(tp)  # one tensor-parallel rank: every tp split is a division by 1
     one_rank = one_tp and _is_one(ep)  # and one expert rank: every collective runs over a group of one
     for op in ops:
-        in_attention = op.attrs.get("block", "") == "attention" or op.kind == "attention"
+        in_attention = op.block == "attention"
         if one_tp and op.kind != "grouped_gemm" and op.shard != "experts":
             changes = {}
         else:
@@ -174,32 +195,32 @@ def _shard_changes(op: Op, tp, ep, attn_dp: bool, in_attention: bool, moe_tp, fe
     return {}
 
 
-def _context_parallel(op: Op, comms: list[Comm], cp: int, count) -> tuple[Op, list[Comm]]:
+def _context_parallel(op: Op, comms: list[Collective], cp: int, count) -> tuple[Op, list[Collective]]:
     """Context parallelism: each of the cp ranks takes 1/cp of the tokens. Prefill attention is ring
     attention: every rank still reads every KV chunk and passes its own chunk cp-1 times around the
     ring (p2p); decode attention splits the cached KV over the ranks and gathers the partial outputs."""
     scaled = [replace(c, message_bytes=_div(c.message_bytes, cp),
-                      options={**c.options, "tokens": _div(c.options["tokens"], cp)} if "tokens" in c.options
-                      else c.options) for c in comms]
+                      moe=None if c.moe is None else replace(c.moe, tokens=_div(c.moe.tokens, cp))) for c in comms]
     if op.kind != "attention":
         weights = op.weight_bytes
         act_read = _div(np.subtract(op.bytes_read, weights), cp)
-        return replace(op, m=_div(op.m, cp), flops=_div(op.flops, cp), bytes_read=np.add(weights, act_read),
-                       bytes_written=_div(op.bytes_written, cp)), scaled
-    attrs = dict(op.attrs)
-    kv = attrs.get("kv_read_bytes", 0.0)
+        changes = dict(flops=_div(op.flops, cp), bytes_read=np.add(weights, act_read),
+                       bytes_written=_div(op.bytes_written, cp))
+        if op.kind == "gemm":
+            changes["shape"] = op.shape.replace(m=_div(op.shape.m, cp))
+        return op.replace(**changes), scaled
+    a = op.shape
+    kv = a.kv_read_bytes
     q_io = np.subtract(op.bytes_read, kv)
-    if attrs.get("phase") == "decode":
-        attrs["kv_read_bytes"] = _div(kv, cp)
-        partial = np.multiply(np.multiply(attrs.get("batch", 1), attrs.get("heads_q", 1)),
-                              np.multiply(np.add(attrs.get("head_dim_v") or attrs.get("head_dim", 128), 2), 4.0))
-        scaled.append(Comm(f"{op.name}.cp_gather", "all_gather", partial, cp, count))
-        return replace(op, flops=_div(op.flops, cp), bytes_read=np.add(_div(q_io, cp), _div(kv, cp)),
-                       attrs=attrs), scaled
+    if a.phase == "decode":
+        partial = np.multiply(np.multiply(a.batch, a.heads_q), np.multiply(np.add(a.head_dim_v or a.head_dim, 2), 4.0))
+        scaled.append(Collective(f"{op.name}.cp_gather", "all_gather", partial, cp, count))
+        return op.replace(flops=_div(op.flops, cp), bytes_read=np.add(_div(q_io, cp), _div(kv, cp)),
+                          shape=a.replace(kv_read_bytes=_div(kv, cp))), scaled
     chunk = _div(kv, cp)
-    scaled.append(Comm(f"{op.name}.cp_ring", "p2p", chunk, 2, np.multiply(count, cp - 1)))
-    return replace(op, flops=_div(op.flops, cp), bytes_read=np.add(_div(q_io, cp), kv),
-                   bytes_written=_div(op.bytes_written, cp), attrs=attrs), scaled
+    scaled.append(Collective(f"{op.name}.cp_ring", "p2p", chunk, 2, np.multiply(count, cp - 1)))
+    return op.replace(flops=_div(op.flops, cp), bytes_read=np.add(_div(q_io, cp), kv),
+                      bytes_written=_div(op.bytes_written, cp)), scaled
 
 
 def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, ep, count, attn_dp, in_attention):
@@ -207,25 +228,28 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
     joins the routed experts' single all-reduce), logits all-gather, MoE dispatch/combine under
     attention-DP (DeepEP: normal mode for prefill, low-latency mode for decode) or one all-reduce
     of the MoE output across the TP group otherwise. `count`: the op's instances on this device."""
-    tokens = op.m
-    if op.kind == "gemm" and op.shard == "row" and not (attn_dp and in_attention) and not op.attrs.get("shared_expert"):
-        size = np.multiply(np.multiply(tokens, op.n), act_bytes)
-        return [Comm(f"{op.name}.all_reduce", "all_reduce", size, tp, count)]
-    if op.kind == "gemm" and op.shard == "vocab":
-        size = np.multiply(np.multiply(tokens, op.n), 2.0)
-        return [Comm(f"{op.name}.all_gather", "all_gather", _div(size, tp), tp, count)]
-    if op.kind != "grouped_gemm" or op.attrs.get("stage") != "up":
+    if op.kind == "gemm":
+        g = op.shape
+        if op.shard == "row" and not (attn_dp and in_attention) and not g.shared_expert:
+            size = np.multiply(np.multiply(g.m, g.n), act_bytes)
+            return [Collective(f"{op.name}.all_reduce", "all_reduce", size, tp, count)]
+        if op.shard == "vocab":
+            size = np.multiply(np.multiply(g.m, g.n), 2.0)
+            return [Collective(f"{op.name}.all_gather", "all_gather", _div(size, tp), tp, count)]
         return []
-    routed = op.attrs.get("tokens", tokens)
+    if op.kind != "grouped_gemm" or op.shape.stage != "up":
+        return []
+    routed = op.shape.tokens
     if not attn_dp and not np.any(np.asarray(ep) > np.asarray(tp)):
         size = np.multiply(np.multiply(routed, hidden), act_bytes)
-        return [Comm(f"{op.name}.moe_all_reduce", "all_reduce", size, tp, count)]
+        return [Collective(f"{op.name}.moe_all_reduce", "all_reduce", size, tp, count)]
     per_rank = np.maximum(_div(routed, tp) if attn_dp else routed, 1.0)
-    top_k = op.attrs.get("top_k", 1)
+    top_k = op.shape.top_k
     # DeepEP low-latency kernels serve decode batches (<= LL_MAX_TOKENS tokens per rank).
     low_latency = float(np.max(per_rank)) <= LL_MAX_TOKENS
-    common = {"tokens": per_rank, "hidden": hidden, "topk": top_k, "experts": op.attrs.get("groups", 8),
-              "mode": "low_latency" if low_latency else "normal"}
+    mode = "low_latency" if low_latency else "normal"
+    dispatch = MoeExchange(per_rank, hidden, top_k, op.shape.groups, mode, "fp8" if act_bytes <= 1 else "bf16")
     size = np.multiply(np.multiply(per_rank, top_k), hidden * act_bytes)
-    return [Comm(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, {**common, "dtype": "fp8" if act_bytes <= 1 else "bf16"}),
-            Comm(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count, {**common, "dtype": "bf16"})]
+    return [Collective(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, dispatch),
+            Collective(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count,
+                       replace(dispatch, dtype="bf16"))]

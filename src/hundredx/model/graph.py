@@ -8,7 +8,8 @@ configuration of a sweep). Ops carry global (unsharded) FLOPs and bytes per inst
   -> norm -> FFN block -> [post-ffn norm] -> residual add
 plus the embedding gather, the final norm and the LM head (last token of each sequence in
 prefill, m = B; every new token in decode, m = B*S). Norms, rope, activations, residual adds
-and quantizes are memory ops with attrs["fusable"] = True (engines fuse them into neighbours).
+and quantizes are memory ops with MemoryShape.fusable (engines fuse them into neighbours). Each
+op's block (attention / ffn / embed / head) is set where it is built (ops_common.Site).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import math
 import numpy as np
 
 from hundredx.errors import InputError
-from hundredx.model.ops import Op
+from hundredx.model.ops import EmbeddingShape, Op
 from hundredx.model.ops_attention import gqa_block, mla_block
-from hundredx.model.ops_common import Step, gemm, memory
+from hundredx.model.ops_common import Site, Step, gemm, memory
 from hundredx.model.ops_compressed import v4_block
 from hundredx.model.ops_ffn import dense_block, moe_block
 from hundredx.model.ops_linear import linear_block
@@ -36,30 +37,30 @@ def _check(name: str, value, minimum: float):
     return arr if arr.ndim else float(arr)
 
 
-def _attention_block(spec: ModelSpec, kind: LayerKind, g: str, c: int, st: Step) -> list[Op]:
+def _attention_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     if kind.attn == "linear":
-        return linear_block(spec, kind, g, c, st)
+        return linear_block(spec, kind, at, st)
     if spec.attention.kind == "compressed":
-        return v4_block(spec, kind, g, c, st)
+        return v4_block(spec, kind, at, st)
     if spec.attention.kind == "mla":
-        return mla_block(spec, kind, g, c, st)
-    return gqa_block(spec, kind, g, c, st)
+        return mla_block(spec, kind, at, st)
+    return gqa_block(spec, kind, at, st)
 
 
-def _norm(name: str, spec: ModelSpec, g: str, c: int, st: Step) -> Op:
+def _norm(name: str, spec: ModelSpec, at: Site, st: Step) -> Op:
     TD = st.T * spec.hidden_size * st.act_bytes  # [B, S, D]
-    return memory(name, g, c, TD + spec.hidden_size * st.act_bytes, TD, flops=4.0 * st.T * spec.hidden_size)
+    return memory(name, at, TD + spec.hidden_size * st.act_bytes, TD, flops=4.0 * st.T * spec.hidden_size)
 
 
-def _residual(name: str, spec: ModelSpec, g: str, c: int, st: Step) -> list[Op]:
+def _residual(name: str, spec: ModelSpec, at: Site, st: Step) -> list[Op]:
     """Residual add; with hyper-connections (hc_mult > 1) the stream is hc_mult*D wide."""
     TD, hc = st.T * spec.hidden_size * st.act_bytes, spec.hc_mult
     if hc == 1:
-        return [memory(name, g, c, 2 * TD, TD, flops=st.T * spec.hidden_size)]
-    return [memory(name + "_hc", g, c, (hc + 1) * TD, hc * TD, flops=2.0 * hc * st.T * spec.hidden_size)]
+        return [memory(name, at, 2 * TD, TD, flops=st.T * spec.hidden_size)]
+    return [memory(name + "_hc", at, (hc + 1) * TD, hc * TD, flops=2.0 * hc * st.T * spec.hidden_size)]
 
 
-def _hc_pre(name: str, spec: ModelSpec, g: str, c: int, st: Step) -> list[Op]:
+def _hc_pre(name: str, spec: ModelSpec, at: Site, st: Step) -> list[Op]:
     """Hyper-connection pre-mix: [B,S,hc*D] x [hc*D, (2+hc)*hc] in fp32, then mix hc streams -> D."""
     if spec.hc_mult == 1:
         return []
@@ -67,32 +68,25 @@ def _hc_pre(name: str, spec: ModelSpec, g: str, c: int, st: Step) -> list[Op]:
 
     hc, D = spec.hc_mult, spec.hidden_size
     fp32 = get_format("fp32")
-    return [gemm(f"{name}.hc_gemm", g, c, st.T, (2 + hc) * hc, hc * D, fp32, "fp32", "replicated", st,
+    return [gemm(f"{name}.hc_gemm", at, st.T, (2 + hc) * hc, hc * D, fp32, "fp32", "replicated", st,
                  in_bytes=st.act_bytes),
-            memory(f"{name}.hc_mix", g, c, st.T * hc * D * st.act_bytes, st.T * D * st.act_bytes)]
-
-
-def _tag(ops: list[Op], block: str) -> list[Op]:
-    """Set attrs["block"] (ops.py convention: attention / ffn / embed / head)."""
-    for op in ops:
-        op.attrs.setdefault("block", block)
-    return ops
+            memory(f"{name}.hc_mix", at, st.T * hc * D * st.act_bytes, st.T * D * st.act_bytes)]
 
 
 def layer_ops(spec: ModelSpec, kind: LayerKind, c: int, st: Step) -> list[Op]:
     """All ops of one layer group (c identical layers)."""
-    g = kind.key
-    attn = _hc_pre("attn", spec, g, c, st) + [_norm("attn_norm", spec, g, c, st)]
-    attn += _attention_block(spec, kind, g, c, st)
+    attn_at, ffn_at = Site(kind.key, c, "attention"), Site(kind.key, c, "ffn")
+    attn = _hc_pre("attn", spec, attn_at, st) + [_norm("attn_norm", spec, attn_at, st)]
+    attn += _attention_block(spec, kind, attn_at, st)
     if spec.norms_per_layer == 4:
-        attn.append(_norm("post_attn_norm", spec, g, c, st))
-    attn += _residual("attn_residual", spec, g, c, st)
-    ffn = _hc_pre("ffn", spec, g, c, st) + [_norm("ffn_norm", spec, g, c, st)]
-    ffn += dense_block(spec, kind, g, c, st) if kind.ffn == "dense" else moe_block(spec, kind, g, c, st)
+        attn.append(_norm("post_attn_norm", spec, attn_at, st))
+    attn += _residual("attn_residual", spec, attn_at, st)
+    ffn = _hc_pre("ffn", spec, ffn_at, st) + [_norm("ffn_norm", spec, ffn_at, st)]
+    ffn += dense_block(spec, kind, ffn_at, st) if kind.ffn == "dense" else moe_block(spec, kind, ffn_at, st)
     if spec.norms_per_layer == 4:
-        ffn.append(_norm("post_ffn_norm", spec, g, c, st))
-    ffn += _residual("ffn_residual", spec, g, c, st)
-    return _tag(attn, "attention") + _tag(ffn, "ffn")
+        ffn.append(_norm("post_ffn_norm", spec, ffn_at, st))
+    ffn += _residual("ffn_residual", spec, ffn_at, st)
+    return attn + ffn
 
 
 def build_ops(spec: ModelSpec, batch=1, new_tokens=1, context=0) -> list[Op]:
@@ -104,14 +98,15 @@ def build_ops(spec: ModelSpec, batch=1, new_tokens=1, context=0) -> list[Op]:
               act_quantized=q.act_quantized)
     T, D, V, A = st.T, spec.hidden_size, spec.vocab_size, st.act_bytes
     rows = np.minimum(T, V) * D * q.base.bytes_per_element
-    ops = [Op(name="embed", kind="embedding", group="embed", count=1.0, flops=0.0, bytes_read=rows + T * 4.0,
-              bytes_written=T * D * A, weight_bytes=rows, shard="vocab", attrs={"rows": T})]  # ids -> [B, S, D]
-    _tag(ops, "embed")
+    ops = [Op(name="embed", group="embed", block="embed", count=1.0, flops=0.0, bytes_read=rows + T * 4.0,
+              bytes_written=T * D * A, weight_bytes=rows, shard="vocab",
+              shape=EmbeddingShape(rows=T))]  # ids -> [B, S, D]
     for kind, count in spec.groups.items():
         ops += layer_ops(spec, kind, count, st)
     m = B if st.prefill else T  # prefill: logits of the last token of each sequence only
-    ops += _tag([_norm("final_norm", spec, "head", 1, st),
-                 gemm("lm_head", "head", 1, m, V, D, q.base, q.base.compute, "vocab", st, in_bytes=A)], "head")
+    head = Site("head", 1, "head")
+    ops += [_norm("final_norm", spec, head, st),
+            gemm("lm_head", head, m, V, D, q.base, q.base.compute, "vocab", st, in_bytes=A)]
     return ops
 
 

@@ -12,27 +12,25 @@ context keys, keeps index_topk per query; the main attention sees min(p+1, topk)
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from hundredx.model.accounting import kv_bytes_per_token_layer
 from hundredx.model.ops import Op
-from hundredx.model.ops_common import Step, attention_op, causal_pairs, chunk_pairs, gemm, memory, quantize, window_pairs
+from hundredx.model.ops_common import Site, Step, attention_op, causal_pairs, chunk_pairs, gemm, memory, quantize, window_pairs
 from hundredx.model.spec import LayerKind, ModelSpec
 
 
-def gqa_block(spec: ModelSpec, kind: LayerKind, g: str, c: int, st: Step) -> list[Op]:
+def gqa_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     a, q, D, T, A = spec.attention, spec.quant, spec.hidden_size, st.T, st.act_bytes
     N, K, H = a.num_heads, a.num_kv_heads, a.head_dim
-    ops = quantize("attn.quant_in", g, c, T * D, st)
-    ops.append(gemm("attn.qkv", g, c, T, (N * (1 + a.output_gate) + 2 * K) * H, D, q.weight, q.gemm_compute,
+    ops = quantize("attn.quant_in", at, T * D, st)
+    ops.append(gemm("attn.qkv", at, T, (N * (1 + a.output_gate) + 2 * K) * H, D, q.weight, q.gemm_compute,
                     "column", st))  # [B, S, D] -> [B, S, (N+2K)H]
     if a.qk_norm:
-        ops.append(memory("attn.qk_norm", g, c, T * (N + K) * H * A, T * (N + K) * H * A))
-    ops.append(memory("attn.rope", g, c, T * (N + K) * H * A, T * (N + K) * H * A))
+        ops.append(memory("attn.qk_norm", at, T * (N + K) * H * A, T * (N + K) * H * A))
+    ops.append(memory("attn.rope", at, T * (N + K) * H * A, T * (N + K) * H * A))
     kv_tok = kv_bytes_per_token_layer(spec, kind)
-    ops.append(memory("attn.kv_write", g, c, T * 2 * K * H * A, T * kv_tok, shard="heads"))
+    ops.append(memory("attn.kv_write", at, T * 2 * K * H * A, T * kv_tok, shard="heads"))
     end = st.end
     if kind.attn == "sliding":
         pairs, kv_read, variant, window = window_pairs(st.ctx, end, a.sliding_window), np.minimum(end, a.sliding_window + st.S), "sliding", a.sliding_window
@@ -40,32 +38,31 @@ def gqa_block(spec: ModelSpec, kind: LayerKind, g: str, c: int, st: Step) -> lis
         pairs, kv_read, variant, window = chunk_pairs(st.ctx, end, a.chunk_size), np.minimum(end, a.chunk_size + st.S), "sliding", a.chunk_size
     else:
         pairs, kv_read, variant, window = causal_pairs(st.ctx, end), end, ("mha" if K == N else "gqa"), 0
-    ops.append(attention_op("attn.core", g, c, st, pairs=pairs, heads_q=N, heads_kv=K, head_dim=H, head_dim_v=H,
+    ops.append(attention_op("attn.core", at, st, pairs=pairs, heads_q=N, heads_kv=K, head_dim=H, head_dim_v=H,
                             kv_read=kv_read, kv_bytes_key=kv_tok, variant=variant, window=window,
                             kv_bytes_per_token_layer=kv_tok, sinks=a.sinks, chunked=kind.attn == "chunked"))
     if a.output_gate:  # o = attn * sigmoid(gate)  [B, S, N, H]
-        ops.append(memory("attn.out_gate", g, c, 2 * T * N * H * A, T * N * H * A))
-    ops += quantize("attn.quant_o", g, c, T * N * H, st)
-    ops.append(gemm("attn.o", g, c, T, D, N * H, q.weight, q.gemm_compute, "row", st))  # [B, S, N*H] -> [B, S, D]
+        ops.append(memory("attn.out_gate", at, 2 * T * N * H * A, T * N * H * A))
+    ops += quantize("attn.quant_o", at, T * N * H, st)
+    ops.append(gemm("attn.o", at, T, D, N * H, q.weight, q.gemm_compute, "row", st))  # [B, S, N*H] -> [B, S, D]
     return ops
 
 
-def _indexer(spec: ModelSpec, g: str, c: int, st: Step, q_in: int, pairs, kv_read, key_write, gemms: list) -> list[Op]:
+def _indexer(spec: ModelSpec, at: Site, st: Step, q_in: int, pairs, kv_read, key_write, gemms: list) -> list[Op]:
     """DSA lightning indexer: q/weights projections, fp8 MQA logits over keys, top-k select."""
     a, q, T = spec.attention, spec.quant, st.T
     ni, hi, kvb = a.index_n_heads, a.index_head_dim, q.kv.bytes_per_element
-    ops = [gemm("idx.wq", g, c, T, ni * hi, q_in, q.weight, q.gemm_compute, "replicated", st)]  # [B,S,q_r]->[B,S,Ni*Hi]
+    ops = [gemm("idx.wq", at, T, ni * hi, q_in, q.weight, q.gemm_compute, "replicated", st)]  # [B,S,q_r]->[B,S,Ni*Hi]
     ops += gemms
-    ops.append(gemm("idx.weights", g, c, T, ni, spec.hidden_size, q.base, q.base.compute, "replicated", st,
+    ops.append(gemm("idx.weights", at, T, ni, spec.hidden_size, q.base, q.base.compute, "replicated", st,
                     in_bytes=st.act_bytes))
-    ops.append(memory("idx.k_write", g, c, key_write * hi * st.act_bytes, key_write * hi * kvb))
-    score = attention_op("idx.score", g, c, st, pairs=pairs, heads_q=ni, heads_kv=1, head_dim=hi, head_dim_v=0,
+    ops.append(memory("idx.k_write", at, key_write * hi * st.act_bytes, key_write * hi * kvb))
+    score = attention_op("idx.score", at, st, pairs=pairs, heads_q=ni, heads_kv=1, head_dim=hi, head_dim_v=0,
                          kv_read=kv_read, kv_bytes_key=hi * kvb, variant="indexer", kv_bytes_per_token_layer=hi * kvb)
     logits = np.multiply(st.B, pairs) * 4.0  # fp32 logits per (query, key)
-    ops.append(replace(score, bytes_written=logits))
-    ops.append(Op(name="idx.topk", kind="memory", group=g, count=float(c), flops=np.multiply(st.B, pairs),
-                  bytes_read=logits, bytes_written=T * a.index_topk * 4.0, shard="replicated",
-                  attrs={"fusable": False, "top_k": a.index_topk}))
+    ops.append(score.replace(bytes_written=logits))
+    ops.append(memory("idx.topk", at, logits, T * a.index_topk * 4.0, fusable=False, flops=np.multiply(st.B, pairs),
+                      top_k=a.index_topk))
     return ops
 
 
@@ -81,40 +78,40 @@ def _expanded(st: Step) -> bool:
     return bool(many or fresh)
 
 
-def mla_block(spec: ModelSpec, kind: LayerKind, g: str, c: int, st: Step) -> list[Op]:
+def mla_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     a, q, D, T, A = spec.attention, spec.quant, spec.hidden_size, st.T, st.act_bytes
     N, qr, kvr, nope, rope, v = a.num_heads, a.q_lora_rank, a.kv_lora_rank, a.qk_nope_head_dim, a.qk_rope_head_dim, a.v_head_dim
     wc, w = q.gemm_compute, q.weight
-    ops = quantize("attn.quant_in", g, c, T * D, st)
+    ops = quantize("attn.quant_in", at, T * D, st)
     if qr:
-        ops.append(gemm("attn.q_a", g, c, T, qr, D, w, wc, "replicated", st))  # [B,S,D] -> [B,S,q_r]
-        ops.append(memory("attn.q_a_norm", g, c, T * qr * A, T * qr * A))
-        ops += quantize("attn.quant_q", g, c, T * qr, st)
-    ops.append(gemm("attn.q_b" if qr else "attn.q", g, c, T, N * (nope + rope), qr or D, w, wc, "column", st))
-    ops.append(gemm("attn.kv_a", g, c, T, kvr + rope, D, w, wc, "replicated", st))  # [B,S,D] -> [B,S,kv_r+rope]
-    ops.append(memory("attn.kv_a_norm", g, c, T * kvr * A, T * kvr * A))
-    ops.append(memory("attn.rope", g, c, T * (N + 1) * rope * A, T * (N + 1) * rope * A))
+        ops.append(gemm("attn.q_a", at, T, qr, D, w, wc, "replicated", st))  # [B,S,D] -> [B,S,q_r]
+        ops.append(memory("attn.q_a_norm", at, T * qr * A, T * qr * A))
+        ops += quantize("attn.quant_q", at, T * qr, st)
+    ops.append(gemm("attn.q_b" if qr else "attn.q", at, T, N * (nope + rope), qr or D, w, wc, "column", st))
+    ops.append(gemm("attn.kv_a", at, T, kvr + rope, D, w, wc, "replicated", st))  # [B,S,D] -> [B,S,kv_r+rope]
+    ops.append(memory("attn.kv_a_norm", at, T * kvr * A, T * kvr * A))
+    ops.append(memory("attn.rope", at, T * (N + 1) * rope * A, T * (N + 1) * rope * A))
     kv_tok = kv_bytes_per_token_layer(spec, kind)
-    ops.append(memory("attn.kv_write", g, c, T * (kvr + rope) * A, T * (kvr + rope) * q.kv.bytes_per_element))
+    ops.append(memory("attn.kv_write", at, T * (kvr + rope) * A, T * (kvr + rope) * q.kv.bytes_per_element))
     end, sparse = st.end, kind.attn == "sparse"
     pairs = window_pairs(st.ctx, end, a.index_topk) if sparse else causal_pairs(st.ctx, end)
     kv_read = np.minimum(end, a.index_topk * st.S) if sparse else end
     if sparse:
-        wk = [gemm("idx.wk", g, c, T, a.index_head_dim, D, w, wc, "replicated", st)]
-        ops += _indexer(spec, g, c, st, qr or D, causal_pairs(st.ctx, end), end, T, wk)
+        wk = [gemm("idx.wk", at, T, a.index_head_dim, D, w, wc, "replicated", st)]
+        ops += _indexer(spec, at, st, qr or D, causal_pairs(st.ctx, end), end, T, wk)
     common = dict(variant="sparse" if sparse else "mla", sparse_topk=a.index_topk if sparse else 0,
                   kv_bytes_per_token_layer=kv_tok, mla_form="expanded" if _expanded(st) else "absorbed")
     if _expanded(st):  # expand latent of every key: [B, ctx+S, kv_r] -> [B, ctx+S, N, nope+v]
-        ops.append(gemm("attn.kv_b", g, c, np.multiply(st.B, end), N * (nope + v), kvr, w, wc, "column", st,
+        ops.append(gemm("attn.kv_b", at, np.multiply(st.B, end), N * (nope + v), kvr, w, wc, "column", st,
                         in_bytes=q.kv.bytes_per_element))
-        ops.append(attention_op("attn.core", g, c, st, pairs=pairs, heads_q=N, heads_kv=N, head_dim=nope + rope,
+        ops.append(attention_op("attn.core", at, st, pairs=pairs, heads_q=N, heads_kv=N, head_dim=nope + rope,
                                 head_dim_v=v, kv_read=kv_read, kv_bytes_key=N * (nope + rope + v) * A, **common))
     else:  # absorbed: [B, 1, N, nope] x W_UK[N, nope, kv_r]; attention over the latent cache
-        ops.append(gemm("attn.q_absorb", g, c, T, N * kvr, nope, w, wc, "column", st, in_bytes=A, batched_heads=N))
-        ops.append(attention_op("attn.core", g, c, st, pairs=pairs, heads_q=N, heads_kv=1, head_dim=kvr + rope,
+        ops.append(gemm("attn.q_absorb", at, T, N * kvr, nope, w, wc, "column", st, in_bytes=A, batch_count=N))
+        ops.append(attention_op("attn.core", at, st, pairs=pairs, heads_q=N, heads_kv=1, head_dim=kvr + rope,
                                 head_dim_v=kvr, kv_read=kv_read, kv_bytes_key=(kvr + rope) * q.kv.bytes_per_element,
                                 **common))
-        ops.append(gemm("attn.o_absorb", g, c, T, N * v, kvr, w, wc, "column", st, in_bytes=A, batched_heads=N))
-    ops += quantize("attn.quant_o", g, c, T * N * v, st)
-    ops.append(gemm("attn.o", g, c, T, D, N * v, w, wc, "row", st))  # [B, S, N*v] -> [B, S, D]
+        ops.append(gemm("attn.o_absorb", at, T, N * v, kvr, w, wc, "column", st, in_bytes=A, batch_count=N))
+    ops += quantize("attn.quant_o", at, T * N * v, st)
+    ops.append(gemm("attn.o", at, T, D, N * v, w, wc, "row", st))  # [B, S, N*v] -> [B, S, D]
     return ops

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hundredx.formats import NumberFormat
-from hundredx.model.ops import Op
+from hundredx.model.ops import AttentionShape, GemmShape, MemoryShape, Op
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,28 +49,43 @@ class Step:
         object.__setattr__(self, "phase", "prefill" if prefill else "decode")
 
 
-def gemm(name: str, group: str, count: float, m, n, k, fmt: NumberFormat, compute: str, shard: str,
-         step: Step, in_bytes: float | None = None, **attrs) -> Op:
-    """A GEMM C[m,n] = A[m,k] W[k,n] with W in `fmt`."""
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Where ops sit in the graph: their layer `group`, the `count` layers in it, and their `block`
+    (attention / ffn / embed / head; model/ops.py)."""
+
+    group: str
+    count: float
+    block: str
+
+
+def gemm(name: str, at: Site, m, n, k, fmt: NumberFormat, compute: str, shard: str,
+         step: Step, in_bytes: float | None = None, **shape) -> Op:
+    """A GEMM C[m,n] = A[m,k] W[k,n] with W in `fmt`; `shape`: the other GemmShape fields."""
     wbytes = n * k * fmt.bytes_per_element  # operators: floats stay floats, arrays broadcast
     a_in = step.gemm_in_bytes if in_bytes is None else in_bytes
-    return Op(name=name, kind="gemm", group=group, count=float(count), flops=2.0 * (m * n) * k,
-              bytes_read=wbytes + m * k * a_in, bytes_written=m * n * step.act_bytes,
-              weight_bytes=wbytes, compute=compute, shard=shard, m=m, n=n, k=k, attrs=attrs)
+    return Op(name=name, group=at.group, block=at.block, count=float(at.count), flops=2.0 * (m * n) * k,
+              bytes_read=wbytes + m * k * a_in, bytes_written=m * n * step.act_bytes, weight_bytes=wbytes,
+              compute=compute, shard=shard, shape=GemmShape(m, n, k, **shape))
 
 
-def memory(name: str, group: str, count: float, read, written, fusable: bool = True, flops=0.0,
-           shard: str = "replicated", **attrs) -> Op:
-    """A bytes-bound elementwise op (norm, rope, activation, residual add, quantize)."""
-    return Op(name=name, kind="memory", group=group, count=float(count), flops=flops, bytes_read=read,
-              bytes_written=written, shard=shard, attrs={"fusable": fusable, **attrs})
+_FUSABLE, _UNFUSED = MemoryShape(fusable=True), MemoryShape(fusable=False)  # payloads are immutable: shared
 
 
-def quantize(name: str, group: str, count: float, elements, step: Step) -> list[Op]:
+def memory(name: str, at: Site, read, written, fusable: bool = True, flops=0.0,
+           shard: str = "replicated", **shape) -> Op:
+    """A bytes-bound elementwise op (norm, rope, activation, residual add, quantize); `shape`: the
+    other MemoryShape fields."""
+    payload = MemoryShape(fusable=fusable, **shape) if shape else _FUSABLE if fusable else _UNFUSED
+    return Op(name=name, group=at.group, block=at.block, count=float(at.count), flops=flops, bytes_read=read,
+              bytes_written=written, shard=shard, shape=payload)
+
+
+def quantize(name: str, at: Site, elements, step: Step) -> list[Op]:
     """Quantize op before a GEMM when activations are fp8/fp4/int8 (fused into the producer)."""
     if not step.act_quantized:
         return []
-    return [memory(name, group, count, np.multiply(elements, step.act_bytes),
+    return [memory(name, at, np.multiply(elements, step.act_bytes),
                    np.multiply(elements, step.gemm_in_bytes), fusable=True)]
 
 
@@ -110,21 +125,21 @@ def compressed_pairs(a, b, r: float, cap: float = np.inf):
     return hc(b) - hc(a)
 
 
-def attention_op(name: str, group: str, count: float, step: Step, *, pairs, heads_q: int, heads_kv: int,
+def attention_op(name: str, at: Site, step: Step, *, pairs, heads_q: int, heads_kv: int,
                  head_dim: int, head_dim_v: int, kv_read, kv_bytes_key: float, variant: str,
-                 kv_bytes_per_token_layer: float, window: int = 0, sparse_topk: int = 0,
-                 q_bytes: float | None = None, **extra) -> Op:
-    """Softmax attention: FLOPs 2*B*pairs*Nq*(Hqk + Hv); bytes Q + distinct KV read + O."""
+                 kv_bytes_per_token_layer: float, q_bytes: float | None = None, **shape) -> Op:
+    """Softmax attention: FLOPs 2*B*pairs*Nq*(Hqk + Hv); bytes Q + distinct KV read + O.
+    `shape`: the optional AttentionShape fields (window, sparse_topk, sinks, ...)."""
     B = step.B
     flops = 2.0 * np.multiply(B, pairs) * heads_q * (head_dim + head_dim_v)
     q_in = np.multiply(step.T, heads_q * head_dim) * (step.act_bytes if q_bytes is None else q_bytes)
     kv_bytes_read = np.multiply(B, kv_read) * kv_bytes_key
     read = q_in + kv_bytes_read
     written = np.multiply(step.T, heads_q * head_dim_v) * step.act_bytes
-    attrs = dict(batch=B, seqlen_q=step.S, seqlen_kv=step.end, heads_q=heads_q, heads_kv=heads_kv,
-                 head_dim=head_dim, head_dim_v=head_dim_v, causal=step.prefill, variant=variant, window=window,
-                 sparse_topk=sparse_topk, kv_bytes_per_token_layer=kv_bytes_per_token_layer, phase=step.phase,
-                 pairs=pairs, seqlen_kv_eff=np.divide(pairs, np.maximum(step.S, 1)), kv_tokens_read=kv_read,
-                 kv_read_bytes=kv_bytes_read, **extra)
-    return Op(name=name, kind="attention", group=group, count=float(count), flops=flops, bytes_read=read,
-              bytes_written=written, shard="heads", attrs=attrs)
+    payload = AttentionShape(phase=step.phase, variant=variant, batch=B, seqlen_q=step.S, seqlen_kv=step.end,
+                             heads_q=heads_q, heads_kv=heads_kv, head_dim=head_dim, head_dim_v=head_dim_v,
+                             causal=step.prefill, pairs=pairs, kv_tokens_read=kv_read, kv_read_bytes=kv_bytes_read,
+                             kv_bytes_per_token_layer=kv_bytes_per_token_layer, **shape)
+    return Op(name=name, group=at.group, block=at.block, count=float(at.count), flops=flops, bytes_read=read,
+              bytes_written=written, shard="heads", shape=payload)
+

@@ -16,38 +16,38 @@ import numpy as np
 from hundredx.model.accounting import kv_bytes_per_token_layer
 from hundredx.model.ops import Op
 from hundredx.model.ops_attention import _indexer
-from hundredx.model.ops_common import Step, attention_op, compressed_pairs, gemm, memory, quantize, window_pairs
+from hundredx.model.ops_common import Site, Step, attention_op, compressed_pairs, gemm, memory, quantize, window_pairs
 from hundredx.model.spec import LayerKind, ModelSpec
 
 
-def _compressor(spec: ModelSpec, kind: LayerKind, g: str, c: int, st: Step) -> list[Op]:
+def _compressor(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     a, q, T, A = spec.attention, spec.quant, st.T, st.act_bytes
     r, coff = kind.compress_ratio, 2 if kind.attn == "csa" else 1
     width = 2 * coff * a.head_dim  # wkv and wgate, [B, S, D] -> [B, S, 2*c*H]
     new_entries = np.floor(np.asarray(st.end, float) / r) - np.floor(np.asarray(st.ctx, float) / r)
-    return [gemm("attn.compress_proj", g, c, T, width, spec.hidden_size, q.base, q.base.compute, "replicated", st,
+    return [gemm("attn.compress_proj", at, T, width, spec.hidden_size, q.base, q.base.compute, "replicated", st,
                  in_bytes=A),
-            memory("attn.compress_pool", g, c, T * width * A,
+            memory("attn.compress_pool", at, T * width * A,
                    np.multiply(st.B, new_entries) * a.head_dim * q.kv.bytes_per_element, fusable=False)]
 
 
-def v4_block(spec: ModelSpec, kind: LayerKind, g: str, c: int, st: Step) -> list[Op]:
+def v4_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     a, q, D, T, A = spec.attention, spec.quant, spec.hidden_size, st.T, st.act_bytes
     N, H, qr, r, w = a.num_heads, a.head_dim, a.q_lora_rank, kind.compress_ratio, a.sliding_window
     wf, wc = q.weight, q.gemm_compute
-    ops = quantize("attn.quant_in", g, c, T * D, st)
-    ops.append(gemm("attn.q_a", g, c, T, qr, D, wf, wc, "replicated", st))  # [B,S,D] -> [B,S,q_r]
-    ops.append(memory("attn.q_norm", g, c, T * qr * A, T * qr * A))
-    ops += quantize("attn.quant_q", g, c, T * qr, st)
-    ops.append(gemm("attn.q_b", g, c, T, N * H, qr, wf, wc, "column", st))  # [B,S,q_r] -> [B,S,N,H]
-    ops.append(gemm("attn.kv", g, c, T, H, D, wf, wc, "replicated", st))  # [B,S,D] -> [B,S,H]
-    ops.append(memory("attn.norm_rope", g, c, T * (N + 1) * H * A, T * (N + 1) * H * A))
-    ops.append(memory("attn.kv_write", g, c, T * H * A, T * H * q.kv.bytes_per_element))
+    ops = quantize("attn.quant_in", at, T * D, st)
+    ops.append(gemm("attn.q_a", at, T, qr, D, wf, wc, "replicated", st))  # [B,S,D] -> [B,S,q_r]
+    ops.append(memory("attn.q_norm", at, T * qr * A, T * qr * A))
+    ops += quantize("attn.quant_q", at, T * qr, st)
+    ops.append(gemm("attn.q_b", at, T, N * H, qr, wf, wc, "column", st))  # [B,S,q_r] -> [B,S,N,H]
+    ops.append(gemm("attn.kv", at, T, H, D, wf, wc, "replicated", st))  # [B,S,D] -> [B,S,H]
+    ops.append(memory("attn.norm_rope", at, T * (N + 1) * H * A, T * (N + 1) * H * A))
+    ops.append(memory("attn.kv_write", at, T * H * A, T * H * q.kv.bytes_per_element))
     end = st.end
     pairs, kv_read = window_pairs(st.ctx, end, w), np.minimum(end, w + st.S)
     variant, topk = "sliding", 0
     if r:
-        ops += _compressor(spec, kind, g, c, st)
+        ops += _compressor(spec, kind, at, st)
         entries = np.floor(np.asarray(end, float) / r)
         if kind.attn == "csa":
             topk, variant = a.index_topk, "sparse"
@@ -55,20 +55,20 @@ def v4_block(spec: ModelSpec, kind: LayerKind, g: str, c: int, st: Step) -> list
             kv_read = kv_read + np.minimum(entries, topk * np.asarray(st.S, float))
             idx_pairs = compressed_pairs(st.ctx, end, r)
             key_write = np.multiply(st.B, entries - np.floor(np.asarray(st.ctx, float) / r))
-            comp = [gemm("idx.compress_proj", g, c, T, 4 * a.index_head_dim, D, q.base, q.base.compute, "replicated",
+            comp = [gemm("idx.compress_proj", at, T, 4 * a.index_head_dim, D, q.base, q.base.compute, "replicated",
                          st, in_bytes=A)]
-            ops += _indexer(spec, g, c, st, qr, idx_pairs, entries, key_write, comp)
+            ops += _indexer(spec, at, st, qr, idx_pairs, entries, key_write, comp)
         else:
             variant = "compressed"
             pairs = pairs + compressed_pairs(st.ctx, end, r)
             kv_read = kv_read + entries
-    ops.append(attention_op("attn.core", g, c, st, pairs=pairs, heads_q=N, heads_kv=1, head_dim=H, head_dim_v=H,
+    ops.append(attention_op("attn.core", at, st, pairs=pairs, heads_q=N, heads_kv=1, head_dim=H, head_dim_v=H,
                             kv_read=kv_read, kv_bytes_key=H * q.kv.bytes_per_element, variant=variant, window=w,
                             sparse_topk=topk, kv_bytes_per_token_layer=kv_bytes_per_token_layer(spec, kind),
                             compress_ratio=r, sinks=True))
     og, olr = a.o_groups, a.o_lora_rank
-    ops += quantize("attn.quant_o", g, c, T * N * H, st)
-    ops.append(gemm("attn.o_a", g, c, T, og * olr, N * H // og, wf, wc, "column", st, groups=og))  # per head group
-    ops += quantize("attn.quant_oa", g, c, T * og * olr, st)
-    ops.append(gemm("attn.o_b", g, c, T, D, og * olr, wf, wc, "row", st))  # [B,S,o_g*o_r] -> [B,S,D]
+    ops += quantize("attn.quant_o", at, T * N * H, st)
+    ops.append(gemm("attn.o_a", at, T, og * olr, N * H // og, wf, wc, "column", st, batch_count=og))  # per head group
+    ops += quantize("attn.quant_oa", at, T * og * olr, st)
+    ops.append(gemm("attn.o_b", at, T, D, og * olr, wf, wc, "row", st))  # [B,S,o_g*o_r] -> [B,S,D]
     return ops

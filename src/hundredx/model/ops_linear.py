@@ -12,32 +12,33 @@ from __future__ import annotations
 import numpy as np
 
 from hundredx.model.accounting import layer_kv_bytes
-from hundredx.model.ops import Op
-from hundredx.model.ops_common import Step, gemm, memory, quantize
+from hundredx.model.ops import Op, RecurrentShape
+from hundredx.model.ops_common import Site, Step, gemm, memory, quantize
 from hundredx.model.spec import LayerKind, ModelSpec
 
 GDN_CHUNK = 64  # chunk length of the chunkwise kernel (flash-linear-attention chunk_gated_delta_rule)
 
 
-def linear_block(spec: ModelSpec, kind: LayerKind, g: str, c: int, st: Step) -> list[Op]:
+def linear_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     lin, q, D, T, A = spec.linear, spec.quant, spec.hidden_size, st.T, st.act_bytes
     nk, nv, dk, dv = lin.num_key_heads, lin.num_value_heads, lin.key_head_dim, lin.value_head_dim
     conv_dim, kern = lin.conv_dim, lin.conv_kernel
-    ops = quantize("attn.quant_in", g, c, T * D, st)
-    ops.append(gemm("attn.in_proj", g, c, T, 2 * nk * dk + 2 * nv * dv + 2 * nv, D, q.weight, q.gemm_compute,
+    ops = quantize("attn.quant_in", at, T * D, st)
+    ops.append(gemm("attn.in_proj", at, T, 2 * nk * dk + 2 * nv * dv + 2 * nv, D, q.weight, q.gemm_compute,
                     "column", st))  # [B, S, D] -> [B, S, qkvzba]
     conv_state = np.multiply(st.B, conv_dim * (kern - 1) * A)
-    ops.append(memory("attn.conv1d", g, c, T * conv_dim * A + conv_state, T * conv_dim * A + conv_state,
+    ops.append(memory("attn.conv1d", at, T * conv_dim * A + conv_state, T * conv_dim * A + conv_state,
                       fusable=False, flops=2.0 * T * conv_dim * kern, shard="heads"))
     state = np.multiply(st.B, nv * dk * dv * lin.state_bytes_per_element)
     chunk = GDN_CHUNK if st.prefill else 0
     flops = np.multiply(T, nv * (6.0 * dk * dv + 2.0 * chunk * (dk + dv)))
-    ops.append(Op(name="attn.recurrent", kind="recurrent", group=g, count=float(c), flops=flops,
+    rec = RecurrentShape(variant="gated_deltanet", phase=st.phase, batch=st.B, seqlen_q=st.S, value_heads=nv,
+                         key_heads=nk, key_head_dim=dk, value_head_dim=dv, chunk=chunk,
+                         state_bytes_per_seq=float(layer_kv_bytes(spec, kind, 0.0)))
+    ops.append(Op(name="attn.recurrent", group=at.group, block=at.block, count=float(at.count), flops=flops,
                   bytes_read=T * (2 * nk * dk + nv * dv + 2 * nv) * A + state, bytes_written=T * nv * dv * A + state,
-                  shard="heads", attrs=dict(batch=st.B, seqlen_q=st.S, heads=nv, key_heads=nk, key_head_dim=dk,
-                                            value_head_dim=dv, chunk=chunk, phase=st.phase, variant="gated_deltanet",
-                                            state_bytes_per_seq=float(layer_kv_bytes(spec, kind, 0.0)))))
-    ops.append(memory("attn.gated_norm", g, c, 2 * T * nv * dv * A, T * nv * dv * A))
-    ops += quantize("attn.quant_o", g, c, T * nv * dv, st)
-    ops.append(gemm("attn.out_proj", g, c, T, D, nv * dv, q.weight, q.gemm_compute, "row", st))
+                  shard="heads", shape=rec))
+    ops.append(memory("attn.gated_norm", at, 2 * T * nv * dv * A, T * nv * dv * A))
+    ops += quantize("attn.quant_o", at, T * nv * dv, st)
+    ops.append(gemm("attn.out_proj", at, T, D, nv * dv, q.weight, q.gemm_compute, "row", st))
     return ops

@@ -2,10 +2,9 @@
 
 Sharding (kernel/sharding.py) inserts a collective after many ops (an all-reduce after every
 row-parallel GEMM, an all-gather of the logits, MoE dispatch/combine). Collectives of one kind
-over the same ranks with the same options differ only in message size, so their sizes are
-stacked into one array and priced by one vectorized call of chip/collectives.py; MoE
-dispatch/combine (options carry token counts) and collectives that leave the scale-up domain are
-priced one by one. A collective over one rank moves nothing and is dropped.
+over the same ranks differ only in message size, so their sizes are stacked into one array and
+priced by one vectorized call of chip/collectives.py; MoE dispatch/combine (their MoeExchange
+carries token counts) and collectives that leave the scale-up domain are priced one by one. A collective over one rank moves nothing and is dropped.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import numpy as np
 
 from hundredx.chip.collectives import collective_time
 from hundredx.kernel.cost_kinds import stack
-from hundredx.kernel.sharding import Comm
+from hundredx.kernel.sharding import Collective
 
 
 @dataclass(frozen=True)
@@ -24,29 +23,28 @@ class PricedComm:
     """One collective of a forward pass: time of one call (before count), algorithm, and whether it
     leaves the scale-up domain."""
 
-    comm: Comm
+    comm: Collective
     time_s: object
     algorithm: str
     leaves_domain: bool
 
 
-def _key(comm: Comm, position: int, domain: int):
+def _key(comm: Collective, position: int, domain: int):
     scalar_ranks = isinstance(comm.ranks, (int, float))
-    plain = all(isinstance(v, (int, float, str, bool)) for v in comm.options.values())
     # beyond one scale-up domain the hierarchical scheme picks its intra stage over all sizes it is
     # given, so multi-domain collectives of one configuration are priced alone (exactly as one call)
-    if comm.op.startswith("moe_") or not plain or (scalar_ranks and comm.ranks > domain):
+    if comm.moe is not None or (scalar_ranks and comm.ranks > domain):
         return ("alone", position)
-    return (comm.op, comm.ranks if scalar_ranks else id(comm.ranks), tuple(sorted(comm.options.items())))
+    return (comm.op, comm.ranks if scalar_ranks else id(comm.ranks))
 
 
-def _runs_on_one_rank(comm: Comm) -> bool:
+def _runs_on_one_rank(comm: Collective) -> bool:
     if isinstance(comm.ranks, (int, float)):
         return comm.ranks <= 1
     return not (np.asarray(comm.ranks, dtype=float) > 1).any()
 
 
-def price_comms(comms_by_step: list[list[Comm]], system, shapes: list[tuple]) -> list[list[PricedComm]]:
+def price_comms(comms_by_step: list[list[Collective]], system, shapes: list[tuple]) -> list[list[PricedComm]]:
     """The collectives of each step that move data, priced; `shapes` are the steps' config shapes."""
     flat = [(s, c) for s, comms in enumerate(comms_by_step) for c in comms if not _runs_on_one_rank(c)]
     groups: dict[tuple, list[int]] = {}
@@ -59,7 +57,7 @@ def price_comms(comms_by_step: list[list[Comm]], system, shapes: list[tuple]) ->
         ranks = np.asarray(first.ranks, dtype=float)
         sizes = stack([c.message_bytes for c in comms], shape)
         cc = collective_time(system, first.op, np.maximum(sizes, 1.0), np.maximum(ranks, 2), check=False,
-                             **first.options)
+                             **({} if first.moe is None else first.moe.kwargs()))
         full = (len(idx),) + shape  # one row per collective
         times = np.where(ranks > 1, cc.time_s, 0.0) + np.zeros(full)
         leaves = np.broadcast_to(cc.leaves_domain, full).reshape(len(idx), -1).any(axis=1).tolist()

@@ -47,7 +47,7 @@ def step_time(stack: Stack, prefill_tokens, prefill_seqs, prefill_context_tokens
         return 0.0
     ops = merge_segments(segments) if len(segments) > 1 else segments[0]
     if blocks is not None:
-        ops = [op for op in ops if op.attrs.get("block") in blocks]
+        ops = [op for op in ops if op.block in blocks]
     total_tokens = np.add(prefill_tokens if has_prefill else 0, decode_seqs if has_decode else 0)
     seqs_total = np.add(prefill_seqs if has_prefill else 0, decode_seqs if has_decode else 0)
     cost = forward_cost(stack, 1, total_tokens, 0, ops=ops, host_seqs=seqs_total if host else 0)

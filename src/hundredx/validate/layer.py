@@ -37,7 +37,7 @@ def _select(ops: list, part: str) -> list:
     blocks = PARTS[part]
     if blocks is None:
         return ops
-    chosen = [op for op in ops if op.attrs.get("block") in blocks]
+    chosen = [op for op in ops if op.block in blocks]
     if part == "decoder" or part in ("mlp", "moe"):
         counts: dict[str, float] = {}
         for op in chosen:

@@ -1,0 +1,60 @@
+"""Sharding's typed output: device ops with sharded payloads, and typed collectives (Collective, MoeExchange)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hundredx.kernel.runtime import RuntimeSpec
+from hundredx.kernel.sharding import Collective, MoeExchange, shard_ops
+from hundredx.model import build_ops, load_model
+
+
+def _shard(model_id: str, rt: RuntimeSpec, batch=64, new_tokens=1, context=1000):
+    model = load_model(model_id)
+    ops = build_ops(model, batch, new_tokens, context)
+    return ops, *shard_ops(ops, rt, model.quant.act.bytes_per_element, model.hidden_size)
+
+
+def test_moe_dispatch_and_combine_carry_a_typed_exchange():
+    ops, dev, comms = _shard("deepseek-ai/DeepSeek-V3", RuntimeSpec(tp=8, ep=8, attention_dp=True))
+    by_name = {c.name.rsplit(".", 1)[-1]: c for c in comms if c.op.startswith("moe_")}
+    dispatch, combine = by_name["dispatch"], by_name["combine"]
+    act_bytes = load_model("deepseek-ai/DeepSeek-V3").quant.act.bytes_per_element
+    assert isinstance(dispatch.moe, MoeExchange) and combine.moe.dtype == "bf16"  # combine returns bf16 outputs
+    assert combine.message_bytes == pytest.approx(dispatch.message_bytes * 2.0 / act_bytes)
+    assert dispatch.moe.tokens == 64 / 8 and dispatch.moe.mode == "low_latency"  # decode: 8 tokens per rank
+    assert dispatch.moe.experts == 256 and dispatch.moe.topk == 8 and dispatch.moe.hidden == 7168
+    assert all(c.moe is None for c in comms if not c.op.startswith("moe_"))
+    experts = next(op for op in dev if op.name == "moe.gate_up")
+    assert experts.shape.groups == 256 / 8 and experts.shape.moe_tp == 1.0 and experts.shape.stage == "up"
+
+
+def test_tensor_parallel_splits_the_payloads():
+    ops, dev, comms = _shard("meta-llama/Llama-3.1-8B-Instruct", RuntimeSpec(tp=4))
+    glob, local = {op.name: op for op in ops}, {op.name: op for op in dev}
+    assert local["attn.qkv"].shape.n == glob["attn.qkv"].shape.n / 4  # column: N/tp
+    assert local["attn.o"].shape.k == glob["attn.o"].shape.k / 4  # row: K/tp, then an all-reduce
+    att = local["attn.core"].shape
+    assert (att.heads_q, att.heads_kv) == (32 / 4, 8 / 4)
+    assert att.kv_read_bytes == glob["attn.core"].shape.kv_read_bytes / 4
+    assert {c.op for c in comms} == {"all_reduce", "all_gather"}
+
+
+def test_context_parallel_scales_the_exchange_tokens():
+    rt = RuntimeSpec(tp=8, ep=8, attention_dp=True)
+    _, _, plain = _shard("deepseek-ai/DeepSeek-V3", rt, batch=8, new_tokens=4096, context=0)
+    _, _, split = _shard("deepseek-ai/DeepSeek-V3", RuntimeSpec(tp=8, ep=8, attention_dp=True, cp=2), batch=8,
+                         new_tokens=4096, context=0)
+    before = next(c for c in plain if c.op == "moe_dispatch")
+    after = next(c for c in split if c.op == "moe_dispatch")
+    assert after.moe.tokens == before.moe.tokens / 2 and after.message_bytes == before.message_bytes / 2
+    assert any(c.name.endswith("cp_ring") and c.moe is None for c in split)
+
+
+def test_a_collective_has_an_exchange_exactly_when_it_is_a_moe_one():
+    exchange = MoeExchange(tokens=8.0, hidden=7168, topk=8, experts=256, mode="low_latency", dtype="bf16")
+    with pytest.raises(ValueError, match="MoeExchange"):
+        Collective("x.dispatch", "moe_dispatch", 1.0, 8, 1.0)
+    with pytest.raises(ValueError, match="MoeExchange"):
+        Collective("x.all_reduce", "all_reduce", 1.0, 8, 1.0, exchange)
+    assert Collective("x.combine", "moe_combine", 1.0, 8, 1.0, exchange).moe.kwargs()["topk"] == 8
