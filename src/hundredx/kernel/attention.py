@@ -34,21 +34,11 @@ from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
 from hundredx.kernel.params import ATTN_KERNELS, KernelParams, KernelTime, combine
+from hundredx.kernel.roofline import BACKWARD_FLOP_RATIO, attended_kv, attention_flops, sol_time
 
 UNFUSED = ("eager_unfused", "sdpa_math")
 UNFUSED_KERNELS = 6  # expand K, expand V, Q K^T, (mask+)softmax, P V, output copy
 DECODE_MAX_Q = 16  # sq at or below this is treated as decode (KV-bound)
-
-
-def attended_kv(seqlen_q, seqlen_kv, causal, window=None, sparse_topk=None):
-    """Mean KV positions each query attends to."""
-    sq, skv = np.asarray(seqlen_q, float), np.asarray(seqlen_kv, float)
-    att = np.where(np.asarray(causal, bool) & (sq <= skv), skv - (sq - 1.0) / 2.0, skv)
-    if window:
-        att = np.minimum(att, float(window))
-    if sparse_topk:
-        att = np.minimum(att, float(sparse_topk))
-    return att
 
 
 def _hdim_factor(d, params: KernelParams):
@@ -83,7 +73,7 @@ def _fused(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, pe
 
 def _unfused(s: dict, chip: ChipSpec, params: KernelParams, peak: float):
     b, sq, skv, hq, hkv, d, dv = s["b"], s["sq"], s["skv"], s["hq"], s["hkv"], s["d"], s["dv"]
-    flops_exec = 2.0 * b * hq * sq * skv * (d + dv)
+    flops_exec = attention_flops(b, hq, sq, skv, d, dv)  # the full S x S: no causal skipping
     compute_s = flops_exec / (peak * params["gemm.eff.bf16"] * np.minimum(1.0, sq * hq / hkv / 64.0 + 0.05))
     score_bytes = b * hq * sq * skv * 2.0 * np.where(s["causal"], 6.0, 4.0)
     group = np.maximum(hq / np.maximum(hkv, 1.0), 1.0)
@@ -116,7 +106,7 @@ def _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v,
     kv_bytes = b * kv_tokens * np.asarray(kv_bytes_per_token, float)
     qo_bytes = b * sq * hq * (d + dv) * eb
     return dict(b=b, sq=sq, skv=skv, hq=hq, hkv=hkv, d=d, dv=dv, att=att, causal=np.asarray(causal, bool),
-                flops=2.0 * b * hq * sq * att * (d + dv), kv_bytes=kv_bytes, bytes=kv_bytes + qo_bytes)
+                flops=attention_flops(b, hq, sq, att, d, dv), kv_bytes=kv_bytes, bytes=kv_bytes + qo_bytes)
 
 
 def _kernels(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, direction: str, peak: float,
@@ -182,8 +172,8 @@ def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen
     ordered = [k for k in candidates if k not in UNFUSED] + [k for k in candidates if k in UNFUSED]
     t, c, m, lat, chosen = _select(ordered, _kernels(ordered, s, chip, params, direction, peak, kernel == "auto"))
     lat = lat + np.zeros_like(t)  # the fixed time at the shape of the result (cheaper than broadcast_to)
-    flops = s["flops"] * (3.5 if direction == "forward_backward" else 1.0)
+    flops = s["flops"] * (BACKWARD_FLOP_RATIO if direction == "forward_backward" else 1.0)
     nbytes = s["bytes"] * (3.0 if direction == "forward_backward" else 1.0)
-    sol = np.maximum(flops / peak, nbytes / chip.mem_bytes_per_s)
+    sol = sol_time(flops, nbytes, peak, chip.mem_bytes_per_s)
     parts = {"kernel": chosen, "compute_class": cls, "attended_kv": s["att"]}
     return KernelTime(t, c, m, lat, sol, flops, nbytes, parts, unsupported)

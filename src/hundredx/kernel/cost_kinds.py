@@ -22,6 +22,7 @@ from hundredx.kernel.gemm import gemm_time, resolve_compute
 from hundredx.kernel.grouped_gemm import grouped_gemm_time
 from hundredx.kernel.memory import memory_time
 from hundredx.kernel.params import KernelTime, combine
+from hundredx.kernel.roofline import sol_time
 from hundredx.model.ops import Op
 
 _ROUTING = {"uniform": "uniform", "random": "random", "skewed": "skewed", "tile_rounded": "tile_rounded"}
@@ -114,7 +115,7 @@ def _attention(ops, shape, chip, params, runtime):
     c = t.compute_s * flops / np.maximum(t.flops, 1.0)
     m = t.memory_s * nbytes / np.maximum(t.bytes, 1.0)
     time_s = combine(c, m, params["gemm.overlap_p"]) + t.latency_s
-    sol = np.maximum(flops / chip.peak(t.parts["compute_class"]), nbytes / chip.mem_bytes_per_s)
+    sol = sol_time(flops, nbytes, chip.peak(t.parts["compute_class"]), chip.mem_bytes_per_s)
     kt = KernelTime(time_s, c, m, t.latency_s, sol, flops, nbytes, t.parts, t.unsupported)
     return kt, "", _kernel_names(t.parts["kernel"], len(ops))
 
@@ -127,7 +128,7 @@ def _recurrent(ops, shape, chip, params, runtime):
     c = flops / (peak * params["recurrent.eff"])
     m = nbytes / (bw * params["mem.eff"])
     lat = np.full(np.broadcast(c, m).shape, params["gemm.latency_s"])
-    t = KernelTime(combine(c, m, params["gemm.overlap_p"]) + lat, c, m, lat, np.maximum(flops / peak, nbytes / bw),
+    t = KernelTime(combine(c, m, params["gemm.overlap_p"]) + lat, c, m, lat, sol_time(flops, nbytes, peak, bw),
                    flops, nbytes)
     return t, fallback, [""] * len(ops)
 

@@ -27,6 +27,7 @@ from hundredx.kernel.gemm import gemm_time
 from hundredx.kernel.grouped_gemm import grouped_gemm_time
 from hundredx.kernel.memory import memory_time
 from hundredx.kernel.params import PARAMS, KernelParams
+from hundredx.kernel.roofline import case_metric_flops
 
 FITTED_DIR = Path(__file__).resolve().parent / "fitted"
 KINDS = ("gemm", "attention", "memory", "grouped_gemm")
@@ -41,19 +42,6 @@ def _c(cfg: dict, key: str, default=None):
     return default
 
 
-def _attention_flops(cfg: dict) -> float:
-    """SCHEMA convention: 2 b sq skv hq (d + dv) (= 4 b sq skv hq d), halved when causal and sq = skv."""
-    b, sq, skv = _c(cfg, "batch"), _c(cfg, "seqlen_q"), _c(cfg, "seqlen_kv")
-    if cfg.get("sparse_topk"):
-        skv = min(skv, cfg["sparse_topk"])
-    d = _c(cfg, "head_dim")
-    dv = cfg.get("head_dim_v") or d
-    flops = 2.0 * b * sq * skv * _c(cfg, "heads_q") * (d + dv)
-    if cfg.get("causal") and sq == skv:
-        flops /= 2.0
-    return flops * (3.5 if cfg.get("direction") == "forward_backward" else 1.0)
-
-
 def case_time(case: dict, chip: ChipSpec, params: KernelParams):
     """(KernelTime, work) for a case; work = conventional FLOPs (tflops) or bytes (bandwidth)."""
     cfg, kind = case.get("config", {}), case.get("kind")
@@ -61,7 +49,7 @@ def case_time(case: dict, chip: ChipSpec, params: KernelParams):
         m, n, k = _c(cfg, "m"), _c(cfg, "n"), _c(cfg, "k")
         t = gemm_time(m, n, k, chip, params, _c(cfg, "dtype", "bf16"), cfg.get("library") or "auto",
                       cfg.get("out_dtype") or ("fp32" if cfg.get("dtype") in ("fp32", "tf32") else "bf16"))
-        return t, 2.0 * m * n * k
+        return t, case_metric_flops("gemm", cfg)
     if kind == "attention":
         t = attention_time(chip, params, _c(cfg, "batch"), _c(cfg, "seqlen_q"), _c(cfg, "seqlen_kv"),
                            _c(cfg, "heads_q"), _c(cfg, "heads_kv", cfg.get("heads_q")), _c(cfg, "head_dim"),
@@ -71,7 +59,7 @@ def case_time(case: dict, chip: ChipSpec, params: KernelParams):
                            cfg.get("direction") or "forward")
         if t.unsupported:
             raise InputError("config.kernel", cfg.get("kernel"), t.unsupported)
-        return t, _attention_flops(cfg)
+        return t, case_metric_flops("attention", cfg)
     if kind == "memory":
         t = memory_time(_c(cfg, "bytes"), chip, params, _c(cfg, "op"))
         return t, float(cfg["bytes"])
@@ -79,8 +67,7 @@ def case_time(case: dict, chip: ChipSpec, params: KernelParams):
         t = grouped_gemm_time(chip, params, _c(cfg, "k"), _c(cfg, "n"), cfg.get("tokens_per_group"), cfg.get("groups"),
                               cfg.get("tokens_total"), cfg.get("distribution") or "uniform",
                               cfg.get("library") or "deepgemm", _c(cfg, "dtype", "bf16"))
-        rows = sum(cfg["tokens_per_group"]) if cfg.get("tokens_per_group") else cfg["tokens_total"]
-        return t, 2.0 * rows * cfg["n"] * cfg["k"]
+        return t, case_metric_flops("grouped_gemm", cfg)
     raise InputError("kind", kind, f"kernel cases are {', '.join(KINDS)}")
 
 

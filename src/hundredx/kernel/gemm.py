@@ -27,6 +27,7 @@ from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
 from hundredx.kernel.params import GEMM_LIBS, KernelParams, KernelTime, combine
+from hundredx.kernel.roofline import gemm_flops, sol_time
 
 SMALL_TILE_PENALTY = 0.90  # ASSUMPTION: a half-height (64-row) tile reaches ~90% of the per-SM rate of a full one
 SWAP_TILE_PENALTY = 0.50  # ASSUMPTION: swap-AB 16-row tiles (tiny M) reach ~half the per-SM rate
@@ -114,7 +115,7 @@ def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16"
     cls, fallback = resolve_compute(dtype, chip)
     fmt, out_fmt = get_format(dtype, "dtype"), get_format(out_dtype, "out_dtype")
     elem_bytes = fmt.bytes_per_element if not fallback else min(fmt.bytes_per_element, 2.0)
-    flops = 2.0 * m * n * k
+    flops = gemm_flops(m, n, k)
     nbytes = (m * k + k * n) * elem_bytes + m * n * out_fmt.bytes_per_element
     if bytes_total is not None:  # entries <= 0 keep the nominal count
         given = np.asarray(bytes_total, float)
@@ -131,7 +132,7 @@ def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16"
     latency = params["gemm.latency_s"] + (params["gemm.scaled_latency_s"] if fmt.block and fmt.bits <= 8 else 0.0)
     latency = np.full(np.broadcast(m, n, k).shape, latency)
     time_s = combine(compute_s, memory_s, params["gemm.overlap_p"]) + latency
-    sol_s = np.maximum(flops / peak, nbytes / bw)
+    sol_s = sol_time(flops, nbytes, peak, bw)
     parts = {"compute_class": cls, "fallback": fallback, "tile_wave_eff": quant, "k_eff": keff, "align": align,
              "eff_compute": eff}
     return KernelTime(time_s, compute_s, memory_s, latency, sol_s, flops, nbytes, parts)

@@ -29,6 +29,7 @@ from hundredx.errors import InputError
 from hundredx.formats import get_format
 from hundredx.kernel.gemm import alignment_factor, gemm_time, resolve_compute
 from hundredx.kernel.params import GROUPED_LIBS, KernelParams, KernelTime, combine
+from hundredx.kernel.roofline import sol_time
 
 DISTRIBUTIONS = ("uniform", "random", "skewed", "tile_rounded")
 _Z, _W = np.polynomial.hermite_e.hermegauss(16)
@@ -114,7 +115,7 @@ def grouped_gemm_time(chip: ChipSpec, params: KernelParams, k, n, tokens_per_gro
     memory_s = nbytes / (bw * params["gemm.mem_eff"])
     latency = np.full(np.shape(compute_s), params["gemm.latency_s"])
     time_s = combine(compute_s, memory_s, params["gemm.overlap_p"]) + latency
-    sol = np.maximum(flops / peak, nbytes / bw)
+    sol = sol_time(flops, nbytes, peak, bw)
     padding = tiles_m * tm - rows
     parts = {"compute_class": cls, "fallback": fallback, "padded_rows": padding, "active_experts": active,
              "max_load": max_load, "tile_wave_eff": best_q, "library": library}

@@ -1,12 +1,13 @@
 """Measured efficiencies: calibration profiles for a chip, interpolated at a kernel's shape.
 
-Owns (1) the work of a measured case — useful FLOPs and DRAM bytes per SCHEMA.md (GEMM
-2·m·n·k; attention 2·b·sq·skv·hq·(d+dv) times the causal fraction 1 − sq/(2·skv), which is
-1/2 for square causal, the FlashAttention convention; memory: `config.bytes`), (2) its
-speed-of-light time on a `ChipSpec`, t_SOL = max(FLOPs / chip.peak(compute), bytes /
-chip.mem_bytes_per_s) (roofline, no launch latency), and (3) the lookup
-`measured_efficiency(kind, chip_id, **shape)`, where efficiency = t_SOL / t_measured, so a
-cost model predicts t = t_SOL / efficiency.
+Owns (1) the work of a measured case — the FLOPs its kernel executes (kernel/roofline.py:
+GEMM 2·m·n·k; attention 2·b·hq·sq·s_att·(d+dv) over the exact attended keys s_att) and its
+DRAM bytes (memory: `config.bytes`), (2) its speed-of-light time on a `ChipSpec`, t_SOL =
+roofline.sol_time (max(FLOPs / peak, bytes / bw), no launch latency), (3) the wall time a
+case's reported value implies (`measured_time_s`: reported TFLOP/s count FLOPs by the
+SCHEMA.md metric convention, roofline.case_metric_flops, e.g. attention halved only when
+causal and sq = skv), and (4) the lookup `measured_efficiency(kind, chip_id, **shape)`,
+where efficiency = t_SOL / t_measured, so a cost model predicts t = t_SOL / efficiency.
 
 Interpolation: cases of the same kind and chip whose categorical keys match (GEMM dtype,
 library when asked, operand alignment class; attention phase, causal, dtype, kernel when
@@ -34,6 +35,7 @@ import numpy as np
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
+from hundredx.kernel.roofline import case_metric_flops, case_work_flops, sol_time
 
 PROFILE_FORMAT = "hundredx-profile/1"
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
@@ -67,7 +69,7 @@ def _gemm_work(c: dict) -> tuple[float, float, str]:
     m, n, k = float(c["m"]), float(c["n"]), float(c["k"])
     in_b, compute = _fmt(c.get("dtype", "bf16"))
     out_b, _ = _fmt(c.get("out_dtype") or ("bf16" if in_b < 2 else c.get("dtype", "bf16")))
-    return 2.0 * m * n * k, (m * k + k * n) * in_b + m * n * out_b, compute
+    return case_work_flops("gemm", c), (m * k + k * n) * in_b + m * n * out_b, compute
 
 
 def tokens_per_group(c: dict) -> list[int]:
@@ -86,23 +88,18 @@ def _grouped_work(c: dict) -> tuple[float, float, str]:
     return 2.0 * t * n * k, (t * k + g * k * n) * in_b + t * n * out_b, compute
 
 
-def causal_fraction(seqlen_q: float, seqlen_kv: float, causal: bool) -> float:
-    """Share of the sq x skv score matrix a causal (bottom-right aligned) mask keeps: 1 − sq/(2·skv)."""
-    return 1.0 - seqlen_q / (2.0 * seqlen_kv) if causal and seqlen_q > 1 else 1.0
-
-
 def _attention_work(c: dict) -> tuple[float, float, str]:
     b, sq, skv = float(c["batch"]), float(c["seqlen_q"]), float(c["seqlen_kv"])
     hq, hkv, d = float(c["heads_q"]), float(c.get("heads_kv", c["heads_q"])), float(c["head_dim"])
     dv = float(c.get("head_dim_v") or d)
     el_b, compute = _fmt(c.get("dtype", "bf16"))
-    flops = 2.0 * b * sq * skv * hq * (d + dv) * causal_fraction(sq, skv, bool(c.get("causal", False)))
+    flops = case_work_flops("attention", c)  # exact attended pairs (kernel/roofline.py)
     nbytes = b * (sq * hq * d + skv * hkv * (d + dv) + sq * hq * dv) * el_b
     return flops, nbytes, compute
 
 
 def case_work(kind: str, config: dict) -> tuple[float, float, str]:
-    """(useful FLOPs, DRAM bytes read + written, compute class) of one measured case."""
+    """(FLOPs the kernel executes, DRAM bytes read + written, compute class) of one measured case."""
     try:
         if kind == "gemm":
             return _gemm_work(config)
@@ -117,23 +114,30 @@ def case_work(kind: str, config: dict) -> tuple[float, float, str]:
     raise InputError("kind", kind, f"no measured-efficiency model; known: {', '.join(KINDS)}")
 
 
+def metric_flops(kind: str, config: dict) -> float:
+    """FLOPs a case's reported TFLOP/s count (SCHEMA.md convention, kernel/roofline.py)."""
+    try:
+        return case_metric_flops(kind, config)
+    except KeyError as exc:
+        raise InputError(f"config.{exc.args[0]}", None, f"required for kind {kind!r}") from None
+
+
 def sol_time_s(kind: str, config: dict, chip: ChipSpec) -> float | None:
     """Roofline speed-of-light time on `chip`; None when the chip has no path for the compute class."""
     flops, nbytes, compute = case_work(kind, config)
     peak = chip.peak(compute)
     if flops > 0 and peak <= 0:
         return None
-    return max(flops / peak if flops > 0 else 0.0, nbytes / chip.mem_bytes_per_s)
+    return float(sol_time(flops, nbytes, peak, chip.mem_bytes_per_s))
 
 
 def measured_time_s(case: dict) -> float:
-    """Wall time of one call implied by a case's metric and value."""
-    flops, nbytes, _ = case_work(case["kind"], case["config"])
+    """Wall time of one call implied by a case's metric and value (tflops: SCHEMA.md FLOP convention)."""
     metric, value = case["metric"], float(case["value"])
     if metric == "tflops":
-        return flops / (value * 1e12)
+        return metric_flops(case["kind"], case["config"]) / (value * 1e12)
     if metric == "bandwidth_gbps":
-        return nbytes / (value * 1e9)
+        return case_work(case["kind"], case["config"])[1] / (value * 1e9)
     if metric == "time_s":
         return value
     raise InputError("metric", metric, "measured efficiency needs tflops, bandwidth_gbps or time_s")
