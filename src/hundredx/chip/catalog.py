@@ -151,5 +151,4 @@ def chip_to_dict(chip: ChipSpec) -> dict:
     """Plain mapping of every ChipSpec field (for JSON output)."""
     out = dataclasses.asdict(chip)
     out["sources"] = list(chip.sources)
-    out["attention_kernels"] = list(chip.attention_kernels)
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}

@@ -1,8 +1,10 @@
 """Attention time by kernel generation: fused prefill, KV-bound decode, unfused (materialised S).
 
 FLOPs (executed by a fused kernel) = 2 b hq sq s_att (d + dv); s_att is the attended KV length:
-min(skv, window, sparse_topk), and for causal masking skv - (sq - 1)/2 when sq <= skv.
-Fused prefill (fa2, fa3, fa4, cudnn, flashinfer, flashmla, sdpa_flash, triton):
+min(skv, window, sparse_topk), and for causal masking skv - (sq - 1)/2 when sq <= skv
+(kernel/roofline.py). Which kernels exist, where they run and how they behave is the kernel
+catalog's (kernel/catalog.py); this module reads row properties, never names.
+Fused prefill (catalog rows with fused=True: fa2, fa3, fa4, cudnn, flashinfer, flashmla, ...):
     eff = attn.eff[kernel] * 1/(1 + (s_half/s_att)^seq_exp)          short sequences underfill
     s_half = attn.seq_half * peak_used / peak_bf16 (per-row non-MMA work is fixed time, so FP8
              at twice the MMA rate saturates at twice the length)
@@ -13,16 +15,22 @@ Fused prefill (fa2, fa3, fa4, cudnn, flashinfer, flashmla, sdpa_flash, triton):
 Decode (sq small): KV bytes b * s_att * kv_bytes_per_token dominate (GQA: 2 hkv d elem;
 MLA latent: (kv_lora_rank + rope_dim) elem, K and V share it; FP8 KV: 1 byte/elem);
 eff_m = attn.decode_mem_eff, fixed time attn.decode_latency_s (incl. the split-KV combine;
-split-KV is assumed to fill the SMs at small batch). FlashMLA (576/512 dims, 128 heads
-per latent) is compute-bound through mma_rows = 1.
-Unfused (eager_unfused, sdpa_math: matmul + softmax + matmul): executes the full S x S
+split-KV is assumed to fill the SMs at small batch). A row with seq_underfill=False skips the
+underfill law, one with head_dim_scaling=False takes hd(128) (FlashMLA: 576/512 dims are its
+native tiles; 128 heads per latent make it compute-bound through mma_rows = 1).
+Unfused (rows with fused=False: eager_unfused, sdpa_math: matmul + softmax + matmul): the full S x S
 (no causal skipping) at gemm.eff.bf16 and moves the scores through HBM: 2-byte S written
 and read twice (4 passes, +2 with a causal mask), and K/V expanded to hq heads for GQA
 (attn.unfused_passes HBM passes per expanded copy); UNFUSED_KERNELS launches.
 Backward (direction forward_backward): 2.5x the forward FLOPs at attn.bwd_ratio x the
 forward efficiency (FlashAttention-2 convention: fwd+bwd = 3.5 x fwd FLOPs).
-kernel="auto" takes the fastest kernel the chip lists in `ChipSpec.attention_kernels`; a kernel
-the chip lacks gives `unsupported` (reason) with the time of the best available kernel.
+kernel="auto" takes the fastest modelled fused kernel that runs on the chip
+(catalog.attention_kernels_on; ties: the earlier row), never one whose shape limits
+(max_kv_heads, min/max_head_dim: FlashMLA runs only a shared latent) exclude the shape; an
+explicit kernel is honoured. A kernel that does not run on the chip gives `unsupported`
+(reason) with the time of the best available kernel. When auto finds no modelled fused kernel
+(TPU pallas_flash, Trainium nki_flash, Ascend npu_fusion_attention have no efficiency model;
+Groq, Cerebras have no fused row) the op is priced unfused and parts["notes"] says so.
 """
 
 from __future__ import annotations
@@ -33,10 +41,10 @@ from hundredx.arrays import fastest
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
-from hundredx.kernel.params import ATTN_KERNELS, KernelParams, KernelTime, combine
+from hundredx.kernel import catalog
+from hundredx.kernel.params import KernelParams, KernelTime, combine
 from hundredx.kernel.roofline import BACKWARD_FLOP_RATIO, attended_kv, attention_flops, sol_time
 
-UNFUSED = ("eager_unfused", "sdpa_math")
 UNFUSED_KERNELS = 6  # expand K, expand V, Q K^T, (mask+)softmax, P V, output copy
 DECODE_MAX_Q = 16  # sq at or below this is treated as decode (KV-bound)
 
@@ -54,11 +62,13 @@ def _fused(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, pe
     do not depend on the kernel and carry no kernel axis."""
     b, sq, hq, hkv, d, dv = s["b"], s["sq"], s["hq"], s["hkv"], s["d"], s["dv"]
     axis = (len(kernels),) + (1,) * np.ndim(s["flops"])
-    mla = np.array([k == "flashmla" for k in kernels]).reshape(axis)
+    rows = [catalog.get("attention", k) for k in kernels]
+    native_hd = np.array([not r.head_dim_scaling for r in rows]).reshape(axis)
+    no_underfill = np.array([not r.seq_underfill for r in rows]).reshape(axis)
     base = np.array([params[f"attn.eff.{k}"] for k in kernels]).reshape(axis)
-    eff = base * _hdim_factor(np.where(mla, 128.0, np.maximum(d, dv)), params)
+    eff = base * _hdim_factor(np.where(native_hd, 128.0, np.maximum(d, dv)), params)
     s_half = params["attn.seq_half"] * peak / (chip.peak("bf16") or peak)  # fixed per-row work: faster math, later saturation
-    eff = eff / np.where(mla, 1.0, 1.0 + (s_half / np.maximum(s["att"], 1.0)) ** params["attn.seq_exp"])
+    eff = eff / np.where(no_underfill, 1.0, 1.0 + (s_half / np.maximum(s["att"], 1.0)) ** params["attn.seq_exp"])
     eff = eff * np.where(s["causal"], params["attn.causal_eff"], 1.0)
     ctas = np.where(sq <= DECODE_MAX_Q, chip.num_sms, b * hq * np.ceil(sq / 128.0))  # decode: split-KV fills SMs
     rows = sq * hq / np.maximum(hkv, 1.0)
@@ -113,7 +123,7 @@ def _kernels(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, 
              auto: bool = False):
     """(time, compute, memory, latency) of the candidates (fused ones first), stacked on a leading axis;
     memory and latency carry no leading axis when every candidate is fused (they are then shared)."""
-    fused = [k for k in kernels if k not in UNFUSED]
+    fused = [k for k in kernels if catalog.get("attention", k).fused]
     if fused:
         c, m, lat = _fused(fused, s, chip, params, peak)
     if len(fused) < len(kernels):
@@ -130,12 +140,53 @@ def _kernels(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, 
         bwd_c = 2.5 * c / params["attn.bwd_ratio"]
         t = t + combine(bwd_c, 2.0 * m, params["gemm.overlap_p"]) + lat
         c, m, lat = c + bwd_c, 3.0 * m, 2.0 * lat
-    if auto and "flashmla" in fused and len(kernels) > 1:  # FlashMLA only runs a shared latent (MLA absorbed,
-        # MQA-style V4): one KV head of width >= 256; auto never picks it for other shapes
-        row = np.zeros((len(t),) + (1,) * (t.ndim - 1), bool)
-        row[fused.index("flashmla")] = True
-        t = np.where(row & ((s["hkv"] > 1) | (np.maximum(s["d"], s["dv"]) < 256)), np.inf, t)
+    if auto and len(kernels) > 1:
+        t = _exclude_unsupported_shapes(t, fused, s)
     return t, c, m, lat
+
+
+def _exclude_unsupported_shapes(t, fused: list[str], s: dict):
+    """auto never picks a kernel for shapes its catalog row cannot run (FlashMLA: a shared latent, one KV
+    head of width >= 256); where every candidate is excluded the times stand (nothing else would run)."""
+    limited = [(i, r) for i, r in enumerate(catalog.get("attention", k) for k in fused)
+               if r.max_kv_heads or r.min_head_dim or r.max_head_dim]
+    if not limited:
+        return t
+    width = np.maximum(s["d"], s["dv"])
+    excluded = np.zeros(t.shape, bool)
+    for i, row in limited:
+        bad = np.zeros(np.shape(width), bool)
+        if row.max_kv_heads:
+            bad = bad | (s["hkv"] > row.max_kv_heads)
+        if row.min_head_dim:
+            bad = bad | (width < row.min_head_dim)
+        if row.max_head_dim:
+            bad = bad | (width > row.max_head_dim)
+        excluded[i] = np.broadcast_to(bad, t.shape[1:])
+    return np.where(excluded & ~excluded.all(axis=0), np.inf, t)
+
+
+def _candidates(chip: ChipSpec, kernel: str) -> tuple[list[str], str, str]:
+    """(candidate kernels, fused ones first in catalog order; unsupported reason; fallback note).
+    The note is set when auto has no modelled fused kernel on the chip and prices the op unfused."""
+    on_chip = catalog.attention_kernels_on(chip)
+    available = [k for k in on_chip if catalog.get("attention", k).modelled]
+    available = available or [r.name for r in catalog.rows("attention") if r.modelled and not r.fused]
+    unsupported = ""
+    if kernel != "auto" and kernel not in available:
+        unsupported = f"attention kernel {kernel} is not available on {chip.id} (has: {', '.join(available)})"
+    candidates = [kernel] if kernel != "auto" and not unsupported else available
+    fused = [k for k in candidates if catalog.get("attention", k).fused]
+    if kernel == "auto" and fused:
+        candidates = fused
+    ordered = fused + [k for k in candidates if k not in fused]
+    note = ""
+    if kernel == "auto" and not fused:
+        idle = [k for k in on_chip if not catalog.get("attention", k).modelled and catalog.get("attention", k).fused]
+        note = (f"attention kernel {', '.join(idle)} on {chip.id} has no efficiency model; priced as {ordered[0]}"
+                if idle else f"no fused attention kernel of the kernel catalog runs on {chip.id}; priced as "
+                             f"{ordered[0]}")
+    return ordered, unsupported, note
 
 
 def _select(ordered: list[str], res: tuple):
@@ -150,8 +201,9 @@ def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen
                    direction: str = "forward", check: bool = True) -> KernelTime:
     """Time of one attention call (all layers' worth is the caller's count). `check=False` skips the
     shape validation for callers whose shapes come from the model layer (validated at its boundary)."""
-    if kernel != "auto" and kernel not in ATTN_KERNELS:
-        raise InputError("kernel", kernel, f"must be auto or one of {', '.join(ATTN_KERNELS)}")
+    if kernel != "auto" and not catalog.is_known("attention", kernel, modelled=True):
+        why = "has no efficiency model" if catalog.is_known("attention", kernel) else "is not in the kernel catalog"
+        raise InputError("kernel", kernel, f"{why}; must be auto or one of {', '.join(catalog.names('attention', True))}")
     if direction not in ("forward", "forward_backward"):
         raise InputError("direction", direction, "must be forward or forward_backward")
     s = _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v, causal, dtype, kv_dtype,
@@ -162,18 +214,11 @@ def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen
     peak = chip.peak(cls)
     if peak <= 0:
         raise InputError("chip", chip.id, "has no 16-bit or fp8 tensor path for attention")
-    available = [k for k in chip.attention_kernels if k in ATTN_KERNELS] or list(UNFUSED)
-    unsupported = ""
-    if kernel != "auto" and kernel not in available:
-        unsupported = f"attention kernel {kernel} is not available on {chip.id} (has: {', '.join(available)})"
-    candidates = [kernel] if kernel != "auto" and not unsupported else available
-    if kernel == "auto":
-        candidates = [k for k in candidates if k not in UNFUSED] or candidates
-    ordered = [k for k in candidates if k not in UNFUSED] + [k for k in candidates if k in UNFUSED]
+    ordered, unsupported, note = _candidates(chip, kernel)
     t, c, m, lat, chosen = _select(ordered, _kernels(ordered, s, chip, params, direction, peak, kernel == "auto"))
     lat = lat + np.zeros_like(t)  # the fixed time at the shape of the result (cheaper than broadcast_to)
     flops = s["flops"] * (BACKWARD_FLOP_RATIO if direction == "forward_backward" else 1.0)
     nbytes = s["bytes"] * (3.0 if direction == "forward_backward" else 1.0)
     sol = sol_time(flops, nbytes, peak, chip.mem_bytes_per_s)
-    parts = {"kernel": chosen, "compute_class": cls, "attended_kv": s["att"]}
+    parts = {"kernel": chosen, "compute_class": cls, "attended_kv": s["att"], "notes": note}
     return KernelTime(t, c, m, lat, sol, flops, nbytes, parts, unsupported)

@@ -73,7 +73,7 @@ def _gemm(ops, shape, chip, params, runtime):
     m, n, k = stack([o.m for o in ops], shape), stack([o.n for o in ops], shape), stack([o.k for o in ops], shape)
     t = gemm_time(m, n, k, chip, params, ops[0].compute, runtime.gemm_library,
                   bytes_total=stack([o.bytes_total for o in ops], shape), check=False)
-    return t, t.parts["fallback"], [""] * len(ops)
+    return t, t.parts["notes"], [""] * len(ops)
 
 
 def _grouped(ops, shape, chip, params, runtime):
@@ -89,7 +89,7 @@ def _grouped(ops, shape, chip, params, runtime):
         tokens = stack([o.attrs.get("tokens_total", o.m) for o in ops], shape)
     t = grouped_gemm_time(chip, params, k, n, explicit, first.get("groups"), tokens, dist, lib, ops[0].compute,
                           runtime.routing_skew)
-    return t, t.parts["fallback"], [""] * len(ops)
+    return t, t.parts["notes"], [""] * len(ops)
 
 
 def _kernel_names(kernel, count: int) -> list[str]:
@@ -117,7 +117,7 @@ def _attention(ops, shape, chip, params, runtime):
     time_s = combine(c, m, params["gemm.overlap_p"]) + t.latency_s
     sol = sol_time(flops, nbytes, chip.peak(t.parts["compute_class"]), chip.mem_bytes_per_s)
     kt = KernelTime(time_s, c, m, t.latency_s, sol, flops, nbytes, t.parts, t.unsupported)
-    return kt, "", _kernel_names(t.parts["kernel"], len(ops))
+    return kt, t.parts["notes"], _kernel_names(t.parts["kernel"], len(ops))
 
 
 def _recurrent(ops, shape, chip, params, runtime):

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from hundredx.errors import InputError
+from hundredx.kernel.catalog import attention_kernels_on
 from hundredx.kernel.runtime import RuntimeSpec, SpeculativeSpec
 from hundredx.predict.memory import memory_use
 from hundredx.predict.stack import Stack, Workload
@@ -201,7 +202,7 @@ def adjust_sections(model, k: KernelSection, c: ChipSection, w: WorkloadSection)
     notes: list[str] = []
     system = load_system(c.system)
     chip = system.chip
-    if k.attention != "auto" and k.attention not in chip.attention_kernels:
+    if k.attention != "auto" and k.attention not in attention_kernels_on(chip):
         notes.append(f"kernel.attention {k.attention} -> auto (not available on {chip.id})")
         k = replace(k, attention="auto")
     k = _fix_parallelism(model, k, notes)
