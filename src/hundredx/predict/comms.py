@@ -3,9 +3,9 @@
 Sharding (kernel/sharding.py) inserts a collective after many ops (an all-reduce after every
 row-parallel GEMM, an all-gather of the logits, MoE dispatch/combine). Collectives of one kind
 over the same ranks with the same options differ only in message size, so their sizes are
-stacked into one array and priced by one vectorized call of chip/collectives.py; MoE
-dispatch/combine (options carry token counts) and collectives that leave the scale-up domain are
-priced one by one. A collective over one rank moves nothing and is dropped.
+stacked into one array and priced by one vectorized call of kernel/comm.py (chip/collectives.py's
+alpha-beta physics; MoE dispatch/combine: kernel/moe_dispatch.py); MoE dispatch/combine (options carry
+token counts) and collectives that leave the scale-up domain are priced one by one. A collective over one rank moves nothing and is dropped.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hundredx.chip.collectives import collective_time
+from hundredx.kernel.comm import comm_time
 from hundredx.kernel.cost_kinds import stack
 from hundredx.kernel.sharding import Comm
 
@@ -58,8 +58,7 @@ def price_comms(comms_by_step: list[list[Comm]], system, shapes: list[tuple]) ->
         first, shape = comms[0], shapes[flat[idx[0]][0]]
         ranks = np.asarray(first.ranks, dtype=float)
         sizes = stack([c.message_bytes for c in comms], shape)
-        cc = collective_time(system, first.op, np.maximum(sizes, 1.0), np.maximum(ranks, 2), check=False,
-                             **first.options)
+        cc = comm_time(system, first.op, np.maximum(sizes, 1.0), np.maximum(ranks, 2), check=False, **first.options)
         full = (len(idx),) + shape  # one row per collective
         times = np.where(ranks > 1, cc.time_s, 0.0) + np.zeros(full)
         leaves = np.broadcast_to(cc.leaves_domain, full).reshape(len(idx), -1).any(axis=1).tolist()
