@@ -14,7 +14,7 @@ from hundredx.kernel import catalog
 from hundredx.kernel.attention import attention_time
 from hundredx.kernel.catalog import EffParam, KernelRow, attention_kernels_on, runs_on
 from hundredx.kernel.gemm import gemm_time
-from hundredx.kernel.fit import load_params
+from hundredx.kernel.loading import load_params
 from hundredx.kernel.params import PARAMS, KernelParams
 from hundredx.kernel.runtime import ATTENTION_KERNELS, RuntimeSpec
 from hundredx.model import load_model

@@ -16,7 +16,7 @@ import hundredx.kernel.cost as cost_module
 from hundredx.chip import load_system
 from hundredx.kernel.attention import attention_time
 from hundredx.kernel.cost import BOUND_NAMES, op_cost, price_ops
-from hundredx.kernel.fit import load_params
+from hundredx.kernel.loading import load_params
 from hundredx.kernel.gemm import CANDIDATE_AXIS_MAX, tile_wave_efficiency
 from hundredx.kernel.memory import memory_time
 from hundredx.kernel.runtime import RuntimeSpec

@@ -25,7 +25,7 @@ def _load_chip(chip_id: str):
 
 
 def _setup(chip_id: str):
-    from hundredx.kernel.fit import load_params
+    from hundredx.kernel.loading import load_params
 
     chip = _load_chip(chip_id)
     return chip, load_params(chip)

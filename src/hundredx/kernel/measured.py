@@ -17,8 +17,11 @@ space over the shape dims (`DIMS`). "Close enough" = Euclidean log2 distance ≤
 the inverse-distance-weighted geometric mean of the efficiencies of up to 4 such neighbours
 (an exact match returns its own value); nothing close enough -> (None, reason).
 
-Profiles: `kernel/profiles/<chip-id>*.json` shipped with the package, plus files or
-directories listed in the env var `HUNDREDX_PROFILES` (os.pathsep-separated). Chips not
+Profiles, in this order: every `*.json` in `$HUNDREDX_HOME/profiles/` (where `hundredx
+calibrate run` writes; kernel/loading.py), `kernel/profiles/<chip-id>*.json` shipped with the
+package, and files or directories listed in the env var `HUNDREDX_PROFILES`
+(os.pathsep-separated); cases are kept when their `hardware` is the chip. A profile file larger
+than MAX_PROFILE_BYTES (64 MiB) is refused with an InputError naming its path. Chips not
 in the catalog (e.g. `cpu`) get a *measured roofline*: the best FLOP/s and bytes/s seen in
 their own profiles; the source string says so.
 """
@@ -35,11 +38,13 @@ import numpy as np
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
+from hundredx.kernel.loading import profiles_dir
 from hundredx.kernel.roofline import case_metric_flops, case_work_flops, sol_time
 
 PROFILE_FORMAT = "hundredx-profile/1"
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 ENV_VAR = "HUNDREDX_PROFILES"
+MAX_PROFILE_BYTES = 64 << 20  # a full sweep is well under 1 MB; refuse what cannot be a profile (calibrate/profile.py too)
 KINDS = ("gemm", "attention", "memory", "grouped_gemm")
 DIMS = {
     "gemm": ("m", "n", "k"),
@@ -146,6 +151,9 @@ def measured_time_s(case: dict) -> float:
 # ---------------------------------------------------------------- profiles
 def _read_profile(path: Path) -> list[dict]:
     stat = path.stat()
+    if stat.st_size > MAX_PROFILE_BYTES:
+        raise InputError("profile", str(path), f"{stat.st_size} bytes, larger than {MAX_PROFILE_BYTES >> 20} MiB: "
+                                               "refusing to read it")
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key not in _CACHE:
         try:
@@ -161,8 +169,11 @@ def _read_profile(path: Path) -> list[dict]:
 
 
 def profile_paths(chip_id: str) -> list[Path]:
-    """Shipped profiles for `chip_id` plus every JSON file named by HUNDREDX_PROFILES."""
-    paths = sorted(PROFILE_DIR.glob(f"{chip_id}*.json")) if PROFILE_DIR.is_dir() else []
+    """$HUNDREDX_HOME/profiles/*.json, the shipped profiles for `chip_id`, every JSON file named by
+    HUNDREDX_PROFILES (in that order)."""
+    home = profiles_dir()
+    paths = sorted(home.glob("*.json")) if home.is_dir() else []
+    paths += sorted(PROFILE_DIR.glob(f"{chip_id}*.json")) if PROFILE_DIR.is_dir() else []
     for entry in filter(None, os.environ.get(ENV_VAR, "").split(os.pathsep)):
         p = Path(entry).expanduser()
         if p.is_dir():
