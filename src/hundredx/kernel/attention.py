@@ -35,6 +35,8 @@ Groq, Cerebras have no fused row) the op is priced unfused and parts["notes"] sa
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from hundredx.arrays import fastest
@@ -49,6 +51,22 @@ UNFUSED_KERNELS = 6  # expand K, expand V, Q K^T, (mask+)softmax, P V, output co
 DECODE_MAX_Q = 16  # sq at or below this is treated as decode (KV-bound)
 
 
+class Plan(NamedTuple):
+    """The candidates of one (chip, requested kernel) and the catalog row properties the model reads,
+    derived once per catalog version: fused candidates first (catalog order), then unfused ones."""
+
+    ordered: list[str]
+    n_fused: int
+    unsupported: str
+    note: str
+    native_hd: np.ndarray      # per fused candidate: head_dim_scaling off
+    no_underfill: np.ndarray   # per fused candidate: seq_underfill off
+    limits: tuple              # (index, max_kv_heads, min_head_dim, max_head_dim) of shape-limited fused rows
+
+
+_PLANS: dict[tuple, Plan] = {}
+
+
 def _hdim_factor(d, params: KernelParams):
     d = np.asarray(d, float)
     h = params["attn.hdim_half"]
@@ -56,15 +74,14 @@ def _hdim_factor(d, params: KernelParams):
     return np.where(d <= 128, small, (128.0 / np.maximum(d, 1.0)) ** params["attn.hdim_large"])
 
 
-def _fused(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, peak: float):
-    """(compute_s, memory_s, latency_s) of the fused kernels: compute_s is (len(kernels), *shape), the
+def _fused(plan: Plan, s: dict, chip: ChipSpec, params: KernelParams, peak: float):
+    """(compute_s, memory_s, latency_s) of the fused kernels: compute_s is (n_fused, *shape), the
     kernel a leading axis so every candidate is priced in one vectorized pass; memory_s and latency_s
     do not depend on the kernel and carry no kernel axis."""
     b, sq, hq, hkv, d, dv = s["b"], s["sq"], s["hq"], s["hkv"], s["d"], s["dv"]
+    kernels = plan.ordered[:plan.n_fused]
     axis = (len(kernels),) + (1,) * np.ndim(s["flops"])
-    rows = [catalog.get("attention", k) for k in kernels]
-    native_hd = np.array([not r.head_dim_scaling for r in rows]).reshape(axis)
-    no_underfill = np.array([not r.seq_underfill for r in rows]).reshape(axis)
+    native_hd, no_underfill = plan.native_hd.reshape(axis), plan.no_underfill.reshape(axis)
     base = np.array([params[f"attn.eff.{k}"] for k in kernels]).reshape(axis)
     eff = base * _hdim_factor(np.where(native_hd, 128.0, np.maximum(d, dv)), params)
     s_half = params["attn.seq_half"] * peak / (chip.peak("bf16") or peak)  # fixed per-row work: faster math, later saturation
@@ -119,13 +136,13 @@ def _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v,
                 flops=attention_flops(b, hq, sq, att, d, dv), kv_bytes=kv_bytes, bytes=kv_bytes + qo_bytes)
 
 
-def _kernels(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, direction: str, peak: float,
+def _kernels(plan: Plan, s: dict, chip: ChipSpec, params: KernelParams, direction: str, peak: float,
              auto: bool = False):
     """(time, compute, memory, latency) of the candidates (fused ones first), stacked on a leading axis;
     memory and latency carry no leading axis when every candidate is fused (they are then shared)."""
-    fused = [k for k in kernels if catalog.get("attention", k).fused]
+    fused, kernels = plan.ordered[:plan.n_fused], plan.ordered
     if fused:
-        c, m, lat = _fused(fused, s, chip, params, peak)
+        c, m, lat = _fused(plan, s, chip, params, peak)
     if len(fused) < len(kernels):
         # every unfused kernel runs the same matmul + softmax + matmul: one row stands for all of them
         unfused = [np.asarray(x)[None] for x in _unfused(s, chip, params, peak)]
@@ -140,30 +157,49 @@ def _kernels(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, 
         bwd_c = 2.5 * c / params["attn.bwd_ratio"]
         t = t + combine(bwd_c, 2.0 * m, params["gemm.overlap_p"]) + lat
         c, m, lat = c + bwd_c, 3.0 * m, 2.0 * lat
-    if auto and len(kernels) > 1:
-        t = _exclude_unsupported_shapes(t, fused, s)
+    if auto and len(kernels) > 1 and plan.limits:
+        t = _exclude_unsupported_shapes(t, plan, s)
     return t, c, m, lat
 
 
-def _exclude_unsupported_shapes(t, fused: list[str], s: dict):
+def _exclude_unsupported_shapes(t, plan: Plan, s: dict):
     """auto never picks a kernel for shapes its catalog row cannot run (FlashMLA: a shared latent, one KV
     head of width >= 256); where every candidate is excluded the times stand (nothing else would run)."""
-    limited = [(i, r) for i, r in enumerate(catalog.get("attention", k) for k in fused)
-               if r.max_kv_heads or r.min_head_dim or r.max_head_dim]
-    if not limited:
-        return t
     width = np.maximum(s["d"], s["dv"])
-    excluded = np.zeros(t.shape, bool)
-    for i, row in limited:
-        bad = np.zeros(np.shape(width), bool)
-        if row.max_kv_heads:
-            bad = bad | (s["hkv"] > row.max_kv_heads)
-        if row.min_head_dim:
-            bad = bad | (width < row.min_head_dim)
-        if row.max_head_dim:
-            bad = bad | (width > row.max_head_dim)
-        excluded[i] = np.broadcast_to(bad, t.shape[1:])
+    rows = np.zeros((len(plan.limits), len(t)) + (1,) * (t.ndim - 1), bool)
+    bads = []
+    for j, (i, max_kv, min_hd, max_hd) in enumerate(plan.limits):
+        bad = False
+        if max_kv:
+            bad = bad | (s["hkv"] > max_kv)
+        if min_hd:
+            bad = bad | (width < min_hd)
+        if max_hd:
+            bad = bad | (width > max_hd)
+        rows[j, i] = True
+        bads.append(bad)
+    if len(plan.limits) == 1 and len(t) > 1:  # another candidate is always left: one mask, one where
+        return np.where(rows[0] & bads[0], np.inf, t)
+    excluded = np.any([r & b for r, b in zip(rows, bads)], axis=0) & np.ones(t.shape, bool)
     return np.where(excluded & ~excluded.all(axis=0), np.inf, t)
+
+
+def _plan(chip: ChipSpec, kernel: str) -> Plan:
+    """The cached Plan of `kernel` on `chip` (see Plan; _candidates derives it)."""
+    key = (chip.id, chip.generation, kernel, catalog.version())
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) > 256:
+            _PLANS.clear()
+        ordered, unsupported, note = _candidates(chip, kernel)
+        rows = [catalog.get("attention", k) for k in ordered]
+        fused = [r for r in rows if r.fused]
+        limits = tuple((i, r.max_kv_heads, r.min_head_dim, r.max_head_dim) for i, r in enumerate(fused)
+                       if r.max_kv_heads or r.min_head_dim or r.max_head_dim)
+        plan = _PLANS[key] = Plan(ordered, len(fused), unsupported, note,
+                                  np.array([not r.head_dim_scaling for r in fused]),
+                                  np.array([not r.seq_underfill for r in fused]), limits)
+    return plan
 
 
 def _candidates(chip: ChipSpec, kernel: str) -> tuple[list[str], str, str]:
@@ -214,8 +250,9 @@ def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen
     peak = chip.peak(cls)
     if peak <= 0:
         raise InputError("chip", chip.id, "has no 16-bit or fp8 tensor path for attention")
-    ordered, unsupported, note = _candidates(chip, kernel)
-    t, c, m, lat, chosen = _select(ordered, _kernels(ordered, s, chip, params, direction, peak, kernel == "auto"))
+    plan = _plan(chip, kernel)
+    ordered, unsupported, note = plan.ordered, plan.unsupported, plan.note
+    t, c, m, lat, chosen = _select(ordered, _kernels(plan, s, chip, params, direction, peak, kernel == "auto"))
     lat = lat + np.zeros_like(t)  # the fixed time at the shape of the result (cheaper than broadcast_to)
     flops = s["flops"] * (BACKWARD_FLOP_RATIO if direction == "forward_backward" else 1.0)
     nbytes = s["bytes"] * (3.0 if direction == "forward_backward" else 1.0)
