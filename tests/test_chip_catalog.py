@@ -71,6 +71,9 @@ def test_chips_name_no_kernels():
     for chip_id in list_chips():
         text = (CATALOG_DIR / f"{chip_id}.yaml").read_text()
         assert "attention_kernels" not in text and "flash-attention" not in text.lower(), chip_id
+    old = dict(dataclasses.asdict(load_chip("h100-sxm")), attention_kernels=["fa3"])
+    with pytest.raises(InputError, match="kernel catalog"):
+        chip_from_dict(old)
 
 
 def test_preliminary_flags():
