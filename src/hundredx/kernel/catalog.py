@@ -90,10 +90,6 @@ class KernelRow:
         return ANY in self.archs or generation in self.archs
 
 
-def _src(*items: str) -> tuple[str, ...]:
-    return tuple(items)
-
-
 FA_README = ("FlashAttention README (Dao-AILab/flash-attention): FA2 Ampere/Ada/Hopper, FA3 Hopper (H100/H800), "
              "FA4 (flash_attn.cute) Blackwell; deepseek-ai/FlashMLA: Hopper SM90 and Blackwell SM100")
 ROCM_FA = "ROCm/flash-attention (Composable Kernel and Triton backends for MI200/MI300) provides FA2-style kernels on CDNA"
