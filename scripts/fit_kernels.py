@@ -1,8 +1,12 @@
-"""Fit the kernel-efficiency parameters on the public validation cases and write kernel/fitted/<chip>.json.
+"""Developer script: fit the kernel-efficiency parameters on the public validation cases and write the
+SHIPPED fitted files.
 
-Usage: python scripts/fit_kernels.py [--data DIR] [--out DIR] [--dry-run]
-Prints per chip the fitted keys and the median/p90 APE before and after; then (unless
---dry-run) writes one JSON file per chip with provenance (data files, date, device).
+Usage: python scripts/fit_kernels.py [--data DIR] (--out DIR | --dry-run)
+       e.g. python scripts/fit_kernels.py --out src/hundredx/kernel/fitted
+Prints per chip the fitted keys and the median/p90 APE before and after; with --out writes one JSON
+file per chip with provenance: the data files relative to the repository (../shared/validation/
+public/<kind>.jsonl) with their sha256, the sources, date and device. The output directory is
+explicit: users fit their own chips with `hundredx calibrate fit`, which writes $HUNDREDX_HOME.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from pathlib import Path
 
 import yaml
 
+from hundredx.calibrate.fitter import file_record, fit_cases, save_fitted
 from hundredx.chip.spec import ChipSpec
-from hundredx.kernel.fit import FITTED_DIR, KINDS, fit_cases, save_fitted
+from hundredx.kernel.cases import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,9 +38,11 @@ def chip(chip_id: str) -> ChipSpec:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "validation" / "public"))
-    ap.add_argument("--out", default=str(FITTED_DIR))
+    ap.add_argument("--out", help="directory for <chip>.json (the shipped files: src/hundredx/kernel/fitted)")
     ap.add_argument("--dry-run", action="store_true")
     args = ap.parse_args()
+    if not args.dry_run and not args.out:
+        ap.error("name the output directory with --out (or pass --dry-run)")
     files = [Path(args.data) / f"{k}.jsonl" for k in KINDS]
     cases = [json.loads(line) for f in files if f.exists() for line in f.read_text().splitlines() if line.strip()]
     chips = {c["hardware"]: chip(c["hardware"]) for c in cases if c.get("kind") in KINDS}
@@ -47,7 +54,7 @@ def main() -> None:
         print("   " + ", ".join(f"{k}={v:.4g}" for k, v in fit["values"].items()))
     if not args.dry_run:
         sources = sorted({c["source"].split(" | ")[0] for c in cases if c.get("kind") in KINDS})
-        prov = {"data": [str(f) for f in files], "sources": sources,
+        prov = {"data": [file_record(f, ROOT) for f in files if f.exists()], "sources": sources,
                 "device": "fitted on CPU from measurements on the cases' hardware (see sources)",
                 "method": "scipy least_squares, soft-L1 on log(pred/measured), weak prior to analytic defaults"}
         for path in save_fitted(fits, args.out, prov):

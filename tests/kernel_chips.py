@@ -26,10 +26,9 @@ def chip(chip_id: str) -> ChipSpec:
 
 
 def toy_chip(**overrides) -> ChipSpec:
-    """A hand-made chip with round numbers for hand-computed expectations."""
+    """A hand-made chip with round numbers for hand-computed expectations (Hopper kernels of the kernel catalog)."""
     base = dict(id="toy", name="toy", vendor="test", peak_flops_per_s={"bf16": 1e15, "fp8": 2e15},
                 mem_bytes=80e9, mem_bytes_per_s=1e12, num_sms=100, gemm_tile_m=128, gemm_tile_n=128,
-                kernel_launch_s=4e-6, attention_kernels=("fa2", "fa3", "sdpa_flash", "sdpa_math", "eager_unfused"),
-                sources=("test",))
+                kernel_launch_s=4e-6, generation="hopper", sources=("test",))
     base.update(overrides)
     return ChipSpec(**base)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -220,7 +221,8 @@ def test_fit_writes_a_fitted_file_with_provenance(tmp_path):
     assert summary["path"] == str(out) and summary["n_cases"] == 9
     doc = json.loads(out.read_text())
     assert doc["chip"] == "h100-sxm" and doc["values"]
-    assert doc["provenance"]["profiles"][0]["path"] == str(profile)
+    assert doc["provenance"]["profiles"][0]["path"] == str(profile.resolve())
+    assert doc["provenance"]["profiles"][0]["sha256"] == hashlib.sha256(profile.read_bytes()).hexdigest()
     assert doc["provenance"]["profiles"][0]["device_name"] == "synthetic" and doc["provenance"]["date"]
     assert [p.name for p in out.parent.iterdir()] == ["mine.json"]  # no temporary left behind
     res = runner.invoke(app, ["calibrate", "fit", str(profile), "--out", str(tmp_path / "dir")])

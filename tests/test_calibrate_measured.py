@@ -50,13 +50,14 @@ def test_gemm_work_hand_computed():
     assert nbytes8 == (256 + 256) * 1 + 256 * 2 and compute8 == "fp8"
 
 
-def test_attention_work_causal_square_is_half():
+def test_attention_work_causal_square_is_exact_metric_is_half():
     cfg = {"batch": 2, "seqlen_q": 1024, "seqlen_kv": 1024, "heads_q": 16, "heads_kv": 16, "head_dim": 128,
            "dtype": "bf16"}
     full, nbytes, _ = case_work("attention", dict(cfg, causal=False))
-    half, _, _ = case_work("attention", dict(cfg, causal=True))
+    causal, _, _ = case_work("attention", dict(cfg, causal=True))
     assert full == 4 * 2 * 1024 * 1024 * 16 * 128
-    assert half == full / 2
+    assert causal == full * 512.5 / 1024  # exact attended pairs: the diagonal counts
+    assert measured.metric_flops("attention", dict(cfg, causal=True)) == full / 2  # SCHEMA convention
     assert nbytes == 2 * (1024 * 16 * 128 * 4) * 2  # Q, K, V, O in bf16
     # decode: one query, causal flag irrelevant, K/V read with heads_kv
     dec, dec_bytes, _ = case_work("attention", dict(cfg, seqlen_q=1, heads_kv=4, causal=True))
@@ -148,3 +149,17 @@ def test_uncatalogued_chip_uses_measured_roofline(tmp_path, profiles_env):
     assert eff == pytest.approx(1.0) and "measured roofline" in src
     eff, _ = measured_efficiency("memory", "cpu", op="copy", bytes=1e8)
     assert eff == pytest.approx(1.0)
+
+
+def test_metric_and_work_conventions_for_partial_causal():
+    """1 < sq < skv, causal: the reported TFLOP/s count the full sq x skv matrix (SCHEMA: halved only
+    when sq = skv); the kernel's work (SOL) is the exact attended pairs, skv - (sq - 1)/2 per query."""
+    from hundredx.kernel.roofline import case_metric_flops
+
+    cfg = {"batch": 1, "seqlen_q": 512, "seqlen_kv": 2048, "heads_q": 8, "heads_kv": 8, "head_dim": 128,
+           "causal": True, "dtype": "bf16"}
+    full = 4 * 512 * 2048 * 8 * 128
+    assert case_metric_flops("attention", cfg) == full
+    assert case_work("attention", cfg)[0] == full * (2048 - 511 / 2) / 2048
+    case = {"kind": "attention", "config": cfg, "metric": "tflops", "value": 100.0}
+    assert measured.measured_time_s(case) == pytest.approx(full / 100e12, rel=1e-15)

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from hundredx.chip import list_chips, list_systems, load_chip, load_system
-from hundredx.chip.catalog import chip_from_dict
+from hundredx.chip.catalog import CATALOG_DIR, chip_from_dict
 from hundredx.chip.topology import torus_slice_dims
 from hundredx.errors import InputError
 
@@ -63,10 +63,17 @@ def test_dense_peaks_and_missing_format_paths():
     assert load_chip("b200").peak("fp4") == pytest.approx(2 * load_chip("b200").peak("fp8"))
 
 
-def test_attention_kernels_by_generation():
-    assert "fa3" in load_chip("h100-sxm").attention_kernels and "fa3" not in load_chip("a100-sxm-80gb").attention_kernels
-    assert "fa4" in load_chip("b200").attention_kernels and "fa4" not in load_chip("h100-sxm").attention_kernels
-    assert "flashmla" in load_chip("h800-sxm").attention_kernels
+def test_chips_name_no_kernels():
+    """Chips describe hardware only: which kernels run where is the kernel catalog's (kernel/catalog.py)."""
+    from hundredx.chip.spec import ChipSpec
+
+    assert "attention_kernels" not in ChipSpec.__slots__
+    for chip_id in list_chips():
+        text = (CATALOG_DIR / f"{chip_id}.yaml").read_text()
+        assert "attention_kernels" not in text and "flash-attention" not in text.lower(), chip_id
+    old = dict(dataclasses.asdict(load_chip("h100-sxm")), attention_kernels=["fa3"])
+    with pytest.raises(InputError, match="kernel catalog"):
+        chip_from_dict(old)
 
 
 def test_preliminary_flags():
@@ -101,3 +108,24 @@ def test_torus_slices():
     assert sliced.scaleup_domain == 64 and sliced.torus_dims == (4, 4, 4)
     multi = load_system("h100-sxm", devices=64)
     assert multi.devices == 64 and multi.nodes == 8 and multi.scaleup_domain == 8
+
+
+def test_shipped_files_cite_no_absolute_paths():
+    """Data files are cited relative to the repository (../shared/...) with a sha256, never as /work/..."""
+    import re
+    from pathlib import Path
+
+    package = CATALOG_DIR.parents[1]
+    for path in list(package.rglob("*.yaml")) + list(package.rglob("*.json")):
+        text = path.read_text()
+        assert "/work/" not in text, path
+    for chip_id in list_chips():
+        for source in load_chip(chip_id).sources:
+            if "datasheets.csv" in source:
+                assert source.startswith("../shared/chips/datasheets.csv") and re.search(r"sha256 [0-9a-f]{64}", source)
+    shared = Path(__file__).resolve().parents[2] / "shared" / "chips" / "datasheets.csv"
+    if shared.is_file():  # the shared folder beside the checkout (absent in a bare clone)
+        import hashlib
+
+        digest = hashlib.sha256(shared.read_bytes()).hexdigest()
+        assert all(digest in s for c in list_chips() for s in load_chip(c).sources if "datasheets.csv" in s)

@@ -35,8 +35,9 @@ def test_chip_show_json_and_text():
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["scaleup_bytes_per_s"] == 450e9 and data["standard_system"] == "hgx-h100-8"
+    assert data["kernel_catalog"]["attention"][:3] == ["fa2", "fa3", "flashmla"]  # from the kernel catalog
     text = runner.invoke(app, ["chip", "show", "gb200"])
-    assert text.exit_code == 0 and "sources:" in text.output
+    assert text.exit_code == 0 and "sources:" in text.output and "kernels from the kernel catalog" in text.output
 
 
 def test_bad_ids_exit_2():

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from hundredx.chip import busbw_factor, collective_time, load_system
 from hundredx.chip.collectives import FIT, ramp_time
-from hundredx.chip.moe_comm import token_bytes
+from hundredx.kernel.comm import comm_time
+from hundredx.kernel.moe_dispatch import LOW_LATENCY_RDMA_EFF, dispatch_time, token_bytes
 from hundredx.errors import InputError
 
 
@@ -104,14 +105,33 @@ def test_full_mesh_subset_uses_fewer_links():
 
 def test_moe_low_latency_hand_computed():
     system = load_system("h800-sxm")
-    cost = collective_time(system, "moe_dispatch", 0, 64, library="deepep", tokens=128, hidden=7168, topk=8,
-                           dtype="fp8", mode="low_latency", nodes=8)
+    cost = dispatch_time(system, "moe_dispatch", 64, library="deepep", tokens=128, hidden=7168, topk=8,
+                         dtype="fp8", mode="low_latency", nodes=8)
     remote = 128 * 8 * token_bytes(7168, "fp8") * 56 / 64
-    expected = system.scaleout_latency_s + remote / (50e9 * FIT["eff_scaleout_ll"])
+    expected = system.scaleout_latency_s + remote / (50e9 * LOW_LATENCY_RDMA_EFF)
     assert token_bytes(7168, "fp8") == 7168 + 56 * 4
     assert cost.time_s == pytest.approx(expected, rel=1e-9)
+    same = comm_time(system, "moe_dispatch", 0, 64, library="deepep", tokens=128, hidden=7168, topk=8, dtype="fp8",
+                     mode="low_latency", nodes=8)
+    assert same.time_s == cost.time_s and same.algorithm == "deepep_low_latency"
     with pytest.raises(InputError, match="tokens"):
-        collective_time(system, "moe_dispatch", 0, 8)
+        comm_time(system, "moe_dispatch", 0, 8)
+    with pytest.raises(InputError, match="mode='turbo': unknown dispatch mode; known: normal, low_latency"):
+        comm_time(system, "moe_dispatch", 0, 8, tokens=128, hidden=7168, topk=8, mode="turbo")
+
+
+def test_chip_layer_prices_hardware_only():
+    """MoE dispatch is a kernel-layer model; libraries are software (kernel.comm): the chip refuses both."""
+    system = load_system("h800-sxm")
+    with pytest.raises(InputError, match="kernel.moe_dispatch"):
+        collective_time(system, "moe_dispatch", 0, 8, tokens=128, hidden=7168, topk=8)
+    with pytest.raises(InputError, match="kernel.comm.comm_time"):
+        collective_time(system, "all_reduce", 2**20, 8, library="trtllm")
+    one_shot = comm_time(system, "all_reduce", 2**14, 8, library="trtllm")
+    assert one_shot.time_s == collective_time(system, "all_reduce", 2**14, 8, one_shot_all_reduce=True).time_s
+    assert comm_time(system, "all_reduce", 2**14, 8).time_s == collective_time(system, "all_reduce", 2**14, 8).time_s
+    with pytest.raises(InputError, match="library"):
+        comm_time(system, "all_reduce", 2**14, 8, library="gloo")
 
 
 SIZES = st.integers(min_value=1, max_value=2**34)

@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hundredx.kernel.cost import BOUND_NAMES, op_cost
-from hundredx.kernel.fit import fit_cases, load_params, save_fitted
+from hundredx.calibrate.fitter import fit_cases, save_fitted
+from hundredx.kernel.loading import load_params
 from hundredx.kernel.params import KernelParams
 from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.model.ops import AttentionShape, ExpertGemmShape, GemmShape, MemoryShape, Op, RecurrentShape
@@ -91,7 +92,8 @@ def test_fit_save_load_roundtrip(tmp_path):
     assert fits["h200-sxm"]["report"]["median_ape"] <= 0.05
     files = save_fitted(fits, tmp_path, {"data": ["memory.jsonl"], "device": "test"})
     params = load_params(chip("h200-sxm"), tmp_path)
-    assert params.source == f"fitted:{files[0].name}" and params.provenance["device"] == "test"
+    assert params.source.startswith("fitted:") and params.source.endswith(files[0].name)
+    assert params.provenance["device"] == "test"
     assert load_params(toy_chip(), tmp_path).source == "analytic"
 
 

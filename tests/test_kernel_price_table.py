@@ -16,7 +16,7 @@ import hundredx.kernel.cost as cost_module
 from hundredx.chip import load_system
 from hundredx.kernel.attention import attention_time
 from hundredx.kernel.cost import BOUND_NAMES, op_cost, price_ops
-from hundredx.kernel.fit import load_params
+from hundredx.kernel.loading import load_params
 from hundredx.kernel.gemm import CANDIDATE_AXIS_MAX, tile_wave_efficiency
 from hundredx.kernel.memory import memory_time
 from hundredx.kernel.runtime import RuntimeSpec
@@ -139,17 +139,20 @@ def test_attention_unavailable_kernel_mixes_fused_and_unfused_candidates():
     auto = attention_time(*args, kernel="auto")
     assert requested.parts["kernel"] in ("eager_unfused", "sdpa_math") or requested.unsupported
     assert float(auto.time_s) <= float(requested.time_s)
-    # a chip listing one fused and one unfused kernel: asking for a missing kernel considers both
+    # a chip with fewer kernels (CDNA: fa2, triton, sdpa_flash fused; sdpa_math, eager unfused): asking for a
+    # missing kernel considers fused and unfused candidates
     from dataclasses import replace
 
-    small = replace(chip, attention_kernels=("fa2", "sdpa_math"))
+    from hundredx.kernel.catalog import attention_kernels_on
+
+    small = replace(chip, generation="cdna3")
     mixed = attention_time(small, PARAMS, np.array([1.0, 64.0]), np.array([1.0, 4096.0]), np.array([100.0, 4096.0]),
                            32, 8, 128, 128, np.array([False, True]), kernel="fa3")
     assert "not available" in mixed.unsupported
     fa2 = attention_time(small, PARAMS, np.array([1.0, 64.0]), np.array([1.0, 4096.0]), np.array([100.0, 4096.0]),
                          32, 8, 128, 128, np.array([False, True]), kernel="fa2")
     assert np.all(mixed.time_s <= fa2.time_s + 1e-18)
-    assert set(np.ravel(mixed.parts["kernel"]).tolist()) <= {"fa2", "sdpa_math"}
+    assert set(np.ravel(mixed.parts["kernel"]).tolist()) <= set(attention_kernels_on(small)) - {"fa3"}
 
 
 def test_op_replace_matches_dataclasses_replace():

@@ -2,7 +2,9 @@
 
 `bench.run_calibration` runs the sweeps of `sweeps.plan` on a backend (`backend`: torch on
 CUDA or CPU, `backend_numpy`: numpy on CPU; torch is imported lazily, it is the optional
-`gpu` extra), `profile` validates and writes the profile file atomically, `fit` hands the
-measured cases to `hundredx.kernel.fit`. Lookups of measured efficiencies at prediction
-time live in `hundredx.kernel.measured`. See docs/calibration.md.
+`gpu` extra), `profile` validates and writes the profile file atomically, `fitter` fits the
+kernel models' parameters to measured cases and saves them, `fit` runs it on profiles and
+writes $HUNDREDX_HOME/fitted/ (never the installed package). Loading parameters
+(`hundredx.kernel.loading`) and looking up measured efficiencies at prediction time
+(`hundredx.kernel.measured`) are the kernel layer's. See docs/calibration.md.
 """

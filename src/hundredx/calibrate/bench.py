@@ -4,8 +4,8 @@ Each benchmark (kind, config) from `sweeps.plan` is built by the backend with fr
 inputs, timed (`backend.time_fn`: warm-up, median of repeats, L2 flush on CUDA), and
 recorded as a case in the validation format (SCHEMA.md): GEMM, grouped GEMM and
 attention as `tflops` = useful FLOPs / median time (FLOPs from
-`hundredx.kernel.measured.case_work`: 2·m·n·k; 4·b·sq·skv·hq·d, halved for square
-causal), memory ops as `bandwidth_gbps` = (bytes read + written) / median time. What ran
+`hundredx.kernel.measured.metric_flops`, the SCHEMA convention: 2·m·n·k; 4·b·sq·skv·hq·d,
+halved for square causal), memory ops as `bandwidth_gbps` = (bytes read + written) / median time. What ran
 (library, SDPA backend, RMSNorm implementation) goes into `config`; the quartiles into
 `notes`; `source` = "hundredx calibrate run, <device>, <date>". Benchmarks the backend
 cannot run are listed under `skipped` with the reason, never dropped silently.
@@ -18,7 +18,7 @@ from typing import Callable
 from hundredx.calibrate.backend import Skip, get_backend
 from hundredx.calibrate.devices import provenance, resolve_chip
 from hundredx.calibrate.sweeps import plan
-from hundredx.kernel.measured import PROFILE_FORMAT, case_work
+from hundredx.kernel.measured import PROFILE_FORMAT, case_work, metric_flops
 
 Progress = Callable[[int, int, str], None]
 
@@ -77,9 +77,11 @@ def _free(backend) -> None:
 
 def to_case(kind: str, config: dict, timing: dict, chip: str, source: str) -> dict:
     """A SCHEMA.md case from one timing."""
-    flops, nbytes, _ = case_work(kind, config)
     t = timing["median_s"]
-    metric, value = ("bandwidth_gbps", nbytes / t / 1e9) if kind == "memory" else ("tflops", flops / t / 1e12)
+    if kind == "memory":
+        metric, value = "bandwidth_gbps", case_work(kind, config)[1] / t / 1e9
+    else:
+        metric, value = "tflops", metric_flops(kind, config) / t / 1e12
     return {"id": f"cal-{chip}-{_label(kind, config)}", "kind": kind, "hardware": chip, "n_devices": 1,
             "config": config, "metric": metric, "value": value, "source": source,
             "notes": (f"median {t:.4g} s of {timing['reps']} timed calls (quartiles {timing['q1_s']:.4g} - "

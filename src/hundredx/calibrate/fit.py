@@ -1,12 +1,13 @@
 """`hundredx calibrate fit`: calibration profiles -> fitted kernel-efficiency parameters per chip.
 
-Reads and validates the profiles, pools their measured cases, and hands them to the
-kernel layer's fitter (`hundredx.kernel.fit.fit_cases`, which owns the models and the
-least-squares fit and returns `{chip_id: params}`). Each chip's parameters are written
-with `hundredx.kernel.fit.save_fitted({chip: params}, directory, provenance)` to
-`src/hundredx/kernel/fitted/<chip>.json` (or `out`: a `.json` file, or a directory), with a provenance naming every
-profile, its device, date and case count (DESIGN.md rule 3: fitted constants carry the
-data they were fitted on, the date and the device).
+Reads and validates the profiles, pools their measured cases, and hands them to the fitter
+(calibrate/fitter.py `fit_cases`: least squares over the kernel layer's models, returns
+`{chip_id: params}`). Each chip's parameters are written with `fitter.save_fitted` to the
+user's data directory, `$HUNDREDX_HOME/fitted/<chip>.json` (kernel/loading.py; predictions
+read it before the shipped kernel/fitted/ file), or to `out` (a `.json` file, or a directory)
+— never into the installed package (refused). The provenance names every profile (path, its
+sha256, device, date, host, case count; DESIGN.md rule 3: fitted constants carry the data they
+were fitted on, the date and the device).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from hundredx.calibrate.fitter import file_record, fit_cases, save_fitted
 from hundredx.calibrate.profile import read_profile
 from hundredx.errors import InputError
-
-FITTED_DIR = Path(__file__).resolve().parents[1] / "kernel" / "fitted"
+from hundredx.kernel.loading import fitted_dir, refuse_package_path
 
 
 def _catalog_chips() -> set[str]:
@@ -48,7 +49,7 @@ def fit_provenance(paths: list[Path], profiles: list[dict], chip: str, n_cases: 
         "chip": chip,
         "n_cases": n_cases,
         "command": shlex.join(sys.argv),
-        "profiles": [{"path": str(p), "device_name": prof["provenance"]["device_name"],
+        "profiles": [{**file_record(p), "device_name": prof["provenance"]["device_name"],
                       "date": prof["provenance"]["date"], "host": prof["provenance"]["host"],
                       "n_cases": len(prof["cases"])}
                      for p, prof in zip(paths, profiles) if prof["provenance"]["chip"] == chip],
@@ -66,12 +67,13 @@ def fit_profiles(paths: list[str | Path], out: str | Path | None = None) -> dict
     if unknown:
         raise InputError("chip", unknown[0], "not in the chip catalog: a fit needs the chip's datasheet peaks "
                                              "(CPU profiles can be shown and looked up, not fitted)")
+    if out is not None:
+        refuse_package_path(out, "out")
     if out is not None and len(chips) > 1:
         raise InputError("out", str(out), f"the profiles cover {len(chips)} chips ({', '.join(chips)}); "
                                           "--out names one file, fit them one chip at a time")
     cases = [c for prof in profiles for c in prof["cases"]]
     from hundredx.chip.catalog import load_chip
-    from hundredx.kernel.fit import fit_cases
 
     fitted = fit_cases(cases, chips={c: load_chip(c) for c in chips})
     result = {}
@@ -86,11 +88,9 @@ def fit_profiles(paths: list[str | Path], out: str | Path | None = None) -> dict
 
 
 def _save(chip: str, params: dict, out: Path | None, prov: dict) -> Path:
-    """kernel.fit.save_fitted writes <dir>/<chip>.json atomically; an `out` file name is reached by a rename."""
-    from hundredx.kernel.fit import save_fitted
-
+    """save_fitted writes <dir>/<chip>.json atomically; an `out` file name is reached by a rename."""
     if out is None or out.suffix != ".json":
-        return save_fitted({chip: params}, out or FITTED_DIR, prov)[0]
+        return save_fitted({chip: params}, out or fitted_dir(), prov)[0]
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".fit-", dir=out.parent) as tmp:
         written = save_fitted({chip: params}, tmp, prov)[0]

@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from hundredx.fileio import atomic_write
 from hundredx.errors import InputError
+from hundredx.kernel.measured import MAX_PROFILE_BYTES  # one bound for reading and for looking up
 
 FORMAT = "hundredx-profile/1"  # == hundredx.kernel.measured.PROFILE_FORMAT (a test checks)
-MAX_PROFILE_BYTES = 64 << 20
 
 
 class Provenance(BaseModel):

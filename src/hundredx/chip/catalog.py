@@ -69,6 +69,10 @@ def list_systems() -> list[str]:
 
 def chip_from_dict(data: dict, ident: str = "<dict>") -> ChipSpec:
     """Validate one chip mapping (as read from YAML) into a `ChipSpec`."""
+    if "attention_kernels" in data:
+        raise InputError("chip", ident, "attention_kernels is not a chip field: chips describe hardware only; which "
+                                        "kernels run on which architecture is the kernel catalog's "
+                                        "(hundredx.kernel.catalog, matched on `generation`)")
     _check_keys(data, _CHIP_FIELDS, "chip", ident)
     return _validate(TypeAdapter(ChipSpec), data, "chip", ident)
 
@@ -154,5 +158,4 @@ def chip_to_dict(chip: ChipSpec) -> dict:
     """Plain mapping of every ChipSpec field (for JSON output)."""
     out = dataclasses.asdict(chip)
     out["sources"] = list(chip.sources)
-    out["attention_kernels"] = list(chip.attention_kernels)
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}

@@ -20,9 +20,12 @@ reaches half its plateau near `S_half` bytes (`S_half` grows with the rank count
   1/n_in shard over n_in parallel rails -> all-gather in the domain, pipelined (bandwidth terms
   overlap, latencies add), so it is never slower than a flat ring across both tiers.
 
-`algorithm="auto"` takes the fastest candidate the system supports, as NCCL's tuner does.
-Fitted constants live in `FIT` with the data they were fitted on (docs/collectives.md).
-MoE dispatch/combine (DeepEP normal / low-latency) are in `chip.moe_comm`.
+`algorithm="auto"` takes the fastest candidate the system supports, as NCCL's tuner does;
+`one_shot_all_reduce=True` adds the direct all-reduce of libraries that have such a kernel
+(which library has what is the kernel catalog's, kernel/catalog.py, reached through
+kernel/comm.py). Fitted constants live in `FIT` with the data they were fitted on
+(docs/collectives.md). MoE dispatch/combine (DeepEP normal / low-latency) is software on these
+links and lives in the kernel layer (kernel/moe_dispatch.py).
 """
 
 from __future__ import annotations
@@ -37,12 +40,11 @@ from hundredx.chip import topology as topo
 from hundredx.chip.spec import SystemSpec
 from hundredx.errors import InputError
 
-OPS = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "p2p", "moe_dispatch", "moe_combine")
+OPS = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "p2p")
 ALGORITHMS = ("auto", "ring", "tree", "nvls", "collnet", "direct", "hierarchical")
 SCOPES = ("auto", "intra_node", "inter_node")
-LIBRARIES = ("nccl", "rccl", "deepep", "nvshmem", "trtllm", "xla", "neuron")
 
-# Fitted on /work/shared/validation/public/collective.jsonl (2026 snapshot; 59 public cases:
+# Fitted on ../shared/validation/public/collective.jsonl (2026 snapshot; 59 public cases:
 # Azure AI-benchmarking-guide nccl-tests/nvbandwidth tables for A100/H100/H200/GB200, NCCL
 # issues #1455/#1374/#2140 and nccl-tests #212/#272 (H100/H200/H800/B300 8-GPU peaks),
 # coreweave nccl-tests PR #43 (GB200 NVL72 x72), DeepEP README tables (H800)). See
@@ -51,7 +53,6 @@ FIT = {
     "eff_scaleup": 0.80,     # ring/p2p fraction of NVLink/xGMI/ICI line rate (A100 8G 231.6/300, B300 695/900, H800 p2p 160/200)
     "eff_nvls": 0.685,       # NVLS all-reduce link efficiency (H100 x5..x8 420..480 GB/s busbw; H800 215)
     "eff_scaleout": 0.95,    # bulk RDMA (DeepEP normal internode 43..58 GB/s on 50 GB/s CX-7)
-    "eff_scaleout_ll": 0.80, # fine-grained per-token RDMA writes (DeepEP low-latency 39..46 GB/s)
     "eff_pcie": 0.81,        # host<->device copies (H100 51/64, A100 26.3/32 GB/s)
     "nvls_max_bytes_per_s": 3.86e11,  # NVLS per-GPU throughput ceiling (binds on NVLink5; GB200 NVL72 x72 sweep)
     "latency_scale": 0.4,    # effective per-step latency / catalog nominal per-hop latency (NOT fitted: ~1 us per NVLink hop, NCCL LL)
@@ -85,7 +86,7 @@ def busbw_factor(op: str, ranks) -> np.ndarray | float:
     n = np.asarray(ranks, dtype=float)
     if op == "all_reduce":
         out = 2.0 * (n - 1.0) / np.maximum(n, 1.0)
-    elif op in ("all_gather", "reduce_scatter", "all_to_all", "moe_dispatch", "moe_combine"):
+    elif op in ("all_gather", "reduce_scatter", "all_to_all"):
         out = (n - 1.0) / np.maximum(n, 1.0)
     elif op == "p2p":
         out = np.ones_like(n)
@@ -168,13 +169,13 @@ def _bandwidths(system: SystemSpec, op: str, n_in):
     return np.asarray(up, dtype=float) * FIT["eff_scaleup"], system.scaleout_bytes_per_s * FIT["eff_scaleout"]
 
 
-def _intra_candidates(system, op, library, nvls_ok):
+def _intra_candidates(system, op, one_shot: bool, nvls_ok):
     if op == "all_to_all":
         return ["direct"]
     algos = ["ring", "tree"]
     if nvls_ok and system.in_switch_reduction and system.topology in ("switched", "nvl72"):
         algos.append("nvls")
-    if library == "trtllm" and op == "all_reduce":
+    if one_shot and op == "all_reduce":
         algos.append("direct")
     return algos
 
@@ -192,7 +193,7 @@ def _single_tier(system, op, size, n_in, algos):
     return lat + bwt
 
 
-def _two_tier(system, op, size, n_in, n_out, intra_algos, library):
+def _two_tier(system, op, size, n_in, n_out, intra_algos):
     """Flat ring/tree over both tiers, hierarchical and (with SHARP) collnet."""
     up, out = _bandwidths(system, op, n_in)
     (a_up, a_out), n_all = _alphas(system), n_in * n_out
@@ -229,11 +230,13 @@ def _choose(names: list[str], times, algorithm: str):
     return pick.take(times), pick.names(names)
 
 
-def _check(system, op, message_bytes, ranks, scope, algorithm, library):
+def _check(system, op, message_bytes, ranks, scope, algorithm):
     if not isinstance(system, SystemSpec):
         raise InputError("system", system, "expected a SystemSpec (use chip.load_system)")
-    for field, value, allowed in (("op", op, OPS), ("scope", scope, SCOPES), ("algorithm", algorithm, ALGORITHMS),
-                                  ("library", library, LIBRARIES)):
+    if op in ("moe_dispatch", "moe_combine"):
+        raise InputError("op", op, "MoE dispatch/combine is a kernel-layer model: kernel.moe_dispatch.dispatch_time "
+                                   "(or kernel.comm.comm_time)")
+    for field, value, allowed in (("op", op, OPS), ("scope", scope, SCOPES), ("algorithm", algorithm, ALGORITHMS)):
         if value not in allowed:
             raise InputError(field, value, f"unknown; known: {', '.join(allowed)}")
     size = np.asarray(message_bytes, dtype=float)
@@ -247,7 +250,9 @@ def _check(system, op, message_bytes, ranks, scope, algorithm, library):
     return size, n
 
 
-def _finish(t, algo, op, size, n_all, link, leaves, bottleneck=None):
+def finish_cost(t, algo, op, size, n_all, link, leaves, bottleneck=None) -> CollectiveCost:
+    """A CollectiveCost from a time: algbw = size / t, busbw = bottleneck / t when given, else the
+    nccl-tests factor of `op` times algbw (a zero time, one rank, has unbounded bandwidth)."""
     t = np.asarray(t, dtype=float)
     moving = t > 0  # a zero-time collective (one rank) has unbounded bandwidth
     algbw = np.divide(size, t, out=np.full(np.broadcast(size, t).shape, np.inf), where=moving)
@@ -286,34 +291,33 @@ def p2p_time(system: SystemSpec, message_bytes, transfer: str = "device_to_devic
 
 
 def collective_time(system: SystemSpec, op: str, message_bytes, ranks, scope: str = "auto",
-                    algorithm: str = "auto", library: str = "nccl", check: bool = True, **options) -> CollectiveCost:
+                    algorithm: str = "auto", check: bool = True, one_shot_all_reduce: bool = False,
+                    **options) -> CollectiveCost:
     """Time of one collective on `system`; vectorized over `message_bytes` and `ranks`.
 
     message_bytes: nccl-tests "size" per rank (all-gather: the gathered buffer). options:
     `nvls=False` disables NVLS (NCCL_NVLS_ENABLE=0); `nodes` fixes the domains spanned;
-    `transfer` for p2p (device_to_device, host_to_device, device_to_host); MoE options
-    (tokens, hidden, topk, experts, dtype, mode, ...) for moe_dispatch / moe_combine.
+    `transfer` for p2p (device_to_device, host_to_device, device_to_host).
+    `one_shot_all_reduce`: the library has a one-shot (direct) all-reduce kernel.
     """
-    if op in ("moe_dispatch", "moe_combine"):
-        from hundredx.chip.moe_comm import moe_time
-
-        return moe_time(system, op, ranks, scope=scope, library=library, **options)
+    if "library" in options:
+        raise InputError("library", options["library"], "libraries are software: price them with kernel.comm.comm_time")
     if check:
-        size, n = _check(system, op, message_bytes, ranks, scope, algorithm, library)
+        size, n = _check(system, op, message_bytes, ranks, scope, algorithm)
     else:  # sizes and ranks derived from a validated stack (predict's sharding)
         size, n = np.asarray(message_bytes, dtype=float), np.asarray(ranks, dtype=float)
     n_in, n_out = topo.split_ranks(system, n, scope, options.get("nodes"))
     leaves = n_out > 1
     if op == "p2p":
         t, link = p2p_time(system, size, options.get("transfer", "device_to_device"), bool(np.any(leaves)))
-        return _finish(t, "direct", op, size, n, link, leaves)
-    intra_algos = _intra_candidates(system, op, library, options.get("nvls", True))
+        return finish_cost(t, "direct", op, size, n, link, leaves)
+    intra_algos = _intra_candidates(system, op, one_shot_all_reduce, options.get("nvls", True))
     names, times = intra_algos, _single_tier(system, op, size, n_in, intra_algos)
     if leaves.any():
         one = dict(zip(names, times))
-        two = _two_tier(system, op, size, n_in, n_out, intra_algos, library)
+        two = _two_tier(system, op, size, n_in, n_out, intra_algos)
         names = list(dict.fromkeys([*one, *two]))
         times = [np.where(leaves, two.get(k, np.inf), one.get(k, np.inf)) for k in names]
     t, algo = _choose(names, times, algorithm)
     link = "scaleout" if leaves.all() else ("scaleup" if not leaves.any() else "mixed")
-    return _finish(t, algo, op, size, n_in * n_out, link, leaves)
+    return finish_cost(t, algo, op, size, n_in * n_out, link, leaves)

@@ -1,8 +1,9 @@
 """CHIP layer data: `ChipSpec` (one accelerator) and `SystemSpec` (how chips are wired).
 
-A chip knows nothing of transformers: peak dense FLOP/s per compute class (0 where the
-format has no hardware path), memory levels, compute units, GEMM tile shape and operand
-alignment, power. A system adds the scale-up domain (NVLink/NVSwitch, NVL72, xGMI,
+A chip knows nothing of transformers, nor of software: peak dense FLOP/s per compute class
+(0 where the format has no hardware path), memory levels, compute units, GEMM tile shape
+and operand alignment, power, and its architecture (`generation`), which the kernel
+catalog (kernel/catalog.py) matches to say which kernels and libraries run on it. A system adds the scale-up domain (NVLink/NVSwitch, NVL72, xGMI,
 TPU ICI, NeuronLink), the scale-out network, and the topology. Bandwidths are per
 direction, per chip, in bytes/s (datasheets quoting bidirectional figures are halved
 in the catalog, which says so in `notes`).
@@ -42,7 +43,6 @@ class ChipSpec:
     scaleout_latency_s: float = 5e-6
     pcie_bytes_per_s: float = 0.0
     price_per_hour: float = 0.0
-    attention_kernels: tuple[str, ...] = ("sdpa_flash", "sdpa_math", "eager_unfused", "triton")
     generation: str = ""
     year: int = 0
     preliminary: bool = False

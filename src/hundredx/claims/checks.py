@@ -18,7 +18,7 @@ KERNEL_TOL, SYSTEM_TOL, EXACT = 1.15, 1.5, 1.0 + 1e-9
 
 def _params(chip):
     try:
-        from hundredx.kernel.fit import load_params
+        from hundredx.kernel.loading import load_params
 
         return load_params(chip)
     except ImportError:

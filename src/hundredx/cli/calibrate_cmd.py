@@ -61,7 +61,8 @@ def register(app: typer.Typer) -> None:
 def run_cmd(
     device: str = typer.Option("cuda", "--device", help="cuda or cpu (cpu: small sizes, for testing the pipeline)"),
     chip: Optional[str] = typer.Option(None, "--chip", help="catalog chip id; default: mapped from the device name"),
-    out: Optional[Path] = typer.Option(None, "--out", help="profile file (default profile-<chip>-<date>.json here)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="profile file (default $HUNDREDX_HOME/profiles/"
+                                                            "profile-<chip>-<date>.json, where predictions find it)"),
     quick: bool = typer.Option(False, "--quick", help="a subset of each sweep, fewer repeats"),
     backend: str = typer.Option("auto", "--backend", help="auto, torch or numpy (cpu only)"),
     only: list[str] = typer.Option([], "--only", help="only these kinds: gemm, attention, grouped_gemm, memory"),
@@ -71,8 +72,11 @@ def run_cmd(
     with user_errors():
         from hundredx.calibrate.profile import default_name, write_profile
         from hundredx.errors import InputError
+        from hundredx.kernel.loading import profiles_dir, refuse_package_path
         from hundredx.kernel.measured import KINDS
 
+        if out is not None:
+            refuse_package_path(out, "out")
         for kind in only:
             if kind not in KINDS:
                 raise InputError("only", kind, f"must be one of {', '.join(KINDS)}")
@@ -86,7 +90,7 @@ def run_cmd(
         profile = _progress_run(device=device, chip=chip, quick=quick, command=sys.argv, only=tuple(only),
                                 backend=bench_backend)
         prov = profile["provenance"]
-        path = write_profile(profile, out or Path.cwd() / default_name(prov["chip"], prov["date"]))
+        path = write_profile(profile, out or profiles_dir() / default_name(prov["chip"], prov["date"]))
     summary = {"path": str(path), "chip": prov["chip"], "device_name": prov["device_name"],
                "n_cases": len(profile["cases"]), "n_skipped": len(profile["skipped"]), "skipped": profile["skipped"]}
     if as_json:
@@ -101,7 +105,8 @@ def run_cmd(
 @calibrate_app.command("fit")
 def fit_cmd(
     profiles: list[Path] = typer.Argument(..., help="profile files"),
-    out: Optional[Path] = typer.Option(None, "--out", help="fitted file or directory (default: kernel/fitted/)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="fitted file or directory (default: $HUNDREDX_HOME/fitted/, "
+                                                            "read by predictions before the shipped files)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Fit the kernel-efficiency models to the measured cases of one or more profiles."""

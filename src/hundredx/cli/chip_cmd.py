@@ -1,4 +1,5 @@
-"""`hundredx chip list|show`: the chip catalog, every field with its sources."""
+"""`hundredx chip list|show`: the chip catalog, every field with its sources, and (from the kernel
+catalog, kernel/catalog.py: chips describe hardware only) the kernels and libraries that run on it."""
 
 from __future__ import annotations
 
@@ -36,18 +37,23 @@ def chip_show(chip: str = typer.Argument(..., help="chip id (see `hundredx chip 
     with user_errors():
         spec = load_chip(chip)
         system = load_system(spec.id)
+    from hundredx.kernel.catalog import KINDS, kernels_on
+
     data = chip_to_dict(spec)
     data["standard_system"] = system.id
+    data["kernel_catalog"] = {kind: kernels_on(spec, kind) for kind in KINDS}  # not a chip field: software
     if as_json:
         print_json(data)
         return
     rows = []
     for key, value in data.items():
-        if key in ("sources", "peak_flops_per_s"):
+        if key in ("sources", "peak_flops_per_s", "kernel_catalog"):
             continue
         rows.append([key, ", ".join(value) if isinstance(value, list) else value])
     for fmt, peak in spec.peak_flops_per_s.items():
         rows.append([f"peak_flops_per_s.{fmt}", fmt_si(peak, "FLOP/s")])
+    for kind, names in data["kernel_catalog"].items():
+        rows.append([f"kernels from the kernel catalog: {kind}", ", ".join(names) or "-"])
     print_table(f"{spec.name} ({spec.id})", ["field", "value"], rows)
     typer.echo("sources:")
     for source in spec.sources:

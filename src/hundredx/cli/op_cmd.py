@@ -25,7 +25,7 @@ def _load_chip(chip_id: str):
 
 
 def _setup(chip_id: str):
-    from hundredx.kernel.fit import load_params
+    from hundredx.kernel.loading import load_params
 
     chip = _load_chip(chip_id)
     return chip, load_params(chip)
@@ -39,7 +39,7 @@ def _report(title: str, chip, params, t, extra: dict, as_json: bool) -> None:
     out = {"op": title, "chip": chip.id, "sol_s": sol_s, "time_s": time_s, "efficiency": sol_s / time_s,
            "bound": bound, "compute_s": c, "memory_s": m, "latency_s": lat,
            "tflops": flops / time_s / 1e12, "gbps": nbytes / time_s / 1e9, "source": params.source,
-           "unsupported": t.unsupported, **extra}
+           "unsupported": t.unsupported, "notes": t.parts.get("notes", ""), **extra}
     if as_json:
         print_json(out)
         return

@@ -1,4 +1,5 @@
-"""`hundredx op collective`: the cost of one collective on a chip's system (chip/collectives.py)."""
+"""`hundredx op collective`: the cost of one collective or MoE dispatch/combine on a chip's system
+(kernel/comm.py: chip/collectives.py's alpha-beta physics, kernel/moe_dispatch.py for MoE)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def op_collective(
     ranks: int = typer.Option(8, "--ranks", help="ranks taking part"),
     scope: str = typer.Option("auto", "--scope", help="auto, intra_node, inter_node"),
     algorithm: str = typer.Option("auto", "--algorithm", help="auto, ring, tree, nvls, collnet, direct, hierarchical"),
-    library: str = typer.Option("nccl", "--library", help="nccl, rccl, deepep, nvshmem, trtllm, xla, neuron"),
+    library: str = typer.Option("nccl", "--library", help="a collective row of the kernel catalog: nccl, rccl, deepep, "
+                                                          "nvshmem, trtllm, xla, neuron"),
     tokens: Optional[int] = typer.Option(None, "--tokens", help="MoE: tokens per rank"),
     hidden: Optional[int] = typer.Option(None, "--hidden", help="MoE: hidden size"),
     topk: Optional[int] = typer.Option(None, "--topk", help="MoE: experts per token"),
@@ -27,7 +29,8 @@ def op_collective(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Predict one collective's time and bandwidth (alpha-beta on the system's topology)."""
-    from hundredx.chip import collective_time, load_system
+    from hundredx.chip import load_system
+    from hundredx.kernel.comm import comm_time
 
     with user_errors():
         system = load_system(chip)
@@ -35,7 +38,7 @@ def op_collective(
         moe = {}
         if op in ("moe_dispatch", "moe_combine"):
             moe = {"tokens": tokens, "hidden": hidden, "topk": topk, "experts": experts, "dtype": dtype, "mode": mode}
-        cost = collective_time(system, op, size, ranks, scope=scope, algorithm=algorithm, library=library, **moe)
+        cost = comm_time(system, op, size, ranks, scope=scope, algorithm=algorithm, library=library, **moe)
     data = {"system": system.id, "chip": system.chip.id, "op": op, "message_bytes": size, "ranks": ranks, **cost.to_dict()}
     if as_json:
         print_json(data)

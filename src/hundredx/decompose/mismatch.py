@@ -14,7 +14,7 @@ Checks (each a `Mismatch` with the layers involved, the field, a message and a c
                    reduce crosses the scale-out network. Cost: network share of the decode step.
   kv_capacity      the batch is limited by KV-cache memory before the SLO (batch: auto), or a
                    fixed batch does not fit. Cost: re-predict at the SLO batch ignoring memory.
-  attention_kernel an attention kernel the chip does not have (chip.attention_kernels).
+  attention_kernel an attention kernel the chip does not have (kernel catalog: attention_kernels_on).
                    Cost: re-predict with attention_kernel=auto.
 `cost_fraction` is the share of output tokens/s per device lost (1 - actual / fixed);
 `time_share` the share of step time spent in the affected ops; either is None when unknown.
@@ -29,6 +29,7 @@ import numpy as np
 
 from hundredx.decompose.metrics import Evaluation, Infeasible, evaluate
 from hundredx.errors import InputError
+from hundredx.kernel.catalog import attention_kernels_on
 from hundredx.predict import predict
 from hundredx.scenario import Scenario
 
@@ -210,11 +211,11 @@ def _kv(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
 
 def _attention(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
     rt, chip = scn.stack.runtime, scn.stack.chip
-    if rt.attention_kernel == "auto" or rt.attention_kernel in chip.attention_kernels:
+    if rt.attention_kernel == "auto" or rt.attention_kernel in attention_kernels_on(chip):
         return []
     alt = replace(scn, stack=scn.stack.with_runtime(attention_kernel="auto"))
     return [Mismatch("attention_kernel", "kernel x chip", "kernel.attention",
-                     f"{rt.attention_kernel} does not exist for {chip.id} (has {', '.join(chip.attention_kernels)})",
+                     f"{rt.attention_kernel} does not exist for {chip.id} (has {', '.join(attention_kernels_on(chip))})",
                      _cost(ev.tokens_per_s_per_device, _tps(alt)), None, "re-predicted with attention=auto")]
 
 

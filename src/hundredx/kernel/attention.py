@@ -1,8 +1,10 @@
 """Attention time by kernel generation: fused prefill, KV-bound decode, unfused (materialised S).
 
 FLOPs (executed by a fused kernel) = 2 b hq sq s_att (d + dv); s_att is the attended KV length:
-min(skv, window, sparse_topk), and for causal masking skv - (sq - 1)/2 when sq <= skv.
-Fused prefill (fa2, fa3, fa4, cudnn, flashinfer, flashmla, sdpa_flash, triton):
+min(skv, window, sparse_topk), and for causal masking skv - (sq - 1)/2 when sq <= skv
+(kernel/roofline.py). Which kernels exist, where they run and how they behave is the kernel
+catalog's (kernel/catalog.py); this module reads row properties, never names.
+Fused prefill (catalog rows with fused=True: fa2, fa3, fa4, cudnn, flashinfer, flashmla, ...):
     eff = attn.eff[kernel] * 1/(1 + (s_half/s_att)^seq_exp)          short sequences underfill
     s_half = attn.seq_half * peak_used / peak_bf16 (per-row non-MMA work is fixed time, so FP8
              at twice the MMA rate saturates at twice the length)
@@ -13,19 +15,27 @@ Fused prefill (fa2, fa3, fa4, cudnn, flashinfer, flashmla, sdpa_flash, triton):
 Decode (sq small): KV bytes b * s_att * kv_bytes_per_token dominate (GQA: 2 hkv d elem;
 MLA latent: (kv_lora_rank + rope_dim) elem, K and V share it; FP8 KV: 1 byte/elem);
 eff_m = attn.decode_mem_eff, fixed time attn.decode_latency_s (incl. the split-KV combine;
-split-KV is assumed to fill the SMs at small batch). FlashMLA (576/512 dims, 128 heads
-per latent) is compute-bound through mma_rows = 1.
-Unfused (eager_unfused, sdpa_math: matmul + softmax + matmul): executes the full S x S
+split-KV is assumed to fill the SMs at small batch). A row with seq_underfill=False skips the
+underfill law, one with head_dim_scaling=False takes hd(128) (FlashMLA: 576/512 dims are its
+native tiles; 128 heads per latent make it compute-bound through mma_rows = 1).
+Unfused (rows with fused=False: eager_unfused, sdpa_math: matmul + softmax + matmul): the full S x S
 (no causal skipping) at gemm.eff.bf16 and moves the scores through HBM: 2-byte S written
 and read twice (4 passes, +2 with a causal mask), and K/V expanded to hq heads for GQA
 (attn.unfused_passes HBM passes per expanded copy); UNFUSED_KERNELS launches.
 Backward (direction forward_backward): 2.5x the forward FLOPs at attn.bwd_ratio x the
 forward efficiency (FlashAttention-2 convention: fwd+bwd = 3.5 x fwd FLOPs).
-kernel="auto" takes the fastest kernel the chip lists in `ChipSpec.attention_kernels`; a kernel
-the chip lacks gives `unsupported` (reason) with the time of the best available kernel.
+kernel="auto" takes the fastest modelled fused kernel that runs on the chip
+(catalog.attention_kernels_on; ties: the earlier row), never one whose shape limits
+(max_kv_heads, min/max_head_dim: FlashMLA runs only a shared latent) exclude the shape; an
+explicit kernel is honoured. A kernel that does not run on the chip gives `unsupported`
+(reason) with the time of the best available kernel. When auto finds no modelled fused kernel
+(TPU pallas_flash, Trainium nki_flash, Ascend npu_fusion_attention have no efficiency model;
+Groq, Cerebras have no fused row) the op is priced unfused and parts["notes"] says so.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,22 +43,28 @@ from hundredx.arrays import fastest
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
-from hundredx.kernel.params import ATTN_KERNELS, KernelParams, KernelTime, combine
+from hundredx.kernel import catalog
+from hundredx.kernel.params import KernelParams, KernelTime, combine
+from hundredx.kernel.roofline import BACKWARD_FLOP_RATIO, attended_kv, attention_flops, sol_time
 
-UNFUSED = ("eager_unfused", "sdpa_math")
 UNFUSED_KERNELS = 6  # expand K, expand V, Q K^T, (mask+)softmax, P V, output copy
 DECODE_MAX_Q = 16  # sq at or below this is treated as decode (KV-bound)
 
 
-def attended_kv(seqlen_q, seqlen_kv, causal, window=None, sparse_topk=None):
-    """Mean KV positions each query attends to."""
-    sq, skv = np.asarray(seqlen_q, float), np.asarray(seqlen_kv, float)
-    att = np.where(np.asarray(causal, bool) & (sq <= skv), skv - (sq - 1.0) / 2.0, skv)
-    if window:
-        att = np.minimum(att, float(window))
-    if sparse_topk:
-        att = np.minimum(att, float(sparse_topk))
-    return att
+class Plan(NamedTuple):
+    """The candidates of one (chip, requested kernel) and the catalog row properties the model reads,
+    derived once per catalog version: fused candidates first (catalog order), then unfused ones."""
+
+    ordered: list[str]
+    n_fused: int
+    unsupported: str
+    note: str
+    native_hd: np.ndarray      # per fused candidate: head_dim_scaling off
+    no_underfill: np.ndarray   # per fused candidate: seq_underfill off
+    limits: tuple              # (index, max_kv_heads, min_head_dim, max_head_dim) of shape-limited fused rows
+
+
+_PLANS: dict[tuple, Plan] = {}
 
 
 def _hdim_factor(d, params: KernelParams):
@@ -58,17 +74,18 @@ def _hdim_factor(d, params: KernelParams):
     return np.where(d <= 128, small, (128.0 / np.maximum(d, 1.0)) ** params["attn.hdim_large"])
 
 
-def _fused(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, peak: float):
-    """(compute_s, memory_s, latency_s) of the fused kernels: compute_s is (len(kernels), *shape), the
+def _fused(plan: Plan, s: dict, chip: ChipSpec, params: KernelParams, peak: float):
+    """(compute_s, memory_s, latency_s) of the fused kernels: compute_s is (n_fused, *shape), the
     kernel a leading axis so every candidate is priced in one vectorized pass; memory_s and latency_s
     do not depend on the kernel and carry no kernel axis."""
     b, sq, hq, hkv, d, dv = s["b"], s["sq"], s["hq"], s["hkv"], s["d"], s["dv"]
+    kernels = plan.ordered[:plan.n_fused]
     axis = (len(kernels),) + (1,) * np.ndim(s["flops"])
-    mla = np.array([k == "flashmla" for k in kernels]).reshape(axis)
+    native_hd, no_underfill = plan.native_hd.reshape(axis), plan.no_underfill.reshape(axis)
     base = np.array([params[f"attn.eff.{k}"] for k in kernels]).reshape(axis)
-    eff = base * _hdim_factor(np.where(mla, 128.0, np.maximum(d, dv)), params)
+    eff = base * _hdim_factor(np.where(native_hd, 128.0, np.maximum(d, dv)), params)
     s_half = params["attn.seq_half"] * peak / (chip.peak("bf16") or peak)  # fixed per-row work: faster math, later saturation
-    eff = eff / np.where(mla, 1.0, 1.0 + (s_half / np.maximum(s["att"], 1.0)) ** params["attn.seq_exp"])
+    eff = eff / np.where(no_underfill, 1.0, 1.0 + (s_half / np.maximum(s["att"], 1.0)) ** params["attn.seq_exp"])
     eff = eff * np.where(s["causal"], params["attn.causal_eff"], 1.0)
     ctas = np.where(sq <= DECODE_MAX_Q, chip.num_sms, b * hq * np.ceil(sq / 128.0))  # decode: split-KV fills SMs
     rows = sq * hq / np.maximum(hkv, 1.0)
@@ -83,7 +100,7 @@ def _fused(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, pe
 
 def _unfused(s: dict, chip: ChipSpec, params: KernelParams, peak: float):
     b, sq, skv, hq, hkv, d, dv = s["b"], s["sq"], s["skv"], s["hq"], s["hkv"], s["d"], s["dv"]
-    flops_exec = 2.0 * b * hq * sq * skv * (d + dv)
+    flops_exec = attention_flops(b, hq, sq, skv, d, dv)  # the full S x S: no causal skipping
     compute_s = flops_exec / (peak * params["gemm.eff.bf16"] * np.minimum(1.0, sq * hq / hkv / 64.0 + 0.05))
     score_bytes = b * hq * sq * skv * 2.0 * np.where(s["causal"], 6.0, 4.0)
     group = np.maximum(hq / np.maximum(hkv, 1.0), 1.0)
@@ -116,16 +133,16 @@ def _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v,
     kv_bytes = b * kv_tokens * np.asarray(kv_bytes_per_token, float)
     qo_bytes = b * sq * hq * (d + dv) * eb
     return dict(b=b, sq=sq, skv=skv, hq=hq, hkv=hkv, d=d, dv=dv, att=att, causal=np.asarray(causal, bool),
-                flops=2.0 * b * hq * sq * att * (d + dv), kv_bytes=kv_bytes, bytes=kv_bytes + qo_bytes)
+                flops=attention_flops(b, hq, sq, att, d, dv), kv_bytes=kv_bytes, bytes=kv_bytes + qo_bytes)
 
 
-def _kernels(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, direction: str, peak: float,
+def _kernels(plan: Plan, s: dict, chip: ChipSpec, params: KernelParams, direction: str, peak: float,
              auto: bool = False):
     """(time, compute, memory, latency) of the candidates (fused ones first), stacked on a leading axis;
     memory and latency carry no leading axis when every candidate is fused (they are then shared)."""
-    fused = [k for k in kernels if k not in UNFUSED]
+    fused, kernels = plan.ordered[:plan.n_fused], plan.ordered
     if fused:
-        c, m, lat = _fused(fused, s, chip, params, peak)
+        c, m, lat = _fused(plan, s, chip, params, peak)
     if len(fused) < len(kernels):
         # every unfused kernel runs the same matmul + softmax + matmul: one row stands for all of them
         unfused = [np.asarray(x)[None] for x in _unfused(s, chip, params, peak)]
@@ -140,12 +157,72 @@ def _kernels(kernels: list[str], s: dict, chip: ChipSpec, params: KernelParams, 
         bwd_c = 2.5 * c / params["attn.bwd_ratio"]
         t = t + combine(bwd_c, 2.0 * m, params["gemm.overlap_p"]) + lat
         c, m, lat = c + bwd_c, 3.0 * m, 2.0 * lat
-    if auto and "flashmla" in fused and len(kernels) > 1:  # FlashMLA only runs a shared latent (MLA absorbed,
-        # MQA-style V4): one KV head of width >= 256; auto never picks it for other shapes
-        row = np.zeros((len(t),) + (1,) * (t.ndim - 1), bool)
-        row[fused.index("flashmla")] = True
-        t = np.where(row & ((s["hkv"] > 1) | (np.maximum(s["d"], s["dv"]) < 256)), np.inf, t)
+    if auto and len(kernels) > 1 and plan.limits:
+        t = _exclude_unsupported_shapes(t, plan, s)
     return t, c, m, lat
+
+
+def _exclude_unsupported_shapes(t, plan: Plan, s: dict):
+    """auto never picks a kernel for shapes its catalog row cannot run (FlashMLA: a shared latent, one KV
+    head of width >= 256); where every candidate is excluded the times stand (nothing else would run)."""
+    width = np.maximum(s["d"], s["dv"])
+    rows = np.zeros((len(plan.limits), len(t)) + (1,) * (t.ndim - 1), bool)
+    bads = []
+    for j, (i, max_kv, min_hd, max_hd) in enumerate(plan.limits):
+        bad = False
+        if max_kv:
+            bad = bad | (s["hkv"] > max_kv)
+        if min_hd:
+            bad = bad | (width < min_hd)
+        if max_hd:
+            bad = bad | (width > max_hd)
+        rows[j, i] = True
+        bads.append(bad)
+    if len(plan.limits) == 1 and len(t) > 1:  # another candidate is always left: one mask, one where
+        return np.where(rows[0] & bads[0], np.inf, t)
+    excluded = np.any([r & b for r, b in zip(rows, bads)], axis=0) & np.ones(t.shape, bool)
+    return np.where(excluded & ~excluded.all(axis=0), np.inf, t)
+
+
+def _plan(chip: ChipSpec, kernel: str) -> Plan:
+    """The cached Plan of `kernel` on `chip` (see Plan; _candidates derives it)."""
+    key = (chip.id, chip.generation, kernel, catalog.version())
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) > 256:
+            _PLANS.clear()
+        ordered, unsupported, note = _candidates(chip, kernel)
+        rows = [catalog.get("attention", k) for k in ordered]
+        fused = [r for r in rows if r.fused]
+        limits = tuple((i, r.max_kv_heads, r.min_head_dim, r.max_head_dim) for i, r in enumerate(fused)
+                       if r.max_kv_heads or r.min_head_dim or r.max_head_dim)
+        plan = _PLANS[key] = Plan(ordered, len(fused), unsupported, note,
+                                  np.array([not r.head_dim_scaling for r in fused]),
+                                  np.array([not r.seq_underfill for r in fused]), limits)
+    return plan
+
+
+def _candidates(chip: ChipSpec, kernel: str) -> tuple[list[str], str, str]:
+    """(candidate kernels, fused ones first in catalog order; unsupported reason; fallback note).
+    The note is set when auto has no modelled fused kernel on the chip and prices the op unfused."""
+    on_chip = catalog.attention_kernels_on(chip)
+    available = [k for k in on_chip if catalog.get("attention", k).modelled]
+    available = available or [r.name for r in catalog.rows("attention") if r.modelled and not r.fused]
+    unsupported = ""
+    if kernel != "auto" and kernel not in available:
+        unsupported = f"attention kernel {kernel} is not available on {chip.id} (has: {', '.join(available)})"
+    candidates = [kernel] if kernel != "auto" and not unsupported else available
+    fused = [k for k in candidates if catalog.get("attention", k).fused]
+    if kernel == "auto" and fused:
+        candidates = fused
+    ordered = fused + [k for k in candidates if k not in fused]
+    note = ""
+    if kernel == "auto" and not fused:
+        idle = [k for k in on_chip if not catalog.get("attention", k).modelled and catalog.get("attention", k).fused]
+        note = (f"attention kernel {', '.join(idle)} on {chip.id} has no efficiency model; priced as {ordered[0]}"
+                if idle else f"no fused attention kernel of the kernel catalog runs on {chip.id}; priced as "
+                             f"{ordered[0]}")
+    return ordered, unsupported, note
 
 
 def _select(ordered: list[str], res: tuple):
@@ -160,8 +237,9 @@ def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen
                    direction: str = "forward", check: bool = True) -> KernelTime:
     """Time of one attention call (all layers' worth is the caller's count). `check=False` skips the
     shape validation for callers whose shapes come from the model layer (validated at its boundary)."""
-    if kernel != "auto" and kernel not in ATTN_KERNELS:
-        raise InputError("kernel", kernel, f"must be auto or one of {', '.join(ATTN_KERNELS)}")
+    if kernel != "auto" and not catalog.is_known("attention", kernel, modelled=True):
+        why = "has no efficiency model" if catalog.is_known("attention", kernel) else "is not in the kernel catalog"
+        raise InputError("kernel", kernel, f"{why}; must be auto or one of {', '.join(catalog.names('attention', True))}")
     if direction not in ("forward", "forward_backward"):
         raise InputError("direction", direction, "must be forward or forward_backward")
     s = _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v, causal, dtype, kv_dtype,
@@ -172,18 +250,12 @@ def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen
     peak = chip.peak(cls)
     if peak <= 0:
         raise InputError("chip", chip.id, "has no 16-bit or fp8 tensor path for attention")
-    available = [k for k in chip.attention_kernels if k in ATTN_KERNELS] or list(UNFUSED)
-    unsupported = ""
-    if kernel != "auto" and kernel not in available:
-        unsupported = f"attention kernel {kernel} is not available on {chip.id} (has: {', '.join(available)})"
-    candidates = [kernel] if kernel != "auto" and not unsupported else available
-    if kernel == "auto":
-        candidates = [k for k in candidates if k not in UNFUSED] or candidates
-    ordered = [k for k in candidates if k not in UNFUSED] + [k for k in candidates if k in UNFUSED]
-    t, c, m, lat, chosen = _select(ordered, _kernels(ordered, s, chip, params, direction, peak, kernel == "auto"))
+    plan = _plan(chip, kernel)
+    ordered, unsupported, note = plan.ordered, plan.unsupported, plan.note
+    t, c, m, lat, chosen = _select(ordered, _kernels(plan, s, chip, params, direction, peak, kernel == "auto"))
     lat = lat + np.zeros_like(t)  # the fixed time at the shape of the result (cheaper than broadcast_to)
-    flops = s["flops"] * (3.5 if direction == "forward_backward" else 1.0)
+    flops = s["flops"] * (BACKWARD_FLOP_RATIO if direction == "forward_backward" else 1.0)
     nbytes = s["bytes"] * (3.0 if direction == "forward_backward" else 1.0)
-    sol = np.maximum(flops / peak, nbytes / chip.mem_bytes_per_s)
-    parts = {"kernel": chosen, "compute_class": cls, "attended_kv": s["att"]}
+    sol = sol_time(flops, nbytes, peak, chip.mem_bytes_per_s)
+    parts = {"kernel": chosen, "compute_class": cls, "attended_kv": s["att"], "notes": note}
     return KernelTime(t, c, m, lat, sol, flops, nbytes, parts, unsupported)

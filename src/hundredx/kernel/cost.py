@@ -153,7 +153,7 @@ def price_ops(ops: list[Op], chip: ChipSpec, runtime: RuntimeSpec, params: Kerne
     """Predicted per-instance time of every (sharded) op, with SOL, breakdown, bound and provenance.
     `shape`: the ops' config_shape when the caller already knows it."""
     if params is None:
-        from hundredx.kernel.fit import load_params
+        from hundredx.kernel.loading import load_params
 
         params = load_params(chip)
     groups: dict[tuple, list[int]] = {}

@@ -23,6 +23,7 @@ from hundredx.kernel.gemm import gemm_time, resolve_compute
 from hundredx.kernel.grouped_gemm import grouped_gemm_time
 from hundredx.kernel.memory import memory_time
 from hundredx.kernel.params import KernelTime, combine
+from hundredx.kernel.roofline import sol_time
 from hundredx.model.ops import Op
 
 _ROUTING = {"uniform": "uniform", "random": "random", "skewed": "skewed", "tile_rounded": "tile_rounded"}
@@ -72,7 +73,7 @@ def _gemm(ops, shape, chip, params, runtime):
     m, n, k = (stack([getattr(o.shape, dim) for o in ops], shape) for dim in ("m", "n", "k"))
     t = gemm_time(m, n, k, chip, params, ops[0].compute, runtime.gemm_library,
                   bytes_total=stack([o.bytes_total for o in ops], shape), check=False)
-    return t, t.parts["fallback"], [""] * len(ops)
+    return t, t.parts["notes"], [""] * len(ops)
 
 
 def _grouped(ops, shape, chip, params, runtime):
@@ -81,7 +82,7 @@ def _grouped(ops, shape, chip, params, runtime):
     k, n, tokens = (stack([getattr(o.shape, f) for o in ops], shape) for f in ("k", "n", "tokens_total"))
     t = grouped_gemm_time(chip, params, k, n, None, ops[0].shape.groups, tokens, dist, lib, ops[0].compute,
                           runtime.routing_skew)
-    return t, t.parts["fallback"], [""] * len(ops)
+    return t, t.parts["notes"], [""] * len(ops)
 
 
 def _kernel_names(kernel, count: int) -> list[str]:
@@ -105,9 +106,9 @@ def _attention(ops, shape, chip, params, runtime):
     c = t.compute_s * flops / np.maximum(t.flops, 1.0)
     m = t.memory_s * nbytes / np.maximum(t.bytes, 1.0)
     time_s = combine(c, m, params["gemm.overlap_p"]) + t.latency_s
-    sol = np.maximum(flops / chip.peak(t.parts["compute_class"]), nbytes / chip.mem_bytes_per_s)
+    sol = sol_time(flops, nbytes, chip.peak(t.parts["compute_class"]), chip.mem_bytes_per_s)
     kt = KernelTime(time_s, c, m, t.latency_s, sol, flops, nbytes, t.parts, t.unsupported)
-    return kt, "", _kernel_names(t.parts["kernel"], len(ops))
+    return kt, t.parts["notes"], _kernel_names(t.parts["kernel"], len(ops))
 
 
 def _recurrent(ops, shape, chip, params, runtime):
@@ -118,7 +119,7 @@ def _recurrent(ops, shape, chip, params, runtime):
     c = flops / (peak * params["recurrent.eff"])
     m = nbytes / (bw * params["mem.eff"])
     lat = np.full(np.broadcast(c, m).shape, params["gemm.latency_s"])
-    t = KernelTime(combine(c, m, params["gemm.overlap_p"]) + lat, c, m, lat, np.maximum(flops / peak, nbytes / bw),
+    t = KernelTime(combine(c, m, params["gemm.overlap_p"]) + lat, c, m, lat, sol_time(flops, nbytes, peak, bw),
                    flops, nbytes)
     return t, fallback, [""] * len(ops)
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from hundredx.kernel.measured import measured_efficiency, profile_paths
+from hundredx.kernel.measured import load_profiles, measured_efficiency
 from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.model.ops import Op
 
@@ -21,15 +21,16 @@ KINDS = {"gemm": "gemm", "grouped_gemm": "grouped_gemm", "attention": "attention
 
 
 @lru_cache(maxsize=256)
-def _has_profile(chip_id: str, env: str) -> bool:
-    return bool(profile_paths(chip_id))
+def _has_profile(chip_id: str, env: str, home: str) -> bool:
+    return bool(load_profiles(chip_id))
 
 
 def has_profile(chip) -> bool:
-    """Whether a calibration profile exists for this chip (under HUNDREDX_PROFILES or the package)."""
+    """Whether a calibration profile holds cases for this chip (under $HUNDREDX_HOME/profiles,
+    HUNDREDX_PROFILES or the package); decided once per process and environment."""
     import os
 
-    return _has_profile(chip.id, os.environ.get("HUNDREDX_PROFILES", ""))
+    return _has_profile(chip.id, os.environ.get("HUNDREDX_PROFILES", ""), os.environ.get("HUNDREDX_HOME", ""))
 
 
 def _shape(op: Op, runtime: RuntimeSpec, i: int, size: int) -> dict:

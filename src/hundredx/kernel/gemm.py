@@ -26,7 +26,9 @@ import numpy as np
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
-from hundredx.kernel.params import GEMM_LIBS, KernelParams, KernelTime, combine
+from hundredx.kernel import catalog
+from hundredx.kernel.params import KernelParams, KernelTime, combine
+from hundredx.kernel.roofline import gemm_flops, sol_time
 
 SMALL_TILE_PENALTY = 0.90  # ASSUMPTION: a half-height (64-row) tile reaches ~90% of the per-SM rate of a full one
 SWAP_TILE_PENALTY = 0.50  # ASSUMPTION: swap-AB 16-row tiles (tiny M) reach ~half the per-SM rate
@@ -106,15 +108,15 @@ def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16"
               out_dtype: str = "bf16", bytes_total=None, check: bool = True) -> KernelTime:
     """Time of one GEMM call (arrays broadcast); `bytes_total` overrides the operand-byte count (e.g. int4
     weights) where it is > 0. `check=False` skips the shape validation (model-layer shapes are validated)."""
-    if library not in GEMM_LIBS and library != "auto":
-        raise InputError("library", library, f"must be one of auto, {', '.join(GEMM_LIBS)}")
+    if library != "auto" and not catalog.is_known("gemm", library, modelled=True):
+        raise InputError("library", library, f"must be one of auto, {', '.join(catalog.names('gemm', True))}")
     m, n, k = (np.asarray(v, float) for v in (m, n, k))
     if check and not (m.min() >= 0 and n.min() > 0 and k.min() > 0):
         raise InputError("m,n,k", (m.tolist(), n.tolist(), k.tolist()), "GEMM dims must be positive")
     cls, fallback = resolve_compute(dtype, chip)
     fmt, out_fmt = get_format(dtype, "dtype"), get_format(out_dtype, "out_dtype")
     elem_bytes = fmt.bytes_per_element if not fallback else min(fmt.bytes_per_element, 2.0)
-    flops = 2.0 * m * n * k
+    flops = gemm_flops(m, n, k)
     nbytes = (m * k + k * n) * elem_bytes + m * n * out_fmt.bytes_per_element
     if bytes_total is not None:  # entries <= 0 keep the nominal count
         given = np.asarray(bytes_total, float)
@@ -131,7 +133,8 @@ def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16"
     latency = params["gemm.latency_s"] + (params["gemm.scaled_latency_s"] if fmt.block and fmt.bits <= 8 else 0.0)
     latency = np.full(np.broadcast(m, n, k).shape, latency)
     time_s = combine(compute_s, memory_s, params["gemm.overlap_p"]) + latency
-    sol_s = np.maximum(flops / peak, nbytes / bw)
+    sol_s = sol_time(flops, nbytes, peak, bw)
+    lib_note = "" if library == "auto" else catalog.library_note("gemm", library, chip)
     parts = {"compute_class": cls, "fallback": fallback, "tile_wave_eff": quant, "k_eff": keff, "align": align,
-             "eff_compute": eff}
+             "eff_compute": eff, "notes": "; ".join(n for n in (fallback, lib_note) if n)}
     return KernelTime(time_s, compute_s, memory_s, latency, sol_s, flops, nbytes, parts)

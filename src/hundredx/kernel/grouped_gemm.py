@@ -28,7 +28,9 @@ from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
 from hundredx.kernel.gemm import alignment_factor, gemm_time, resolve_compute
-from hundredx.kernel.params import GROUPED_LIBS, KernelParams, KernelTime, combine
+from hundredx.kernel import catalog
+from hundredx.kernel.params import KernelParams, KernelTime, combine
+from hundredx.kernel.roofline import sol_time
 
 DISTRIBUTIONS = ("uniform", "random", "skewed", "tile_rounded")
 _Z, _W = np.polynomial.hermite_e.hermegauss(16)
@@ -89,13 +91,14 @@ def grouped_gemm_time(chip: ChipSpec, params: KernelParams, k, n, tokens_per_gro
                       tokens_total=None, distribution: str = "uniform", library: str = "deepgemm",
                       dtype: str = "bf16", skew: float = 0.0) -> KernelTime:
     """Time of one grouped GEMM call over all experts on this device."""
-    if library not in GROUPED_LIBS:
-        raise InputError("library", library, f"must be one of {', '.join(GROUPED_LIBS)}")
+    if not catalog.is_known("grouped_gemm", library, modelled=True):
+        raise InputError("library", library, f"must be one of {', '.join(catalog.names('grouped_gemm', True))}")
     k, n = np.asarray(k, float), np.asarray(n, float)
     tm, tn0 = chip.gemm_tile_m, chip.gemm_tile_n
     rows, tiles_m, active, max_load, tpg = _counts(tokens_per_group, groups, tokens_total, distribution, skew, tm)
+    lib_note = catalog.library_note("grouped_gemm", library, chip)
     if library == "torch_mm_loop":
-        return _loop(chip, params, k, n, rows, active, max_load, tpg, dtype)
+        return _loop(chip, params, k, n, rows, active, max_load, tpg, dtype, lib_note)
     cls, fallback = resolve_compute(dtype, chip)
     fmt = get_format(dtype, "dtype")
     eb = fmt.bytes_per_element
@@ -114,20 +117,22 @@ def grouped_gemm_time(chip: ChipSpec, params: KernelParams, k, n, tokens_per_gro
     memory_s = nbytes / (bw * params["gemm.mem_eff"])
     latency = np.full(np.shape(compute_s), params["gemm.latency_s"])
     time_s = combine(compute_s, memory_s, params["gemm.overlap_p"]) + latency
-    sol = np.maximum(flops / peak, nbytes / bw)
+    sol = sol_time(flops, nbytes, peak, bw)
     padding = tiles_m * tm - rows
     parts = {"compute_class": cls, "fallback": fallback, "padded_rows": padding, "active_experts": active,
-             "max_load": max_load, "tile_wave_eff": best_q, "library": library}
+             "max_load": max_load, "tile_wave_eff": best_q, "library": library,
+             "notes": "; ".join(n for n in (fallback, lib_note) if n)}
     return KernelTime(time_s, compute_s, memory_s, latency, sol, flops, nbytes, parts)
 
 
-def _loop(chip, params, k, n, rows, active, max_load, tpg, dtype) -> KernelTime:
+def _loop(chip, params, k, n, rows, active, max_load, tpg, dtype, lib_note: str = "") -> KernelTime:
     """One torch.mm per non-idle expert; expected loads stand in for per-expert counts."""
     loads = tpg[tpg > 0] if tpg is not None else np.asarray(rows / np.maximum(active, 1.0))[..., None]
     per = gemm_time(loads, n[..., None] if np.ndim(n) else n, k[..., None] if np.ndim(k) else k, chip, params, dtype,
                     "torch")
     reps = 1.0 if tpg is not None else np.asarray(active)[..., None]
     total = lambda a: (np.asarray(a) * reps).sum(-1)  # noqa: E731
-    parts = dict(per.parts, padded_rows=0.0, active_experts=active, max_load=max_load, library="torch_mm_loop")
+    parts = dict(per.parts, padded_rows=0.0, active_experts=active, max_load=max_load, library="torch_mm_loop",
+                 notes="; ".join(n for n in (per.parts["fallback"], lib_note) if n))
     return KernelTime(total(per.time_s), total(per.compute_s), total(per.memory_s), total(per.latency_s),
                       total(per.sol_s), total(per.flops), total(per.bytes), parts)

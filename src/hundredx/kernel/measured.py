@@ -1,12 +1,13 @@
 """Measured efficiencies: calibration profiles for a chip, interpolated at a kernel's shape.
 
-Owns (1) the work of a measured case — useful FLOPs and DRAM bytes per SCHEMA.md (GEMM
-2·m·n·k; attention 2·b·sq·skv·hq·(d+dv) times the causal fraction 1 − sq/(2·skv), which is
-1/2 for square causal, the FlashAttention convention; memory: `config.bytes`), (2) its
-speed-of-light time on a `ChipSpec`, t_SOL = max(FLOPs / chip.peak(compute), bytes /
-chip.mem_bytes_per_s) (roofline, no launch latency), and (3) the lookup
-`measured_efficiency(kind, chip_id, **shape)`, where efficiency = t_SOL / t_measured, so a
-cost model predicts t = t_SOL / efficiency.
+Owns (1) the work of a measured case — the FLOPs its kernel executes (kernel/roofline.py:
+GEMM 2·m·n·k; attention 2·b·hq·sq·s_att·(d+dv) over the exact attended keys s_att) and its
+DRAM bytes (memory: `config.bytes`), (2) its speed-of-light time on a `ChipSpec`, t_SOL =
+roofline.sol_time (max(FLOPs / peak, bytes / bw), no launch latency), (3) the wall time a
+case's reported value implies (`measured_time_s`: reported TFLOP/s count FLOPs by the
+SCHEMA.md metric convention, roofline.case_metric_flops, e.g. attention halved only when
+causal and sq = skv), and (4) the lookup `measured_efficiency(kind, chip_id, **shape)`,
+where efficiency = t_SOL / t_measured, so a cost model predicts t = t_SOL / efficiency.
 
 Interpolation: cases of the same kind and chip whose categorical keys match (GEMM dtype,
 library when asked, operand alignment class; attention phase, causal, dtype, kernel when
@@ -16,8 +17,11 @@ space over the shape dims (`DIMS`). "Close enough" = Euclidean log2 distance ≤
 the inverse-distance-weighted geometric mean of the efficiencies of up to 4 such neighbours
 (an exact match returns its own value); nothing close enough -> (None, reason).
 
-Profiles: `kernel/profiles/<chip-id>*.json` shipped with the package, plus files or
-directories listed in the env var `HUNDREDX_PROFILES` (os.pathsep-separated). Chips not
+Profiles, in this order: every `*.json` in `$HUNDREDX_HOME/profiles/` (where `hundredx
+calibrate run` writes; kernel/loading.py), `kernel/profiles/<chip-id>*.json` shipped with the
+package, and files or directories listed in the env var `HUNDREDX_PROFILES`
+(os.pathsep-separated); cases are kept when their `hardware` is the chip. A profile file larger
+than MAX_PROFILE_BYTES (64 MiB) is refused with an InputError naming its path. Chips not
 in the catalog (e.g. `cpu`) get a *measured roofline*: the best FLOP/s and bytes/s seen in
 their own profiles; the source string says so.
 """
@@ -34,10 +38,13 @@ import numpy as np
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
+from hundredx.kernel.loading import profiles_dir
+from hundredx.kernel.roofline import case_metric_flops, case_work_flops, sol_time
 
 PROFILE_FORMAT = "hundredx-profile/1"
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 ENV_VAR = "HUNDREDX_PROFILES"
+MAX_PROFILE_BYTES = 64 << 20  # a full sweep is well under 1 MB; refuse what cannot be a profile (calibrate/profile.py too)
 KINDS = ("gemm", "attention", "memory", "grouped_gemm")
 DIMS = {
     "gemm": ("m", "n", "k"),
@@ -67,7 +74,7 @@ def _gemm_work(c: dict) -> tuple[float, float, str]:
     m, n, k = float(c["m"]), float(c["n"]), float(c["k"])
     in_b, compute = _fmt(c.get("dtype", "bf16"))
     out_b, _ = _fmt(c.get("out_dtype") or ("bf16" if in_b < 2 else c.get("dtype", "bf16")))
-    return 2.0 * m * n * k, (m * k + k * n) * in_b + m * n * out_b, compute
+    return case_work_flops("gemm", c), (m * k + k * n) * in_b + m * n * out_b, compute
 
 
 def tokens_per_group(c: dict) -> list[int]:
@@ -86,23 +93,18 @@ def _grouped_work(c: dict) -> tuple[float, float, str]:
     return 2.0 * t * n * k, (t * k + g * k * n) * in_b + t * n * out_b, compute
 
 
-def causal_fraction(seqlen_q: float, seqlen_kv: float, causal: bool) -> float:
-    """Share of the sq x skv score matrix a causal (bottom-right aligned) mask keeps: 1 − sq/(2·skv)."""
-    return 1.0 - seqlen_q / (2.0 * seqlen_kv) if causal and seqlen_q > 1 else 1.0
-
-
 def _attention_work(c: dict) -> tuple[float, float, str]:
     b, sq, skv = float(c["batch"]), float(c["seqlen_q"]), float(c["seqlen_kv"])
     hq, hkv, d = float(c["heads_q"]), float(c.get("heads_kv", c["heads_q"])), float(c["head_dim"])
     dv = float(c.get("head_dim_v") or d)
     el_b, compute = _fmt(c.get("dtype", "bf16"))
-    flops = 2.0 * b * sq * skv * hq * (d + dv) * causal_fraction(sq, skv, bool(c.get("causal", False)))
+    flops = case_work_flops("attention", c)  # exact attended pairs (kernel/roofline.py)
     nbytes = b * (sq * hq * d + skv * hkv * (d + dv) + sq * hq * dv) * el_b
     return flops, nbytes, compute
 
 
 def case_work(kind: str, config: dict) -> tuple[float, float, str]:
-    """(useful FLOPs, DRAM bytes read + written, compute class) of one measured case."""
+    """(FLOPs the kernel executes, DRAM bytes read + written, compute class) of one measured case."""
     try:
         if kind == "gemm":
             return _gemm_work(config)
@@ -117,23 +119,30 @@ def case_work(kind: str, config: dict) -> tuple[float, float, str]:
     raise InputError("kind", kind, f"no measured-efficiency model; known: {', '.join(KINDS)}")
 
 
+def metric_flops(kind: str, config: dict) -> float:
+    """FLOPs a case's reported TFLOP/s count (SCHEMA.md convention, kernel/roofline.py)."""
+    try:
+        return case_metric_flops(kind, config)
+    except KeyError as exc:
+        raise InputError(f"config.{exc.args[0]}", None, f"required for kind {kind!r}") from None
+
+
 def sol_time_s(kind: str, config: dict, chip: ChipSpec) -> float | None:
     """Roofline speed-of-light time on `chip`; None when the chip has no path for the compute class."""
     flops, nbytes, compute = case_work(kind, config)
     peak = chip.peak(compute)
     if flops > 0 and peak <= 0:
         return None
-    return max(flops / peak if flops > 0 else 0.0, nbytes / chip.mem_bytes_per_s)
+    return float(sol_time(flops, nbytes, peak, chip.mem_bytes_per_s))
 
 
 def measured_time_s(case: dict) -> float:
-    """Wall time of one call implied by a case's metric and value."""
-    flops, nbytes, _ = case_work(case["kind"], case["config"])
+    """Wall time of one call implied by a case's metric and value (tflops: SCHEMA.md FLOP convention)."""
     metric, value = case["metric"], float(case["value"])
     if metric == "tflops":
-        return flops / (value * 1e12)
+        return metric_flops(case["kind"], case["config"]) / (value * 1e12)
     if metric == "bandwidth_gbps":
-        return nbytes / (value * 1e9)
+        return case_work(case["kind"], case["config"])[1] / (value * 1e9)
     if metric == "time_s":
         return value
     raise InputError("metric", metric, "measured efficiency needs tflops, bandwidth_gbps or time_s")
@@ -142,6 +151,9 @@ def measured_time_s(case: dict) -> float:
 # ---------------------------------------------------------------- profiles
 def _read_profile(path: Path) -> list[dict]:
     stat = path.stat()
+    if stat.st_size > MAX_PROFILE_BYTES:
+        raise InputError("profile", str(path), f"{stat.st_size} bytes, larger than {MAX_PROFILE_BYTES >> 20} MiB: "
+                                               "refusing to read it")
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key not in _CACHE:
         try:
@@ -157,8 +169,11 @@ def _read_profile(path: Path) -> list[dict]:
 
 
 def profile_paths(chip_id: str) -> list[Path]:
-    """Shipped profiles for `chip_id` plus every JSON file named by HUNDREDX_PROFILES."""
-    paths = sorted(PROFILE_DIR.glob(f"{chip_id}*.json")) if PROFILE_DIR.is_dir() else []
+    """$HUNDREDX_HOME/profiles/*.json, the shipped profiles for `chip_id`, every JSON file named by
+    HUNDREDX_PROFILES (in that order)."""
+    home = profiles_dir()
+    paths = sorted(home.glob("*.json")) if home.is_dir() else []
+    paths += sorted(PROFILE_DIR.glob(f"{chip_id}*.json")) if PROFILE_DIR.is_dir() else []
     for entry in filter(None, os.environ.get(ENV_VAR, "").split(os.pathsep)):
         p = Path(entry).expanduser()
         if p.is_dir():

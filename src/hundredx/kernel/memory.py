@@ -23,6 +23,7 @@ import numpy as np
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.kernel.params import MEMORY_OPS, KernelParams, KernelTime
+from hundredx.kernel.roofline import compute_time, sol_time
 
 
 def op_shape(op: str, params: KernelParams) -> tuple[float, float]:
@@ -51,14 +52,15 @@ def memory_time(nbytes, chip: ChipSpec, params: KernelParams, op="copy", fused=F
     fuse = np.asarray(fused, dtype=bool).reshape(rows) if np.ndim(fused) else bool(fused)
     bw = chip.mem_bytes_per_s
     peak = chip.peak("fp32") or chip.peak("bf16")
-    compute_s = np.asarray(flops, float) / peak if peak > 0 else np.zeros_like(b)
+    flops = np.asarray(flops, float)
+    compute_s = compute_time(flops, peak) if peak > 0 else np.zeros_like(b)
     # fused: no launch, and only mem.fused_share of the bytes still move through HBM
     memory_s = np.where(fuse, params["mem.fused_share"], traffic) * b / (bw * params["mem.eff"])
     latency = np.where(fuse, 0.0, kernels * params["mem.latency_s"]) * np.ones_like(b)
     time_s = np.maximum(memory_s, compute_s) + latency
-    sol = np.maximum(b / bw, compute_s)
+    sol = sol_time(flops, b, peak, bw) if peak > 0 else b / bw
     parts = {"kernels": np.where(fuse, 0.0, kernels), "traffic": traffic, "fused": fuse}
-    return KernelTime(time_s, compute_s, memory_s, latency, sol, np.asarray(flops, float), b, parts)
+    return KernelTime(time_s, compute_s, memory_s, latency, sol, flops, b, parts)
 
 
 def achieved_bandwidth(nbytes, chip: ChipSpec, params: KernelParams, op: str = "copy"):

@@ -6,7 +6,11 @@ its few physically meaningful constants from one `KernelParams`: a flat mapping
 "fitted:<file>"). `PARAMS` documents each name; its default is derived from the
 `ChipSpec` alone (efficiencies are dimensionless fractions of the chip's datasheet
 peaks, latencies start from `chip.kernel_launch_s`), so any catalog chip gets a
-prediction; `fit.py` replaces the defaults where measured cases exist.
+prediction; fitted files replace the defaults where measured cases exist. The per-kernel
+parameters (`gemm.lib.<l>`, `attn.eff.<k>`, `grouped.lib.<l>`) come from the rows of the
+kernel catalog (kernel/catalog.py) and follow it when rows are registered at run time
+(`rebuild`); a `KernelParams` loaded before a row was registered reads that row's
+parameters at their analytic default.
 
 Also here: `KernelTime`, the breakdown every model returns (arrays broadcast over shapes).
 """
@@ -20,19 +24,12 @@ import numpy as np
 
 from hundredx.chip.spec import ChipSpec
 from hundredx.formats import COMPUTE_CLASSES
+from hundredx.kernel import catalog
 
-ATTN_KERNELS = ("fa2", "fa3", "fa4", "cudnn", "flashinfer", "flashmla", "sdpa_flash", "triton", "sdpa_math",
-                "eager_unfused")
-GEMM_LIBS = ("cublas", "cublaslt", "torch", "cutlass", "deepgemm")
-GROUPED_LIBS = ("deepgemm", "torch_grouped_mm", "torch_mm_loop", "sonicmoe", "scattermoe", "megablocks")
 MEMORY_OPS = ("copy", "read", "add", "triad", "rmsnorm", "activation", "rope", "quantize", "gather")
 
 _GEMM_EFF = {"fp32": 0.80, "tf32": 0.60, "bf16": 0.75, "fp16": 0.75, "fp8": 0.68, "int8": 0.70, "fp6": 0.65,
              "fp4": 0.70}
-_ATTN_EFF = {"fa2": 0.40, "fa3": 0.66, "fa4": 0.70, "cudnn": 0.60, "flashinfer": 0.55, "flashmla": 0.50,
-             "sdpa_flash": 0.36, "triton": 0.40, "sdpa_math": 0.60, "eager_unfused": 0.60}
-_GROUPED_LIB = {"deepgemm": 1.0, "torch_grouped_mm": 0.85, "torch_mm_loop": 1.0, "sonicmoe": 0.95,
-                "scattermoe": 0.70, "megablocks": 0.75}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +43,18 @@ class ParamSpec:
     doc: str
 
 
+def _from_catalog(kind: str) -> list[ParamSpec]:
+    """The efficiency parameters of the catalog rows of one kind, in catalog order."""
+    return [ParamSpec(p.name, lambda c, v=p.default: v, p.lo, p.hi, p.doc)
+            for row in catalog.rows(kind) for p in row.params]
+
+
 def _specs() -> dict[str, ParamSpec]:
     s: list[ParamSpec] = []
     for cls in COMPUTE_CLASSES:
         s.append(ParamSpec(f"gemm.eff.{cls}", lambda c, v=_GEMM_EFF[cls]: v, 0.05, 1.0,
                            f"max fraction of the {cls} dense peak a large, aligned GEMM reaches"))
-    for lib in GEMM_LIBS:
-        s.append(ParamSpec(f"gemm.lib.{lib}", lambda c: 1.0, 0.3, 1.3,
-                           f"{lib} compute efficiency relative to gemm.eff (1 = same)"))
+    s += _from_catalog("gemm")
     s += [
         ParamSpec("gemm.mem_eff", lambda c: 0.80, 0.2, 1.0, "fraction of HBM bandwidth when a GEMM streams weights (small M)"),
         ParamSpec("gemm.latency_s", lambda c: c.kernel_launch_s, 5e-7, 5e-5, "fixed time per GEMM call (launch + prologue/epilogue)"),
@@ -64,9 +65,7 @@ def _specs() -> dict[str, ParamSpec]:
         ParamSpec("gemm.odd", lambda c: 0.8, 0.05, 1.0, "further factor when a row stride is not even 4-byte aligned (odd sizes)"),
         ParamSpec("gemm.k_half", lambda c: 64.0, 1.0, 2048.0, "K at which per-tile prologue/epilogue halves efficiency: eff_k = K/(K+k_half)"),
     ]
-    for kern in ATTN_KERNELS:
-        s.append(ParamSpec(f"attn.eff.{kern}", lambda c, v=_ATTN_EFF[kern]: v, 0.02, 1.0,
-                           f"{kern}: max fraction of the 16-bit peak, long non-causal prefill, head_dim 128"))
+    s += _from_catalog("attention")
     s += [
         ParamSpec("attn.seq_half", lambda c: 300.0, 1.0, 8192.0, "KV length at which short-sequence underfill halves efficiency"),
         ParamSpec("attn.seq_exp", lambda c: 1.7, 0.5, 4.0, "exponent of the underfill law eff = 1/(1+(s_half/s)^exp)"),
@@ -86,13 +85,20 @@ def _specs() -> dict[str, ParamSpec]:
         ParamSpec("graph_kernel_s", lambda c: 3.0e-6, 1e-7, 1e-5, "per-kernel fixed time inside a CUDA-graph replay (ASSUMPTION: 2-4 us on Hopper incl. the inter-kernel gap)"),
         ParamSpec("recurrent.eff", lambda c: 0.30, 0.02, 1.0, "tensor-core efficiency of chunked linear-attention kernels"),
     ]
-    for lib in GROUPED_LIBS:
-        s.append(ParamSpec(f"grouped.lib.{lib}", lambda c, v=_GROUPED_LIB[lib]: v, 0.2, 1.3,
-                           f"{lib}: grouped-GEMM compute efficiency relative to a dense GEMM"))
+    s += _from_catalog("grouped_gemm")
     return {p.name: p for p in s}
 
 
 PARAMS: dict[str, ParamSpec] = _specs()
+_CATALOG_DEFAULTS: dict[str, float] = {p.name: p.default for p in catalog.eff_params()}
+
+
+def rebuild() -> None:
+    """Refresh PARAMS (in place: every importer sees it) after the kernel catalog changed."""
+    PARAMS.clear()
+    PARAMS.update(_specs())
+    _CATALOG_DEFAULTS.clear()
+    _CATALOG_DEFAULTS.update({p.name: p.default for p in catalog.eff_params()})
 
 
 def default_values(chip: ChipSpec) -> dict[str, float]:
@@ -119,7 +125,12 @@ class KernelParams:
                 raise ValueError(f"kernel params for {self.chip_id}: {name}={value} must be finite and >= 0")
 
     def __getitem__(self, name: str) -> float:
-        return self.values[name]
+        try:
+            return self.values[name]
+        except KeyError:  # a catalog row registered after these values were loaded: its analytic default
+            if name in _CATALOG_DEFAULTS:
+                return _CATALOG_DEFAULTS[name]
+            raise
 
     @classmethod
     def analytic(cls, chip: ChipSpec) -> "KernelParams":

@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hundredx.errors import InputError
+from hundredx.kernel.catalog import NameView
 
-ATTENTION_KERNELS = ("auto", "fa2", "fa3", "fa4", "cudnn", "flashinfer", "flashmla", "sdpa_flash", "sdpa_math",
-                     "triton", "eager_unfused")
-GEMM_LIBRARIES = ("auto", "cublas", "cublaslt", "deepgemm", "cutlass", "torch")
+# live views of the kernel catalog's modelled rows (rows registered at run time are accepted)
+ATTENTION_KERNELS = NameView("attention", modelled=True, extra=("auto",))
+GEMM_LIBRARIES = NameView("gemm", modelled=True, extra=("auto",))
 MOE_ROUTING = ("uniform", "random", "skewed", "tile_rounded")
 SCHEDULER_POLICIES = ("continuous", "static")
 ENGINES = ("generic", "trtllm", "vllm", "sglang", "deepseek")

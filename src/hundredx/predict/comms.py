@@ -3,8 +3,10 @@
 Sharding (kernel/sharding.py) inserts a collective after many ops (an all-reduce after every
 row-parallel GEMM, an all-gather of the logits, MoE dispatch/combine). Collectives of one kind
 over the same ranks differ only in message size, so their sizes are stacked into one array and
-priced by one vectorized call of chip/collectives.py; MoE dispatch/combine (their MoeExchange
-carries token counts) and collectives that leave the scale-up domain are priced one by one. A collective over one rank moves nothing and is dropped.
+priced by one vectorized call of kernel/comm.py (chip/collectives.py's alpha-beta physics; MoE
+dispatch/combine: kernel/moe_dispatch.py); MoE dispatch/combine (their MoeExchange carries token
+counts) and collectives that leave the scale-up domain are priced one by one. A collective over
+one rank moves nothing and is dropped.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hundredx.chip.collectives import collective_time
+from hundredx.kernel.comm import comm_time
 from hundredx.kernel.cost_kinds import stack
 from hundredx.kernel.sharding import Collective
 
@@ -56,8 +58,8 @@ def price_comms(comms_by_step: list[list[Collective]], system, shapes: list[tupl
         first, shape = comms[0], shapes[flat[idx[0]][0]]
         ranks = np.asarray(first.ranks, dtype=float)
         sizes = stack([c.message_bytes for c in comms], shape)
-        cc = collective_time(system, first.op, np.maximum(sizes, 1.0), np.maximum(ranks, 2), check=False,
-                             **({} if first.moe is None else first.moe.kwargs()))
+        cc = comm_time(system, first.op, np.maximum(sizes, 1.0), np.maximum(ranks, 2), check=False,
+                       **({} if first.moe is None else first.moe.kwargs()))
         full = (len(idx),) + shape  # one row per collective
         times = np.where(ranks > 1, cc.time_s, 0.0) + np.zeros(full)
         leaves = np.broadcast_to(cc.leaves_domain, full).reshape(len(idx), -1).any(axis=1).tolist()

@@ -11,6 +11,7 @@ of batch / tokens / context / tp / ep / pp, so `predict_many` shares this code p
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -19,7 +20,7 @@ import numpy as np
 from hundredx.chip.collectives import collective_time
 from hundredx.kernel.cost import config_shape, price_ops
 from hundredx.kernel.engine import engine_overhead
-from hundredx.kernel.fit import load_params
+from hundredx.kernel.loading import load_params
 from hundredx.kernel.sharding import shard_ops
 from hundredx.model import build_ops
 from hundredx.predict.comms import PricedComm, price_comms
@@ -30,8 +31,8 @@ _PARAMS: dict[str, object] = {}
 
 
 def chip_params(chip):
-    """Kernel-model parameters of a chip (fitted file or analytic), loaded once per chip id."""
-    key = f"{chip.id}:{id(chip)}"
+    """Kernel-model parameters of a chip (fitted file or analytic), loaded once per chip and HUNDREDX_HOME."""
+    key = f"{chip.id}:{id(chip)}:{os.environ.get('HUNDREDX_HOME', '')}"
     if key not in _PARAMS:
         _PARAMS[key] = load_params(chip)
     return _PARAMS[key]

@@ -27,7 +27,9 @@ def _largest_divisor(n: int, at_most: int) -> int:
 
 
 def _kernel_runs(kernel: str, chip) -> bool:
-    return kernel in chip.attention_kernels  # TODO(catalog merge): kernel.catalog.runs_on
+    from hundredx.kernel.catalog import attention_kernels_on
+
+    return kernel in attention_kernels_on(chip)
 
 
 def _parallelism(model, rt: RuntimeSpec, notes: list) -> RuntimeSpec:

@@ -1,4 +1,5 @@
-"""Predict `collective` validation cases (SCHEMA.md) with `chip.collectives.collective_time`.
+"""Predict `collective` validation cases (SCHEMA.md) with `kernel.comm.comm_time` (chip/collectives.py's
+alpha-beta model; MoE dispatch/combine: kernel/moe_dispatch.py).
 
 A case names a chip; its standard system (chip.load_system) gives the topology. Metrics:
 `bus_bandwidth_gbps` (nccl-tests busbw), `algo_bandwidth_gbps` (message bytes / time; for
@@ -12,8 +13,11 @@ raise `Unpredictable` with the reason.
 from __future__ import annotations
 
 from hundredx.chip.catalog import load_system
-from hundredx.chip.collectives import ALGORITHMS, LIBRARIES, collective_time
+from hundredx.chip.collectives import ALGORITHMS
 from hundredx.errors import InputError
+from hundredx.kernel import catalog
+from hundredx.kernel.comm import comm_time
+from hundredx.kernel.moe_dispatch import OPS as DISPATCH_OPS
 from hundredx.validate.base import Unpredictable, cfg
 
 METRICS = ("bus_bandwidth_gbps", "algo_bandwidth_gbps", "time_s")
@@ -30,7 +34,7 @@ def _options(case: dict, op: str) -> dict:
     if op == "p2p":
         transfer = config.get("transfer", "device_to_device")
         opts["transfer"] = transfer
-    if op in ("moe_dispatch", "moe_combine"):
+    if op in DISPATCH_OPS:
         for key in ("tokens", "hidden", "topk"):
             cfg(case, key)
         opts.update({k: config[k] for k in MOE_KEYS if config.get(k) is not None})
@@ -51,12 +55,12 @@ def _cost(case: dict):
     library = cfg(case, "library", "nccl", required=False)
     if algorithm not in ALGORITHMS:
         raise Unpredictable(f"algorithm {algorithm!r} not modelled")
-    if library not in LIBRARIES:
+    if not catalog.is_known("collective", library, modelled=True):
         raise Unpredictable(f"library {library!r} not modelled")
-    message = cfg(case, "message_bytes", 0, required=op not in ("moe_dispatch", "moe_combine"))
+    message = cfg(case, "message_bytes", 0, required=op not in DISPATCH_OPS)
     try:
-        cost = collective_time(system, op, float(message), ranks, scope=cfg(case, "scope", "auto", required=False),
-                               algorithm=algorithm, library=library, **_options(case, op))
+        cost = comm_time(system, op, float(message), ranks, scope=cfg(case, "scope", "auto", required=False),
+                         algorithm=algorithm, library=library, **_options(case, op))
     except InputError as exc:
         raise Unpredictable(str(exc)) from None
     return cost, metric

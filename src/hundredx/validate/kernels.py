@@ -1,8 +1,9 @@
 """Predict kernel-level validation cases (gemm, attention, memory, grouped_gemm) with the kernel models.
 
 `predict_case(case) -> float` returns the value in the case's metric (tflops, time_s,
-bandwidth_gbps; FLOP conventions of SCHEMA.md) using the chip's fitted parameters when
-src/hundredx/kernel/fitted/<chip>.json exists, else the analytic defaults; it raises
+bandwidth_gbps; FLOP conventions of SCHEMA.md; kernel/cases.py prices the case) using the chip's
+fitted parameters ($HUNDREDX_HOME/fitted/<chip>.json, else the shipped kernel/fitted/<chip>.json:
+kernel/loading.py), else the analytic defaults; it raises
 `Unpredictable(reason)` for an unknown chip, a missing config field, a kernel or format the
 chip has no path for, a multi-device case, or a metric the kernel models do not produce.
 `error_summary(cases)` gives per-kind median / p90 absolute percentage error and the worst cases.
@@ -13,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from hundredx.errors import InputError
-from hundredx.kernel.fit import KINDS, case_time, load_params, predict_value
+from hundredx.kernel.cases import KINDS, case_time, predict_value
+from hundredx.kernel.loading import load_params
 from hundredx.validate.base import Unpredictable
 
 

@@ -1,4 +1,11 @@
-"""MoE token dispatch / combine traffic and time (DeepEP-style expert-parallel all-to-all).
+"""MoE token dispatch / combine (DeepEP-style expert-parallel all-to-all): software on the chip's links.
+
+A KERNEL-layer model: how a dispatch library moves tokens (deduplication per rank or per
+domain, per-(token, expert) messages, FP8 scales) is software knowledge; the links it runs on
+(scale-up all-to-all bandwidth, scale-out NIC, latencies, link efficiencies) come from the
+chip layer (chip/topology.py, chip/collectives.FIT). Modes are the catalog row's
+(kernel/catalog.py: deepep, dispatch_modes normal / low_latency); an unknown mode is refused
+by name.
 
 Each of `tokens` tokens per rank carries `hidden` elements of `dtype` (FP8 adds one FP32
 scale per 128 elements, DeepSeek-V3 block scaling) to its `topk` experts; `experts` are
@@ -14,8 +21,10 @@ routing is assumed here (kernel/ep_placement.py handles skewed routing and place
   pair, no deduplication; same-domain pairs go over NVLink unless `pure_rdma`.
 
 time = latency + max(rdma_bytes / (B_out·eff_out), nvlink_bytes / (B_up·eff_up)); no
-protocol ramp (DeepEP kernels stream fixed-size tokens). DeepEP reports the "bottleneck
-bandwidth" = bytes on the bottleneck link / time, returned as `bus_bandwidth_bytes_per_s`.
+protocol ramp (DeepEP kernels stream fixed-size tokens). eff_up and (normal mode) eff_out are
+the chip layer's link efficiencies; low-latency mode's fine-grained per-token RDMA writes reach
+LOW_LATENCY_RDMA_EFF of the NIC instead. DeepEP reports the "bottleneck bandwidth" = bytes on
+the bottleneck link / time, returned as `bus_bandwidth_bytes_per_s`.
 Source: deepseek-ai/DeepEP README (2025); DeepSeek-V3 technical report arXiv:2412.19437.
 """
 
@@ -25,11 +34,23 @@ import numpy as np
 from scipy.special import gammaln
 
 from hundredx.chip import topology as topo
+from hundredx.chip.collectives import FIT, CollectiveCost, finish_cost
 from hundredx.chip.spec import SystemSpec
 from hundredx.errors import InputError
+from hundredx.kernel import catalog
 
 ELEMENT_BYTES = {"fp8": 1.0, "bf16": 2.0, "fp16": 2.0, "fp32": 4.0, "fp4": 0.5}
-MODES = ("normal", "low_latency")
+OPS = ("moe_dispatch", "moe_combine")
+DISPATCH_LIBRARY = "deepep"  # the catalog row whose kernels this model describes
+# Fitted on ../shared/validation/public/collective.jsonl (DeepEP README tables, H800, 2026 snapshot;
+# tests/test_collective_validation.py): fine-grained per-token RDMA writes of the low-latency kernels reach
+# 39..46 GB/s on a 50 GB/s CX-7 NIC (bulk RDMA of normal mode: chip FIT["eff_scaleout"]).
+LOW_LATENCY_RDMA_EFF = 0.80
+
+
+def modes() -> tuple[str, ...]:
+    """Dispatch modes of the library this model describes (kernel catalog row `deepep`)."""
+    return catalog.get("collective", DISPATCH_LIBRARY).dispatch_modes
 
 
 def token_bytes(hidden, dtype: str) -> np.ndarray:
@@ -70,17 +91,18 @@ def traffic(op, tokens, hidden, topk, experts, dtype, ranks, n_in, n_out, mode="
     return rdma, nvlink
 
 
-def moe_time(system: SystemSpec, op: str, ranks, scope="auto", library="deepep", tokens=None, hidden=None,
-             topk=None, experts=None, dtype="bf16", mode="normal", topk_groups=None, pure_rdma=False,
-             nodes=None, **_ignored):
-    """CollectiveCost of one MoE dispatch/combine per rank (see module docstring)."""
-    from hundredx.chip.collectives import FIT, _finish
-
+def dispatch_time(system: SystemSpec, op: str, ranks, scope="auto", library=DISPATCH_LIBRARY, tokens=None,
+                  hidden=None, topk=None, experts=None, dtype="bf16", mode="normal", topk_groups=None, pure_rdma=False,
+                  nodes=None, **_ignored) -> CollectiveCost:
+    """CollectiveCost of one MoE dispatch/combine per rank (see module docstring). Options a plain
+    collective takes (nvls, transfer, ...) are ignored; `library` is recorded, not priced differently."""
+    if op not in OPS:
+        raise InputError("op", op, f"not a MoE dispatch op; known: {', '.join(OPS)}")
     for name, value in (("tokens", tokens), ("hidden", hidden), ("topk", topk)):
         if value is None or np.any(np.asarray(value, dtype=float) <= 0):
             raise InputError(name, value, f"{op} needs a positive {name}")
-    if mode not in MODES:
-        raise InputError("mode", mode, f"unknown; known: {', '.join(MODES)}")
+    if mode not in modes():
+        raise InputError("mode", mode, f"unknown dispatch mode; known: {', '.join(modes())}")
     n = np.asarray(ranks, dtype=float)
     experts = n * 8.0 if experts is None else np.asarray(experts, dtype=float)
     if np.any(experts < topk):
@@ -88,7 +110,7 @@ def moe_time(system: SystemSpec, op: str, ranks, scope="auto", library="deepep",
     n_in, n_out = topo.split_ranks(system, n, scope, nodes)
     rdma, nvl = traffic(op, np.asarray(tokens, float), hidden, topk, experts, dtype, n, n_in, n_out, mode,
                         topk_groups, pure_rdma)
-    eff_out = FIT["eff_scaleout_ll"] if mode == "low_latency" else FIT["eff_scaleout"]
+    eff_out = LOW_LATENCY_RDMA_EFF if mode == "low_latency" else FIT["eff_scaleout"]
     b_out = system.scaleout_bytes_per_s * eff_out
     b_up = np.asarray(topo.alltoall_bandwidth(system, n_in), dtype=float) * FIT["eff_scaleup"]
     t_out = np.where(rdma > 0, rdma / max(b_out, 1e-9), 0.0)
@@ -98,5 +120,5 @@ def moe_time(system: SystemSpec, op: str, ranks, scope="auto", library="deepep",
     t = lat + np.maximum(t_out, t_up)
     bottleneck = np.where(t_out >= t_up, rdma, nvl)
     sent = tokens * np.asarray(topk, float) * token_bytes(hidden, dtype) if mode == "low_latency" else rdma + nvl
-    cost = _finish(t, f"deepep_{mode}", op, sent, n, "scaleout" if np.all(remote) else "scaleup", n_out > 1, bottleneck)
-    return cost
+    return finish_cost(t, f"deepep_{mode}", op, sent, n, "scaleout" if np.all(remote) else "scaleup", n_out > 1,
+                       bottleneck)

@@ -1,0 +1,32 @@
+"""Communication as software runs it: a collective or MoE-dispatch library on a system's links.
+
+`comm_time(system, op, message_bytes, ranks, ..., library)` is the kernel-layer entry point:
+the library must be a `collective` row of the kernel catalog (kernel/catalog.py: nccl, rccl,
+deepep, nvshmem, trtllm, xla, neuron); MoE dispatch / combine go to the DeepEP-style model
+(kernel/moe_dispatch.py); every other op is the chip layer's alpha-beta physics
+(chip/collectives.py), given the library's capabilities (a one-shot all-reduce kernel:
+`one_shot_all_reduce`, TensorRT-LLM's custom all-reduce). Numbers are those of the chip model
+with that capability; which library runs on which chip is recorded in the catalog rows but
+does not change the price.
+"""
+
+from __future__ import annotations
+
+from hundredx.chip.collectives import CollectiveCost, collective_time
+from hundredx.chip.spec import SystemSpec
+from hundredx.errors import InputError
+from hundredx.kernel import catalog
+from hundredx.kernel.moe_dispatch import OPS as DISPATCH_OPS
+from hundredx.kernel.moe_dispatch import dispatch_time
+
+
+def comm_time(system: SystemSpec, op: str, message_bytes, ranks, scope: str = "auto", algorithm: str = "auto",
+              library: str = "nccl", check: bool = True, **options) -> CollectiveCost:
+    """Time of one collective or MoE dispatch/combine (vectorized as the models are)."""
+    if op in DISPATCH_OPS:
+        return dispatch_time(system, op, ranks, scope=scope, library=library, **options)
+    if not catalog.is_known("collective", library):
+        raise InputError("library", library, f"unknown; known: {', '.join(catalog.names('collective'))}")
+    row = catalog.get("collective", library)
+    return collective_time(system, op, message_bytes, ranks, scope, algorithm, check=check,
+                           one_shot_all_reduce=row.one_shot_all_reduce, **options)
