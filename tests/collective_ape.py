@@ -2,9 +2,11 @@
 import json
 import sys
 from pathlib import Path
+
 import numpy as np
-from hundredx.validate.collective import predict_case
+
 from hundredx.validate.base import Unpredictable
+from hundredx.validate.collective import predict_case
 
 PATH = str(Path(__file__).resolve().parents[2] / "shared" / "validation" / "public" / "collective.jsonl")
 

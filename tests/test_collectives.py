@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from hundredx.chip import busbw_factor, collective_time, load_system
 from hundredx.chip.collectives import FIT, ramp_time
+from hundredx.errors import InputError
 from hundredx.kernel.comm import comm_time
 from hundredx.kernel.moe_dispatch import LOW_LATENCY_RDMA_EFF, dispatch_time, token_bytes
-from hundredx.errors import InputError
 
 
 def test_busbw_factors():

@@ -12,8 +12,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hundredx.model import (kv_bytes, kv_bytes_per_token, list_models, load_model, params_active, params_total,
-                            state_bytes_per_seq, weight_bytes, with_quant)
+from hundredx.model import (
+    kv_bytes,
+    kv_bytes_per_token,
+    list_models,
+    load_model,
+    params_active,
+    params_total,
+    state_bytes_per_seq,
+    weight_bytes,
+    with_quant,
+)
 
 B = 1e9
 # id: (total, active or None, relative tolerance, citation)

@@ -10,8 +10,7 @@ import pytest
 
 from hundredx.errors import InputError
 from hundredx.kernel.runtime import SchedulerSpec
-from hundredx.serve import (Deployment, LengthDist, LinearStepCost, MemoStepCost, Pool, Requests,
-                            Workload, simulate)
+from hundredx.serve import Deployment, LengthDist, LinearStepCost, MemoStepCost, Pool, Requests, Workload, simulate
 
 # t = 10 ms + 1 ms per prefill token + 2 ms per decode sequence; no context terms
 HAND = LinearStepCost(fixed_s=0.010, prefill_s_per_token=0.001, prefill_s_per_context_token=0.0,

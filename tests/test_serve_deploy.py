@@ -7,8 +7,17 @@ import pytest
 
 from hundredx.errors import InputError
 from hundredx.kernel.runtime import SchedulerSpec, SpeculativeSpec
-from hundredx.serve import (AFDStepCost, Deployment, KVTransfer, LengthDist, LinearStepCost, Pool,
-                            Requests, Workload, simulate)
+from hundredx.serve import (
+    AFDStepCost,
+    Deployment,
+    KVTransfer,
+    LengthDist,
+    LinearStepCost,
+    Pool,
+    Requests,
+    Workload,
+    simulate,
+)
 
 HAND = LinearStepCost(fixed_s=0.010, prefill_s_per_token=0.001, prefill_s_per_context_token=0.0,
                       decode_s_per_seq=0.002, decode_s_per_context_token=0.0,

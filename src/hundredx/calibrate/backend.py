@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from hundredx.errors import InputError
 

@@ -42,7 +42,7 @@ def _plain(params: object) -> object:
 
 def fit_provenance(paths: list[Path], profiles: list[dict], chip: str, n_cases: int) -> dict:
     """What a fitted file was fitted on."""
-    now = _dt.datetime.now(_dt.timezone.utc)
+    now = _dt.datetime.now(_dt.UTC)
     return {
         "date": now.date().isoformat(),
         "fitted_on": now.isoformat(timespec="seconds"),

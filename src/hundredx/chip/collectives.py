@@ -35,7 +35,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from hundredx.arrays import fastest
-
 from hundredx.chip import topology as topo
 from hundredx.chip.spec import SystemSpec
 from hundredx.errors import InputError

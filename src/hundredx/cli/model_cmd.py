@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -61,9 +61,9 @@ def register(app: typer.Typer) -> None:
 
     @sub.command("show")
     def show_cmd(model: str = typer.Argument(..., help="zoo id, zoo name, config.json or folder"),
-                 weights: Optional[str] = typer.Option(None, "--weights", help="weight format, e.g. fp8, nvfp4"),
-                 kv: Optional[str] = typer.Option(None, "--kv", help="KV-cache format"),
-                 act: Optional[str] = typer.Option(None, "--act", help="activation format"),
+                 weights: str | None = typer.Option(None, "--weights", help="weight format, e.g. fp8, nvfp4"),
+                 kv: str | None = typer.Option(None, "--kv", help="KV-cache format"),
+                 act: str | None = typer.Option(None, "--act", help="activation format"),
                  json_out: bool = typer.Option(False, "--json", help="print JSON")) -> None:
         """Show one model: parameters, attention, KV bytes per token, weight bytes, formats."""
         from hundredx.model import load_model

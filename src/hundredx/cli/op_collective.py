@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from hundredx.cli.common import print_json, print_table, user_errors
@@ -20,10 +18,10 @@ def op_collective(
     algorithm: str = typer.Option("auto", "--algorithm", help="auto, ring, tree, nvls, collnet, direct, hierarchical"),
     library: str = typer.Option("nccl", "--library", help="a collective row of the kernel catalog: nccl, rccl, deepep, "
                                                           "nvshmem, trtllm, xla, neuron"),
-    tokens: Optional[int] = typer.Option(None, "--tokens", help="MoE: tokens per rank"),
-    hidden: Optional[int] = typer.Option(None, "--hidden", help="MoE: hidden size"),
-    topk: Optional[int] = typer.Option(None, "--topk", help="MoE: experts per token"),
-    experts: Optional[int] = typer.Option(None, "--experts", help="MoE: routed experts"),
+    tokens: int | None = typer.Option(None, "--tokens", help="MoE: tokens per rank"),
+    hidden: int | None = typer.Option(None, "--hidden", help="MoE: hidden size"),
+    topk: int | None = typer.Option(None, "--topk", help="MoE: experts per token"),
+    experts: int | None = typer.Option(None, "--experts", help="MoE: routed experts"),
     dtype: str = typer.Option("bf16", "--dtype", help="MoE: fp8, bf16, ..."),
     mode: str = typer.Option("normal", "--mode", help="MoE: normal or low_latency"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),

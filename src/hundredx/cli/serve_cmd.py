@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import typer
 
 from hundredx.cli.common import print_json, print_table, user_errors
 from hundredx.errors import InputError
 
 
-def _pair(text: Optional[str], field: str) -> Optional[tuple[int, int]]:
+def _pair(text: str | None, field: str) -> tuple[int, int] | None:
     if not text:
         return None
     try:
@@ -20,7 +18,7 @@ def _pair(text: Optional[str], field: str) -> Optional[tuple[int, int]]:
     return p, d
 
 
-def _spec(text: Optional[str]):
+def _spec(text: str | None):
     from hundredx.kernel.runtime import SpeculativeSpec
 
     if not text:
@@ -35,8 +33,8 @@ def _spec(text: Optional[str]):
     return SpeculativeSpec(method=method, draft_tokens=k, acceptance=accept)
 
 
-def build_workload(isl: int, osl: int, requests: Optional[int], concurrency: Optional[int], rate: Optional[float],
-                   trace: Optional[str], ttft_limit: Optional[float] = None, tpot_limit: Optional[float] = None):
+def build_workload(isl: int, osl: int, requests: int | None, concurrency: int | None, rate: float | None,
+                   trace: str | None, ttft_limit: float | None = None, tpot_limit: float | None = None):
     """The simulator's workload: closed loop (--concurrency), Poisson (--rate), a trace, or offline."""
     import math
 
@@ -68,29 +66,29 @@ def _register_serve(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(model: str = typer.Option(..., help="zoo id, name, config.json path or folder"),
               chip: str = typer.Option(..., help="chip id or system id (hundredx chip list)"),
-              devices: Optional[int] = typer.Option(None, help="devices in total, aggregated serving (default tp*pp*dp)"),
-              tp: Optional[int] = typer.Option(None, help="tensor parallel degree per replica"),
+              devices: int | None = typer.Option(None, help="devices in total, aggregated serving (default tp*pp*dp)"),
+              tp: int | None = typer.Option(None, help="tensor parallel degree per replica"),
               pp: int = typer.Option(1, help="pipeline parallel degree per replica"),
               ep: int = typer.Option(1, help="expert parallel degree"),
-              dp: Optional[int] = typer.Option(None, help="data parallel replicas (default devices / replica)"),
+              dp: int | None = typer.Option(None, help="data parallel replicas (default devices / replica)"),
               attention_dp: bool = typer.Option(False, "--attention-dp", help="attention data-parallel over the tp ranks"),
-              weights: Optional[str] = typer.Option(None, help="weight format (bf16, fp8, nvfp4, ...)"),
-              kv: Optional[str] = typer.Option(None, help="KV-cache format"),
-              concurrency: Optional[int] = typer.Option(None, help="closed loop: requests in flight over the deployment"),
-              rate: Optional[float] = typer.Option(None, help="open loop: Poisson arrivals, requests/s"),
-              requests: Optional[int] = typer.Option(None, help="requests to simulate (default 1000)"),
+              weights: str | None = typer.Option(None, help="weight format (bf16, fp8, nvfp4, ...)"),
+              kv: str | None = typer.Option(None, help="KV-cache format"),
+              concurrency: int | None = typer.Option(None, help="closed loop: requests in flight over the deployment"),
+              rate: float | None = typer.Option(None, help="open loop: Poisson arrivals, requests/s"),
+              requests: int | None = typer.Option(None, help="requests to simulate (default 1000)"),
               isl: int = typer.Option(1024, help="input tokens per request"),
               osl: int = typer.Option(256, help="output tokens per request"),
-              trace: Optional[str] = typer.Option(None, help="CSV/Parquet: timestamp,input_length,output_length[,prefix_id]"),
-              disagg: Optional[str] = typer.Option(None, help="P:D prefill and decode devices (P/D disaggregation)"),
-              prefill_tp: Optional[int] = typer.Option(None, help="tensor parallelism of the prefill pool (with --disagg)"),
-              afd: Optional[str] = typer.Option(None, help="A:F attention and FFN devices per replica"),
-              spec: Optional[str] = typer.Option(None, help="speculative decoding METHOD:K:ACCEPT, e.g. mtp:3:0.7"),
+              trace: str | None = typer.Option(None, help="CSV/Parquet: timestamp,input_length,output_length[,prefix_id]"),
+              disagg: str | None = typer.Option(None, help="P:D prefill and decode devices (P/D disaggregation)"),
+              prefill_tp: int | None = typer.Option(None, help="tensor parallelism of the prefill pool (with --disagg)"),
+              afd: str | None = typer.Option(None, help="A:F attention and FFN devices per replica"),
+              spec: str | None = typer.Option(None, help="speculative decoding METHOD:K:ACCEPT, e.g. mtp:3:0.7"),
               prefix_cache: bool = typer.Option(False, "--prefix-cache", help="reuse cached KV of shared prefixes"),
               max_seqs: int = typer.Option(256, help="engine cap on running sequences per replica"),
               max_batched_tokens: int = typer.Option(8192, help="engine token budget per step (chunked prefill)"),
-              ttft_limit: Optional[float] = typer.Option(None, help="TTFT limit for goodput, seconds"),
-              tpot_limit: Optional[float] = typer.Option(None, help="TPOT limit for goodput, seconds"),
+              ttft_limit: float | None = typer.Option(None, help="TTFT limit for goodput, seconds"),
+              tpot_limit: float | None = typer.Option(None, help="TPOT limit for goodput, seconds"),
               seed: int = typer.Option(0, help="random seed (arrivals, lengths, acceptance)"),
               as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
         """Simulate serving at request level: queues, continuous batching, paged KV, disaggregation."""
@@ -133,14 +131,14 @@ def _register_pareto(app: typer.Typer) -> None:
     def pareto(model: str = typer.Option(..., help="zoo id, name, config.json path or folder"),
                chip: str = typer.Option(..., help="chip id or system id"),
                devices: int = typer.Option(8, help="devices in total"),
-               weights: Optional[str] = typer.Option(None, help="weight format"),
-               kv: Optional[str] = typer.Option(None, help="KV-cache format"),
+               weights: str | None = typer.Option(None, help="weight format"),
+               kv: str | None = typer.Option(None, help="KV-cache format"),
                isl: int = typer.Option(1024, help="input tokens per request"),
                osl: int = typer.Option(256, help="output tokens per request"),
-               concurrency: List[int] = typer.Option([1, 4, 16, 64, 256], help="closed-loop requests in flight per replica"),
-               tp: List[int] = typer.Option([], help="tensor-parallel degrees (default: divisors of devices)"),
+               concurrency: list[int] = typer.Option([1, 4, 16, 64, 256], help="closed-loop requests in flight per replica"),
+               tp: list[int] = typer.Option([], help="tensor-parallel degrees (default: divisors of devices)"),
                requests: int = typer.Option(400, help="requests simulated per point"),
-               plot: Optional[str] = typer.Option(None, help="write the front to FILE.png"),
+               plot: str | None = typer.Option(None, help="write the front to FILE.png"),
                as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
         """Pareto front of output tokens/s per device vs tokens/s per user over concurrency x tensor parallelism."""
         from hundredx.cli.predict_cmd import build_scenario

@@ -20,8 +20,9 @@ never adjusted: they run as written.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from hundredx.decompose.metrics import DEFAULT_METRIC, METRICS, Evaluation, Infeasible, evaluate, metric_name
 from hundredx.decompose.shapley import coalitions, interaction, one_at_a_time, shapley_factors

@@ -16,8 +16,8 @@ total / prod_i one_at_a_time_i.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from itertools import combinations
-from typing import Callable, Iterable, Mapping
 
 Coalition = frozenset
 

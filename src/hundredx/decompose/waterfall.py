@@ -16,8 +16,9 @@ made runnable (scenario/adjust.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from hundredx.errors import InputError
 from hundredx.kernel.runtime import Disaggregation, SchedulerSpec, SpeculativeSpec

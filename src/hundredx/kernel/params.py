@@ -17,8 +17,9 @@ Also here: `KernelTime`, the breakdown every model returns (arrays broadcast ove
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -133,10 +134,10 @@ class KernelParams:
             raise
 
     @classmethod
-    def analytic(cls, chip: ChipSpec) -> "KernelParams":
+    def analytic(cls, chip: ChipSpec) -> KernelParams:
         return cls(chip.id, default_values(chip), "analytic")
 
-    def replace_values(self, updates: dict[str, float], source: str | None = None) -> "KernelParams":
+    def replace_values(self, updates: dict[str, float], source: str | None = None) -> KernelParams:
         values = dict(self.values)
         values.update({k: float(v) for k, v in updates.items()})
         return KernelParams(self.chip_id, values, source or self.source, self.fitted_keys, self.provenance)

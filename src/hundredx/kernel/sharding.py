@@ -28,7 +28,6 @@ import numpy as np
 from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.model.ops import ArrayLike, Op
 
-
 LL_MAX_TOKENS = 128
 
 

@@ -16,7 +16,17 @@ import numpy as np
 
 from hundredx.model.accounting import kv_bytes_per_token_layer
 from hundredx.model.ops import Op
-from hundredx.model.ops_common import Site, Step, attention_op, causal_pairs, chunk_pairs, gemm, memory, quantize, window_pairs
+from hundredx.model.ops_common import (
+    Site,
+    Step,
+    attention_op,
+    causal_pairs,
+    chunk_pairs,
+    gemm,
+    memory,
+    quantize,
+    window_pairs,
+)
 from hundredx.model.spec import LayerKind, ModelSpec
 
 

@@ -10,15 +10,14 @@ whose memory does not fit are kept, flagged in `valid` / `fits` with the reason 
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
 from hundredx.chip import load_system
 from hundredx.predict.engine import BOUNDS
-from hundredx.scenario.memory import memory_use
 from hundredx.predict.single import phase_steps
 from hundredx.scenario.build import build
+from hundredx.scenario.memory import memory_use
 from hundredx.scenario.rules import violations
 
 NUMERIC = {"tp": 1, "pp": 1, "ep": 1, "dp": 1, "batch": 1, "isl": 1024, "osl": 128}

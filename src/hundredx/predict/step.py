@@ -17,7 +17,6 @@ from hundredx.predict.engine import forward_cost
 from hundredx.scenario.memory import USABLE_FRACTION, kv_split, memory_use
 from hundredx.scenario.stack import Stack
 
-
 ATTENTION_SIDE = ("embed", "attention", "head")
 FFN_SIDE = ("ffn",)
 WEIGHT_CLASSES = {"embed": ("embed",), "head": ("lm_head", "norm", "hc"), "attention": ("attn", "aux"),

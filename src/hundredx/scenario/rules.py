@@ -21,7 +21,6 @@ import numpy as np
 from hundredx.errors import InputError
 
 
-
 def _reasons(model, system, tp, ep, pp, dp, cp, attention_dp: bool) -> list[tuple[str, object, object, str]]:
     """(field, offending mask, value, why) per rule, in order of precedence."""
     heads, layers = model.num_heads, model.num_layers

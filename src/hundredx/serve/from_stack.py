@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from hundredx.errors import InputError
-from hundredx.scenario.stack import Stack
 from hundredx.predict.step import ATTENTION_SIDE, FFN_SIDE, StackStepCost
+from hundredx.scenario.stack import Stack
 from hundredx.serve.deploy import AFDStepCost, Deployment, KVTransfer, Pool
 from hundredx.serve.stepcost import MemoStepCost, WrapsStepCost
 

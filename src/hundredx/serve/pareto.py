@@ -12,13 +12,13 @@ descending), keep the points whose y beats the running maximum of everything bef
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from hundredx.fileio import atomic_write
 from hundredx.errors import InputError
+from hundredx.fileio import atomic_write
 
 X_DEFAULT = "tokens_per_s_per_user"
 Y_DEFAULT = "output_tokens_per_s_per_device"

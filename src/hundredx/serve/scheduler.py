@@ -18,7 +18,7 @@ iterations cheap. Decode state is stored as compact numpy arrays (swap-remove).
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -73,7 +73,7 @@ class ChipSection(BaseModel):
     power_w: float | None = Field(None, ge=0.0, lt=1e7, description="W per device")
 
     @model_validator(mode="after")
-    def _one_ref(self) -> "ChipSection":
+    def _one_ref(self) -> ChipSection:
         if (self.chip is None) == (self.system is None):
             raise ValueError("give exactly one of chip.chip (a chip id) or chip.system (a system id)")
         return self
@@ -103,7 +103,7 @@ class WorkloadSection(BaseModel):
         raise ValueError(f"must be an integer in [1, {1 << 20}] or auto")
 
     @model_validator(mode="after")
-    def _batch_or_concurrency(self) -> "WorkloadSection":
+    def _batch_or_concurrency(self) -> WorkloadSection:
         if self.concurrency is not None and "batch" in self.model_fields_set:
             raise ValueError("give batch or concurrency, not both")
         return self
