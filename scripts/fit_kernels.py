@@ -32,7 +32,8 @@ def chip(chip_id: str) -> ChipSpec:
         return load_chip(chip_id)
     except ImportError:
         data = yaml.safe_load((ROOT / "src/hundredx/chip/catalog" / f"{chip_id}.yaml").read_text())
-        return ChipSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in ChipSpec.__slots__})
+        return ChipSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+                           if k in ChipSpec.__slots__})
 
 
 def main() -> None:

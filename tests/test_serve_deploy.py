@@ -42,7 +42,8 @@ def test_pd_single_request_by_hand():
 
 
 def test_pd_conserves_and_reports_balance():
-    w = Workload(num_requests=300, arrival="poisson", rate_per_s=20, input_len=LengthDist("uniform", low=200, high=3000),
+    w = Workload(num_requests=300, arrival="poisson", rate_per_s=20,
+                 input_len=LengthDist("uniform", low=200, high=3000),
                  output_len=LengthDist("uniform", low=10, high=400))
     small = LinearStepCost(kv_bytes_per_token=1.0, kv_capacity_bytes=16 * 1500)
     dep = Deployment(Pool(small, replicas=2), prefill=Pool(LinearStepCost(), replicas=1),

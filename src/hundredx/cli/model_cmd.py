@@ -26,7 +26,8 @@ def model_summary(spec: Any) -> dict:
             "params_active": params_active(spec), "num_layers": spec.num_layers, "hidden_size": spec.hidden_size,
             "vocab_size": spec.vocab_size, "attention": attention,
             "kv_bytes_per_token": kv_bytes_per_token(spec), "weight_bytes": weight_bytes(spec), "moe": moe,
-            "linear_attention": None if spec.linear is None else {k: getattr(spec.linear, k) for k in spec.linear.__slots__},
+            "linear_attention": (None if spec.linear is None
+                                 else {k: getattr(spec.linear, k) for k in spec.linear.__slots__}),
             "quant": spec.quant.to_dict(), "layer_groups": {k.key: n for k, n in spec.groups.items()},
             "not_modelled": list(spec.not_modelled)}
 
@@ -74,9 +75,10 @@ def register(app: typer.Typer) -> None:
             if json_out:
                 print_json(info)
                 return
+            groups = ", ".join(f"{k}: {n}" for k, n in info["layer_groups"].items())
             rows = [["params total", f"{info['params_total'] / 1e9:.2f} B"],
                     ["params active", f"{info['params_active'] / 1e9:.2f} B"],
-                    ["layers", f"{info['num_layers']} ({', '.join(f'{k}: {n}' for k, n in info['layer_groups'].items())})"],
+                    ["layers", f"{info['num_layers']} ({groups})"],
                     ["attention", f"{info['attention']['kind']} {info['attention']['layers']}"],
                     ["KV bytes/token", fmt_bytes(info["kv_bytes_per_token"])],
                     ["weights", fmt_bytes(info["weight_bytes"])],

@@ -11,7 +11,8 @@ from hundredx.units import fmt_si, fmt_time, parse_size
 
 def op_collective(
     chip: str = typer.Option(..., "--chip", help="chip id or system id (a chip means its standard system)"),
-    op: str = typer.Option("all_reduce", "--op", help="all_reduce, all_gather, reduce_scatter, all_to_all, p2p, moe_dispatch, moe_combine"),
+    op: str = typer.Option("all_reduce", "--op", help="all_reduce, all_gather, reduce_scatter, all_to_all, p2p, "
+                                                     "moe_dispatch, moe_combine"),
     nbytes: str = typer.Option("1M", "--bytes", help="message bytes per rank (nccl-tests size), e.g. 1M, 64MiB"),
     ranks: int = typer.Option(8, "--ranks", help="ranks taking part"),
     scope: str = typer.Option("auto", "--scope", help="auto, intra_node, inter_node"),
@@ -37,7 +38,8 @@ def op_collective(
         if op in ("moe_dispatch", "moe_combine"):
             moe = {"tokens": tokens, "hidden": hidden, "topk": topk, "experts": experts, "dtype": dtype, "mode": mode}
         cost = comm_time(system, op, size, ranks, scope=scope, algorithm=algorithm, library=library, **moe)
-    data = {"system": system.id, "chip": system.chip.id, "op": op, "message_bytes": size, "ranks": ranks, **cost.to_dict()}
+    data = {"system": system.id, "chip": system.chip.id, "op": op, "message_bytes": size, "ranks": ranks,
+            **cost.to_dict()}
     if as_json:
         print_json(data)
         return

@@ -24,7 +24,8 @@ def register(app: typer.Typer) -> None:
     def predict_command(
         model: str = typer.Option(..., help="zoo id, name, config.json path or folder"),
         chip: str = typer.Option(..., help="chip id or system id (hundredx chip list)"),
-        devices: int | None = typer.Option(None, help="devices in total (default tp*pp*cp*dp; without --tp, tp fills them)"),
+        devices: int | None = typer.Option(None, help="devices in total (default tp*pp*cp*dp; "
+                                                      "without --tp, tp fills them)"),
         nodes: int | None = typer.Option(None, help="nodes the devices span (checked against the system)"),
         tp: int | None = typer.Option(None, help="tensor parallel degree"),
         pp: int = typer.Option(1, help="pipeline parallel degree"),
@@ -69,7 +70,8 @@ def register(app: typer.Typer) -> None:
                 ["memory/device", f"{fmt_bytes(mem['total'])} of {fmt_bytes(mem['usable'])}",
                  f"weights {fmt_bytes(mem['weights'])}, KV {fmt_bytes(mem['kv_cache'])}"],
                 ["bottleneck (decode)", result.bottleneck, ""]]
-        print_table(f"{stack.model.id} on {stack.system.id} ({result.devices} devices)", ["metric", "predicted", "lower bound / detail"], rows)
+        print_table(f"{stack.model.id} on {stack.system.id} ({result.devices} devices)",
+                    ["metric", "predicted", "lower bound / detail"], rows)
         ops = sorted((r for r in result.breakdown if r["phase"] == "decode"), key=lambda r: -r["time_s"])[:top]
         print_table("decode step breakdown (top ops)", ["op", "kind", "time", "share", "bound", "efficiency", "source"],
                     [[r["op"], r["kind"], fmt_time(r["time_s"]), f"{100 * r['share']:.1f}%", r["bound"],

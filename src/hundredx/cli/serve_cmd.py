@@ -71,7 +71,8 @@ def _register_serve(app: typer.Typer) -> None:
               pp: int = typer.Option(1, help="pipeline parallel degree per replica"),
               ep: int = typer.Option(1, help="expert parallel degree"),
               dp: int | None = typer.Option(None, help="data parallel replicas (default devices / replica)"),
-              attention_dp: bool = typer.Option(False, "--attention-dp", help="attention data-parallel over the tp ranks"),
+              attention_dp: bool = typer.Option(False, "--attention-dp",
+                                                help="attention data-parallel over the tp ranks"),
               weights: str | None = typer.Option(None, help="weight format (bf16, fp8, nvfp4, ...)"),
               kv: str | None = typer.Option(None, help="KV-cache format"),
               concurrency: int | None = typer.Option(None, help="closed loop: requests in flight over the deployment"),
@@ -79,9 +80,11 @@ def _register_serve(app: typer.Typer) -> None:
               requests: int | None = typer.Option(None, help="requests to simulate (default 1000)"),
               isl: int = typer.Option(1024, help="input tokens per request"),
               osl: int = typer.Option(256, help="output tokens per request"),
-              trace: str | None = typer.Option(None, help="CSV/Parquet: timestamp,input_length,output_length[,prefix_id]"),
+              trace: str | None = typer.Option(None, help="CSV/Parquet: "
+                                                         "timestamp,input_length,output_length[,prefix_id]"),
               disagg: str | None = typer.Option(None, help="P:D prefill and decode devices (P/D disaggregation)"),
-              prefill_tp: int | None = typer.Option(None, help="tensor parallelism of the prefill pool (with --disagg)"),
+              prefill_tp: int | None = typer.Option(None,
+                                                    help="tensor parallelism of the prefill pool (with --disagg)"),
               afd: str | None = typer.Option(None, help="A:F attention and FFN devices per replica"),
               spec: str | None = typer.Option(None, help="speculative decoding METHOD:K:ACCEPT, e.g. mtp:3:0.7"),
               prefix_cache: bool = typer.Option(False, "--prefix-cache", help="reuse cached KV of shared prefixes"),
@@ -123,7 +126,8 @@ def _register_serve(app: typer.Typer) -> None:
                 "ttft_p99_s", "tpot_p50_s", "tpot_p99_s", "e2e_p90_s", "goodput_fraction", "kv_peak_utilization",
                 "preemptions", "usd_per_million_output_tokens", "joules_per_output_token"]
         print_table(f"{scn.model.id} on {scn.system.id}", ["metric", "value"],
-                    [[k, f"{data[k]:.4g}" if isinstance(data.get(k), float) else data.get(k)] for k in keys if k in data])
+                    [[k, f"{data[k]:.4g}" if isinstance(data.get(k), float) else data.get(k)]
+                     for k in keys if k in data])
 
 
 def _register_pareto(app: typer.Typer) -> None:
@@ -135,7 +139,8 @@ def _register_pareto(app: typer.Typer) -> None:
                kv: str | None = typer.Option(None, help="KV-cache format"),
                isl: int = typer.Option(1024, help="input tokens per request"),
                osl: int = typer.Option(256, help="output tokens per request"),
-               concurrency: list[int] = typer.Option([1, 4, 16, 64, 256], help="closed-loop requests in flight per replica"),
+               concurrency: list[int] = typer.Option([1, 4, 16, 64, 256],
+                                                     help="closed-loop requests in flight per replica"),
                tp: list[int] = typer.Option([], help="tensor-parallel degrees (default: divisors of devices)"),
                requests: int = typer.Option(400, help="requests simulated per point"),
                plot: str | None = typer.Option(None, help="write the front to FILE.png"),
@@ -180,7 +185,8 @@ def _register_pareto(app: typer.Typer) -> None:
             print_json({"model": model, "chip": chip, "devices": devices, "points": frame[cols].to_dict("records")})
             return
         print_table("Pareto sweep (* = on the front)", cols,
-                    [[f"{v:.4g}" if isinstance(v, float) else v for v in row] for row in frame[cols].itertuples(index=False)])
+                    [[f"{v:.4g}" if isinstance(v, float) else v for v in row]
+                     for row in frame[cols].itertuples(index=False)])
 
 
 def _run(simulate, deployment, workload, seed: int, quiet: bool):

@@ -29,7 +29,8 @@ def register(app: typer.Typer) -> None:
             for c in unpredicted:
                 reasons.setdefault(f"{c['kind']}: {c['unpredicted_reason']}", []).append(c["id"])
             print_table("unpredicted cases", ["reason", "count", "ids"],
-                        [[r, len(ids), ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")] for r, ids in reasons.items()])
+                        [[r, len(ids), ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")]
+                         for r, ids in reasons.items()])
         if show_worst > 0:
             worst = sorted((c for c in report["cases"] if c["ape"] is not None), key=lambda c: -c["ape"])
             by_kind: dict[str, list] = {}

@@ -99,7 +99,8 @@ def _check_prices(a: Scenario, b: Scenario, metric: str) -> None:
             raise InputError("chip.price_per_hour", scn.chip.price_per_hour,
                              f"{scn.chip.id} has no catalog price; set it in {scn.source or scn.name}")
         if metric == "energy_per_token_j" and scn.chip.tdp_w <= 0:
-            raise InputError("chip.power_w", scn.chip.tdp_w, f"{scn.chip.id} has no TDP; set it in {scn.source or scn.name}")
+            raise InputError("chip.power_w", scn.chip.tdp_w,
+                             f"{scn.chip.id} has no TDP; set it in {scn.source or scn.name}")
 
 
 def decompose(a: Scenario, b: Scenario, metric: str = DEFAULT_METRIC, steps: Sequence[Any] | None = None,

@@ -135,6 +135,7 @@ def _rows(points, a, b, evaluate) -> list[dict]:
         step_label = " + ".join(pending + [label])
         pending = []
         rows.append({"label": step_label, "feasible": True, "factor": ev.goodness / last,
-                     "cumulative": ev.goodness / base, "value": ev.value, "batch": ev.batch, "adjustments": adjustments})
+                     "cumulative": ev.goodness / base, "value": ev.value, "batch": ev.batch,
+                     "adjustments": adjustments})
         last = ev.goodness
     return rows

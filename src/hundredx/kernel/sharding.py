@@ -101,7 +101,8 @@ def _shard_attention(op: Op, tp, attn_dp: bool) -> dict:
     heads_kv = a.heads_kv
     latent = a.variant == "mla" and heads_kv == 1
     # KV heads split while K >= tp, else each rank keeps one replica of one KV head.
-    kv_share = np.ones_like(np.asarray(tp, dtype=float)) if latent else np.minimum(1.0, np.maximum(_div(1.0, tp), _div(1.0, heads_kv)))
+    kv_share = (np.ones_like(np.asarray(tp, dtype=float)) if latent
+                else np.minimum(1.0, np.maximum(_div(1.0, tp), _div(1.0, heads_kv))))
     kv_read = a.kv_read_bytes
     q_io = op.bytes_read - kv_read
     new_kv = np.multiply(kv_read, kv_share)
@@ -190,7 +191,8 @@ def _shard_changes(op: Op, tp, ep, attn_dp: bool, in_attention: bool, moe_tp, fe
                     bytes_written=np.multiply(op.bytes_written, scale))
     if (op.kind in ("memory", "recurrent", "embedding", "router") and attn_dp) or op.kind == "recurrent" or \
             (op.kind == "memory" and op.shard in ("column", "row", "heads")):
-        return dict(flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp), bytes_written=_div(op.bytes_written, tp))
+        return dict(flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp),
+                    bytes_written=_div(op.bytes_written, tp))
     return {}
 
 

@@ -136,7 +136,8 @@ def weight_bytes_by_class(spec: ModelSpec) -> dict[str, float]:
     memo = spec._memo
     if "weight_bytes_by_class" not in memo:
         fmt = class_formats(spec)
-        memo["weight_bytes_by_class"] = {key: n * fmt[key].bytes_per_element for key, n in params_by_class(spec).items()}
+        memo["weight_bytes_by_class"] = {key: n * fmt[key].bytes_per_element
+                                         for key, n in params_by_class(spec).items()}
     return dict(memo["weight_bytes_by_class"])
 
 

@@ -77,7 +77,8 @@ def _group_predict(key: tuple, rows: pd.DataFrame) -> pd.DataFrame:
     out["memory_per_device_bytes"] = np.broadcast_to(mem.total_bytes, shape)
     out["fits"] = np.broadcast_to(mem.fits, shape) & (reason == "")
     out["valid"] = reason == ""
-    out["invalid_reason"] = np.where(reason != "", reason, np.where(np.broadcast_to(mem.fits, shape), "", "does not fit in memory"))
+    out["invalid_reason"] = np.where(reason != "", reason,
+                                     np.where(np.broadcast_to(mem.fits, shape), "", "does not fit in memory"))
     out["bottleneck"] = np.array(BOUNDS)[np.argmax(parts, axis=0)]
     return out
 

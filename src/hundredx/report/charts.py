@@ -88,7 +88,7 @@ def memory_chart(items: list[tuple[str, dict]], fmt: str = "svg"):
     """items: [(label, MemoryUse.to_dict())] -> stacked bars in GB per device."""
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     parts = (("weights", "#264653"), ("kv_cache", "#2a9d8f"), ("activations", "#e9c46a"))
-    for i, (label, mem) in enumerate(items):
+    for i, (_label, mem) in enumerate(items):
         bottom = 0.0
         for key, color in parts:
             val = mem.get(key, 0.0) / 1e9

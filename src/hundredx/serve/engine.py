@@ -50,7 +50,8 @@ class Engine:
 
     def _pool(self, pool: Pool, role: str, spec, streams, draft_time=None) -> list[Replica]:
         return [Replica(i, role, pool.step_cost, pool.scheduler, self.book, spec,
-                        np.random.default_rng(streams[i]) if streams else None, draft_time) for i in range(pool.replicas)]
+                        np.random.default_rng(streams[i]) if streams else None, draft_time)
+                for i in range(pool.replicas)]
 
     def _too_long(self) -> np.ndarray:
         """Requests that could never be resident: prompt + output (+ k drafts) over one replica's KV."""

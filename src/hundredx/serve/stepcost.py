@@ -170,8 +170,9 @@ class MemoStepCost(WrapsStepCost):
 
     def step_time_s(self, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs, decode_context_tokens):
         b = self.bits
-        return self._lookup((_bucket1(prefill_tokens, b), _bucket1(prefill_seqs, b), _bucket1(prefill_context_tokens, b),
-                             _bucket1(decode_seqs, b), _bucket1(decode_context_tokens, b)))
+        return self._lookup((_bucket1(prefill_tokens, b), _bucket1(prefill_seqs, b),
+                             _bucket1(prefill_context_tokens, b), _bucket1(decode_seqs, b),
+                             _bucket1(decode_context_tokens, b)))
 
     def step_times_s(self, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs, decode_context_tokens):
         """Vectorized: bucket the arrays, evaluate each distinct bucket once, gather."""

@@ -130,7 +130,6 @@ def _model_ref(model) -> str:
 def stack_file(scn: Scenario) -> dict:
     """The plain stack-file mapping of a scenario (formats written out; what parse_stack reads back)."""
     model, rt, system, w = scn.model, scn.runtime, scn.system, scn.workload
-    q = model.quant
     kernel: dict[str, Any] = {"attention": rt.attention_kernel, "gemm_library": rt.gemm_library, "fused": rt.fused,
                               "cuda_graphs": rt.cuda_graphs, "tp": rt.tp, "pp": rt.pp, "ep": rt.ep, "cp": rt.cp,
                               "attention_dp": rt.attention_dp, "overlap_comm": rt.overlap_comm,

@@ -50,7 +50,8 @@ def _select(ops: list, part: str) -> list:
         group = max(counts, key=counts.get)
         chosen = [op for op in chosen if op.group == group]
     else:
-        group = max({op.group for op in chosen}, key=lambda g: max(float(np.max(o.count)) for o in chosen if o.group == g))
+        group = max({op.group for op in chosen},
+                    key=lambda g: max(float(np.max(o.count)) for o in chosen if o.group == g))
         chosen = [op for op in chosen if op.group == group]
     return [replace(op, count=1.0) for op in chosen]
 
