@@ -93,6 +93,7 @@ def _attention(cfg: dict, hidden: int, layer_attn: list[str]) -> AttentionSpec:
     if n % kv:
         raise InputError("config.num_key_value_heads", kv, f"must divide num_attention_heads={n}")
     windowed = "sliding" in layer_attn or "compress_ratios" in cfg
+    common: dict[str, Any]  # AttentionSpec keywords of every attention kind
     common = dict(sliding_window=_int(cfg, "sliding_window", 0) if windowed else 0,
                   chunk_size=_int(cfg, "attention_chunk_size", 0) if "chunked" in layer_attn else 0,
                   index_n_heads=_int(cfg, "index_n_heads", 0), index_head_dim=_int(cfg, "index_head_dim", 0),

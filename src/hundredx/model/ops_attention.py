@@ -13,6 +13,8 @@ context keys, keeps index_topk per query; the main attention sees min(p+1, topk)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from hundredx.model.accounting import kv_bytes_per_token_layer
@@ -113,6 +115,7 @@ def mla_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     if sparse:
         wk = [gemm("idx.wk", at, T, a.index_head_dim, D, w, wc, "replicated", st)]
         ops += _indexer(spec, at, st, qr or D, causal_pairs(st.ctx, end), end, T, wk)
+    common: dict[str, Any]  # attention_op keywords of both MLA forms
     common = dict(variant="sparse" if sparse else "mla", sparse_topk=a.index_topk if sparse else 0,
                   kv_bytes_per_token_layer=kv_tok, mla_form="expanded" if _expanded(st) else "absorbed")
     if _expanded(st):  # expand latent of every key: [B, ctx+S, kv_r] -> [B, ctx+S, N, nope+v]

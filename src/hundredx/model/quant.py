@@ -101,6 +101,7 @@ def scheme_from_config(cfg: dict, outer: dict, has_moe: bool) -> QuantScheme:
     if not isinstance(qc, dict):
         raise InputError("config.quantization_config", str(qc)[:60], "must be a JSON object")
     method = str(qc.get("quant_method", "")).lower()
+    excluded: tuple[str, ...]
     weight, experts, excluded, source = base, None, (), "torch_dtype"
     if method == "fp8":
         block = qc.get("weight_block_size")
