@@ -46,14 +46,19 @@ class ParamSpec:
 
 def _from_catalog(kind: str) -> list[ParamSpec]:
     """The efficiency parameters of the catalog rows of one kind, in catalog order."""
-    return [ParamSpec(p.name, lambda c, v=p.default: v, p.lo, p.hi, p.doc)
+    return [ParamSpec(p.name, _constant(p.default), p.lo, p.hi, p.doc)
             for row in catalog.rows(kind) for p in row.params]
+
+
+def _constant(value: float) -> Callable[[ChipSpec], float]:
+    """A default that is the same on every chip."""
+    return lambda c: value
 
 
 def _specs() -> dict[str, ParamSpec]:
     s: list[ParamSpec] = []
     for cls in COMPUTE_CLASSES:
-        s.append(ParamSpec(f"gemm.eff.{cls}", lambda c, v=_GEMM_EFF[cls]: v, 0.05, 1.0,
+        s.append(ParamSpec(f"gemm.eff.{cls}", _constant(_GEMM_EFF[cls]), 0.05, 1.0,
                            f"max fraction of the {cls} dense peak a large, aligned GEMM reaches"))
     s += _from_catalog("gemm")
     s += [
