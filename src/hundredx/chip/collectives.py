@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hundredx.arrays import fastest
+from hundredx.arrays import ArrayLike, fastest
 from hundredx.chip import topology as topo
 from hundredx.chip.spec import SystemSpec
 from hundredx.errors import InputError
@@ -68,13 +68,13 @@ FIT = {
 class CollectiveCost:
     """Cost of one collective. Arrays when the inputs were arrays. Bandwidths are per rank."""
 
-    time_s: float | np.ndarray
+    time_s: ArrayLike
     algorithm: str | np.ndarray
-    bus_bandwidth_bytes_per_s: float | np.ndarray
-    algo_bandwidth_bytes_per_s: float | np.ndarray
+    bus_bandwidth_bytes_per_s: ArrayLike
+    algo_bandwidth_bytes_per_s: ArrayLike
     link: str
     leaves_domain: bool | np.ndarray
-    bottleneck_bytes: float | np.ndarray = 0.0
+    bottleneck_bytes: ArrayLike = 0.0
 
     def to_dict(self) -> dict:
         def plain(v):

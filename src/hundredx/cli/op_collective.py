@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from hundredx.cli.common import print_json, print_table, user_errors
@@ -34,7 +36,7 @@ def op_collective(
     with user_errors():
         system = load_system(chip)
         size = parse_size(nbytes, "bytes")
-        moe = {}
+        moe: dict[str, Any] = {}
         if op in ("moe_dispatch", "moe_combine"):
             moe = {"tokens": tokens, "hidden": hidden, "topk": topk, "experts": experts, "dtype": dtype, "mode": mode}
         cost = comm_time(system, op, size, ranks, scope=scope, algorithm=algorithm, library=library, **moe)

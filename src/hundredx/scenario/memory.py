@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hundredx.arrays import ArrayLike
 from hundredx.model import kv_bytes, weight_bytes_by_class
 from hundredx.scenario.stack import Stack
 
@@ -27,9 +28,9 @@ USABLE_FRACTION = 0.95
 
 @dataclass(frozen=True, slots=True)
 class MemoryUse:
-    weights_bytes: object
-    kv_bytes: object
-    activation_bytes: object
+    weights_bytes: ArrayLike
+    kv_bytes: ArrayLike
+    activation_bytes: ArrayLike
     capacity_bytes: float
 
     @property
