@@ -131,13 +131,16 @@ class Engine:
             elif (force or rep.running() < rep.cfg.max_seqs) and rep.interrupt(t):
                 self._push(rep.end, STEP, gid, rep.version)
             for rid in rep.started:
+                transfer = self.dep.transfer
+                assert transfer is not None  # only a prefill pool starts transfers, and Deployment gives it a link
                 nbytes = self.pre[self.book.prefill_replica[rid]].cost.kv_bytes_per_token * self.book.ctx[rid]
-                self._push(t + self.dep.transfer.time_s(nbytes), XFER, rid)
+                self._push(t + transfer.time_s(nbytes), XFER, rid)
             rep.started.clear()
         self.pending.clear()
 
     def run(self) -> tuple[Book, list[Replica], list[Replica]]:
         n = len(self.req)
+        order: list[int] | np.ndarray  # arrival order: request ids
         if self.req.concurrency:
             self.next_closed = min(self.req.concurrency, n)
             for rid in range(self.next_closed):
