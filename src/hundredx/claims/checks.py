@@ -59,6 +59,7 @@ def expert_params(cid, text, src) -> Claim:
     from hundredx.model import load_model
 
     m = load_model("deepseek-ai/DeepSeek-V3")
+    assert m.moe is not None  # DeepSeek-V3 is a MoE model
     d, f = m.hidden_size, m.moe.expert_width
     params = 3 * d * f
     aligned = all(x % 128 == 0 for x in (d, f)) and (f * 1) % 16 == 0

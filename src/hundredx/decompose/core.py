@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from hundredx.decompose.metrics import DEFAULT_METRIC, METRICS, Evaluation, Infeasible, evaluate, metric_name
 from hundredx.decompose.shapley import coalitions, interaction, one_at_a_time, shapley_factors
@@ -115,17 +115,19 @@ def decompose(a: Scenario, b: Scenario, metric: str = DEFAULT_METRIC, steps: Seq
         rows.append(row)
         values[s] = ev.goodness if ev else None
         evs[row["label"]] = ev
-    full, empty = frozenset(_PLAYERS), frozenset()
+    full = frozenset(_PLAYERS)
+    empty: frozenset[str] = frozenset()
     notes = []
     if (a.workload, a.batch_auto) != (b.workload, b.batch_auto):
         notes.append("B's workload section differs from A's; every combination (B included) runs on A's workload")
-    total = values[full] / values[empty] if values[full] and values[empty] else None
+    v_full, v_empty = values[full], values[empty]
+    total = v_full / v_empty if v_full and v_empty else None
     missing = [r for r in rows if not r["feasible"]]
     if missing:
         shap = None
         notes.append("Shapley factors not computable: " + "; ".join(f"{r['label']}: {r['reason']}" for r in missing))
     else:
-        shap = shapley_factors(values, _PLAYERS)
+        shap = shapley_factors(cast(dict[frozenset, float], values), _PLAYERS)  # every coalition is feasible
     oat = one_at_a_time(values, _PLAYERS)
     inter = interaction(values, _PLAYERS)
     ev_a, ev_b = evs[_label(empty)], evs[_label(full)]

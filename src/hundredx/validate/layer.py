@@ -47,7 +47,7 @@ def _select(ops: list, part: str) -> list:
             if not moe_groups:
                 raise Unpredictable("layer=moe on a model without MoE layers")
             counts = {g: c for g, c in counts.items() if g in moe_groups}
-        group = max(counts, key=counts.get)
+        group = max(counts, key=lambda g: counts[g])
         chosen = [op for op in chosen if op.group == group]
     else:
         group = max({op.group for op in chosen},
