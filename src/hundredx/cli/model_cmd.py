@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         from hundredx.model import list_models, load_model, params_active, params_total
 
         with user_errors():
-            rows = []
+            rows: list[dict[str, Any]] = []
             for model_id in list_models():
                 spec = load_model(model_id)
                 rows.append({"id": model_id, "params_total": params_total(spec), "params_active": params_active(spec),

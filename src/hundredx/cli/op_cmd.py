@@ -18,7 +18,7 @@ op_app = typer.Typer(no_args_is_help=True, help="Cost of one kernel on one chip:
 
 def _load_chip(chip_id: str):
     try:
-        from hundredx.chip import load_chip  # type: ignore[attr-defined]
+        from hundredx.chip import load_chip
     except ImportError:
         raise InputError("chip", chip_id,
                          "the chip catalog loader (hundredx.chip.load_chip) is not available") from None
@@ -124,7 +124,7 @@ def memory_cmd(chip: str = typer.Option(..., "--chip"), op: str = "copy", nbytes
 
 def register(app: typer.Typer) -> None:
     try:
-        from hundredx.cli.op_collective import register_collective  # type: ignore[import-not-found]
+        from hundredx.cli.op_collective import register_collective
 
         register_collective(op_app)
     except ModuleNotFoundError:
