@@ -119,7 +119,7 @@ def fit_cases(cases: list[dict], chips: dict[str, ChipSpec] | None = None) -> di
 
 
 def _load_chip(chip_id: str) -> ChipSpec:
-    from hundredx.chip import load_chip  # type: ignore[attr-defined]
+    from hundredx.chip import load_chip
 
     return load_chip(chip_id)
 
