@@ -97,39 +97,50 @@ def _register_serve(app: typer.Typer) -> None:
               seed: int = typer.Option(0, help="random seed (arrivals, lengths, acceptance)"),
               as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
         """Simulate serving at request level: queues, continuous batching, paged KV, disaggregation."""
-        from hundredx.cli.predict_cmd import build_scenario
-        from hundredx.kernel.runtime import Disaggregation, SchedulerSpec
         from hundredx.serve import simulate
-        from hundredx.serve.from_stack import deployment_from_stack
 
         with user_errors():
-            pair = _pair(disagg, "disagg")
-            afd_pair = _pair(afd, "afd")
-            if pair and afd_pair:
-                raise InputError("afd", afd, "choose --disagg or --afd, not both")
-            if prefill_tp is not None and pair is None:
-                raise InputError("prefill-tp", prefill_tp, "applies to a disaggregated deployment (--disagg P:D) only")
-            if (pair or afd_pair) and devices is not None:
-                raise InputError("devices", devices, "with --disagg P:D or --afd A:F the pools set the devices")
-            pools = Disaggregation(pair[0], pair[1], prefill_tp) if pair else None
-            scheduler = SchedulerSpec(max_seqs=max_seqs, max_batched_tokens=max_batched_tokens,
-                                      prefix_cache=prefix_cache)
-            scn = build_scenario(model, chip, devices, tp, pp, ep, dp, weights, kv, attention_dp=attention_dp,
-                                 speculative=_spec(spec), scheduler=scheduler, disaggregation=pools)
-            deployment = deployment_from_stack(scn.stack, afd=afd_pair)
+            engine = dict(max_seqs=max_seqs, max_batched_tokens=max_batched_tokens, prefix_cache=prefix_cache)
+            scn, deployment = _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv, disagg,
+                                          prefill_tp, afd, spec, engine)
             workload = build_workload(isl, osl, requests, concurrency, rate, trace, ttft_limit, tpot_limit)
             result = _run(simulate, deployment, workload, seed, quiet=as_json)
-        data = result.to_dict()
-        data.update({"model": scn.model.id, "system": scn.system.id})
-        if as_json:
-            print_json(data)
-            return
-        keys = ["output_tokens_per_s", "output_tokens_per_s_per_device", "tokens_per_s_per_user", "ttft_p50_s",
-                "ttft_p99_s", "tpot_p50_s", "tpot_p99_s", "e2e_p90_s", "goodput_fraction", "kv_peak_utilization",
-                "preemptions", "usd_per_million_output_tokens", "joules_per_output_token"]
-        print_table(f"{scn.model.id} on {scn.system.id}", ["metric", "value"],
-                    [[k, f"{data[k]:.4g}" if isinstance(data.get(k), float) else data.get(k)]
-                     for k in keys if k in data])
+        _print_serve(scn, result.to_dict(), as_json)
+
+
+def _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv, disagg, prefill_tp, afd, spec,
+                engine: dict):
+    """(scenario, deployment) of `hundredx serve`'s options: aggregated, --disagg P:D or --afd A:F;
+    `engine`: the SchedulerSpec fields."""
+    from hundredx.cli.predict_cmd import build_scenario
+    from hundredx.kernel.runtime import Disaggregation, SchedulerSpec
+    from hundredx.serve.from_stack import deployment_from_stack
+
+    pair = _pair(disagg, "disagg")
+    afd_pair = _pair(afd, "afd")
+    if pair and afd_pair:
+        raise InputError("afd", afd, "choose --disagg or --afd, not both")
+    if prefill_tp is not None and pair is None:
+        raise InputError("prefill-tp", prefill_tp, "applies to a disaggregated deployment (--disagg P:D) only")
+    if (pair or afd_pair) and devices is not None:
+        raise InputError("devices", devices, "with --disagg P:D or --afd A:F the pools set the devices")
+    pools = Disaggregation(pair[0], pair[1], prefill_tp) if pair else None
+    scheduler = SchedulerSpec(**engine)
+    scn = build_scenario(model, chip, devices, tp, pp, ep, dp, weights, kv, attention_dp=attention_dp,
+                         speculative=_spec(spec), scheduler=scheduler, disaggregation=pools)
+    return scn, deployment_from_stack(scn.stack, afd=afd_pair)
+
+
+def _print_serve(scn, data: dict, as_json: bool) -> None:
+    data.update({"model": scn.model.id, "system": scn.system.id})
+    if as_json:
+        print_json(data)
+        return
+    keys = ["output_tokens_per_s", "output_tokens_per_s_per_device", "tokens_per_s_per_user", "ttft_p50_s",
+            "ttft_p99_s", "tpot_p50_s", "tpot_p99_s", "e2e_p90_s", "goodput_fraction", "kv_peak_utilization",
+            "preemptions", "usd_per_million_output_tokens", "joules_per_output_token"]
+    print_table(f"{scn.model.id} on {scn.system.id}", ["metric", "value"],
+                [[k, f"{data[k]:.4g}" if isinstance(data.get(k), float) else data.get(k)] for k in keys if k in data])
 
 
 def _register_pareto(app: typer.Typer) -> None:
