@@ -44,8 +44,8 @@ def build_workload(isl: int, osl: int, requests: int | None, concurrency: int | 
 
     if sum(x is not None for x in (concurrency, rate, trace)) > 1:
         raise InputError("concurrency/rate/trace", "", "give at most one of --concurrency, --rate, --trace")
-    common: dict[str, Any] = {"isl": isl, "osl": osl, "num_requests": requests, "ttft_limit_s": ttft_limit or math.inf,
-              "tpot_limit_s": tpot_limit or math.inf}
+    common: dict[str, Any] = {"isl": isl, "osl": osl, "num_requests": requests,
+                              "ttft_limit_s": ttft_limit or math.inf, "tpot_limit_s": tpot_limit or math.inf}
     if trace:  # parsed here, before any progress bar, so a bad file fails with one clean line
         from hundredx.serve import load_trace
 
