@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def chip(chip_id: str) -> ChipSpec:
     try:
-        from hundredx.chip import load_chip  # type: ignore[attr-defined]
+        from hundredx.chip import load_chip
 
         return load_chip(chip_id)
     except ImportError:
