@@ -20,7 +20,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-
 OTHER_STACKS = (  # informational: bigger op graphs and collectives
     ("meta-llama/Llama-3.1-70B-Instruct", "h100-sxm", dict(tp=8), dict(isl=1024, osl=128, batch=64)),
     ("Qwen/Qwen3-30B-A3B", "h100-sxm", dict(tp=2), dict(isl=2048, osl=256, batch=32)),

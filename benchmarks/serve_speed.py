@@ -33,7 +33,8 @@ def scenarios() -> dict[str, tuple[Deployment, Workload]]:
     lengths = dict(input_len=LengthDist("lognormal", 1024, sigma=0.5, high=8192),
                    output_len=LengthDist("lognormal", 1024, sigma=0.5, high=8192))
     return {
-        "closed loop, concurrency 256, 4 replicas": (Deployment(pool), Workload(num_requests=N, arrival="closed", concurrency=256, **lengths)),
+        "closed loop, concurrency 256, 4 replicas": (
+            Deployment(pool), Workload(num_requests=N, arrival="closed", concurrency=256, **lengths)),
         "poisson 30 req/s, 4 replicas, prefix cache": (
             Deployment(Pool(memo, replicas=4, devices_per_replica=8, scheduler=SchedulerSpec(prefix_cache=True))),
             Workload(num_requests=N, arrival="poisson", rate_per_s=30, prefix_groups=50, prefix_tokens=512, **lengths)),

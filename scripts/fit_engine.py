@@ -63,7 +63,8 @@ def main() -> None:
     base = np.abs(np.exp(residuals([1.0, 0.0])) - 1.0)
     doc = {"values": {"gpu_time_factor": float(fit.x[0]), "per_seq_step_s": float(fit.x[1])},
            "provenance": {"fitted_on": str(path.name), "cases": len(usable), "latency_cases": int(lower_better.sum()),
-                          "date": datetime.date.today().isoformat(), "method": "scipy least_squares, soft_l1, log error",
+                          "date": datetime.date.today().isoformat(),
+                          "method": "scipy least_squares, soft_l1, log error",
                           "median_ape_before": float(np.median(base)), "p90_ape_before": float(np.percentile(base, 90)),
                           "median_ape_after": float(np.median(ape)), "p90_ape_after": float(np.percentile(ape, 90))}}
     atomic_write(FITTED, json.dumps(doc, indent=1) + "\n")

@@ -27,12 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def chip(chip_id: str) -> ChipSpec:
     try:
-        from hundredx.chip import load_chip  # type: ignore[attr-defined]
+        from hundredx.chip import load_chip
 
         return load_chip(chip_id)
     except ImportError:
         data = yaml.safe_load((ROOT / "src/hundredx/chip/catalog" / f"{chip_id}.yaml").read_text())
-        return ChipSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in ChipSpec.__slots__})
+        return ChipSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+                           if k in ChipSpec.__slots__})
 
 
 def main() -> None:

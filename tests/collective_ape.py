@@ -2,9 +2,11 @@
 import json
 import sys
 from pathlib import Path
+
 import numpy as np
-from hundredx.validate.collective import predict_case
+
 from hundredx.validate.base import Unpredictable
+from hundredx.validate.collective import predict_case
 
 PATH = str(Path(__file__).resolve().parents[2] / "shared" / "validation" / "public" / "collective.jsonl")
 
@@ -28,5 +30,7 @@ def evaluate(path=PATH, verbose=True):
 
 if __name__ == "__main__":
     apes, skipped = evaluate(sys.argv[1] if len(sys.argv) > 1 else PATH)
-    print(f"n={len(apes)} median={100*np.median(apes):.1f}% p90={100*np.percentile(apes, 90):.1f}% unpredicted={len(skipped)}")
-    for s in skipped: print("  unpredicted:", s)
+    print(f"n={len(apes)} median={100*np.median(apes):.1f}% p90={100*np.percentile(apes, 90):.1f}% "
+          f"unpredicted={len(skipped)}")
+    for s in skipped:
+        print("  unpredicted:", s)

@@ -14,7 +14,7 @@ CATALOG = Path(__file__).resolve().parents[1] / "src" / "hundredx" / "chip" / "c
 def chip(chip_id: str) -> ChipSpec:
     """The catalog chip (through hundredx.chip.load_chip when available, else the YAML read directly)."""
     try:
-        from hundredx.chip import load_chip  # type: ignore[attr-defined]
+        from hundredx.chip import load_chip
     except ImportError:
         load_chip = None
     if load_chip is not None:

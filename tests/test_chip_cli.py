@@ -56,6 +56,7 @@ def test_op_collective_json():
     data = json.loads(result.output)
     assert data["algorithm"] == "nvls" and 400e9 < data["bus_bandwidth_bytes_per_s"] < 500e9
     moe = runner.invoke(_apps(), ["op", "collective", "--chip", "h800-sxm", "--op", "moe_dispatch", "--ranks", "8",
-                                  "--tokens", "128", "--hidden", "7168", "--topk", "8", "--mode", "low_latency", "--json"])
+                                  "--tokens", "128", "--hidden", "7168", "--topk", "8", "--mode", "low_latency",
+                                  "--json"])
     assert moe.exit_code == 0, moe.output
     assert json.loads(moe.output)["time_s"] > 0

@@ -84,8 +84,8 @@ def test_the_two_sides_of_a_step_add_up_to_the_whole_step():
     from hundredx.chip import load_system
     from hundredx.kernel.runtime import RuntimeSpec
     from hundredx.model import load_model
-    from hundredx.scenario import Stack
     from hundredx.predict.step import ATTENTION_SIDE, FFN_SIDE, StackStepCost
+    from hundredx.scenario import Stack
 
     stack = Stack(load_model("Qwen/Qwen3-30B-A3B"), load_system("h100-sxm"), RuntimeSpec(tp=2))
     args = (512, 2, 0, 32, 32 * 900)

@@ -25,7 +25,8 @@ def test_public_collective_accuracy():
 
 def test_unpredictable_cases():
     with pytest.raises(Unpredictable, match="chip"):
-        predict_case({"hardware": "h900", "metric": "time_s", "config": {"op": "all_reduce", "message_bytes": 1, "n_ranks": 8}})
+        predict_case({"hardware": "h900", "metric": "time_s",
+                      "config": {"op": "all_reduce", "message_bytes": 1, "n_ranks": 8}})
     with pytest.raises(Unpredictable, match="metric"):
         predict_case({"hardware": "h100-sxm", "metric": "tflops", "config": {"op": "all_reduce"}})
     with pytest.raises(Unpredictable, match="tokens"):

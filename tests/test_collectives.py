@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from hundredx.chip import busbw_factor, collective_time, load_system
 from hundredx.chip.collectives import FIT, ramp_time
+from hundredx.errors import InputError
 from hundredx.kernel.comm import comm_time
 from hundredx.kernel.moe_dispatch import LOW_LATENCY_RDMA_EFF, dispatch_time, token_bytes
-from hundredx.errors import InputError
 
 
 def test_busbw_factors():
@@ -146,11 +146,13 @@ def test_more_bandwidth_never_slower(size, ranks, op, ref, factor):
     system = load_system(ref)
     faster = dataclasses.replace(system, scaleup_bytes_per_s=system.scaleup_bytes_per_s * factor,
                                  scaleout_bytes_per_s=system.scaleout_bytes_per_s * factor)
-    assert collective_time(faster, op, size, ranks).time_s <= collective_time(system, op, size, ranks).time_s * (1 + 1e-12)
+    assert (collective_time(faster, op, size, ranks).time_s
+            <= collective_time(system, op, size, ranks).time_s * (1 + 1e-12))
 
 
 @settings(max_examples=60, deadline=None)
-@given(size=SIZES, ranks=st.sampled_from([16, 32, 64, 256]), ref=st.sampled_from(["h100-sxm", "a100-sxm-80gb", "b300", "mi300x"]))
+@given(size=SIZES, ranks=st.sampled_from([16, 32, 64, 256]),
+       ref=st.sampled_from(["h100-sxm", "a100-sxm-80gb", "b300", "mi300x"]))
 def test_hierarchical_not_slower_than_flat_on_two_tiers(size, ranks, ref):
     system = load_system(ref)
     hier = collective_time(system, "all_reduce", size, ranks, algorithm="hierarchical").time_s
@@ -162,7 +164,8 @@ def test_hierarchical_not_slower_than_flat_on_two_tiers(size, ranks, ref):
 @given(size=st.integers(1, 2**33), ranks=RANKS, ref=SYSTEMS)
 def test_bigger_messages_take_longer(size, ranks, ref):
     system = load_system(ref)
-    assert collective_time(system, "all_reduce", 2 * size, ranks).time_s >= collective_time(system, "all_reduce", size, ranks).time_s
+    assert (collective_time(system, "all_reduce", 2 * size, ranks).time_s
+            >= collective_time(system, "all_reduce", size, ranks).time_s)
 
 
 def test_ramp_reaches_plateau():

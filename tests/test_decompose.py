@@ -11,7 +11,8 @@ from hundredx.decompose import check_product, decompose, evaluate, find_mismatch
 from hundredx.stackfile import load_stack, parse_stack
 
 EX = Path(__file__).resolve().parents[1] / "examples"
-KEYS = {"total", "shapley", "one_at_a_time", "interaction", "waterfall", "mismatches", "combinations", "metric", "a", "b"}
+KEYS = {"total", "shapley", "one_at_a_time", "interaction", "waterfall", "mismatches", "combinations", "metric",
+        "a", "b"}
 
 
 @pytest.fixture(scope="module")

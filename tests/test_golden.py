@@ -49,7 +49,7 @@ def _check(got, want, where: str) -> None:
 
 def test_public_cases_unchanged():
     out: list[str] = []
-    for i, entry in enumerate(SNAPSHOT["cases"]):
+    for entry in SNAPSHOT["cases"]:
         want = {k: v for k, v in entry.items() if k != "case"}
         _diff(json.loads(json.dumps(golden.run_case(entry["case"]))), want, f"case {entry['case']['id']}", out)
     assert not out, f"{len(out)} cases moved, first: " + "\n".join(out[:12])

@@ -88,7 +88,8 @@ def test_unmodelled_kernel_is_priced_unfused_and_flagged():
     t = attention_time(tpu, p, 8, 2048, 2048, 32, 8, 128, causal=True)
     eager = attention_time(tpu, p, 8, 2048, 2048, 32, 8, 128, causal=True, kernel="eager_unfused")
     assert t.parts["kernel"] == "eager_unfused" and float(t.time_s) == float(eager.time_s)
-    assert t.parts["notes"] == "attention kernel pallas_flash on tpu-v6e has no efficiency model; priced as eager_unfused"
+    assert t.parts["notes"] == ("attention kernel pallas_flash on tpu-v6e has no efficiency model; "
+                                "priced as eager_unfused")
     assert eager.parts["notes"] == ""  # asked for explicitly: not a fallback
     with pytest.raises(InputError, match="no efficiency model"):
         attention_time(tpu, p, 8, 2048, 2048, 32, 8, 128, kernel="pallas_flash")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hundredx.kernel.cost import BOUND_NAMES, op_cost
 from hundredx.calibrate.fitter import fit_cases, save_fitted
+from hundredx.kernel.cost import BOUND_NAMES, op_cost
 from hundredx.kernel.loading import load_params
 from hundredx.kernel.params import KernelParams
 from hundredx.kernel.runtime import RuntimeSpec

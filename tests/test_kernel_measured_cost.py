@@ -19,7 +19,8 @@ def _gemm_op(m, n, k):
 
 
 def _profile(tmp_path, seconds):
-    case = {"id": "c1", "kind": "gemm", "hardware": "h100-sxm", "config": {"m": 4096, "n": 4096, "k": 4096, "dtype": "bf16"},
+    case = {"id": "c1", "kind": "gemm", "hardware": "h100-sxm",
+            "config": {"m": 4096, "n": 4096, "k": 4096, "dtype": "bf16"},
             "metric": "time_s", "value": seconds, "source": "test profile"}
     doc = {"format": "hundredx-profile/1", "provenance": {"device": "test"}, "cases": [case]}
     path = tmp_path / "h100-sxm-test.json"

@@ -16,15 +16,15 @@ import hundredx.kernel.cost as cost_module
 from hundredx.chip import load_system
 from hundredx.kernel.attention import attention_time
 from hundredx.kernel.cost import BOUND_NAMES, op_cost, price_ops
-from hundredx.kernel.loading import load_params
 from hundredx.kernel.gemm import CANDIDATE_AXIS_MAX, tile_wave_efficiency
+from hundredx.kernel.loading import load_params
 from hundredx.kernel.memory import memory_time
 from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.kernel.sharding import shard_ops
 from hundredx.model import build_ops, load_model
 from hundredx.model.ops import GemmShape, Op
-from hundredx.scenario import Stack
 from hundredx.predict.engine import ForwardStep, forward_cost, forward_costs
+from hundredx.scenario import Stack
 
 H100 = load_system("h100-sxm").chip
 PARAMS = load_params(H100)

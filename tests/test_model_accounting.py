@@ -12,8 +12,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hundredx.model import (kv_bytes, kv_bytes_per_token, list_models, load_model, params_active, params_total,
-                            state_bytes_per_seq, weight_bytes, with_quant)
+from hundredx.model import (
+    kv_bytes,
+    kv_bytes_per_token,
+    list_models,
+    load_model,
+    params_active,
+    params_total,
+    state_bytes_per_seq,
+    weight_bytes,
+    with_quant,
+)
 
 B = 1e9
 # id: (total, active or None, relative tolerance, citation)
@@ -25,15 +34,19 @@ GOLDEN = {
     "meta-llama/Llama-3.1-405B-Instruct": (405.85 * B, None, 0.01, "SOURCES.md: computed 405.85B, card 405B"),
     "meta-llama/Llama-4-Scout-17B-16E-Instruct": (107.8 * B, 17.2 * B, 0.01, "SOURCES.md: text 107.8B / 17.2B active"),
     "meta-llama/Llama-4-Maverick-17B-128E-Instruct": (400.7 * B, 17.2 * B, 0.01, "SOURCES.md: text 400.7B / 17.2B"),
-    "mistralai/Mixtral-8x7B-Instruct-v0.1": (46.70 * B, 12.88 * B, 0.01, "SOURCES.md: 46.70B / 12.88B, published 46.7/12.9"),
-    "mistralai/Mixtral-8x22B-Instruct-v0.1": (140.6 * B, 39.2 * B, 0.01, "SOURCES.md: 140.6B / 39.2B, published 141/39"),
+    "mistralai/Mixtral-8x7B-Instruct-v0.1": (46.70 * B, 12.88 * B, 0.01,
+                                             "SOURCES.md: 46.70B / 12.88B, published 46.7/12.9"),
+    "mistralai/Mixtral-8x22B-Instruct-v0.1": (140.6 * B, 39.2 * B, 0.01,
+                                              "SOURCES.md: 140.6B / 39.2B, published 141/39"),
     "deepseek-ai/DeepSeek-V3": (671.0 * B, 37.6 * B, 0.01, "SOURCES.md: 671.0B / 37.6B, model card 671B/37B"),
     "deepseek-ai/DeepSeek-R1": (671.0 * B, 37.6 * B, 0.01, "SOURCES.md: architecture identical to V3"),
-    "deepseek-ai/DeepSeek-V2-Lite": (15_706_484_224, 2.66 * B, 0.01, "SOURCES.md: exactly the safetensors total; 2.66B active"),
+    "deepseek-ai/DeepSeek-V2-Lite": (15_706_484_224, 2.66 * B, 0.01,
+                                     "SOURCES.md: exactly the safetensors total; 2.66B active"),
     "deepseek-ai/DeepSeek-V3.2": (671.9 * B, None, 0.01, "SOURCES.md: computed 671.9B main (V3 + DSA indexer)"),
     "deepseek-ai/DeepSeek-V3.2-Exp": (671.9 * B, None, 0.01, "SOURCES.md: every key equals the V3.2 HF config"),
     "deepseek-ai/DeepSeek-V4-Pro": (1.57e12, 50 * B, 0.01, "SOURCES.md: logical about 1.57T main, about 50B active"),
-    "deepseek-ai/DeepSeek-V4-Flash": (284 * B, 14 * B, 0.015, "SOURCES.md: about 284B main, about 14B active (2 digits)"),
+    "deepseek-ai/DeepSeek-V4-Flash": (284 * B, 14 * B, 0.015,
+                                      "SOURCES.md: about 284B main, about 14B active (2 digits)"),
     "Qwen/Qwen3-8B": (8.19 * B, None, 0.01, "SOURCES.md: computed 8.19B, card 8.2B"),
     "Qwen/Qwen3-32B": (32.76 * B, None, 0.01, "SOURCES.md: computed 32.76B, card 32.8B"),
     "Qwen/Qwen3-30B-A3B": (30.53 * B, 3.35 * B, 0.01, "SOURCES.md: 30.53B / 3.35B, card 30.5B/3.3B"),
@@ -54,7 +67,8 @@ GOLDEN = {
 # Vendor figures that exclude the input embedding and LM head from "active".
 NO_EMBED_ACTIVE = {
     "zai-org/GLM-5": (744 * B, 40 * B, 0.01, "Z.ai GLM-5 release: 744B total, 40B active"),
-    "MiniMaxAI/MiniMax-M2.5": (230 * B, 10 * B, 0.025, "MiniMax-M2 model card: 230B total, 10B active (M2.5 same dims)"),
+    "MiniMaxAI/MiniMax-M2.5": (230 * B, 10 * B, 0.025,
+                               "MiniMax-M2 model card: 230B total, 10B active (M2.5 same dims)"),
 }
 
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hundredx.errors import InputError
-from hundredx.model import build_ops, load_model, params_active, params_total, kv_bytes_per_token
+from hundredx.model import build_ops, kv_bytes_per_token, load_model, params_active, params_total
 from hundredx.model.config import spec_from_config
 from hundredx.model.graph import total_flops
 

@@ -24,7 +24,8 @@ def test_list_models_has_zoo_ids():
 def test_load_by_id_or_name(ref):
     spec = load_model(ref)
     assert spec.id == "meta-llama/Llama-3.1-8B-Instruct"
-    assert (spec.num_layers, spec.hidden_size, spec.vocab_size, spec.num_heads, spec.num_kv_heads) == (32, 4096, 128256, 32, 8)
+    dims = (spec.num_layers, spec.hidden_size, spec.vocab_size, spec.num_heads, spec.num_kv_heads)
+    assert dims == (32, 4096, 128256, 32, 8)
 
 
 def test_load_from_path_and_folder(tmp_path):

@@ -65,7 +65,8 @@ def test_sharding_conserves_flops(model_id, tp):
     dev_ops, _ = shard_ops(ops, rt, 2.0, model.hidden_size)
     total = sum(float(np.sum(o.flops)) * o.count for o in ops)
     replicated = sum(float(np.sum(o.flops)) * o.count for o in ops if o.shard == "replicated" and o.kind != "attention")
-    sharded = sum(float(np.sum(d.flops)) * d.count for d, o in zip(dev_ops, ops) if not (o.shard == "replicated" and o.kind != "attention"))
+    sharded = sum(float(np.sum(d.flops)) * d.count for d, o in zip(dev_ops, ops)
+                  if not (o.shard == "replicated" and o.kind != "attention"))
     assert sharded * tp == pytest.approx(total - replicated, rel=1e-9)
 
 

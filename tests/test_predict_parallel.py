@@ -19,7 +19,8 @@ RUN = CliRunner()
 
 
 def _comm_time(p, phase, needle):
-    return sum(r["time_s"] for r in p.breakdown if r["phase"] == phase and r["kind"] == "collective" and needle in r["op"])
+    return sum(r["time_s"] for r in p.breakdown
+               if r["phase"] == phase and r["kind"] == "collective" and needle in r["op"])
 
 
 def test_two_node_pipeline_runs_and_pays_for_the_hop():
@@ -38,8 +39,9 @@ def test_two_node_pipeline_runs_and_pays_for_the_hop():
 def test_expert_parallel_across_nodes_uses_slower_links():
     model = load_model("deepseek-ai/DeepSeek-V3")
     w = Workload(isl=1024, osl=64, batch=256)
-    inside = predict(Stack(model, load_system("h200-sxm", devices=16), RuntimeSpec(tp=8, ep=8, dp=2, attention_dp=True)), w)
-    across = predict(Stack(model, load_system("h200-sxm", devices=16), RuntimeSpec(tp=8, ep=16, dp=2, attention_dp=True)), w)
+    system = load_system("h200-sxm", devices=16)
+    inside = predict(Stack(model, system, RuntimeSpec(tp=8, ep=8, dp=2, attention_dp=True)), w)
+    across = predict(Stack(model, system, RuntimeSpec(tp=8, ep=16, dp=2, attention_dp=True)), w)
     assert _comm_time(across, "decode", "dispatch") > _comm_time(inside, "decode", "dispatch")
 
 
@@ -66,9 +68,10 @@ def test_cli_nodes_checked_and_multi_node_runs():
 
 def test_pipeline_bubble_and_cross_node_hop_reported():
     model = load_model("meta-llama/Llama-3.1-405B-Instruct", weights="fp8")
-    p = predict(Stack(model, load_system("h100-sxm", devices=16), RuntimeSpec(tp=8, pp=2)), Workload(isl=512, osl=8, batch=1))
+    stack = Stack(model, load_system("h100-sxm", devices=16), RuntimeSpec(tp=8, pp=2))
+    p = predict(stack, Workload(isl=512, osl=8, batch=1))
     assert p.pipeline_bubble == pytest.approx(0.5)  # one micro-batch through two stages
-    p4 = predict(Stack(model, load_system("h100-sxm", devices=16), RuntimeSpec(tp=8, pp=2)), Workload(isl=512, osl=8, batch=8))
+    p4 = predict(stack, Workload(isl=512, osl=8, batch=8))
     assert p4.pipeline_bubble == pytest.approx(1 / 3)  # two micro-batches: (pp-1)/(m+pp-1)
     hops = [r for r in p4.breakdown if r["op"] == "pipeline.p2p"]
     assert hops and all("leaves the scale-up domain" in r["source"] for r in hops)

@@ -10,8 +10,7 @@ import pytest
 
 from hundredx.errors import InputError
 from hundredx.kernel.runtime import SchedulerSpec
-from hundredx.serve import (Deployment, LengthDist, LinearStepCost, MemoStepCost, Pool, Requests,
-                            Workload, simulate)
+from hundredx.serve import Deployment, LengthDist, LinearStepCost, MemoStepCost, Pool, Requests, Workload, simulate
 
 # t = 10 ms + 1 ms per prefill token + 2 ms per decode sequence; no context terms
 HAND = LinearStepCost(fixed_s=0.010, prefill_s_per_token=0.001, prefill_s_per_context_token=0.0,
@@ -132,7 +131,8 @@ def test_prefix_cache_never_slows_and_hits():
 def test_prefix_cache_under_memory_pressure_evicts_and_conserves():
     small = LinearStepCost(kv_bytes_per_token=1.0, kv_capacity_bytes=16 * 400)
     w = Workload(num_requests=200, arrival="offline", prefix_groups=30, prefix_tokens=512,
-                 input_len=LengthDist("uniform", low=520, high=1200), output_len=LengthDist("uniform", low=10, high=200))
+                 input_len=LengthDist("uniform", low=520, high=1200),
+                 output_len=LengthDist("uniform", low=10, high=200))
     res = simulate(Deployment(Pool(small, scheduler=SchedulerSpec(prefix_cache=True))), w, seed=2)
     assert res["finished"] == 200 and res["kv_leaked_blocks"] == 0 and res["pinned_prefixes"] == 0
     assert 0 < res["prefix_hit_rate"] < 1
@@ -185,12 +185,14 @@ def test_random_configurations_conserve(case):
     r = np.random.default_rng(case)
     bt = int(r.choice([1, 8, 16, 32]))
     cost = LinearStepCost(kv_bytes_per_token=1.0, kv_capacity_bytes=float(r.integers(2500, 20000)))
-    eng = SchedulerSpec(max_seqs=int(r.integers(1, 64)), max_batched_tokens=int(r.integers(64, 4096)), kv_block_tokens=bt,
+    eng = SchedulerSpec(max_seqs=int(r.integers(1, 64)), max_batched_tokens=int(r.integers(64, 4096)),
+                        kv_block_tokens=bt,
                        chunked_prefill=bool(r.random() < 0.7), prefix_cache=bool(r.random() < 0.5))
     from hundredx.kernel.runtime import SpeculativeSpec
     from hundredx.serve import KVTransfer
 
-    spec = SpeculativeSpec(draft_tokens=int(r.integers(1, 5)), acceptance=float(r.random())) if r.random() < 0.3 else None
+    spec = (SpeculativeSpec(draft_tokens=int(r.integers(1, 5)), acceptance=float(r.random()))
+            if r.random() < 0.3 else None)
     pre = Pool(cost, replicas=int(r.integers(1, 3)), scheduler=eng) if r.random() < 0.3 else None
     dep = Deployment(Pool(cost, replicas=int(r.integers(1, 4)), scheduler=eng), prefill=pre,
                      transfer=KVTransfer(1e9, 1e-4) if pre else None, speculative=spec,

@@ -7,8 +7,17 @@ import pytest
 
 from hundredx.errors import InputError
 from hundredx.kernel.runtime import SchedulerSpec, SpeculativeSpec
-from hundredx.serve import (AFDStepCost, Deployment, KVTransfer, LengthDist, LinearStepCost, Pool,
-                            Requests, Workload, simulate)
+from hundredx.serve import (
+    AFDStepCost,
+    Deployment,
+    KVTransfer,
+    LengthDist,
+    LinearStepCost,
+    Pool,
+    Requests,
+    Workload,
+    simulate,
+)
 
 HAND = LinearStepCost(fixed_s=0.010, prefill_s_per_token=0.001, prefill_s_per_context_token=0.0,
                       decode_s_per_seq=0.002, decode_s_per_context_token=0.0,
@@ -33,7 +42,8 @@ def test_pd_single_request_by_hand():
 
 
 def test_pd_conserves_and_reports_balance():
-    w = Workload(num_requests=300, arrival="poisson", rate_per_s=20, input_len=LengthDist("uniform", low=200, high=3000),
+    w = Workload(num_requests=300, arrival="poisson", rate_per_s=20,
+                 input_len=LengthDist("uniform", low=200, high=3000),
                  output_len=LengthDist("uniform", low=10, high=400))
     small = LinearStepCost(kv_bytes_per_token=1.0, kv_capacity_bytes=16 * 1500)
     dep = Deployment(Pool(small, replicas=2), prefill=Pool(LinearStepCost(), replicas=1),

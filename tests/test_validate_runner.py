@@ -11,7 +11,8 @@ from hundredx.cli import app
 from hundredx.errors import InputError
 from hundredx.validate.runner import CaseResult, load_cases, run_cases, summarise
 
-GEMM = {"id": "g1", "kind": "gemm", "hardware": "h100-sxm", "config": {"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16"},
+GEMM = {"id": "g1", "kind": "gemm", "hardware": "h100-sxm",
+        "config": {"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16"},
         "metric": "tflops", "value": 700.0, "source": "test"}
 
 
@@ -55,7 +56,8 @@ def test_cli_json_shape(tmp_path):
     result = CliRunner().invoke(app, ["validate", path, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data["summary"]["gemm"]) == {"cases", "predicted", "median_ape", "p90_ape", "within_10pct", "within_25pct"}
+    assert set(data["summary"]["gemm"]) == {"cases", "predicted", "median_ape", "p90_ape", "within_10pct",
+                                            "within_25pct"}
     assert {c["id"] for c in data["cases"]} == {"g1", "g2"}
     assert set(data["cases"][0]) == {"id", "kind", "measured", "predicted", "ape", "unpredicted_reason"}
 

@@ -23,7 +23,8 @@ _EXPORTS = {
     "RuntimeSpec": "hundredx.kernel.runtime", "SpeculativeSpec": "hundredx.kernel.runtime",
     "SchedulerSpec": "hundredx.kernel.runtime", "Disaggregation": "hundredx.kernel.runtime",
     "Stack": "hundredx.scenario.stack", "Workload": "hundredx.scenario.workload",
-    "LengthDist": "hundredx.scenario.workload", "Scenario": "hundredx.scenario.build", "build": "hundredx.scenario.build",
+    "LengthDist": "hundredx.scenario.workload", "Scenario": "hundredx.scenario.build",
+    "build": "hundredx.scenario.build",
     "Prediction": "hundredx.predict.single", "predict": "hundredx.predict.single",
     "predict_many": "hundredx.predict.many", "InputError": "hundredx.errors",
 }

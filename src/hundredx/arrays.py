@@ -8,7 +8,14 @@ per-candidate array at the same picks.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+# A float or a numpy array of floats (one entry per configuration of a sweep): the layers' formulas
+# take and return either, and numpy broadcasts. Its honest static type is Any: numpy's operator and
+# overload stubs cannot follow float-or-array arithmetic (docs/design.md, "Strictness").
+ArrayLike = Any
 
 
 class Fastest:

@@ -99,8 +99,9 @@ def atomic_write_many(files: dict, field: str = "output") -> list[Path]:
             done.append(i)
     except OSError as exc:
         for i in done:  # put back what this group already replaced
-            if backups and backups[i] is not None:
-                os.replace(backups[i], targets[i])
+            backup = backups[i] if backups else None
+            if backup is not None:
+                os.replace(backup, targets[i])
             else:
                 targets[i].unlink(missing_ok=True)
         raise InputError(field, str(targets[len(done)] if len(done) < len(targets) else targets[-1]),

@@ -31,7 +31,8 @@ class NumberFormat:
         if self.bits <= 0:
             raise ValueError(f"format {self.name}: bits={self.bits} must be positive")
         if self.block < 0 or (self.block == 0) != (self.scale_bits == 0):
-            raise ValueError(f"format {self.name}: block={self.block} and scale_bits={self.scale_bits} must be set together")
+            raise ValueError(f"format {self.name}: block={self.block} and scale_bits={self.scale_bits} "
+                             "must be set together")
 
     @property
     def bytes_per_element(self) -> float:
@@ -56,10 +57,12 @@ FORMATS: dict[str, NumberFormat] = {
         NumberFormat("mxfp8", 8, "fp8", block=32, scale_bits=8, description="OCP MX FP8, E8M0 scale per 32"),
         NumberFormat("int8", 8, "int8", description="INT8 with per-channel scale"),
         NumberFormat("mxfp6", 6, "fp6", block=32, scale_bits=8, description="OCP MX FP6, E8M0 scale per 32"),
-        NumberFormat("nvfp4", 4, "fp4", block=16, scale_bits=8, description="NVIDIA NVFP4: E2M1, FP8 E4M3 scale per 16"),
+        NumberFormat("nvfp4", 4, "fp4", block=16, scale_bits=8,
+                     description="NVIDIA NVFP4: E2M1, FP8 E4M3 scale per 16"),
         NumberFormat("mxfp4", 4, "fp4", block=32, scale_bits=8, description="OCP MX FP4: E2M1, E8M0 scale per 32"),
         NumberFormat("fp4", 4, "fp4", block=16, scale_bits=8, description="alias of nvfp4"),
-        NumberFormat("int4", 4, "int4", block=128, scale_bits=16, description="INT4 weights, fp16 scale per group of 128"),
+        NumberFormat("int4", 4, "int4", block=128, scale_bits=16,
+                     description="INT4 weights, fp16 scale per group of 128"),
     )
 }
 
@@ -73,5 +76,6 @@ def get_format(name: str, field: str = "format") -> NumberFormat:
     if key in FORMATS:
         return FORMATS[key]
     if key.startswith("int4_g") and key[6:].isdigit() and int(key[6:]) > 0:
-        return NumberFormat(key, 4, "int4", block=int(key[6:]), scale_bits=16, description=f"INT4, fp16 scale per {key[6:]}")
+        return NumberFormat(key, 4, "int4", block=int(key[6:]), scale_bits=16,
+                            description=f"INT4, fp16 scale per {key[6:]}")
     raise InputError(field, name, f"unknown number format; known: {', '.join(sorted(FORMATS))}, int4_g<N>")

@@ -48,7 +48,8 @@ def fmt_si(value: float, unit: str = "", digits: int = 3) -> str:
     """Format with a decimal SI prefix: fmt_si(3.35e12, 'B/s') -> '3.35 TB/s'."""
     if value == 0 or value != value:
         return f"{value:g} {unit}".strip()
-    for scale, prefix in ((PETA, "P"), (TERA, "T"), (GIGA, "G"), (MEGA, "M"), (KILO, "k"), (1.0, ""), (MS, "m"), (US, "µ"), (NS, "n")):
+    for scale, prefix in ((PETA, "P"), (TERA, "T"), (GIGA, "G"), (MEGA, "M"), (KILO, "k"), (1.0, ""), (MS, "m"),
+                          (US, "µ"), (NS, "n")):
         if abs(value) >= scale:
             return f"{value / scale:.{digits}g} {prefix}{unit}".strip()
     return f"{value:.{digits}g} {unit}".strip()

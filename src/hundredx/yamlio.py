@@ -24,7 +24,8 @@ MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
 MAX_DEPTH = 64
 
-_FLOAT_12 = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$")
+_FLOAT_12 = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"
+                       r"|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$")
 _BOOL_12 = re.compile(r"^(true|True|TRUE|false|False|FALSE)$")
 
 

@@ -25,7 +25,8 @@ REPO = HERE.parents[1]
 SNAPSHOT = HERE / "predictions.json"
 PUBLIC = REPO.parent / "shared" / "validation" / "public"
 
-L8, L70, L405 = "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", "meta-llama/Llama-3.1-405B-Instruct"
+L8, L70 = "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct"
+L405 = "meta-llama/Llama-3.1-405B-Instruct"
 DSV3, DSR1, Q30 = "deepseek-ai/DeepSeek-V3", "deepseek-ai/DeepSeek-R1", "Qwen/Qwen3-30B-A3B"
 
 SCENARIOS: list[dict] = [

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from hundredx.errors import InputError
 
@@ -65,6 +65,7 @@ class TorchBackend:
     def info(self) -> dict:
         t = self.torch
         if self.is_cuda:
+            assert self._flush is not None  # allocated on CUDA (__init__)
             p = t.cuda.get_device_properties(0)
             return {"backend": "torch", "device_type": "cuda", "device_name": t.cuda.get_device_name(0),
                     "cuda": t.version.cuda, "capability": list(t.cuda.get_device_capability(0)),
@@ -88,6 +89,7 @@ class TorchBackend:
             fn()
             return (time.perf_counter_ns() - t0) * 1e-9
         start, end = (self.torch.cuda.Event(enable_timing=True) for _ in range(2))
+        assert self._flush is not None  # allocated on CUDA (__init__)
         self._flush.zero_()
         start.record()
         fn()

@@ -10,7 +10,7 @@ softmax + matmul (`eager_unfused`), grouped GEMM as one matmul per expert
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -13,7 +13,7 @@ cannot run are listed under `skipped` with the reason, never dropped silently.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from hundredx.calibrate.backend import Skip, get_backend
 from hundredx.calibrate.devices import provenance, resolve_chip

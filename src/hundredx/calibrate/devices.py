@@ -110,7 +110,7 @@ def provenance(backend_info: dict, chip: str, command: list[str] | None = None) 
         "triton": _version("triton"),
         "numpy": _version("numpy"),
         "python": platform.python_version(),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "host": socket.gethostname(),
         "command": shlex.join(command if command is not None else sys.argv),
         "timing": backend_info["timing"],

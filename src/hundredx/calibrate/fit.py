@@ -18,6 +18,7 @@ import os
 import shlex
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from hundredx.calibrate.fitter import file_record, fit_cases, save_fitted
@@ -42,7 +43,7 @@ def _plain(params: object) -> object:
 
 def fit_provenance(paths: list[Path], profiles: list[dict], chip: str, n_cases: int) -> dict:
     """What a fitted file was fitted on."""
-    now = _dt.datetime.now(_dt.timezone.utc)
+    now = _dt.datetime.now(_dt.UTC)
     return {
         "date": now.date().isoformat(),
         "fitted_on": now.isoformat(timespec="seconds"),
@@ -56,12 +57,12 @@ def fit_provenance(paths: list[Path], profiles: list[dict], chip: str, n_cases: 
     }
 
 
-def fit_profiles(paths: list[str | Path], out: str | Path | None = None) -> dict:
+def fit_profiles(paths: Sequence[str | Path], out: str | Path | None = None) -> dict:
     """Fit every chip found in the profiles; returns {chip: {"path", "n_cases", "params"}}."""
     if not paths:
         raise InputError("profiles", [], "name at least one profile file")
-    paths = [Path(p) for p in paths]
-    profiles = [read_profile(p) for p in paths]
+    files = [Path(p) for p in paths]
+    profiles = [read_profile(p) for p in files]
     chips = sorted({prof["provenance"]["chip"] for prof in profiles})
     unknown = [c for c in chips if c not in _catalog_chips()]
     if unknown:
@@ -79,10 +80,10 @@ def fit_profiles(paths: list[str | Path], out: str | Path | None = None) -> dict
     result = {}
     for chip in chips:
         if chip not in fitted:
-            raise InputError("profiles", [str(p) for p in paths], f"no case the fitter could use for chip {chip}")
+            raise InputError("profiles", [str(p) for p in files], f"no case the fitter could use for chip {chip}")
         n = sum(1 for c in cases if c["hardware"] == chip)
         path = _save(chip, fitted[chip], Path(out) if out is not None else None,
-                     fit_provenance(paths, profiles, chip, n))
+                     fit_provenance(files, profiles, chip, n))
         result[chip] = {"path": str(path), "n_cases": n, "params": _plain(fitted[chip])}
     return result
 

@@ -77,7 +77,8 @@ def fit_chip(cases: list[dict], chip: ChipSpec) -> tuple[KernelParams, dict]:
 
     def residuals(x):
         p = base.replace_values(dict(zip(free, np.exp(x))))
-        return np.concatenate([_errors(cases, chip, p), PRIOR_WEIGHT * (x - np.log([max(base[n], 1e-6) for n in free]))])
+        return np.concatenate([_errors(cases, chip, p),
+                               PRIOR_WEIGHT * (x - np.log([max(base[n], 1e-6) for n in free]))])
 
     before = _errors(cases, chip, base)
     if free:
@@ -118,7 +119,7 @@ def fit_cases(cases: list[dict], chips: dict[str, ChipSpec] | None = None) -> di
 
 
 def _load_chip(chip_id: str) -> ChipSpec:
-    from hundredx.chip import load_chip  # type: ignore[attr-defined]
+    from hundredx.chip import load_chip
 
     return load_chip(chip_id)
 

@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from hundredx.fileio import atomic_write
 from hundredx.errors import InputError
+from hundredx.fileio import atomic_write
 from hundredx.kernel.measured import MAX_PROFILE_BYTES  # one bound for reading and for looking up
 
 FORMAT = "hundredx-profile/1"  # == hundredx.kernel.measured.PROFILE_FORMAT (a test checks)
@@ -77,7 +77,7 @@ class Profile(BaseModel):
     skipped: list[Skipped] = []
 
     @model_validator(mode="after")
-    def _one_chip(self) -> "Profile":
+    def _one_chip(self) -> Profile:
         for i, case in enumerate(self.cases):
             if case.hardware != self.provenance.chip:
                 raise ValueError(f"cases[{i}].hardware={case.hardware!r} differs from provenance.chip="

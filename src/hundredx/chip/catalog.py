@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -77,7 +77,7 @@ def chip_from_dict(data: dict, ident: str = "<dict>") -> ChipSpec:
     return _validate(TypeAdapter(ChipSpec), data, "chip", ident)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_chip(chip_id: str) -> ChipSpec:
     """The catalog's `ChipSpec` for `chip_id`; InputError naming the known ids otherwise."""
     key = str(chip_id).strip().lower()
@@ -89,12 +89,12 @@ def load_chip(chip_id: str) -> ChipSpec:
     return chip_from_dict(data, key)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _system_raw(system_id: str) -> dict:
     return _read_yaml(SYSTEMS_DIR / f"{system_id}.yaml", "system")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _standard_systems() -> dict[str, str]:
     """chip id -> its standard system id (from each system file's `standard_for: true`)."""
     out: dict[str, str] = {}
@@ -105,7 +105,7 @@ def _standard_systems() -> dict[str, str]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_system_file(system_id: str) -> SystemSpec:
     data = dict(_system_raw(system_id))
     _check_keys(data, _SYSTEM_FIELDS, "system", system_id)

@@ -34,8 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hundredx.arrays import fastest
-
+from hundredx.arrays import ArrayLike, fastest
 from hundredx.chip import topology as topo
 from hundredx.chip.spec import SystemSpec
 from hundredx.errors import InputError
@@ -50,12 +49,14 @@ SCOPES = ("auto", "intra_node", "inter_node")
 # coreweave nccl-tests PR #43 (GB200 NVL72 x72), DeepEP README tables (H800)). See
 # tests/test_collective_validation.py and docs/collectives.md for the per-case errors.
 FIT = {
-    "eff_scaleup": 0.80,     # ring/p2p fraction of NVLink/xGMI/ICI line rate (A100 8G 231.6/300, B300 695/900, H800 p2p 160/200)
+    # ring/p2p fraction of NVLink/xGMI/ICI line rate (A100 8G 231.6/300, B300 695/900, H800 p2p 160/200)
+    "eff_scaleup": 0.80,
     "eff_nvls": 0.685,       # NVLS all-reduce link efficiency (H100 x5..x8 420..480 GB/s busbw; H800 215)
     "eff_scaleout": 0.95,    # bulk RDMA (DeepEP normal internode 43..58 GB/s on 50 GB/s CX-7)
     "eff_pcie": 0.81,        # host<->device copies (H100 51/64, A100 26.3/32 GB/s)
     "nvls_max_bytes_per_s": 3.86e11,  # NVLS per-GPU throughput ceiling (binds on NVLink5; GB200 NVL72 x72 sweep)
-    "latency_scale": 0.4,    # effective per-step latency / catalog nominal per-hop latency (NOT fitted: ~1 us per NVLink hop, NCCL LL)
+    # effective per-step latency / catalog nominal per-hop latency (NOT fitted: ~1 us per NVLink hop, NCCL LL)
+    "latency_scale": 0.4,
     "ramp_bytes": 17e6,      # message size at which 8-rank busbw reaches half its plateau (H200/A100/GB200 sweeps)
     "ramp_ranks_exp": 0.4,   # S_half ∝ ((n-1)/7)^exp (GB200 x4 vs x8 vs x72 sweeps)
     "ramp_p": 0.69,          # sharpness of the ramp (log-log slope of 1/f - 1)
@@ -67,13 +68,13 @@ FIT = {
 class CollectiveCost:
     """Cost of one collective. Arrays when the inputs were arrays. Bandwidths are per rank."""
 
-    time_s: float | np.ndarray
+    time_s: ArrayLike
     algorithm: str | np.ndarray
-    bus_bandwidth_bytes_per_s: float | np.ndarray
-    algo_bandwidth_bytes_per_s: float | np.ndarray
+    bus_bandwidth_bytes_per_s: ArrayLike
+    algo_bandwidth_bytes_per_s: ArrayLike
     link: str
     leaves_domain: bool | np.ndarray
-    bottleneck_bytes: float | np.ndarray = 0.0
+    bottleneck_bytes: ArrayLike = 0.0
 
     def to_dict(self) -> dict:
         def plain(v):
@@ -209,7 +210,8 @@ def _two_tier(system, op, size, n_in, n_out, intra_algos):
     # hierarchical: intra stage on S (best intra algorithm), inter stage on S/n_in per rail
     intra = min((_tier(op, a, size, n_in, up, a_up, system, "scaleup") for a in intra_algos),
                 key=lambda lb: float(np.sum(lb[0] + lb[1])))
-    inter_algos = ["ring", "tree"] + (["collnet"] if system.scaleout_in_network_reduction and op == "all_reduce" else [])
+    collnet = system.scaleout_in_network_reduction and op == "all_reduce"
+    inter_algos = ["ring", "tree"] + (["collnet"] if collnet else [])
     for algo in inter_algos:
         lat, bwt = _tier(op, algo, size / n_in, n_out, out, a_out, None, "scaleout", ramp_size=size)
         key = "collnet" if algo == "collnet" else "hierarchical"

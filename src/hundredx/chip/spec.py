@@ -3,8 +3,9 @@
 A chip knows nothing of transformers, nor of software: peak dense FLOP/s per compute class
 (0 where the format has no hardware path), memory levels, compute units, GEMM tile shape
 and operand alignment, power, and its architecture (`generation`), which the kernel
-catalog (kernel/catalog.py) matches to say which kernels and libraries run on it. A system adds the scale-up domain (NVLink/NVSwitch, NVL72, xGMI,
-TPU ICI, NeuronLink), the scale-out network, and the topology. Bandwidths are per
+catalog (kernel/catalog.py) matches to say which kernels and libraries run on it. A system
+adds the scale-up domain (NVLink/NVSwitch, NVL72, xGMI, TPU ICI, NeuronLink), the scale-out
+network, and the topology. Bandwidths are per
 direction, per chip, in bytes/s (datasheets quoting bidirectional figures are halved
 in the catalog, which says so in `notes`).
 """
@@ -100,11 +101,13 @@ class SystemSpec:
         if self.scaleout_kind not in SCALEOUT_KINDS:
             raise ValueError(f"system {self.id}: scaleout_kind={self.scaleout_kind!r} not in {SCALEOUT_KINDS}")
         if self.devices_per_node < 1 or self.scaleup_domain < 1:
-            raise ValueError(f"system {self.id}: devices_per_node={self.devices_per_node}, scaleup_domain={self.scaleup_domain} must be >= 1")
+            raise ValueError(f"system {self.id}: devices_per_node={self.devices_per_node}, "
+                             f"scaleup_domain={self.scaleup_domain} must be >= 1")
         if not self.sources:
             raise ValueError(f"system {self.id}: sources must name where the numbers come from")
         if self.topology.startswith("torus") and self.torus_dims and self._dims_product() != self.scaleup_domain:
-            raise ValueError(f"system {self.id}: torus_dims={self.torus_dims} do not multiply to scaleup_domain={self.scaleup_domain}")
+            raise ValueError(f"system {self.id}: torus_dims={self.torus_dims} do not multiply to "
+                             f"scaleup_domain={self.scaleup_domain}")
 
     def _dims_product(self) -> int:
         product = 1

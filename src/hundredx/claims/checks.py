@@ -59,6 +59,7 @@ def expert_params(cid, text, src) -> Claim:
     from hundredx.model import load_model
 
     m = load_model("deepseek-ai/DeepSeek-V3")
+    assert m.moe is not None  # DeepSeek-V3 is a MoE model
     d, f = m.hidden_size, m.moe.expert_width
     params = 3 * d * f
     aligned = all(x % 128 == 0 for x in (d, f)) and (f * 1) % 16 == 0
@@ -135,13 +136,15 @@ def flash_attention4(cid, text, src) -> Claim:
 def mla_compression(cid, text, src) -> Claim:
     from hundredx.model import kv_bytes_per_token, load_model
 
-    v3, llama = load_model("deepseek-ai/DeepSeek-V3", kv="bf16"), load_model("meta-llama/Llama-3.1-70B-Instruct", kv="bf16")
+    v3 = load_model("deepseek-ai/DeepSeek-V3", kv="bf16")
+    llama = load_model("meta-llama/Llama-3.1-70B-Instruct", kv="bf16")
     a = v3.attention
     mla = a.kv_lora_rank + a.qk_rope_head_dim
     gqa = 2 * llama.num_kv_heads * llama.head_dim
     mha = a.num_heads * (a.qk_head_dim + a.v_head_dim)
     ratio = gqa / mla
-    why = (f"per layer per token: MLA caches {mla} elements (kv_lora_rank {a.kv_lora_rank} + rope {a.qk_rope_head_dim}); "
+    why = (f"per layer per token: MLA caches {mla} elements "
+           f"(kv_lora_rank {a.kv_lora_rank} + rope {a.qk_rope_head_dim}); "
            f"GQA-8 x 128 (Llama-3.1-70B) {gqa} -> {ratio:.2f}x; MHA with V3's 128 heads {mha} -> {mha / mla:.0f}x. "
            f"Whole models: V3 {kv_bytes_per_token(v3) / 1e3:.0f} kB/token vs Llama-70B "
            f"{kv_bytes_per_token(llama) / 1e3:.0f} kB/token")
@@ -184,7 +187,8 @@ def nvlink_gap(cid, text, src) -> Claim:
 def pd_disaggregation(cid, text, src) -> Claim:
     from hundredx.claims.goodput import ATTAINMENT, pd_goodput_ratio
 
-    model, chip, devices, isl, osl, ttft, tpot = "meta-llama/Llama-3.1-8B-Instruct", "h100-sxm", 8, 1024, 256, 0.5, 0.012
+    model, chip, devices = "meta-llama/Llama-3.1-8B-Instruct", "h100-sxm", 8
+    isl, osl, ttft, tpot = 1024, 256, 0.5, 0.012
     res = pd_goodput_ratio(model, chip, devices, isl, osl, ttft, tpot)
     why = (f"serving simulator, {model} FP8 on {devices}x {chip}, {isl}/{osl} tokens, Poisson arrivals: highest rate "
            f"with {ATTAINMENT:.0%} of requests within TTFT <= {ttft:g} s and TPOT <= {tpot * 1e3:g} ms: colocated "
@@ -219,10 +223,12 @@ def rubin_width(cid, text, src) -> Claim:
     rubin, gb300 = load_chip("rubin"), load_chip("gb300")
     fp4 = rubin.peak("fp4") / gb300.peak("fp4")
     fp8 = rubin.peak("fp8") / gb300.peak("fp8")
-    why = (f"catalog dense peaks: FP4 {rubin.peak('fp4') / 1e15:g} vs {gb300.peak('fp4') / 1e15:g} PFLOP/s -> x{fp4:.2f}; "
+    why = (f"catalog dense peaks: FP4 {rubin.peak('fp4') / 1e15:g} vs {gb300.peak('fp4') / 1e15:g} PFLOP/s "
+           f"-> x{fp4:.2f}; "
            f"FP8 x{fp8:.2f} but Rubin's FP8 entry is an assumption scaled from FP4 (preliminary={rubin.preliminary}), "
            "so only the FP4 ratio is evidence")
-    return _claim(cid, text, src, 2.0, fp4, "x", 1.25, why, details={"fp8_ratio": fp8, "preliminary": rubin.preliminary})
+    return _claim(cid, text, src, 2.0, fp4, "x", 1.25, why,
+                  details={"fp8_ratio": fp8, "preliminary": rubin.preliminary})
 
 
 CHECKS = [

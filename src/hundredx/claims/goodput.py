@@ -49,6 +49,6 @@ def pd_goodput_ratio(model_id: str, chip: str, devices: int, isl: int, osl: int,
                       disaggregation=Disaggregation(p, devices - p)).stack
         dep = deployment_from_stack(pools)
         splits[f"{p}:{devices - p}"] = max_goodput_rate(dep, isl, osl, ttft_s, tpot_s)
-    best = max(splits, key=splits.get)
+    best = max(splits, key=lambda split: splits[split])
     return {"colocated_rate": colocated, "disaggregated_rate": splits[best], "best_split": best, "splits": splits,
             "ratio": splits[best] / colocated if colocated > 0 else float("inf")}

@@ -1,4 +1,5 @@
-"""`python -m hundredx.cli ...`: the same command as the `hundredx` entry point (works uninstalled with PYTHONPATH=src)."""
+"""`python -m hundredx.cli ...`: the same command as the `hundredx` entry point (works uninstalled with
+PYTHONPATH=src)."""
 
 from hundredx.cli.app import main
 

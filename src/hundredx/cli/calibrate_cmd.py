@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -60,8 +59,8 @@ def register(app: typer.Typer) -> None:
 @calibrate_app.command("run")
 def run_cmd(
     device: str = typer.Option("cuda", "--device", help="cuda or cpu (cpu: small sizes, for testing the pipeline)"),
-    chip: Optional[str] = typer.Option(None, "--chip", help="catalog chip id; default: mapped from the device name"),
-    out: Optional[Path] = typer.Option(None, "--out", help="profile file (default $HUNDREDX_HOME/profiles/"
+    chip: str | None = typer.Option(None, "--chip", help="catalog chip id; default: mapped from the device name"),
+    out: Path | None = typer.Option(None, "--out", help="profile file (default $HUNDREDX_HOME/profiles/"
                                                             "profile-<chip>-<date>.json, where predictions find it)"),
     quick: bool = typer.Option(False, "--quick", help="a subset of each sweep, fewer repeats"),
     backend: str = typer.Option("auto", "--backend", help="auto, torch or numpy (cpu only)"),
@@ -105,7 +104,7 @@ def run_cmd(
 @calibrate_app.command("fit")
 def fit_cmd(
     profiles: list[Path] = typer.Argument(..., help="profile files"),
-    out: Optional[Path] = typer.Option(None, "--out", help="fitted file or directory (default: $HUNDREDX_HOME/fitted/, "
+    out: Path | None = typer.Option(None, "--out", help="fitted file or directory (default: $HUNDREDX_HOME/fitted/, "
                                                             "read by predictions before the shipped files)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:

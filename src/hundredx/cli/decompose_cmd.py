@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import typer
 
 from hundredx.cli.common import print_json, print_table, user_errors
 from hundredx.fileio import atomic_write_many
 
 
-def _run(a: str, b: str, metric: str, waterfall: Optional[List[str]]):
+def _run(a: str, b: str, metric: str, waterfall: list[str] | None):
     from hundredx.decompose import decompose
     from hundredx.stackfile import load_stack, load_steps
 
@@ -18,7 +16,7 @@ def _run(a: str, b: str, metric: str, waterfall: Optional[List[str]]):
     return sa, sb, decompose(sa, sb, metric=metric, steps=load_steps(waterfall))
 
 
-def _write_report(path: str, d, sa, sb, png: Optional[str] = None) -> None:
+def _write_report(path: str, d, sa, sb, png: str | None = None) -> None:
     """The HTML report (and the waterfall PNG): written together, or neither."""
     from hundredx.report import render_html
 
@@ -61,9 +59,9 @@ def register(app: typer.Typer) -> None:
         b: str = typer.Argument(..., help="stack file B"),
         metric: str = typer.Option("output_tokens_per_s_per_device", help="output_tokens_per_s_per_device, "
                                    "cost_per_million_tokens, energy_per_token_j, tpot_s, ttft_s"),
-        waterfall: Optional[List[str]] = typer.Option(None, "--waterfall", help="step file (repeatable, in order)"),
+        waterfall: list[str] | None = typer.Option(None, "--waterfall", help="step file (repeatable, in order)"),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
-        html_out: Optional[str] = typer.Option(None, "--html", help="also write an HTML report here"),
+        html_out: str | None = typer.Option(None, "--html", help="also write an HTML report here"),
     ) -> None:
         """Decompose B/A into model, kernel and chip factors (Shapley), interaction, waterfall, mismatches."""
         with user_errors():
@@ -80,9 +78,9 @@ def register(app: typer.Typer) -> None:
         a: str = typer.Argument(..., help="stack file A (the baseline)"),
         b: str = typer.Argument(..., help="stack file B"),
         html_out: str = typer.Option(..., "--html", help="HTML file to write"),
-        png: Optional[str] = typer.Option(None, "--png", help="also write the waterfall chart as PNG"),
+        png: str | None = typer.Option(None, "--png", help="also write the waterfall chart as PNG"),
         metric: str = typer.Option("output_tokens_per_s_per_device", help="metric to decompose"),
-        waterfall: Optional[List[str]] = typer.Option(None, "--waterfall", help="step file (repeatable, in order)"),
+        waterfall: list[str] | None = typer.Option(None, "--waterfall", help="step file (repeatable, in order)"),
     ) -> None:
         """Write a self-contained HTML report (waterfall, roofline, memory, mismatches) for A vs B."""
         with user_errors():

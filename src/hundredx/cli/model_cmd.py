@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -26,7 +26,8 @@ def model_summary(spec: Any) -> dict:
             "params_active": params_active(spec), "num_layers": spec.num_layers, "hidden_size": spec.hidden_size,
             "vocab_size": spec.vocab_size, "attention": attention,
             "kv_bytes_per_token": kv_bytes_per_token(spec), "weight_bytes": weight_bytes(spec), "moe": moe,
-            "linear_attention": None if spec.linear is None else {k: getattr(spec.linear, k) for k in spec.linear.__slots__},
+            "linear_attention": (None if spec.linear is None
+                                 else {k: getattr(spec.linear, k) for k in spec.linear.__slots__}),
             "quant": spec.quant.to_dict(), "layer_groups": {k.key: n for k, n in spec.groups.items()},
             "not_modelled": list(spec.not_modelled)}
 
@@ -47,7 +48,7 @@ def register(app: typer.Typer) -> None:
         from hundredx.model import list_models, load_model, params_active, params_total
 
         with user_errors():
-            rows = []
+            rows: list[dict[str, Any]] = []
             for model_id in list_models():
                 spec = load_model(model_id)
                 rows.append({"id": model_id, "params_total": params_total(spec), "params_active": params_active(spec),
@@ -61,9 +62,9 @@ def register(app: typer.Typer) -> None:
 
     @sub.command("show")
     def show_cmd(model: str = typer.Argument(..., help="zoo id, zoo name, config.json or folder"),
-                 weights: Optional[str] = typer.Option(None, "--weights", help="weight format, e.g. fp8, nvfp4"),
-                 kv: Optional[str] = typer.Option(None, "--kv", help="KV-cache format"),
-                 act: Optional[str] = typer.Option(None, "--act", help="activation format"),
+                 weights: str | None = typer.Option(None, "--weights", help="weight format, e.g. fp8, nvfp4"),
+                 kv: str | None = typer.Option(None, "--kv", help="KV-cache format"),
+                 act: str | None = typer.Option(None, "--act", help="activation format"),
                  json_out: bool = typer.Option(False, "--json", help="print JSON")) -> None:
         """Show one model: parameters, attention, KV bytes per token, weight bytes, formats."""
         from hundredx.model import load_model
@@ -74,9 +75,10 @@ def register(app: typer.Typer) -> None:
             if json_out:
                 print_json(info)
                 return
+            groups = ", ".join(f"{k}: {n}" for k, n in info["layer_groups"].items())
             rows = [["params total", f"{info['params_total'] / 1e9:.2f} B"],
                     ["params active", f"{info['params_active'] / 1e9:.2f} B"],
-                    ["layers", f"{info['num_layers']} ({', '.join(f'{k}: {n}' for k, n in info['layer_groups'].items())})"],
+                    ["layers", f"{info['num_layers']} ({groups})"],
                     ["attention", f"{info['attention']['kind']} {info['attention']['layers']}"],
                     ["KV bytes/token", fmt_bytes(info["kv_bytes_per_token"])],
                     ["weights", fmt_bytes(info["weight_bytes"])],

@@ -18,9 +18,10 @@ op_app = typer.Typer(no_args_is_help=True, help="Cost of one kernel on one chip:
 
 def _load_chip(chip_id: str):
     try:
-        from hundredx.chip import load_chip  # type: ignore[attr-defined]
+        from hundredx.chip import load_chip
     except ImportError:
-        raise InputError("chip", chip_id, "the chip catalog loader (hundredx.chip.load_chip) is not available") from None
+        raise InputError("chip", chip_id,
+                         "the chip catalog loader (hundredx.chip.load_chip) is not available") from None
     return load_chip(chip_id)
 
 
@@ -48,8 +49,9 @@ def _report(title: str, chip, params, t, extra: dict, as_json: bool) -> None:
 
 
 @op_app.command("gemm")
-def gemm_cmd(chip: str = typer.Option(..., "--chip"), m: int = typer.Option(..., "--m"), n: int = typer.Option(..., "--n"),
-             k: int = typer.Option(..., "--k"), dtype: str = "bf16", library: str = "auto",
+def gemm_cmd(chip: str = typer.Option(..., "--chip"), m: int = typer.Option(..., "--m"),
+             n: int = typer.Option(..., "--n"), k: int = typer.Option(..., "--k"), dtype: str = "bf16",
+             library: str = "auto",
              as_json: bool = typer.Option(False, "--json")) -> None:
     """Dense GEMM C[m,n] = A[m,k] B[k,n]."""
     from hundredx.kernel.gemm import gemm_time
@@ -63,9 +65,11 @@ def gemm_cmd(chip: str = typer.Option(..., "--chip"), m: int = typer.Option(...,
 
 
 @op_app.command("grouped-gemm")
-def grouped_cmd(chip: str = typer.Option(..., "--chip"), k: int = typer.Option(..., "--k"), n: int = typer.Option(..., "--n"),
+def grouped_cmd(chip: str = typer.Option(..., "--chip"), k: int = typer.Option(..., "--k"),
+                n: int = typer.Option(..., "--n"),
                 tokens_per_group: str = typer.Option("", "--tokens-per-group", help="comma list, e.g. 128,256"),
-                groups: int = typer.Option(0, "--groups"), tokens: int = typer.Option(0, "--tokens", help="routed rows"),
+                groups: int = typer.Option(0, "--groups"),
+                tokens: int = typer.Option(0, "--tokens", help="routed rows"),
                 distribution: str = "uniform", library: str = "deepgemm", dtype: str = "bf16",
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """MoE grouped GEMM over experts."""
@@ -79,7 +83,8 @@ def grouped_cmd(chip: str = typer.Option(..., "--chip"), k: int = typer.Option(.
             except ValueError:
                 raise InputError("tokens-per-group", tokens_per_group, "must be a comma list of integers") from None
         elif groups < 1 or tokens < 1:
-            raise InputError("groups/tokens", (groups, tokens), "give --tokens-per-group, or --groups and --tokens >= 1")
+            raise InputError("groups/tokens", (groups, tokens),
+                             "give --tokens-per-group, or --groups and --tokens >= 1")
         spec, params = _setup(chip)
         t = grouped_gemm_time(spec, params, k, n, tpg, groups or None, tokens or None, distribution, library, dtype)
         _report("grouped_gemm", spec, params, t, {"padded_rows": float(np.asarray(t.parts["padded_rows"])),
@@ -119,7 +124,7 @@ def memory_cmd(chip: str = typer.Option(..., "--chip"), op: str = "copy", nbytes
 
 def register(app: typer.Typer) -> None:
     try:
-        from hundredx.cli.op_collective import register_collective  # type: ignore[import-not-found]
+        from hundredx.cli.op_collective import register_collective
 
         register_collective(op_app)
     except ModuleNotFoundError:

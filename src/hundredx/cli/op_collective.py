@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any
 
 import typer
 
@@ -13,17 +13,18 @@ from hundredx.units import fmt_si, fmt_time, parse_size
 
 def op_collective(
     chip: str = typer.Option(..., "--chip", help="chip id or system id (a chip means its standard system)"),
-    op: str = typer.Option("all_reduce", "--op", help="all_reduce, all_gather, reduce_scatter, all_to_all, p2p, moe_dispatch, moe_combine"),
+    op: str = typer.Option("all_reduce", "--op", help="all_reduce, all_gather, reduce_scatter, all_to_all, p2p, "
+                                                     "moe_dispatch, moe_combine"),
     nbytes: str = typer.Option("1M", "--bytes", help="message bytes per rank (nccl-tests size), e.g. 1M, 64MiB"),
     ranks: int = typer.Option(8, "--ranks", help="ranks taking part"),
     scope: str = typer.Option("auto", "--scope", help="auto, intra_node, inter_node"),
     algorithm: str = typer.Option("auto", "--algorithm", help="auto, ring, tree, nvls, collnet, direct, hierarchical"),
     library: str = typer.Option("nccl", "--library", help="a collective row of the kernel catalog: nccl, rccl, deepep, "
                                                           "nvshmem, trtllm, xla, neuron"),
-    tokens: Optional[int] = typer.Option(None, "--tokens", help="MoE: tokens per rank"),
-    hidden: Optional[int] = typer.Option(None, "--hidden", help="MoE: hidden size"),
-    topk: Optional[int] = typer.Option(None, "--topk", help="MoE: experts per token"),
-    experts: Optional[int] = typer.Option(None, "--experts", help="MoE: routed experts"),
+    tokens: int | None = typer.Option(None, "--tokens", help="MoE: tokens per rank"),
+    hidden: int | None = typer.Option(None, "--hidden", help="MoE: hidden size"),
+    topk: int | None = typer.Option(None, "--topk", help="MoE: experts per token"),
+    experts: int | None = typer.Option(None, "--experts", help="MoE: routed experts"),
     dtype: str = typer.Option("bf16", "--dtype", help="MoE: fp8, bf16, ..."),
     mode: str = typer.Option("normal", "--mode", help="MoE: normal or low_latency"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
@@ -35,11 +36,12 @@ def op_collective(
     with user_errors():
         system = load_system(chip)
         size = parse_size(nbytes, "bytes")
-        moe = {}
+        moe: dict[str, Any] = {}
         if op in ("moe_dispatch", "moe_combine"):
             moe = {"tokens": tokens, "hidden": hidden, "topk": topk, "experts": experts, "dtype": dtype, "mode": mode}
         cost = comm_time(system, op, size, ranks, scope=scope, algorithm=algorithm, library=library, **moe)
-    data = {"system": system.id, "chip": system.chip.id, "op": op, "message_bytes": size, "ranks": ranks, **cost.to_dict()}
+    data = {"system": system.id, "chip": system.chip.id, "op": op, "message_bytes": size, "ranks": ranks,
+            **cost.to_dict()}
     if as_json:
         print_json(data)
         return

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from hundredx.cli.common import print_json, print_table, user_errors
 
 
-def build_scenario(model: str, chip: str, devices: Optional[int], tp: Optional[int], pp: int, ep: int,
-                   dp: Optional[int], weights: Optional[str] = None, kv: Optional[str] = None, act: Optional[str] = None,
-                   attention_kernel: str = "auto", attention_dp: bool = False, nodes: Optional[int] = None, cp: int = 1,
+def build_scenario(model: str, chip: str, devices: int | None, tp: int | None, pp: int, ep: int,
+                   dp: int | None, weights: str | None = None, kv: str | None = None, act: str | None = None,
+                   attention_kernel: str = "auto", attention_dp: bool = False, nodes: int | None = None, cp: int = 1,
                    workload=None, **runtime):
     """The CLI's stack, built by scenario.build (the one place stacks are built and checked)."""
     from hundredx.scenario import build
@@ -26,17 +24,18 @@ def register(app: typer.Typer) -> None:
     def predict_command(
         model: str = typer.Option(..., help="zoo id, name, config.json path or folder"),
         chip: str = typer.Option(..., help="chip id or system id (hundredx chip list)"),
-        devices: Optional[int] = typer.Option(None, help="devices in total (default tp*pp*cp*dp; without --tp, tp fills them)"),
-        nodes: Optional[int] = typer.Option(None, help="nodes the devices span (checked against the system)"),
-        tp: Optional[int] = typer.Option(None, help="tensor parallel degree"),
+        devices: int | None = typer.Option(None, help="devices in total (default tp*pp*cp*dp; "
+                                                      "without --tp, tp fills them)"),
+        nodes: int | None = typer.Option(None, help="nodes the devices span (checked against the system)"),
+        tp: int | None = typer.Option(None, help="tensor parallel degree"),
         pp: int = typer.Option(1, help="pipeline parallel degree"),
         ep: int = typer.Option(1, help="expert parallel degree"),
-        dp: Optional[int] = typer.Option(None, help="data parallel replicas (default devices / (tp*pp*cp), else 1)"),
+        dp: int | None = typer.Option(None, help="data parallel replicas (default devices / (tp*pp*cp), else 1)"),
         cp: int = typer.Option(1, help="context parallel degree (ring attention over long prompts)"),
         attention_dp: bool = typer.Option(False, "--attention-dp", help="attention data-parallel over the tp ranks"),
-        weights: Optional[str] = typer.Option(None, help="weight format (bf16, fp8, fp8_block128, nvfp4, mxfp4, int4...)"),
-        kv: Optional[str] = typer.Option(None, help="KV-cache format"),
-        act: Optional[str] = typer.Option(None, help="activation format"),
+        weights: str | None = typer.Option(None, help="weight format (bf16, fp8, fp8_block128, nvfp4, mxfp4, int4...)"),
+        kv: str | None = typer.Option(None, help="KV-cache format"),
+        act: str | None = typer.Option(None, help="activation format"),
         attention_kernel: str = typer.Option("auto", help="fa2, fa3, fa4, flashmla, flashinfer, cudnn, ..."),
         isl: int = typer.Option(1024, help="input tokens per request"),
         osl: int = typer.Option(128, help="output tokens per request"),
@@ -71,7 +70,8 @@ def register(app: typer.Typer) -> None:
                 ["memory/device", f"{fmt_bytes(mem['total'])} of {fmt_bytes(mem['usable'])}",
                  f"weights {fmt_bytes(mem['weights'])}, KV {fmt_bytes(mem['kv_cache'])}"],
                 ["bottleneck (decode)", result.bottleneck, ""]]
-        print_table(f"{stack.model.id} on {stack.system.id} ({result.devices} devices)", ["metric", "predicted", "lower bound / detail"], rows)
+        print_table(f"{stack.model.id} on {stack.system.id} ({result.devices} devices)",
+                    ["metric", "predicted", "lower bound / detail"], rows)
         ops = sorted((r for r in result.breakdown if r["phase"] == "decode"), key=lambda r: -r["time_s"])[:top]
         print_table("decode step breakdown (top ops)", ["op", "kind", "time", "share", "bound", "efficiency", "source"],
                     [[r["op"], r["kind"], fmt_time(r["time_s"]), f"{100 * r['share']:.1f}%", r["bound"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Any
 
 import typer
 
@@ -10,7 +10,7 @@ from hundredx.cli.common import print_json, print_table, user_errors
 from hundredx.errors import InputError
 
 
-def _pair(text: Optional[str], field: str) -> Optional[tuple[int, int]]:
+def _pair(text: str | None, field: str) -> tuple[int, int] | None:
     if not text:
         return None
     try:
@@ -20,7 +20,7 @@ def _pair(text: Optional[str], field: str) -> Optional[tuple[int, int]]:
     return p, d
 
 
-def _spec(text: Optional[str]):
+def _spec(text: str | None):
     from hundredx.kernel.runtime import SpeculativeSpec
 
     if not text:
@@ -35,8 +35,8 @@ def _spec(text: Optional[str]):
     return SpeculativeSpec(method=method, draft_tokens=k, acceptance=accept)
 
 
-def build_workload(isl: int, osl: int, requests: Optional[int], concurrency: Optional[int], rate: Optional[float],
-                   trace: Optional[str], ttft_limit: Optional[float] = None, tpot_limit: Optional[float] = None):
+def build_workload(isl: int, osl: int, requests: int | None, concurrency: int | None, rate: float | None,
+                   trace: str | None, ttft_limit: float | None = None, tpot_limit: float | None = None):
     """The simulator's workload: closed loop (--concurrency), Poisson (--rate), a trace, or offline."""
     import math
 
@@ -44,8 +44,8 @@ def build_workload(isl: int, osl: int, requests: Optional[int], concurrency: Opt
 
     if sum(x is not None for x in (concurrency, rate, trace)) > 1:
         raise InputError("concurrency/rate/trace", "", "give at most one of --concurrency, --rate, --trace")
-    common = {"isl": isl, "osl": osl, "num_requests": requests, "ttft_limit_s": ttft_limit or math.inf,
-              "tpot_limit_s": tpot_limit or math.inf}
+    common: dict[str, Any] = {"isl": isl, "osl": osl, "num_requests": requests,
+                              "ttft_limit_s": ttft_limit or math.inf, "tpot_limit_s": tpot_limit or math.inf}
     if trace:  # parsed here, before any progress bar, so a bad file fails with one clean line
         from hundredx.serve import load_trace
 
@@ -68,64 +68,79 @@ def _register_serve(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(model: str = typer.Option(..., help="zoo id, name, config.json path or folder"),
               chip: str = typer.Option(..., help="chip id or system id (hundredx chip list)"),
-              devices: Optional[int] = typer.Option(None, help="devices in total, aggregated serving (default tp*pp*dp)"),
-              tp: Optional[int] = typer.Option(None, help="tensor parallel degree per replica"),
+              devices: int | None = typer.Option(None, help="devices in total, aggregated serving (default tp*pp*dp)"),
+              tp: int | None = typer.Option(None, help="tensor parallel degree per replica"),
               pp: int = typer.Option(1, help="pipeline parallel degree per replica"),
               ep: int = typer.Option(1, help="expert parallel degree"),
-              dp: Optional[int] = typer.Option(None, help="data parallel replicas (default devices / replica)"),
-              attention_dp: bool = typer.Option(False, "--attention-dp", help="attention data-parallel over the tp ranks"),
-              weights: Optional[str] = typer.Option(None, help="weight format (bf16, fp8, nvfp4, ...)"),
-              kv: Optional[str] = typer.Option(None, help="KV-cache format"),
-              concurrency: Optional[int] = typer.Option(None, help="closed loop: requests in flight over the deployment"),
-              rate: Optional[float] = typer.Option(None, help="open loop: Poisson arrivals, requests/s"),
-              requests: Optional[int] = typer.Option(None, help="requests to simulate (default 1000)"),
+              dp: int | None = typer.Option(None, help="data parallel replicas (default devices / replica)"),
+              attention_dp: bool = typer.Option(False, "--attention-dp",
+                                                help="attention data-parallel over the tp ranks"),
+              weights: str | None = typer.Option(None, help="weight format (bf16, fp8, nvfp4, ...)"),
+              kv: str | None = typer.Option(None, help="KV-cache format"),
+              concurrency: int | None = typer.Option(None, help="closed loop: requests in flight over the deployment"),
+              rate: float | None = typer.Option(None, help="open loop: Poisson arrivals, requests/s"),
+              requests: int | None = typer.Option(None, help="requests to simulate (default 1000)"),
               isl: int = typer.Option(1024, help="input tokens per request"),
               osl: int = typer.Option(256, help="output tokens per request"),
-              trace: Optional[str] = typer.Option(None, help="CSV/Parquet: timestamp,input_length,output_length[,prefix_id]"),
-              disagg: Optional[str] = typer.Option(None, help="P:D prefill and decode devices (P/D disaggregation)"),
-              prefill_tp: Optional[int] = typer.Option(None, help="tensor parallelism of the prefill pool (with --disagg)"),
-              afd: Optional[str] = typer.Option(None, help="A:F attention and FFN devices per replica"),
-              spec: Optional[str] = typer.Option(None, help="speculative decoding METHOD:K:ACCEPT, e.g. mtp:3:0.7"),
+              trace: str | None = typer.Option(None, help="CSV/Parquet: "
+                                                         "timestamp,input_length,output_length[,prefix_id]"),
+              disagg: str | None = typer.Option(None, help="P:D prefill and decode devices (P/D disaggregation)"),
+              prefill_tp: int | None = typer.Option(None,
+                                                    help="tensor parallelism of the prefill pool (with --disagg)"),
+              afd: str | None = typer.Option(None, help="A:F attention and FFN devices per replica"),
+              spec: str | None = typer.Option(None, help="speculative decoding METHOD:K:ACCEPT, e.g. mtp:3:0.7"),
               prefix_cache: bool = typer.Option(False, "--prefix-cache", help="reuse cached KV of shared prefixes"),
               max_seqs: int = typer.Option(256, help="engine cap on running sequences per replica"),
               max_batched_tokens: int = typer.Option(8192, help="engine token budget per step (chunked prefill)"),
-              ttft_limit: Optional[float] = typer.Option(None, help="TTFT limit for goodput, seconds"),
-              tpot_limit: Optional[float] = typer.Option(None, help="TPOT limit for goodput, seconds"),
+              ttft_limit: float | None = typer.Option(None, help="TTFT limit for goodput, seconds"),
+              tpot_limit: float | None = typer.Option(None, help="TPOT limit for goodput, seconds"),
               seed: int = typer.Option(0, help="random seed (arrivals, lengths, acceptance)"),
               as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
         """Simulate serving at request level: queues, continuous batching, paged KV, disaggregation."""
-        from hundredx.cli.predict_cmd import build_scenario
-        from hundredx.kernel.runtime import Disaggregation, SchedulerSpec
         from hundredx.serve import simulate
-        from hundredx.serve.from_stack import deployment_from_stack
 
         with user_errors():
-            pair = _pair(disagg, "disagg")
-            afd_pair = _pair(afd, "afd")
-            if pair and afd_pair:
-                raise InputError("afd", afd, "choose --disagg or --afd, not both")
-            if prefill_tp is not None and pair is None:
-                raise InputError("prefill-tp", prefill_tp, "applies to a disaggregated deployment (--disagg P:D) only")
-            if (pair or afd_pair) and devices is not None:
-                raise InputError("devices", devices, "with --disagg P:D or --afd A:F the pools set the devices")
-            pools = Disaggregation(pair[0], pair[1], prefill_tp) if pair else None
-            scheduler = SchedulerSpec(max_seqs=max_seqs, max_batched_tokens=max_batched_tokens,
-                                      prefix_cache=prefix_cache)
-            scn = build_scenario(model, chip, devices, tp, pp, ep, dp, weights, kv, attention_dp=attention_dp,
-                                 speculative=_spec(spec), scheduler=scheduler, disaggregation=pools)
-            deployment = deployment_from_stack(scn.stack, afd=afd_pair)
+            engine = dict(max_seqs=max_seqs, max_batched_tokens=max_batched_tokens, prefix_cache=prefix_cache)
+            scn, deployment = _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv, disagg,
+                                          prefill_tp, afd, spec, engine)
             workload = build_workload(isl, osl, requests, concurrency, rate, trace, ttft_limit, tpot_limit)
             result = _run(simulate, deployment, workload, seed, quiet=as_json)
-        data = result.to_dict()
-        data.update({"model": scn.model.id, "system": scn.system.id})
-        if as_json:
-            print_json(data)
-            return
-        keys = ["output_tokens_per_s", "output_tokens_per_s_per_device", "tokens_per_s_per_user", "ttft_p50_s",
-                "ttft_p99_s", "tpot_p50_s", "tpot_p99_s", "e2e_p90_s", "goodput_fraction", "kv_peak_utilization",
-                "preemptions", "usd_per_million_output_tokens", "joules_per_output_token"]
-        print_table(f"{scn.model.id} on {scn.system.id}", ["metric", "value"],
-                    [[k, f"{data[k]:.4g}" if isinstance(data.get(k), float) else data.get(k)] for k in keys if k in data])
+        _print_serve(scn, result.to_dict(), as_json)
+
+
+def _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv, disagg, prefill_tp, afd, spec,
+                engine: dict):
+    """(scenario, deployment) of `hundredx serve`'s options: aggregated, --disagg P:D or --afd A:F;
+    `engine`: the SchedulerSpec fields."""
+    from hundredx.cli.predict_cmd import build_scenario
+    from hundredx.kernel.runtime import Disaggregation, SchedulerSpec
+    from hundredx.serve.from_stack import deployment_from_stack
+
+    pair = _pair(disagg, "disagg")
+    afd_pair = _pair(afd, "afd")
+    if pair and afd_pair:
+        raise InputError("afd", afd, "choose --disagg or --afd, not both")
+    if prefill_tp is not None and pair is None:
+        raise InputError("prefill-tp", prefill_tp, "applies to a disaggregated deployment (--disagg P:D) only")
+    if (pair or afd_pair) and devices is not None:
+        raise InputError("devices", devices, "with --disagg P:D or --afd A:F the pools set the devices")
+    pools = Disaggregation(pair[0], pair[1], prefill_tp) if pair else None
+    scheduler = SchedulerSpec(**engine)
+    scn = build_scenario(model, chip, devices, tp, pp, ep, dp, weights, kv, attention_dp=attention_dp,
+                         speculative=_spec(spec), scheduler=scheduler, disaggregation=pools)
+    return scn, deployment_from_stack(scn.stack, afd=afd_pair)
+
+
+def _print_serve(scn, data: dict, as_json: bool) -> None:
+    data.update({"model": scn.model.id, "system": scn.system.id})
+    if as_json:
+        print_json(data)
+        return
+    keys = ["output_tokens_per_s", "output_tokens_per_s_per_device", "tokens_per_s_per_user", "ttft_p50_s",
+            "ttft_p99_s", "tpot_p50_s", "tpot_p99_s", "e2e_p90_s", "goodput_fraction", "kv_peak_utilization",
+            "preemptions", "usd_per_million_output_tokens", "joules_per_output_token"]
+    print_table(f"{scn.model.id} on {scn.system.id}", ["metric", "value"],
+                [[k, f"{data[k]:.4g}" if isinstance(data.get(k), float) else data.get(k)] for k in keys if k in data])
 
 
 def _register_pareto(app: typer.Typer) -> None:
@@ -133,14 +148,15 @@ def _register_pareto(app: typer.Typer) -> None:
     def pareto(model: str = typer.Option(..., help="zoo id, name, config.json path or folder"),
                chip: str = typer.Option(..., help="chip id or system id"),
                devices: int = typer.Option(8, help="devices in total"),
-               weights: Optional[str] = typer.Option(None, help="weight format"),
-               kv: Optional[str] = typer.Option(None, help="KV-cache format"),
+               weights: str | None = typer.Option(None, help="weight format"),
+               kv: str | None = typer.Option(None, help="KV-cache format"),
                isl: int = typer.Option(1024, help="input tokens per request"),
                osl: int = typer.Option(256, help="output tokens per request"),
-               concurrency: List[int] = typer.Option([1, 4, 16, 64, 256], help="closed-loop requests in flight per replica"),
-               tp: List[int] = typer.Option([], help="tensor-parallel degrees (default: divisors of devices)"),
+               concurrency: list[int] = typer.Option([1, 4, 16, 64, 256],
+                                                     help="closed-loop requests in flight per replica"),
+               tp: list[int] = typer.Option([], help="tensor-parallel degrees (default: divisors of devices)"),
                requests: int = typer.Option(400, help="requests simulated per point"),
-               plot: Optional[str] = typer.Option(None, help="write the front to FILE.png"),
+               plot: str | None = typer.Option(None, help="write the front to FILE.png"),
                as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
         """Pareto front of output tokens/s per device vs tokens/s per user over concurrency x tensor parallelism."""
         from hundredx.cli.predict_cmd import build_scenario
@@ -182,7 +198,8 @@ def _register_pareto(app: typer.Typer) -> None:
             print_json({"model": model, "chip": chip, "devices": devices, "points": frame[cols].to_dict("records")})
             return
         print_table("Pareto sweep (* = on the front)", cols,
-                    [[f"{v:.4g}" if isinstance(v, float) else v for v in row] for row in frame[cols].itertuples(index=False)])
+                    [[f"{v:.4g}" if isinstance(v, float) else v for v in row]
+                     for row in frame[cols].itertuples(index=False)])
 
 
 def _run(simulate, deployment, workload, seed: int, quiet: bool):

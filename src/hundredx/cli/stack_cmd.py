@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List
-
 import typer
 
 from hundredx.cli.common import print_json, print_table, user_errors
@@ -20,7 +18,7 @@ def schema_command() -> None:
 
 
 @stack_app.command("check")
-def check_command(files: List[str] = typer.Argument(..., help="stack files (YAML)"),
+def check_command(files: list[str] = typer.Argument(..., help="stack files (YAML)"),
                   as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Validate stack files and build their scenarios; the first error is one line naming the field."""
     from hundredx.stackfile import load_stack

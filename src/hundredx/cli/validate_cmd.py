@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import typer
 
 from hundredx.cli.common import print_json, print_table, user_errors
@@ -11,8 +9,8 @@ from hundredx.cli.common import print_json, print_table, user_errors
 
 def register(app: typer.Typer) -> None:
     @app.command("validate")
-    def validate(files: List[str] = typer.Argument(..., help="case files (JSON Lines, SCHEMA.md)"),
-                 kind: Optional[str] = typer.Option(None, help="only this kind"),
+    def validate(files: list[str] = typer.Argument(..., help="case files (JSON Lines, SCHEMA.md)"),
+                 kind: str | None = typer.Option(None, help="only this kind"),
                  show_worst: int = typer.Option(5, help="worst cases listed per kind"),
                  as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
         """Predict every case in FILES and report median/p90 APE per kind; unpredicted cases are listed.
@@ -31,7 +29,8 @@ def register(app: typer.Typer) -> None:
             for c in unpredicted:
                 reasons.setdefault(f"{c['kind']}: {c['unpredicted_reason']}", []).append(c["id"])
             print_table("unpredicted cases", ["reason", "count", "ids"],
-                        [[r, len(ids), ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")] for r, ids in reasons.items()])
+                        [[r, len(ids), ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")]
+                         for r, ids in reasons.items()])
         if show_worst > 0:
             worst = sorted((c for c in report["cases"] if c["ape"] is not None), key=lambda c: -c["ape"])
             by_kind: dict[str, list] = {}

@@ -20,8 +20,9 @@ never adjusted: they run as written.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, cast
 
 from hundredx.decompose.metrics import DEFAULT_METRIC, METRICS, Evaluation, Infeasible, evaluate, metric_name
 from hundredx.decompose.shapley import coalitions, interaction, one_at_a_time, shapley_factors
@@ -98,7 +99,8 @@ def _check_prices(a: Scenario, b: Scenario, metric: str) -> None:
             raise InputError("chip.price_per_hour", scn.chip.price_per_hour,
                              f"{scn.chip.id} has no catalog price; set it in {scn.source or scn.name}")
         if metric == "energy_per_token_j" and scn.chip.tdp_w <= 0:
-            raise InputError("chip.power_w", scn.chip.tdp_w, f"{scn.chip.id} has no TDP; set it in {scn.source or scn.name}")
+            raise InputError("chip.power_w", scn.chip.tdp_w,
+                             f"{scn.chip.id} has no TDP; set it in {scn.source or scn.name}")
 
 
 def decompose(a: Scenario, b: Scenario, metric: str = DEFAULT_METRIC, steps: Sequence[Any] | None = None,
@@ -113,17 +115,19 @@ def decompose(a: Scenario, b: Scenario, metric: str = DEFAULT_METRIC, steps: Seq
         rows.append(row)
         values[s] = ev.goodness if ev else None
         evs[row["label"]] = ev
-    full, empty = frozenset(_PLAYERS), frozenset()
+    full = frozenset(_PLAYERS)
+    empty: frozenset[str] = frozenset()
     notes = []
     if (a.workload, a.batch_auto) != (b.workload, b.batch_auto):
         notes.append("B's workload section differs from A's; every combination (B included) runs on A's workload")
-    total = values[full] / values[empty] if values[full] and values[empty] else None
+    v_full, v_empty = values[full], values[empty]
+    total = v_full / v_empty if v_full and v_empty else None
     missing = [r for r in rows if not r["feasible"]]
     if missing:
         shap = None
         notes.append("Shapley factors not computable: " + "; ".join(f"{r['label']}: {r['reason']}" for r in missing))
     else:
-        shap = shapley_factors(values, _PLAYERS)
+        shap = shapley_factors(cast(dict[frozenset, float], values), _PLAYERS)  # every coalition is feasible
     oat = one_at_a_time(values, _PLAYERS)
     inter = interaction(values, _PLAYERS)
     ev_a, ev_b = evs[_label(empty)], evs[_label(full)]

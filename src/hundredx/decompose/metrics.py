@@ -111,6 +111,7 @@ def search_batch(stack, w: Workload, use_ttft: bool = True, use_tpot: bool = Tru
 def _disaggregated(scn: Scenario, metric: str) -> tuple[float, float, float, int, str, Prediction]:
     """(tokens/s/device, tpot, ttft, decode batch, limited_by, decode prediction) for P/D pools."""
     stack, w, d = scn.stack, scn.workload, scn.runtime.disaggregation
+    assert d is not None  # evaluate() calls this for a disaggregated runtime only
     replica = stack.runtime.tp * stack.runtime.pp * stack.runtime.cp
     latency = metric in ("tpot_s", "ttft_s")
     if scn.batch_auto:

@@ -84,7 +84,8 @@ def _formats(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
 
 def _aligned(n: float, k: float, bits: int, chip) -> tuple[bool, bool]:
     stride_ok = all(math.isclose((x * bits / 8.0) % chip.alignment_bytes, 0.0, abs_tol=1e-9) for x in (n, k))
-    tile_ok = math.isclose(n % chip.gemm_tile_n, 0.0, abs_tol=1e-9) and math.isclose(k % chip.gemm_tile_k, 0.0, abs_tol=1e-9)
+    tile_ok = (math.isclose(n % chip.gemm_tile_n, 0.0, abs_tol=1e-9)
+               and math.isclose(k % chip.gemm_tile_k, 0.0, abs_tol=1e-9))
     return stride_ok, tile_ok
 
 
@@ -133,7 +134,8 @@ def _alignment(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
     detail = ", ".join(f"{name} N={n:g} K={k:g}{'' if s else ' (16-byte stride!)'}" for name, n, k, s in bad[:6])
     return [Mismatch("gemm_alignment", "model x kernel x chip", "model / kernel.tp",
                      f"per-device GEMM dims not multiples of the {chip.gemm_tile_n}x{chip.gemm_tile_k} tile or "
-                     f"{chip.alignment_bytes}-byte rows on {chip.id}: {detail}", _cost(ev.tokens_per_s_per_device, fixed),
+                     f"{chip.alignment_bytes}-byte rows on {chip.id}: {detail}",
+                     _cost(ev.tokens_per_s_per_device, fixed),
                      share, "re-predicted with the FFN/expert widths padded to whole tiles per device"
                      if fixed else "time share of the unaligned GEMMs in the decode step")]
 
@@ -215,7 +217,8 @@ def _attention(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
         return []
     alt = replace(scn, stack=scn.stack.with_runtime(attention_kernel="auto"))
     return [Mismatch("attention_kernel", "kernel x chip", "kernel.attention",
-                     f"{rt.attention_kernel} does not exist for {chip.id} (has {', '.join(attention_kernels_on(chip))})",
+                     f"{rt.attention_kernel} does not exist for {chip.id} "
+                     f"(has {', '.join(attention_kernels_on(chip))})",
                      _cost(ev.tokens_per_s_per_device, _tps(alt)), None, "re-predicted with attention=auto")]
 
 

@@ -16,8 +16,8 @@ total / prod_i one_at_a_time_i.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from itertools import combinations
-from typing import Callable, Iterable, Mapping
 
 Coalition = frozenset
 
@@ -73,9 +73,10 @@ def interaction(values: Mapping[frozenset, float | None], players: Iterable[str]
     ps = tuple(players)
     oat = one_at_a_time(values, ps)
     full, base = values.get(frozenset(ps)), values.get(frozenset())
-    if full is None or not base or any(v is None for v in oat.values()):
+    factors = [v for v in oat.values() if v is not None]
+    if full is None or not base or len(factors) < len(oat):
         return None
-    return (full / base) / math.prod(oat.values())
+    return (full / base) / math.prod(factors)
 
 
 def evaluate_all(players: Iterable[str], fn: Callable[[frozenset], float]) -> dict[frozenset, float]:

@@ -16,8 +16,9 @@ made runnable (scenario/adjust.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from hundredx.errors import InputError
 from hundredx.kernel.runtime import Disaggregation, SchedulerSpec, SpeculativeSpec
@@ -134,6 +135,7 @@ def _rows(points, a, b, evaluate) -> list[dict]:
         step_label = " + ".join(pending + [label])
         pending = []
         rows.append({"label": step_label, "feasible": True, "factor": ev.goodness / last,
-                     "cumulative": ev.goodness / base, "value": ev.value, "batch": ev.batch, "adjustments": adjustments})
+                     "cumulative": ev.goodness / base, "value": ev.value, "batch": ev.batch,
+                     "adjustments": adjustments})
         last = ev.goodness
     return rows

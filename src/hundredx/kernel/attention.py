@@ -84,7 +84,8 @@ def _fused(plan: Plan, s: dict, chip: ChipSpec, params: KernelParams, peak: floa
     native_hd, no_underfill = plan.native_hd.reshape(axis), plan.no_underfill.reshape(axis)
     base = np.array([params[f"attn.eff.{k}"] for k in kernels]).reshape(axis)
     eff = base * _hdim_factor(np.where(native_hd, 128.0, np.maximum(d, dv)), params)
-    s_half = params["attn.seq_half"] * peak / (chip.peak("bf16") or peak)  # fixed per-row work: faster math, later saturation
+    # fixed per-row work: faster math, later saturation
+    s_half = params["attn.seq_half"] * peak / (chip.peak("bf16") or peak)
     eff = eff / np.where(no_underfill, 1.0, 1.0 + (s_half / np.maximum(s["att"], 1.0)) ** params["attn.seq_exp"])
     eff = eff * np.where(s["causal"], params["attn.causal_eff"], 1.0)
     ctas = np.where(sq <= DECODE_MAX_Q, chip.num_sms, b * hq * np.ceil(sq / 128.0))  # decode: split-KV fills SMs
@@ -129,7 +130,8 @@ def _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v,
     if kv_bytes_per_token is None:
         kv_bytes_per_token = hkv * d * kv_eb if variant == "mla" else hkv * (d + dv) * kv_eb
     att = attended_kv(sq, skv, causal, window, sparse_topk)
-    kv_tokens = np.minimum(skv, float(sparse_topk)) if sparse_topk else (np.minimum(skv, float(window)) if window else skv)
+    kv_tokens = (np.minimum(skv, float(sparse_topk)) if sparse_topk
+                 else (np.minimum(skv, float(window)) if window else skv))
     kv_bytes = b * kv_tokens * np.asarray(kv_bytes_per_token, float)
     qo_bytes = b * sq * hq * (d + dv) * eb
     return dict(b=b, sq=sq, skv=skv, hq=hq, hkv=hkv, d=d, dv=dv, att=att, causal=np.asarray(causal, bool),
@@ -232,14 +234,16 @@ def _select(ordered: list[str], res: tuple):
 
 
 def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim,
-                   head_dim_v=None, causal=False, kernel: str = "auto", dtype: str = "bf16", kv_dtype: str | None = None,
+                   head_dim_v=None, causal=False, kernel: str = "auto", dtype: str = "bf16",
+                   kv_dtype: str | None = None,
                    kv_bytes_per_token=None, variant: str = "gqa", window=None, sparse_topk=None,
                    direction: str = "forward", check: bool = True) -> KernelTime:
     """Time of one attention call (all layers' worth is the caller's count). `check=False` skips the
     shape validation for callers whose shapes come from the model layer (validated at its boundary)."""
     if kernel != "auto" and not catalog.is_known("attention", kernel, modelled=True):
         why = "has no efficiency model" if catalog.is_known("attention", kernel) else "is not in the kernel catalog"
-        raise InputError("kernel", kernel, f"{why}; must be auto or one of {', '.join(catalog.names('attention', True))}")
+        raise InputError("kernel", kernel,
+                         f"{why}; must be auto or one of {', '.join(catalog.names('attention', True))}")
     if direction not in ("forward", "forward_backward"):
         raise InputError("direction", direction, "must be forward or forward_backward")
     s = _shapes(batch, seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, head_dim_v, causal, dtype, kv_dtype,

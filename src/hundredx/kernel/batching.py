@@ -11,9 +11,11 @@ tokens: E * (1 - (1 - k/E)^tokens).
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
-from hundredx.model.ops import Op
+from hundredx.model.ops import EmbeddingShape, ExpertGemmShape, GemmShape, Op
 
 TOKEN_PARALLEL = ("gemm", "grouped_gemm", "memory", "router", "embedding")
 
@@ -28,16 +30,19 @@ def _merged_shape(a: Op, b: Op, wa):
     """(payload, weight bytes) of a and b run as one kernel: GEMM rows add up, a grouped GEMM's
     routed tokens add up and its weights are those of the experts the merged tokens touch."""
     sa, sb, weight = a.shape, b.shape, np.maximum(wa, b.weight_bytes)
-    if a.kind == "gemm":
-        return sa.replace(m=np.add(sa.m, sb.m)), weight
+    if a.kind == "gemm":  # a and b share a name, hence a kind and a payload class
+        ga, gb = cast(GemmShape, sa), cast(GemmShape, sb)
+        return ga.replace(m=np.add(ga.m, gb.m)), weight
     if a.kind == "embedding":
-        return sa.replace(rows=np.add(sa.rows, sb.rows)), weight
+        ea, eb = cast(EmbeddingShape, sa), cast(EmbeddingShape, sb)
+        return ea.replace(rows=np.add(ea.rows, eb.rows)), weight
     if a.kind != "grouped_gemm":
         return sa, weight
-    tokens = np.add(sa.tokens, sb.tokens)
-    per_expert = np.divide(wa, np.maximum(sa.experts_touched, 1e-9))
-    touched = _experts_touched(sa.groups, sa.top_k, tokens)
-    shape = sa.replace(tokens=tokens, tokens_total=np.add(sa.tokens_total, sb.tokens_total), experts_touched=touched)
+    xa, xb = cast(ExpertGemmShape, sa), cast(ExpertGemmShape, sb)
+    tokens = np.add(xa.tokens, xb.tokens)
+    per_expert = np.divide(wa, np.maximum(xa.experts_touched, 1e-9))
+    touched = _experts_touched(xa.groups, xa.top_k, tokens)
+    shape = xa.replace(tokens=tokens, tokens_total=np.add(xa.tokens_total, xb.tokens_total), experts_touched=touched)
     return shape, np.multiply(per_expert, touched)
 
 

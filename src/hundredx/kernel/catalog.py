@@ -92,7 +92,8 @@ class KernelRow:
 
 FA_README = ("FlashAttention README (Dao-AILab/flash-attention): FA2 Ampere/Ada/Hopper, FA3 Hopper (H100/H800), "
              "FA4 (flash_attn.cute) Blackwell; deepseek-ai/FlashMLA: Hopper SM90 and Blackwell SM100")
-ROCM_FA = "ROCm/flash-attention (Composable Kernel and Triton backends for MI200/MI300) provides FA2-style kernels on CDNA"
+ROCM_FA = ("ROCm/flash-attention (Composable Kernel and Triton backends for MI200/MI300) provides FA2-style kernels "
+           "on CDNA")
 PALLAS = "Pallas TPU flash/splash attention kernels (jax.experimental.pallas.ops.tpu)"
 LISTED = "ASSUMPTION: listed for this architecture as the chip catalog did before the kernel catalog (2026-11)"
 TORCH_GPU = "PyTorch CUDA and ROCm builds (pytorch.org/get-started): torch runs on NVIDIA and AMD data-center GPUs"
@@ -131,13 +132,15 @@ def _coll(name: str, archs, sources, **kw) -> KernelRow:
 _HALF = ("bf16", "fp16")
 _SHIPPED: tuple[KernelRow, ...] = (
     # ---- attention, in the per-chip order the chip YAMLs used (ties go to the earlier row)
-    _attn("fa2", ("ampere", "hopper") + AMD, 0.40, (FA_README, ROCM_FA, "Dao 2023, FlashAttention-2 (arXiv:2307.08691)"),
+    _attn("fa2", ("ampere", "hopper") + AMD, 0.40,
+          (FA_README, ROCM_FA, "Dao 2023, FlashAttention-2 (arXiv:2307.08691)"),
           dtypes=_HALF, notes="FA README: head dims up to 256 (not enforced here)"),
     _attn("fa3", ("hopper",), 0.66, (FA_README, "Shah et al. 2024, FlashAttention-3 (arXiv:2407.08608)"),
           dtypes=_HALF + ("fp8",), notes="FA3 paper: up to 740 TFLOP/s BF16 (75% of H100) at long sequences"),
     _attn("fa4", BLACKWELL_ON, 0.70, (FA_README, LISTED + " (rubin)"), dtypes=_HALF),
     _attn("flashmla", ("hopper",) + BLACKWELL_ON, 0.50,
-          (FA_README, "deepseek-ai/FlashMLA README: MLA decode on SM90/SM100, one shared latent KV head (d 576, dv 512)",
+          (FA_README,
+           "deepseek-ai/FlashMLA README: MLA decode on SM90/SM100, one shared latent KV head (d 576, dv 512)",
            LISTED + " (blackwell_ultra, rubin)"),
           dtypes=("bf16", "fp8"), max_kv_heads=1, min_head_dim=256, seq_underfill=False, head_dim_scaling=False,
           notes="runs only a shared latent: MLA absorbed decode, DeepSeek-V4 MQA-style attention"),
@@ -301,7 +304,8 @@ def library_note(kind: str, name: str, chip) -> str:
     if ok:
         return ""
     param = PARAM_PREFIX.get(kind, "") + name
-    return f"{kind.replace('_', ' ')} library {name} does not run on {chip.id} ({why}); priced with {param} as if it did"
+    return (f"{kind.replace('_', ' ')} library {name} does not run on {chip.id} ({why}); "
+            f"priced with {param} as if it did")
 
 
 class NameView(Sequence):

@@ -86,7 +86,7 @@ class OpCosts:
     kernel: list[str]
     fused: list[bool]
 
-    def rows(self, start: int, stop: int) -> "OpCosts":
+    def rows(self, start: int, stop: int) -> OpCosts:
         """Ops start..stop-1 as their own table (numpy views, no copies)."""
         cut = slice(start, stop)
         return OpCosts(self.ops[cut], self.count[cut], self.time_s[cut], self.sol_s[cut], self.compute_s[cut],

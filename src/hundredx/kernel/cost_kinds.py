@@ -16,6 +16,8 @@ on its own.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from hundredx.kernel.attention import attention_time
@@ -24,7 +26,7 @@ from hundredx.kernel.grouped_gemm import grouped_gemm_time
 from hundredx.kernel.memory import memory_time
 from hundredx.kernel.params import KernelTime, combine
 from hundredx.kernel.roofline import sol_time
-from hundredx.model.ops import Op
+from hundredx.model.ops import AttentionShape, ExpertGemmShape, MemoryShape, Op
 
 _ROUTING = {"uniform": "uniform", "random": "random", "skewed": "skewed", "tile_rounded": "tile_rounded"}
 
@@ -48,7 +50,7 @@ def mem_op_name(op: Op) -> str:
 
 
 def _is_fused(op: Op, runtime) -> bool:
-    return op.kind == "memory" and op.shape.fusable and runtime.fused
+    return op.kind == "memory" and cast(MemoryShape, op.shape).fusable and runtime.fused
 
 
 def group_key(op: Op, runtime, position: int) -> tuple:
@@ -58,12 +60,12 @@ def group_key(op: Op, runtime, position: int) -> tuple:
     if op.kind in ("memory", "embedding", "router"):
         return ("memory",)  # op name and fusion are per-row arguments of memory_time
     if op.kind == "attention":
-        a = op.shape
+        a = cast(AttentionShape, op.shape)
         return ("attention", op.compute == "fp8", a.variant, a.window or None, a.sparse_topk or None,
                 not a.kv_bytes_per_token_layer)
     if op.kind == "recurrent":
         return ("recurrent", op.compute)
-    groups = op.shape.groups
+    groups = cast(ExpertGemmShape, op.shape).groups  # the one kind left: grouped_gemm
     if isinstance(groups, (int, float)):
         return ("grouped_gemm", op.compute, float(groups))  # same experts per rank: one call for all
     return (op.kind, position)  # per-configuration expert counts: alone

@@ -10,12 +10,14 @@ measured lies close enough, in which case the fitted or analytic model answers. 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 
+from hundredx.arrays import ArrayLike
 from hundredx.kernel.measured import load_profiles, measured_efficiency
 from hundredx.kernel.runtime import RuntimeSpec
-from hundredx.model.ops import Op
+from hundredx.model.ops import AttentionShape, ExpertGemmShape, GemmShape, Op
 
 KINDS = {"gemm": "gemm", "grouped_gemm": "grouped_gemm", "attention": "attention", "memory": "memory"}
 
@@ -39,16 +41,18 @@ def _shape(op: Op, runtime: RuntimeSpec, i: int, size: int) -> dict:
         arr = np.asarray(x, dtype=float)
         return float(arr) if arr.ndim == 0 else float(np.broadcast_to(arr, (size,))[i])
 
-    s = op.shape
     if op.kind == "gemm":
-        shape = {"m": at(s.m), "n": at(s.n), "k": at(s.k), "dtype": op.compute}
+        g = cast(GemmShape, op.shape)
+        shape = {"m": at(g.m), "n": at(g.n), "k": at(g.k), "dtype": op.compute}
         if runtime.gemm_library != "auto":
             shape["library"] = runtime.gemm_library
         return shape
     if op.kind == "grouped_gemm":
-        return {"groups": at(s.groups), "tokens_total": at(s.tokens_total), "n": at(s.n), "k": at(s.k),
+        e = cast(ExpertGemmShape, op.shape)
+        return {"groups": at(e.groups), "tokens_total": at(e.tokens_total), "n": at(e.n), "k": at(e.k),
                 "dtype": op.compute}
     if op.kind == "attention":
+        s = cast(AttentionShape, op.shape)
         shape = {"phase": s.phase, "batch": at(s.batch), "seqlen_q": at(s.seqlen_q), "seqlen_kv": at(s.seqlen_kv),
                  "heads_q": at(s.heads_q), "heads_kv": at(s.heads_kv), "head_dim": at(s.head_dim),
                  "causal": bool(s.causal), "dtype": "bf16"}
@@ -60,13 +64,16 @@ def _shape(op: Op, runtime: RuntimeSpec, i: int, size: int) -> dict:
 
 def _dims(op: Op) -> tuple:
     """The dims a (grouped) GEMM is looked up at (none for the other kinds)."""
-    s = op.shape
     if op.kind == "gemm":
-        return s.m, s.n, s.k
-    return (s.tokens_total, s.n, s.k) if op.kind == "grouped_gemm" else ()
+        g = cast(GemmShape, op.shape)
+        return g.m, g.n, g.k
+    if op.kind == "grouped_gemm":
+        e = cast(ExpertGemmShape, op.shape)
+        return e.tokens_total, e.n, e.k
+    return ()
 
 
-def measured_time(op: Op, chip, runtime: RuntimeSpec, sol_s) -> tuple[object, str] | None:
+def measured_time(op: Op, chip, runtime: RuntimeSpec, sol_s) -> tuple[ArrayLike, str] | None:
     """(time_s, source) from a calibration profile, or None (no profile / nothing close enough)."""
     if op.kind not in KINDS or not has_profile(chip):
         return None

@@ -54,9 +54,11 @@ def routing_matrix(routing, topk: int, tokens: int = 4096, seed: int = 0) -> np.
         np.put_along_axis(out, top, 1.0, axis=1)
         return out
     if arr.ndim != 1 or arr.size < topk or np.any(arr < 0) or arr.sum() <= 0:
-        raise InputError("routing", f"shape {arr.shape}", "expert probabilities must be a non-negative 1-D array with >= topk entries")
+        raise InputError("routing", f"shape {arr.shape}",
+                         "expert probabilities must be a non-negative 1-D array with >= topk entries")
     rng = np.random.default_rng(seed)
-    keys = rng.random((tokens, arr.size)) ** (1.0 / np.maximum(arr / arr.sum(), 1e-12))  # weighted sampling w/o replacement
+    # weighted sampling without replacement
+    keys = rng.random((tokens, arr.size)) ** (1.0 / np.maximum(arr / arr.sum(), 1e-12))
     return routing_matrix(keys, topk)
 
 
@@ -113,7 +115,8 @@ def leaving_traffic(matrix: np.ndarray, placement: np.ndarray, ep: int, domain: 
 
 
 def _time(system: SystemSpec, rdma_tokens: float, nvl_tokens: float, token_bytes: float) -> float:
-    t_out = collective_time(system, "p2p", rdma_tokens * token_bytes, 2, scope="inter_node").time_s if rdma_tokens else 0.0
+    t_out = (collective_time(system, "p2p", rdma_tokens * token_bytes, 2, scope="inter_node").time_s
+             if rdma_tokens else 0.0)
     t_up = collective_time(system, "p2p", nvl_tokens * token_bytes, 2, scope="intra_node").time_s if nvl_tokens else 0.0
     return float(max(t_out, t_up))
 

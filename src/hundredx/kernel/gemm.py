@@ -23,6 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from hundredx.arrays import ArrayLike
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
@@ -130,7 +131,8 @@ def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16"
     compute_s = flops / (peak * eff)
     align_mem = np.where(align < 1.0, params["gemm.unaligned_mem"], 1.0)
     memory_s = nbytes / (bw * params["gemm.mem_eff"] * align_mem)
-    latency = params["gemm.latency_s"] + (params["gemm.scaled_latency_s"] if fmt.block and fmt.bits <= 8 else 0.0)
+    scaled = params["gemm.scaled_latency_s"] if fmt.block and fmt.bits <= 8 else 0.0
+    latency: ArrayLike = params["gemm.latency_s"] + scaled
     latency = np.full(np.broadcast(m, n, k).shape, latency)
     time_s = combine(compute_s, memory_s, params["gemm.overlap_p"]) + latency
     sol_s = sol_time(flops, nbytes, peak, bw)

@@ -27,8 +27,8 @@ import numpy as np
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
-from hundredx.kernel.gemm import alignment_factor, gemm_time, resolve_compute
 from hundredx.kernel import catalog
+from hundredx.kernel.gemm import alignment_factor, gemm_time, resolve_compute
 from hundredx.kernel.params import KernelParams, KernelTime, combine
 from hundredx.kernel.roofline import sol_time
 

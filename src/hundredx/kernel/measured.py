@@ -44,7 +44,8 @@ from hundredx.kernel.roofline import case_metric_flops, case_work_flops, sol_tim
 PROFILE_FORMAT = "hundredx-profile/1"
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 ENV_VAR = "HUNDREDX_PROFILES"
-MAX_PROFILE_BYTES = 64 << 20  # a full sweep is well under 1 MB; refuse what cannot be a profile (calibrate/profile.py too)
+# a full sweep is well under 1 MB; refuse what cannot be a profile (calibrate/profile.py too)
+MAX_PROFILE_BYTES = 64 << 20
 KINDS = ("gemm", "attention", "memory", "grouped_gemm")
 DIMS = {
     "gemm": ("m", "n", "k"),

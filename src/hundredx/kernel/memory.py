@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hundredx.arrays import ArrayLike
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.kernel.params import MEMORY_OPS, KernelParams, KernelTime
@@ -43,6 +44,8 @@ def memory_time(nbytes, chip: ChipSpec, params: KernelParams, op="copy", fused=F
     if check and (b < 0).any():
         raise InputError("bytes", nbytes, "must be >= 0")
     rows = (-1,) + (1,) * max(b.ndim - 1, 0)
+    kernels: ArrayLike
+    traffic: ArrayLike
     if isinstance(op, str):
         kernels, traffic = op_shape(op, params)
     else:  # one op name per row

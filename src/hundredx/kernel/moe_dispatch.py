@@ -65,7 +65,8 @@ def token_bytes(hidden, dtype: str) -> np.ndarray:
 def _p_hit(experts, per_group, topk) -> np.ndarray:
     """P(a group holding `per_group` of `experts` receives >= 1 of a token's topk experts)."""
     e, m, k = (np.asarray(v, dtype=float) for v in (experts, per_group, topk))
-    miss = np.where(e - m >= k, np.exp(gammaln(e - m + 1) - gammaln(e - m - k + 1) - gammaln(e + 1) + gammaln(e - k + 1)), 0.0)
+    miss = np.where(e - m >= k,
+                    np.exp(gammaln(e - m + 1) - gammaln(e - m - k + 1) - gammaln(e + 1) + gammaln(e - k + 1)), 0.0)
     return 1.0 - miss
 
 

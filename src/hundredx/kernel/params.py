@@ -17,8 +17,9 @@ Also here: `KernelTime`, the breakdown every model returns (arrays broadcast ove
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -45,46 +46,76 @@ class ParamSpec:
 
 def _from_catalog(kind: str) -> list[ParamSpec]:
     """The efficiency parameters of the catalog rows of one kind, in catalog order."""
-    return [ParamSpec(p.name, lambda c, v=p.default: v, p.lo, p.hi, p.doc)
+    return [ParamSpec(p.name, _constant(p.default), p.lo, p.hi, p.doc)
             for row in catalog.rows(kind) for p in row.params]
+
+
+def _constant(value: float) -> Callable[[ChipSpec], float]:
+    """A default that is the same on every chip."""
+    return lambda c: value
+
+
+# GEMM parameters beyond the per-class and per-library efficiencies
+_GEMM_SPECS: tuple[ParamSpec, ...] = (
+    ParamSpec("gemm.mem_eff", lambda c: 0.80, 0.2, 1.0,
+              "fraction of HBM bandwidth when a GEMM streams weights (small M)"),
+    ParamSpec("gemm.latency_s", lambda c: c.kernel_launch_s, 5e-7, 5e-5,
+              "fixed time per GEMM call (launch + prologue/epilogue)"),
+    ParamSpec("gemm.scaled_latency_s", lambda c: 1e-6, 1e-8, 5e-5,
+              "extra fixed time of block-scaled FP4/MX GEMMs (scale layout/setup)"),
+    ParamSpec("gemm.overlap_p", lambda c: 4.0, 1.0, 16.0,
+              "p-norm combining compute and memory time (p=inf: perfect overlap)"),
+    ParamSpec("gemm.unaligned", lambda c: 0.33, 0.05, 1.0,
+              "efficiency factor when a K or N row stride is not a multiple of alignment_bytes"),
+    ParamSpec("gemm.unaligned_mem", lambda c: 0.70, 0.1, 1.0,
+              "memory-bandwidth factor of GEMMs with unaligned operand strides"),
+    ParamSpec("gemm.odd", lambda c: 0.8, 0.05, 1.0,
+              "further factor when a row stride is not even 4-byte aligned (odd sizes)"),
+    ParamSpec("gemm.k_half", lambda c: 64.0, 1.0, 2048.0,
+              "K at which per-tile prologue/epilogue halves efficiency: eff_k = K/(K+k_half)"),
+)
+# attention beyond the per-kernel efficiencies, memory-bound kernels, host and recurrent kernels
+_OTHER_SPECS: tuple[ParamSpec, ...] = (
+    ParamSpec("attn.seq_half", lambda c: 300.0, 1.0, 8192.0,
+              "KV length at which short-sequence underfill halves efficiency"),
+    ParamSpec("attn.seq_exp", lambda c: 1.7, 0.5, 4.0, "exponent of the underfill law eff = 1/(1+(s_half/s)^exp)"),
+    ParamSpec("attn.hdim_half", lambda c: 54.0, 1.0, 512.0,
+              "head dim at which small-head-dim efficiency halves (normalised at 128)"),
+    ParamSpec("attn.hdim_large", lambda c: 0.10, 0.0, 2.0, "efficiency loss exponent above head dim 128: (128/d)^x"),
+    ParamSpec("attn.causal_eff", lambda c: 0.92, 0.3, 1.0,
+              "efficiency factor of causal masking (diagonal tiles, imbalance)"),
+    ParamSpec("attn.bwd_ratio", lambda c: 0.85, 0.2, 1.2,
+              "backward-pass efficiency relative to the forward of the same kernel"),
+    ParamSpec("attn.decode_mem_eff", lambda c: 0.90, 0.2, 1.0, "fraction of HBM bandwidth for decode KV reads"),
+    ParamSpec("attn.decode_latency_s", lambda c: 2.0 * c.kernel_launch_s, 5e-7, 1e-4,
+              "fixed time of a decode attention call (incl. split-KV combine)"),
+    ParamSpec("attn.unfused_passes", lambda c: 4.0, 0.5, 16.0,
+              "unfused attention: HBM passes over each GQA-expanded KV copy"),
+    ParamSpec("mem.eff", lambda c: 0.90, 0.2, 1.0, "achievable fraction of HBM bandwidth for streaming kernels"),
+    ParamSpec("mem.latency_s", lambda c: c.kernel_launch_s, 5e-7, 5e-5,
+              "fixed time per memory-bound kernel (half-saturation size = latency*bw*eff)"),
+    ParamSpec("mem.rmsnorm.kernels", lambda c: 1.0, 1.0, 12.0, "kernels per unfused RMSNorm (1 = one fused kernel)"),
+    ParamSpec("mem.rmsnorm.traffic", lambda c: 1.0, 1.0, 6.0,
+              "HBM bytes moved per nominal RMSNorm byte (fp32 upcast, re-reads)"),
+    ParamSpec("mem.fused_share", lambda c: 0.10, 0.0, 1.0,
+              "fraction of a fused op's bytes still paid inside its host kernel"),
+    ParamSpec("launch_s", lambda c: c.kernel_launch_s, 5e-7, 5e-5, "host launch cost per kernel without CUDA graphs"),
+    ParamSpec("graph_kernel_s", lambda c: 3.0e-6, 1e-7, 1e-5,
+              "per-kernel fixed time inside a CUDA-graph replay "
+              "(ASSUMPTION: 2-4 us on Hopper incl. the inter-kernel gap)"),
+    ParamSpec("recurrent.eff", lambda c: 0.30, 0.02, 1.0, "tensor-core efficiency of chunked linear-attention kernels"),
+)
 
 
 def _specs() -> dict[str, ParamSpec]:
     s: list[ParamSpec] = []
     for cls in COMPUTE_CLASSES:
-        s.append(ParamSpec(f"gemm.eff.{cls}", lambda c, v=_GEMM_EFF[cls]: v, 0.05, 1.0,
+        s.append(ParamSpec(f"gemm.eff.{cls}", _constant(_GEMM_EFF[cls]), 0.05, 1.0,
                            f"max fraction of the {cls} dense peak a large, aligned GEMM reaches"))
     s += _from_catalog("gemm")
-    s += [
-        ParamSpec("gemm.mem_eff", lambda c: 0.80, 0.2, 1.0, "fraction of HBM bandwidth when a GEMM streams weights (small M)"),
-        ParamSpec("gemm.latency_s", lambda c: c.kernel_launch_s, 5e-7, 5e-5, "fixed time per GEMM call (launch + prologue/epilogue)"),
-        ParamSpec("gemm.scaled_latency_s", lambda c: 1e-6, 1e-8, 5e-5, "extra fixed time of block-scaled FP4/MX GEMMs (scale layout/setup)"),
-        ParamSpec("gemm.overlap_p", lambda c: 4.0, 1.0, 16.0, "p-norm combining compute and memory time (p=inf: perfect overlap)"),
-        ParamSpec("gemm.unaligned", lambda c: 0.33, 0.05, 1.0, "efficiency factor when a K or N row stride is not a multiple of alignment_bytes"),
-        ParamSpec("gemm.unaligned_mem", lambda c: 0.70, 0.1, 1.0, "memory-bandwidth factor of GEMMs with unaligned operand strides"),
-        ParamSpec("gemm.odd", lambda c: 0.8, 0.05, 1.0, "further factor when a row stride is not even 4-byte aligned (odd sizes)"),
-        ParamSpec("gemm.k_half", lambda c: 64.0, 1.0, 2048.0, "K at which per-tile prologue/epilogue halves efficiency: eff_k = K/(K+k_half)"),
-    ]
+    s += _GEMM_SPECS
     s += _from_catalog("attention")
-    s += [
-        ParamSpec("attn.seq_half", lambda c: 300.0, 1.0, 8192.0, "KV length at which short-sequence underfill halves efficiency"),
-        ParamSpec("attn.seq_exp", lambda c: 1.7, 0.5, 4.0, "exponent of the underfill law eff = 1/(1+(s_half/s)^exp)"),
-        ParamSpec("attn.hdim_half", lambda c: 54.0, 1.0, 512.0, "head dim at which small-head-dim efficiency halves (normalised at 128)"),
-        ParamSpec("attn.hdim_large", lambda c: 0.10, 0.0, 2.0, "efficiency loss exponent above head dim 128: (128/d)^x"),
-        ParamSpec("attn.causal_eff", lambda c: 0.92, 0.3, 1.0, "efficiency factor of causal masking (diagonal tiles, imbalance)"),
-        ParamSpec("attn.bwd_ratio", lambda c: 0.85, 0.2, 1.2, "backward-pass efficiency relative to the forward of the same kernel"),
-        ParamSpec("attn.decode_mem_eff", lambda c: 0.90, 0.2, 1.0, "fraction of HBM bandwidth for decode KV reads"),
-        ParamSpec("attn.decode_latency_s", lambda c: 2.0 * c.kernel_launch_s, 5e-7, 1e-4, "fixed time of a decode attention call (incl. split-KV combine)"),
-        ParamSpec("attn.unfused_passes", lambda c: 4.0, 0.5, 16.0, "unfused attention: HBM passes over each GQA-expanded KV copy"),
-        ParamSpec("mem.eff", lambda c: 0.90, 0.2, 1.0, "achievable fraction of HBM bandwidth for streaming kernels"),
-        ParamSpec("mem.latency_s", lambda c: c.kernel_launch_s, 5e-7, 5e-5, "fixed time per memory-bound kernel (half-saturation size = latency*bw*eff)"),
-        ParamSpec("mem.rmsnorm.kernels", lambda c: 1.0, 1.0, 12.0, "kernels per unfused RMSNorm (1 = one fused kernel)"),
-        ParamSpec("mem.rmsnorm.traffic", lambda c: 1.0, 1.0, 6.0, "HBM bytes moved per nominal RMSNorm byte (fp32 upcast, re-reads)"),
-        ParamSpec("mem.fused_share", lambda c: 0.10, 0.0, 1.0, "fraction of a fused op's bytes still paid inside its host kernel"),
-        ParamSpec("launch_s", lambda c: c.kernel_launch_s, 5e-7, 5e-5, "host launch cost per kernel without CUDA graphs"),
-        ParamSpec("graph_kernel_s", lambda c: 3.0e-6, 1e-7, 1e-5, "per-kernel fixed time inside a CUDA-graph replay (ASSUMPTION: 2-4 us on Hopper incl. the inter-kernel gap)"),
-        ParamSpec("recurrent.eff", lambda c: 0.30, 0.02, 1.0, "tensor-core efficiency of chunked linear-attention kernels"),
-    ]
+    s += _OTHER_SPECS
     s += _from_catalog("grouped_gemm")
     return {p.name: p for p in s}
 
@@ -133,10 +164,10 @@ class KernelParams:
             raise
 
     @classmethod
-    def analytic(cls, chip: ChipSpec) -> "KernelParams":
+    def analytic(cls, chip: ChipSpec) -> KernelParams:
         return cls(chip.id, default_values(chip), "analytic")
 
-    def replace_values(self, updates: dict[str, float], source: str | None = None) -> "KernelParams":
+    def replace_values(self, updates: dict[str, float], source: str | None = None) -> KernelParams:
         values = dict(self.values)
         values.update({k: float(v) for k, v in updates.items()})
         return KernelParams(self.chip_id, values, source or self.source, self.fitted_keys, self.provenance)

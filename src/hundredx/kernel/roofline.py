@@ -96,7 +96,7 @@ def _need(cfg: dict, key: str):
     return value
 
 
-def _attention_args(cfg: dict) -> tuple:
+def _attention_args(cfg: dict) -> tuple[float, float, float, float, float, float | None, bool, str]:
     return (float(_need(cfg, "batch")), float(_need(cfg, "seqlen_q")), float(_need(cfg, "seqlen_kv")),
             float(_need(cfg, "heads_q")), float(_need(cfg, "head_dim")),
             float(cfg["head_dim_v"]) if cfg.get("head_dim_v") else None, bool(cfg.get("causal", False)),

@@ -149,9 +149,11 @@ class RuntimeSpec:
         if not 0.0 <= self.overlap_comm <= 1.0:
             raise InputError("overlap_comm", self.overlap_comm, "fraction of communication hidden, in [0, 1]")
         if self.gpu_time_factor is not None and not 1.0 <= self.gpu_time_factor <= 100.0:
-            raise InputError("gpu_time_factor", self.gpu_time_factor, "must be in [1, 100] (or unset for the fitted value)")
+            raise InputError("gpu_time_factor", self.gpu_time_factor,
+                             "must be in [1, 100] (or unset for the fitted value)")
         if self.per_seq_step_s is not None and not 0.0 <= self.per_seq_step_s <= 1.0:
-            raise InputError("per_seq_step_s", self.per_seq_step_s, "must be in [0, 1] s (or unset for the fitted value)")
+            raise InputError("per_seq_step_s", self.per_seq_step_s,
+                             "must be in [0, 1] s (or unset for the fitted value)")
         if not 0.0 <= self.routing_skew <= 100.0:
             raise InputError("routing_skew", self.routing_skew, "must be in [0, 100]")
 

@@ -22,12 +22,13 @@ Everything broadcasts over numpy arrays of tp/ep/pp/batch.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 
+from hundredx.arrays import ArrayLike
 from hundredx.kernel.runtime import RuntimeSpec
-from hundredx.model.ops import ArrayLike, Op
-
+from hundredx.model.ops import AttentionShape, ExpertGemmShape, GemmShape, Op
 
 LL_MAX_TOKENS = 128
 
@@ -77,7 +78,7 @@ def _div(x, d):
 
 def _shard_gemm(op: Op, tp, attn_dp: bool, in_attention: bool) -> dict:
     """Column: N/tp; row: K/tp; vocab: N/tp; replicated: unchanged. Returns the changed fields."""
-    g = op.shape
+    g = cast(GemmShape, op.shape)  # op.kind == "gemm"
     if attn_dp and in_attention:
         a_bytes = op.bytes_read - op.weight_bytes
         return dict(shape=g.replace(m=_div(g.m, tp)), flops=_div(op.flops, tp),
@@ -95,14 +96,15 @@ def _shard_gemm(op: Op, tp, attn_dp: bool, in_attention: bool) -> dict:
 
 
 def _shard_attention(op: Op, tp, attn_dp: bool) -> dict:
-    a = op.shape
+    a = cast(AttentionShape, op.shape)  # op.kind == "attention"
     if attn_dp:
         return dict(flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp),
                     bytes_written=_div(op.bytes_written, tp), shape=a.replace(batch=np.maximum(_div(a.batch, tp), 1.0)))
     heads_kv = a.heads_kv
     latent = a.variant == "mla" and heads_kv == 1
     # KV heads split while K >= tp, else each rank keeps one replica of one KV head.
-    kv_share = np.ones_like(np.asarray(tp, dtype=float)) if latent else np.minimum(1.0, np.maximum(_div(1.0, tp), _div(1.0, heads_kv)))
+    kv_share = (np.ones_like(np.asarray(tp, dtype=float)) if latent
+                else np.minimum(1.0, np.maximum(_div(1.0, tp), _div(1.0, heads_kv))))
     kv_read = a.kv_read_bytes
     q_io = op.bytes_read - kv_read
     new_kv = np.multiply(kv_read, kv_share)
@@ -115,7 +117,7 @@ def _shard_attention(op: Op, tp, attn_dp: bool) -> dict:
 def _shard_experts(op: Op, ep, moe_tp, imbalance, feed) -> dict:
     """Experts over `ep` ranks; `feed` replicas' tokens (ep/tp when EP spans DP replicas) reach one
     EP group; the expert width splits over moe_tp (gate/up along N, down along K)."""
-    e = op.shape
+    e = cast(ExpertGemmShape, op.shape)  # op.kind == "grouped_gemm"
     groups, top_k = e.groups, e.top_k
     tokens = np.multiply(e.tokens, feed)
     touched = np.maximum(e.experts_touched, 1e-9)
@@ -191,7 +193,8 @@ def _shard_changes(op: Op, tp, ep, attn_dp: bool, in_attention: bool, moe_tp, fe
                     bytes_written=np.multiply(op.bytes_written, scale))
     if (op.kind in ("memory", "recurrent", "embedding", "router") and attn_dp) or op.kind == "recurrent" or \
             (op.kind == "memory" and op.shard in ("column", "row", "heads")):
-        return dict(flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp), bytes_written=_div(op.bytes_written, tp))
+        return dict(flops=_div(op.flops, tp), bytes_read=_div(op.bytes_read, tp),
+                    bytes_written=_div(op.bytes_written, tp))
     return {}
 
 
@@ -207,9 +210,10 @@ def _context_parallel(op: Op, comms: list[Collective], cp: int, count) -> tuple[
         changes = dict(flops=_div(op.flops, cp), bytes_read=np.add(weights, act_read),
                        bytes_written=_div(op.bytes_written, cp))
         if op.kind == "gemm":
-            changes["shape"] = op.shape.replace(m=_div(op.shape.m, cp))
+            g = cast(GemmShape, op.shape)
+            changes["shape"] = g.replace(m=_div(g.m, cp))
         return op.replace(**changes), scaled
-    a = op.shape
+    a = cast(AttentionShape, op.shape)
     kv = a.kv_read_bytes
     q_io = np.subtract(op.bytes_read, kv)
     if a.phase == "decode":
@@ -229,7 +233,7 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
     attention-DP (DeepEP: normal mode for prefill, low-latency mode for decode) or one all-reduce
     of the MoE output across the TP group otherwise. `count`: the op's instances on this device."""
     if op.kind == "gemm":
-        g = op.shape
+        g = cast(GemmShape, op.shape)
         if op.shard == "row" and not (attn_dp and in_attention) and not g.shared_expert:
             size = np.multiply(np.multiply(g.m, g.n), act_bytes)
             return [Collective(f"{op.name}.all_reduce", "all_reduce", size, tp, count)]
@@ -237,18 +241,21 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
             size = np.multiply(np.multiply(g.m, g.n), 2.0)
             return [Collective(f"{op.name}.all_gather", "all_gather", _div(size, tp), tp, count)]
         return []
-    if op.kind != "grouped_gemm" or op.shape.stage != "up":
+    if op.kind != "grouped_gemm":
         return []
-    routed = op.shape.tokens
+    e = cast(ExpertGemmShape, op.shape)
+    if e.stage != "up":
+        return []
+    routed = e.tokens
     if not attn_dp and not np.any(np.asarray(ep) > np.asarray(tp)):
         size = np.multiply(np.multiply(routed, hidden), act_bytes)
         return [Collective(f"{op.name}.moe_all_reduce", "all_reduce", size, tp, count)]
     per_rank = np.maximum(_div(routed, tp) if attn_dp else routed, 1.0)
-    top_k = op.shape.top_k
+    top_k = e.top_k
     # DeepEP low-latency kernels serve decode batches (<= LL_MAX_TOKENS tokens per rank).
     low_latency = float(np.max(per_rank)) <= LL_MAX_TOKENS
     mode = "low_latency" if low_latency else "normal"
-    dispatch = MoeExchange(per_rank, hidden, top_k, op.shape.groups, mode, "fp8" if act_bytes <= 1 else "bf16")
+    dispatch = MoeExchange(per_rank, hidden, top_k, e.groups, mode, "fp8" if act_bytes <= 1 else "bf16")
     size = np.multiply(np.multiply(per_rank, top_k), hidden * act_bytes)
     return [Collective(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, dispatch),
             Collective(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count,

@@ -85,14 +85,14 @@ def round_tokens(ids, scores, num_experts: int, tile: int, mode: str = "nearest"
         open_experts = [e for e in sorted(need, key=lambda x: -need[x]) if need[e] > 0 and e not in ids[t]]
         if not open_experts:
             continue
-        e = open_experts[0]
-        ids[t, j], scores[t, j] = e, score
-        need[e] -= 1
+        expert = open_experts[0]
+        ids[t, j], scores[t, j] = expert, score
+        need[expert] -= 1
         rerouted += 1
     if mode == "nearest":
-        for e, short in need.items():
+        for expert, short in need.items():
             if short > 0:
-                _drop_lowest(ids, scores, e, int(tile - short), None)
+                _drop_lowest(ids, scores, expert, int(tile - short), None)
     after = np.bincount(ids[ids >= 0].ravel(), minlength=num_experts)
     dropped = int(before.sum() - after.sum())
     return RoundingResult(ids, scores, before, after, dropped, rerouted)

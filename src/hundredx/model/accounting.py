@@ -36,6 +36,7 @@ def _attn_params(spec: ModelSpec, kind: LayerKind) -> Counter:
     c: Counter = Counter()
     if kind.attn == "linear":
         lin = spec.linear
+        assert lin is not None  # ModelSpec refuses linear-attention layers without a LinearAttnSpec
         nk, nv, dk, dv = lin.num_key_heads, lin.num_value_heads, lin.key_head_dim, lin.value_head_dim
         c["attn"] += d * (2 * nk * dk + 2 * nv * dv + 2 * nv) + nv * dv * d
         c["aux"] += lin.conv_dim * lin.conv_kernel + 2 * nv + dv
@@ -70,11 +71,13 @@ def _attn_params(spec: ModelSpec, kind: LayerKind) -> Counter:
 
 
 def _ffn_params(spec: ModelSpec, kind: LayerKind) -> Counter:
-    d, c = spec.hidden_size, Counter()
+    d = spec.hidden_size
+    c: Counter[str] = Counter()
     if kind.ffn == "dense":
         c["dense_ffn"] += 3 * d * spec.intermediate_size
         return c
     m = spec.moe
+    assert m is not None  # ModelSpec refuses MoE layers without a MoESpec
     c["experts"] += m.num_experts * (3 * d * m.expert_width + (2 * m.expert_width + d) * m.expert_bias)
     c["router"] += d * m.num_experts + m.num_experts * m.router_bias
     c["shared"] += 3 * d * m.shared_total_width
@@ -136,7 +139,8 @@ def weight_bytes_by_class(spec: ModelSpec) -> dict[str, float]:
     memo = spec._memo
     if "weight_bytes_by_class" not in memo:
         fmt = class_formats(spec)
-        memo["weight_bytes_by_class"] = {key: n * fmt[key].bytes_per_element for key, n in params_by_class(spec).items()}
+        memo["weight_bytes_by_class"] = {key: n * fmt[key].bytes_per_element
+                                         for key, n in params_by_class(spec).items()}
     return dict(memo["weight_bytes_by_class"])
 
 
@@ -151,6 +155,7 @@ def layer_kv_bytes(spec: ModelSpec, kind: LayerKind, context, kv_fmt: NumberForm
     ctx = np.asarray(context, dtype=float)
     if kind.attn == "linear":
         lin = spec.linear
+        assert lin is not None  # ModelSpec refuses linear-attention layers without a LinearAttnSpec
         state = lin.num_value_heads * lin.key_head_dim * lin.value_head_dim * lin.state_bytes_per_element
         return state + lin.conv_dim * (lin.conv_kernel - 1) * spec.quant.base.bytes_per_element + 0.0 * ctx
     if a.kind == "compressed":

@@ -92,7 +92,9 @@ def _attention(cfg: dict, hidden: int, layer_attn: list[str]) -> AttentionSpec:
     head = _int(cfg, "head_dim", hidden // n if hidden % n == 0 else None, minimum=1)
     if n % kv:
         raise InputError("config.num_key_value_heads", kv, f"must divide num_attention_heads={n}")
-    common = dict(sliding_window=_int(cfg, "sliding_window", 0) if ("sliding" in layer_attn or "compress_ratios" in cfg) else 0,
+    windowed = "sliding" in layer_attn or "compress_ratios" in cfg
+    common: dict[str, Any]  # AttentionSpec keywords of every attention kind
+    common = dict(sliding_window=_int(cfg, "sliding_window", 0) if windowed else 0,
                   chunk_size=_int(cfg, "attention_chunk_size", 0) if "chunked" in layer_attn else 0,
                   index_n_heads=_int(cfg, "index_n_heads", 0), index_head_dim=_int(cfg, "index_head_dim", 0),
                   index_topk=_int(cfg, "index_topk", 0), q_lora_rank=_int(cfg, "q_lora_rank", 0))
@@ -136,7 +138,8 @@ def _moe(cfg: dict) -> MoESpec | None:
     return MoESpec(num_experts=_int(cfg, experts_key, minimum=1), top_k=_int(cfg, top_key, minimum=1),
                    expert_width=_int(cfg, width_key, minimum=1), num_shared=shared_n, shared_width=shared_w,
                    shared_gate=bool(cfg.get("shared_expert_intermediate_size")),
-                   router_bias=str(cfg.get("topk_method", "")) == "noaux_tc" or bool(cfg.get("use_routing_bias")) or mt == "gpt_oss",
+                   router_bias=(str(cfg.get("topk_method", "")) == "noaux_tc" or bool(cfg.get("use_routing_bias"))
+                                or mt == "gpt_oss"),
                    expert_bias=mt == "gpt_oss", scoring=str(cfg.get("scoring_func", "softmax")))
 
 
@@ -144,7 +147,8 @@ def _layer_ffn(cfg: dict, n_layers: int, moe: MoESpec | None) -> list[str]:
     if moe is None:
         return ["dense"] * n_layers
     first_dense = _int(cfg, "first_k_dense_replace", 0)
-    step = _int(cfg, "interleave_moe_layer_step", 1, minimum=1) if str(cfg.get("model_type", "")).startswith("llama4") else 1
+    llama4 = str(cfg.get("model_type", "")).startswith("llama4")
+    step = _int(cfg, "interleave_moe_layer_step", 1, minimum=1) if llama4 else 1
     sparse_step = _int(cfg, "decoder_sparse_step", 1, minimum=1)
     mlp_only = set(cfg.get("mlp_only_layers") or [])
     hash_layers = _int(cfg, "num_hash_layers", 0)

@@ -28,8 +28,8 @@ def not_modelled(cfg: dict, outer: dict, spec: Any) -> tuple[str, ...]:
         out.append(f"Hyper-connections (hc_mult={spec.hc_mult}): residual stream {spec.hc_mult}x wide and its mixing "
                    f"GEMMs are modelled; the Sinkhorn normalisation (hc_sinkhorn_iters) is not.")
     if cfg.get("num_hash_layers"):
-        out.append(f"Hash routing of the first {cfg['num_hash_layers']} MoE layers: token-id lookup table (tid2eid) not "
-                   f"counted as parameters; expert load assumed uniform.")
+        out.append(f"Hash routing of the first {cfg['num_hash_layers']} MoE layers: token-id lookup table "
+                   f"(tid2eid) not counted as parameters; expert load assumed uniform.")
     if cfg.get("compress_ratios"):
         out.append("DeepSeek-V4 compressor state (up to ratio pending tokens per sequence) and the fp8/bf16 split of "
                    "the KV entry are approximated: KV stored in the kv format.")
@@ -40,7 +40,8 @@ def not_modelled(cfg: dict, outer: dict, spec: Any) -> tuple[str, ...]:
         parts.append("expert load imbalance (experts assumed uniformly loaded)")
         out.append("MoE " + " and ".join(parts) + " not modelled.")
     if cfg.get("rope_scaling") or cfg.get("rope_parameters"):
-        out.append("RoPE scaling variant (yarn/llama3/linear/mrope) does not change FLOPs; only rotary cost is counted.")
+        out.append("RoPE scaling variant (yarn/llama3/linear/mrope) does not change FLOPs; "
+                   "only rotary cost is counted.")
     if cfg.get("swiglu_limit") or cfg.get("clip_qkv"):
         out.append("Activation clamping (swiglu_limit/clip_qkv) not modelled as extra work.")
     if spec.attention.sinks:

@@ -30,12 +30,13 @@ block's tokens), and so does attention/FFN disaggregation (each side prices its 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-ArrayLike = float | np.ndarray  # ops broadcast over configurations
+from hundredx.arrays import ArrayLike  # ops broadcast over configurations
 
 SHARDS = ("column", "row", "heads", "experts", "replicated", "vocab")
 BLOCKS = ("attention", "ffn", "embed", "head")
@@ -56,7 +57,7 @@ def _replace_method(cls: type, names: tuple[str, ...]):
     params = ", ".join(f"{name}=_KEEP" for name in names)
     body = "".join(f"    _set(new, {name!r}, self.{name} if {name} is _KEEP else {name})\n" for name in names)
     src = f"def replace(self, *, {params}):\n    new = _new(_cls)\n{body}    new.__post_init__()\n    return new\n"
-    namespace = {"_KEEP": _KEEP, "_new": object.__new__, "_set": _set, "_cls": cls}
+    namespace: dict[str, Any] = {"_KEEP": _KEEP, "_new": object.__new__, "_set": _set, "_cls": cls}
     exec(src, namespace)  # a fixed template over the class's own field names
     method = namespace["replace"]
     method.__qualname__ = f"{cls.__name__}.replace"
@@ -75,6 +76,7 @@ class Shape:
         pass
 
     # replace(**changes): a changed copy; generated per payload class (_replace_method)
+    replace: ClassVar[Callable[..., Any]]
 
     def values(self) -> tuple:
         """The field values in field order."""
@@ -251,6 +253,7 @@ class Op:
             raise ValueError(f"op {self.name}: count={self.count} is negative")
 
     # replace(**changes): a changed copy, validated; generated below (_replace_method)
+    replace: ClassVar[Callable[..., Op]]
 
     @property
     def bytes_total(self) -> ArrayLike:

@@ -1,22 +1,35 @@
 """Attention sub-layer ops: GQA/MHA/MQA (full, sliding, chunked) and MLA (DeepSeek-V2/V3, with
 the DSA indexer of V3.2/GLM-5). DeepSeek-V4 is in ops_compressed, Gated DeltaNet in ops_linear.
 
-MLA (DeepSeek-V2, arXiv:2405.04434): prefill (> MLA_ABSORB_MAX_Q new tokens per sequence) runs the non-absorbed form (kv_b_proj expands the
-latent cache of all context+new tokens; attention with qk dim nope+rope, v dim v_head_dim,
-heads_kv = N); decode runs the absorbed FlashMLA form (q_nope absorbed into W_UK, attention
-over the latent cache with heads_kv = 1, head_dim = kv_lora_rank+rope, head_dim_v = kv_lora_rank,
-then W_UV) with the two absorbed per-head projections as batched GEMMs.
+MLA (DeepSeek-V2, arXiv:2405.04434): prefill (> MLA_ABSORB_MAX_Q new tokens per sequence) runs the
+non-absorbed form (kv_b_proj expands the latent cache of all context+new tokens; attention with qk
+dim nope+rope, v dim v_head_dim, heads_kv = N); decode runs the absorbed FlashMLA form (q_nope
+absorbed into W_UK, attention over the latent cache with heads_kv = 1,
+head_dim = kv_lora_rank+rope, head_dim_v = kv_lora_rank, then W_UV) with the two absorbed per-head
+projections as batched GEMMs.
 DSA (DeepSeek-V3.2): a light indexer (index_n_heads x index_head_dim, one key head) scores all
 context keys, keeps index_topk per query; the main attention sees min(p+1, topk) keys.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from hundredx.model.accounting import kv_bytes_per_token_layer
 from hundredx.model.ops import Op
-from hundredx.model.ops_common import Site, Step, attention_op, causal_pairs, chunk_pairs, gemm, memory, quantize, window_pairs
+from hundredx.model.ops_common import (
+    Site,
+    Step,
+    attention_op,
+    causal_pairs,
+    chunk_pairs,
+    gemm,
+    memory,
+    quantize,
+    window_pairs,
+)
 from hundredx.model.spec import LayerKind, ModelSpec
 
 
@@ -33,9 +46,11 @@ def gqa_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     ops.append(memory("attn.kv_write", at, T * 2 * K * H * A, T * kv_tok, shard="heads"))
     end = st.end
     if kind.attn == "sliding":
-        pairs, kv_read, variant, window = window_pairs(st.ctx, end, a.sliding_window), np.minimum(end, a.sliding_window + st.S), "sliding", a.sliding_window
+        pairs, kv_read = window_pairs(st.ctx, end, a.sliding_window), np.minimum(end, a.sliding_window + st.S)
+        variant, window = "sliding", a.sliding_window
     elif kind.attn == "chunked":
-        pairs, kv_read, variant, window = chunk_pairs(st.ctx, end, a.chunk_size), np.minimum(end, a.chunk_size + st.S), "sliding", a.chunk_size
+        pairs, kv_read = chunk_pairs(st.ctx, end, a.chunk_size), np.minimum(end, a.chunk_size + st.S)
+        variant, window = "sliding", a.chunk_size
     else:
         pairs, kv_read, variant, window = causal_pairs(st.ctx, end), end, ("mha" if K == N else "gqa"), 0
     ops.append(attention_op("attn.core", at, st, pairs=pairs, heads_q=N, heads_kv=K, head_dim=H, head_dim_v=H,
@@ -80,7 +95,8 @@ def _expanded(st: Step) -> bool:
 
 def mla_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     a, q, D, T, A = spec.attention, spec.quant, spec.hidden_size, st.T, st.act_bytes
-    N, qr, kvr, nope, rope, v = a.num_heads, a.q_lora_rank, a.kv_lora_rank, a.qk_nope_head_dim, a.qk_rope_head_dim, a.v_head_dim
+    N, qr, kvr = a.num_heads, a.q_lora_rank, a.kv_lora_rank
+    nope, rope, v = a.qk_nope_head_dim, a.qk_rope_head_dim, a.v_head_dim
     wc, w = q.gemm_compute, q.weight
     ops = quantize("attn.quant_in", at, T * D, st)
     if qr:
@@ -99,6 +115,7 @@ def mla_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     if sparse:
         wk = [gemm("idx.wk", at, T, a.index_head_dim, D, w, wc, "replicated", st)]
         ops += _indexer(spec, at, st, qr or D, causal_pairs(st.ctx, end), end, T, wk)
+    common: dict[str, Any]  # attention_op keywords of both MLA forms
     common = dict(variant="sparse" if sparse else "mla", sparse_topk=a.index_topk if sparse else 0,
                   kv_bytes_per_token_layer=kv_tok, mla_form="expanded" if _expanded(st) else "absorbed")
     if _expanded(st):  # expand latent of every key: [B, ctx+S, kv_r] -> [B, ctx+S, N, nope+v]

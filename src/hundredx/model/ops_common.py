@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hundredx.arrays import ArrayLike
 from hundredx.formats import NumberFormat
 from hundredx.model.ops import AttentionShape, GemmShape, MemoryShape, Op
 
@@ -30,14 +31,14 @@ class Step:
     Derived once: T = B*S tokens computed, end = ctx + S (context after the step), prefill
     (more than one new token per sequence) and phase ("prefill" / "decode")."""
 
-    B: object
-    S: object
-    ctx: object
+    B: ArrayLike
+    S: ArrayLike
+    ctx: ArrayLike
     act_bytes: float
     gemm_in_bytes: float
     act_quantized: bool
-    T: object = field(init=False)
-    end: object = field(init=False)
+    T: ArrayLike = field(init=False)
+    end: ArrayLike = field(init=False)
     prefill: bool = field(init=False)
     phase: str = field(init=False)
 

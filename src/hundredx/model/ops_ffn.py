@@ -41,6 +41,7 @@ def dense_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op
 
 def _router(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     m, q, T = spec.moe, spec.quant, st.T
+    assert m is not None  # ModelSpec refuses MoE layers without a MoESpec
     n = m.num_experts + (1 if m.shared_gate else 0)
     ops = [gemm("moe.router_gemm", at, T, n, spec.hidden_size, q.base, q.base.compute, "replicated", st,
                 in_bytes=st.act_bytes)]  # [B, S, D] -> [B, S, E]
@@ -53,6 +54,7 @@ def _router(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
 
 def moe_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     m, q, D, T, A = spec.moe, spec.quant, spec.hidden_size, st.T, st.act_bytes
+    assert m is not None  # ModelSpec refuses MoE layers without a MoESpec
     E, k, Fe = m.num_experts, m.top_k, m.expert_width
     ops = _router(spec, kind, at, st)
     ops += quantize("moe.quant_in", at, T * D, st)

@@ -21,6 +21,7 @@ GDN_CHUNK = 64  # chunk length of the chunkwise kernel (flash-linear-attention c
 
 def linear_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     lin, q, D, T, A = spec.linear, spec.quant, spec.hidden_size, st.T, st.act_bytes
+    assert lin is not None  # ModelSpec refuses linear-attention layers without a LinearAttnSpec
     nk, nv, dk, dv = lin.num_key_heads, lin.num_value_heads, lin.key_head_dim, lin.value_head_dim
     conv_dim, kern = lin.conv_dim, lin.conv_kernel
     ops = quantize("attn.quant_in", at, T * D, st)

@@ -101,12 +101,14 @@ def scheme_from_config(cfg: dict, outer: dict, has_moe: bool) -> QuantScheme:
     if not isinstance(qc, dict):
         raise InputError("config.quantization_config", str(qc)[:60], "must be a JSON object")
     method = str(qc.get("quant_method", "")).lower()
+    excluded: tuple[str, ...]
     weight, experts, excluded, source = base, None, (), "torch_dtype"
     if method == "fp8":
         block = qc.get("weight_block_size")
         weight = get_format("fp8_block128" if block else "fp8")
         excluded = tuple(qc.get("modules_to_not_convert") or
-                         ("(none listed; block-fp8 checkpoints keep embeddings, lm_head, norms, router in torch_dtype)",))
+                         ("(none listed; block-fp8 checkpoints keep embeddings, lm_head, norms, router in "
+                          "torch_dtype)",))
         source = f"quantization_config fp8 weight_block_size={block}"
         if str(cfg.get("expert_dtype", "")).lower() == "fp4" and has_moe:
             experts = get_format("mxfp4")  # DeepSeek-V4: FP4 E2M1 experts, UE8M0 scale per 32

@@ -164,7 +164,7 @@ class ModelSpec:
     max_position_embeddings: int = 0
     not_modelled: tuple[str, ...] = ()
     source: str = ""
-    _groups: dict = field(default=None, init=False, repr=False, compare=False)
+    _groups: dict[LayerKind, int] = field(init=False, repr=False, compare=False)  # set by __post_init__
     _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # derived values, per instance
 
     def __post_init__(self) -> None:

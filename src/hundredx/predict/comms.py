@@ -12,9 +12,11 @@ one rank moves nothing and is dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
+from hundredx.arrays import ArrayLike
 from hundredx.kernel.comm import comm_time
 from hundredx.kernel.cost_kinds import stack
 from hundredx.kernel.sharding import Collective
@@ -26,7 +28,7 @@ class PricedComm:
     leaves the scale-up domain."""
 
     comm: Collective
-    time_s: object
+    time_s: ArrayLike
     algorithm: str
     leaves_domain: bool
 
@@ -62,12 +64,13 @@ def price_comms(comms_by_step: list[list[Collective]], system, shapes: list[tupl
                        **({} if first.moe is None else first.moe.kwargs()))
         full = (len(idx),) + shape  # one row per collective
         times = np.where(ranks > 1, cc.time_s, 0.0) + np.zeros(full)
-        leaves = np.broadcast_to(cc.leaves_domain, full).reshape(len(idx), -1).any(axis=1).tolist()
+        leaves = cast(list[bool], np.broadcast_to(cc.leaves_domain, full).reshape(len(idx), -1).any(axis=1).tolist())
         algos = np.broadcast_to(np.asarray(cc.algorithm, dtype=object), full) if not isinstance(cc.algorithm, str) \
             else [cc.algorithm] * len(idx)
         for row, i in enumerate(idx):
             priced[i] = PricedComm(flat[i][1], times[row], algos[row], leaves[row])
     out: list[list[PricedComm]] = [[] for _ in comms_by_step]
-    for (s, _), p in zip(flat, priced):
+    filled = cast(list[PricedComm], priced)  # every collective is in one group: none is left None
+    for (s, _), p in zip(flat, filled):
         out[s].append(p)
     return out

@@ -17,17 +17,19 @@ from typing import NamedTuple
 
 import numpy as np
 
+from hundredx.arrays import ArrayLike
 from hundredx.chip.collectives import collective_time
-from hundredx.kernel.cost import config_shape, price_ops
+from hundredx.kernel.cost import OpCosts, config_shape, price_ops
 from hundredx.kernel.engine import engine_overhead
 from hundredx.kernel.loading import load_params
+from hundredx.kernel.params import KernelParams
 from hundredx.kernel.sharding import shard_ops
 from hundredx.model import build_ops
 from hundredx.predict.comms import PricedComm, price_comms
 from hundredx.scenario.stack import Stack
 
 BOUNDS = ("compute", "memory", "network", "overhead")
-_PARAMS: dict[str, object] = {}
+_PARAMS: dict[str, KernelParams] = {}
 
 
 def chip_params(chip):
@@ -45,13 +47,13 @@ class OpRecord(NamedTuple):
     name: str
     kind: str
     group: str
-    count: object
-    time_s: object
-    sol_s: object
-    flops: object
-    bytes: object
-    bound: object
-    efficiency: object
+    count: ArrayLike
+    time_s: ArrayLike
+    sol_s: ArrayLike
+    flops: ArrayLike
+    bytes: ArrayLike
+    bound: ArrayLike
+    efficiency: ArrayLike
     source: str
     fallback: str = ""
 
@@ -62,17 +64,17 @@ class ForwardCost:
     serving step needs only the totals. `record_scale` multiplies every record's times (the GPipe
     schedule factor of a pipelined prefill)."""
 
-    time_s: object
-    sol_s: object
-    by_bound: dict[str, object]
+    time_s: ArrayLike
+    sol_s: ArrayLike
+    by_bound: dict[str, ArrayLike]
     extra: list[OpRecord] = field(default_factory=list)  # collectives, pipeline hops, engine overhead
     sources: set[str] = field(default_factory=set)
     fallbacks: set[str] = field(default_factory=set)
     ops: list = field(default_factory=list)  # the device ops priced in `table`
-    table: object = None  # their OpCosts rows
-    op_time_s: object = 0.0  # (N, ...) totals over each op's count
-    op_sol_s: object = 0.0
-    record_scale: object = 1.0
+    table: OpCosts | None = None  # their OpCosts rows
+    op_time_s: ArrayLike = 0.0  # (N, ...) totals over each op's count
+    op_sol_s: ArrayLike = 0.0
+    record_scale: ArrayLike = 1.0
 
     @property
     def records(self) -> list[OpRecord]:
@@ -82,6 +84,8 @@ class ForwardCost:
         out = []
         if self.table is not None:
             tab = self.table
+            eff: ArrayLike  # (N, ...) arrays, or lists for one configuration
+            bound: ArrayLike
             t, s, eff, bound = scaled(self.op_time_s), scaled(self.op_sol_s), tab.efficiency, tab.bound
             if bound.ndim == 1:  # one configuration: plain floats and bound names
                 t, s, eff, bound = t.tolist(), s.tolist(), eff.tolist(), [_OP_BOUNDS[c] for c in bound.tolist()]
@@ -169,11 +173,11 @@ class ForwardStep:
     batch * new_tokens must then be the step's total token count (used for pipeline p2p) and
     `host_seqs` the sequences the engine handles in that step (default `batch`)."""
 
-    batch: object
-    new_tokens: object
-    context: object
+    batch: ArrayLike
+    new_tokens: ArrayLike
+    context: ArrayLike
     ops: list | None = None
-    host_seqs: object = None
+    host_seqs: ArrayLike = None
 
 
 def _input_shape(*inputs) -> tuple:

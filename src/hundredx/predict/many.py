@@ -10,15 +10,14 @@ whose memory does not fit are kept, flagged in `valid` / `fits` with the reason 
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
 from hundredx.chip import load_system
 from hundredx.predict.engine import BOUNDS
-from hundredx.scenario.memory import memory_use
 from hundredx.predict.single import phase_steps
 from hundredx.scenario.build import build
+from hundredx.scenario.memory import memory_use
 from hundredx.scenario.rules import violations
 
 NUMERIC = {"tp": 1, "pp": 1, "ep": 1, "dp": 1, "batch": 1, "isl": 1024, "osl": 128}
@@ -78,7 +77,8 @@ def _group_predict(key: tuple, rows: pd.DataFrame) -> pd.DataFrame:
     out["memory_per_device_bytes"] = np.broadcast_to(mem.total_bytes, shape)
     out["fits"] = np.broadcast_to(mem.fits, shape) & (reason == "")
     out["valid"] = reason == ""
-    out["invalid_reason"] = np.where(reason != "", reason, np.where(np.broadcast_to(mem.fits, shape), "", "does not fit in memory"))
+    out["invalid_reason"] = np.where(reason != "", reason,
+                                     np.where(np.broadcast_to(mem.fits, shape), "", "does not fit in memory"))
     out["bottleneck"] = np.array(BOUNDS)[np.argmax(parts, axis=0)]
     return out
 

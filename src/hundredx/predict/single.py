@@ -192,7 +192,7 @@ def predict(stack, workload: Workload | None = None, check_memory: bool = True, 
     ttft_lb = _f(prefill.sol_s)
     tpot_lb = _f(decode.sol_s) / tokens_per_step
     by_bound = {b: _f(decode.by_bound[b]) / tokens_per_step for b in BOUNDS}
-    bottleneck = max(by_bound, key=by_bound.get)
+    bottleneck = max(by_bound, key=lambda b: by_bound[b])
     lower = {"ttft_s": ttft_lb, "tpot_s": tpot_lb,
              # times are lower bounds, so this throughput is an upper bound (speed of light)
              "output_tokens_per_s_max": w.batch * w.osl / (ttft_lb + w.osl * tpot_lb) * rt.dp if tpot_lb > 0 else None}

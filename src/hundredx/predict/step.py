@@ -17,7 +17,6 @@ from hundredx.predict.engine import forward_cost
 from hundredx.scenario.memory import USABLE_FRACTION, kv_split, memory_use
 from hundredx.scenario.stack import Stack
 
-
 ATTENTION_SIDE = ("embed", "attention", "head")
 FFN_SIDE = ("ffn",)
 WEIGHT_CLASSES = {"embed": ("embed",), "head": ("lm_head", "norm", "hc"), "attention": ("attn", "aux"),
@@ -39,7 +38,8 @@ def step_time(stack: Stack, prefill_tokens, prefill_seqs, prefill_context_tokens
     has_decode = bool(np.any(np.asarray(decode_seqs) > 0))
     if has_prefill:
         seqs = np.maximum(prefill_seqs, 1)
-        segments.append(build_ops(model, seqs, np.divide(prefill_tokens, seqs), np.divide(prefill_context_tokens, seqs)))
+        segments.append(build_ops(model, seqs, np.divide(prefill_tokens, seqs),
+                                  np.divide(prefill_context_tokens, seqs)))
     if has_decode:
         seqs = np.maximum(decode_seqs, 1)
         segments.append(build_ops(model, seqs, 1, np.divide(decode_context_tokens, seqs)))
@@ -76,7 +76,8 @@ class StackStepCost:
         if blocks is not None:  # one side of attention/FFN disaggregation holds only its own weights
             by_class = weight_bytes_by_class(stack.model)
             weights = sum(by_class.get(c, 0.0) for b in blocks for c in WEIGHT_CLASSES.get(b, ()))
-        free = (stack.chip.mem_bytes * USABLE_FRACTION - float(np.max(mem.activation_bytes))) * replica_devices - weights
+        free = ((stack.chip.mem_bytes * USABLE_FRACTION - float(np.max(mem.activation_bytes))) * replica_devices
+                - weights)
         self.kv_capacity_bytes = max(free, 0.0)
 
     def step_time_s(self, prefill_tokens: int, prefill_seqs: int, prefill_context_tokens: int,

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import io
 import math
+from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+if TYPE_CHECKING:
+    from hundredx.chip.spec import ChipSpec
+    from hundredx.predict.single import Prediction
 
 
 def _out(fig, fmt: str):
@@ -61,7 +66,7 @@ def waterfall_chart(d: dict, fmt: str = "png"):
     return _out(fig, fmt)
 
 
-def roofline_chart(stacks: list[tuple[str, object, object]], fmt: str = "svg"):
+def roofline_chart(stacks: list[tuple[str, ChipSpec, Prediction]], fmt: str = "svg"):
     """stacks: [(label, ChipSpec, Prediction)]; ops of both phases, one marker per phase."""
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     colors = ["#e76f51", "#2a9d8f", "#264653", "#e9c46a"]
@@ -74,7 +79,8 @@ def roofline_chart(stacks: list[tuple[str, object, object]], fmt: str = "svg"):
             pts = [(r["flops"] / r["bytes"], r["flops"] / r["time_s"]) for r in pred.breakdown
                    if r["phase"] == phase and r["bytes"] > 0 and r["time_s"] > 0 and r["flops"] > 0]
             if pts:
-                ax.scatter(*zip(*pts), s=14, marker=marker, color=color, alpha=0.7, label=f"{label} {phase}")
+                intensity, achieved = zip(*pts)
+                ax.scatter(intensity, achieved, s=14, marker=marker, color=color, alpha=0.7, label=f"{label} {phase}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (FLOP/byte)")
@@ -88,7 +94,7 @@ def memory_chart(items: list[tuple[str, dict]], fmt: str = "svg"):
     """items: [(label, MemoryUse.to_dict())] -> stacked bars in GB per device."""
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     parts = (("weights", "#264653"), ("kv_cache", "#2a9d8f"), ("activations", "#e9c46a"))
-    for i, (label, mem) in enumerate(items):
+    for i, (_label, mem) in enumerate(items):
         bottom = 0.0
         for key, color in parts:
             val = mem.get(key, 0.0) / 1e9

@@ -69,7 +69,8 @@ def _mismatches(d: dict) -> str:
 
 
 def _img(png: bytes, alt: str) -> str:
-    return f'<div class="chart"><img alt="{_e(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>'
+    return (f'<div class="chart"><img alt="{_e(alt)}" '
+            f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>')
 
 
 def render_html(d: dict, evaluations: dict | None = None, chips: dict | None = None) -> str:
@@ -84,12 +85,14 @@ def render_html(d: dict, evaluations: dict | None = None, chips: dict | None = N
     if d.get("waterfall"):
         parts += ["<h2>Waterfall</h2>", _img(waterfall_chart(d, "png"), "waterfall"),
                   _table(["step", "factor", "cumulative", "value", "notes"],
-                         [[r["label"], fmt_factor(r.get("factor")), fmt_factor(r.get("cumulative")), _num(r.get("value")),
-                           r.get("reason") or "; ".join(r.get("adjustments", []))] for r in d["waterfall"]])]
+                         [[r["label"], fmt_factor(r.get("factor")), fmt_factor(r.get("cumulative")),
+                           _num(r.get("value")), r.get("reason") or "; ".join(r.get("adjustments", []))]
+                          for r in d["waterfall"]])]
     if evaluations and chips and all(evaluations.get(k) for k in ("a", "b")):
         stacks = [(f"{k.upper()}", chips[k], evaluations[k].prediction) for k in ("a", "b")]
+        memories = [(k.upper(), evaluations[k].prediction.memory.to_dict()) for k in ("a", "b")]
         parts += ["<h2>Roofline</h2>", f"<div class='chart'>{roofline_chart(stacks, 'svg')}</div>",
                   "<h2>Memory</h2>",
-                  f"<div class='chart'>{memory_chart([(k.upper(), evaluations[k].prediction.memory.to_dict()) for k in ('a', 'b')], 'svg')}</div>"]
+                  f"<div class='chart'>{memory_chart(memories, 'svg')}</div>"]
     parts += ["<h2>Mismatches</h2>", _mismatches(d), "<h2>All combinations</h2>", _combos(d), "</body></html>"]
     return "\n".join(parts)

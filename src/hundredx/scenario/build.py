@@ -174,7 +174,8 @@ def _priced(system, price_per_hour, power_w):
 def _runtime(template: RuntimeSpec | None, knobs: dict) -> dict:
     unknown = sorted(set(knobs) - _RUNTIME_FIELDS)
     if unknown:
-        raise InputError(unknown[0], knobs[unknown[0]], f"not a runtime knob; known: {', '.join(sorted(_RUNTIME_FIELDS))}")
+        raise InputError(unknown[0], knobs[unknown[0]],
+                         f"not a runtime knob; known: {', '.join(sorted(_RUNTIME_FIELDS))}")
     base = {f: getattr(template, f) for f in _RUNTIME_FIELDS} if template is not None else {}
     return {**base, **knobs}
 

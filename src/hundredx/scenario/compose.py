@@ -17,8 +17,9 @@ dotted-name changes (the stack-file field names, `CHANGE_KEYS`) to the specs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any, Mapping
+from typing import Any
 
 from hundredx.errors import InputError
 from hundredx.kernel.runtime import Disaggregation, RuntimeSpec, SchedulerSpec, SpeculativeSpec
@@ -50,7 +51,7 @@ class Layers:
     notes: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, scn: Scenario) -> "Layers":
+    def of(cls, scn: Scenario) -> Layers:
         return cls(scn.model, scn.runtime, scn.system, scn.devices, scn.workload, scn.batch_auto, scn.name,
                    scn.adjustments)
 
@@ -69,7 +70,7 @@ class Layers:
                     batch_auto=self.batch_auto, name=self.name if name is None else name, source="<composed>")
         return replace(scn, adjustments=notes)
 
-    def changed(self, changes: Mapping[str, Any]) -> "Layers":
+    def changed(self, changes: Mapping[str, Any]) -> Layers:
         """These layers with dotted-name changes applied (module docstring)."""
         out = self
         for key, value in changes.items():

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hundredx.arrays import ArrayLike
 from hundredx.model import kv_bytes, weight_bytes_by_class
 from hundredx.scenario.stack import Stack
 
@@ -27,9 +28,9 @@ USABLE_FRACTION = 0.95
 
 @dataclass(frozen=True, slots=True)
 class MemoryUse:
-    weights_bytes: object
-    kv_bytes: object
-    activation_bytes: object
+    weights_bytes: ArrayLike
+    kv_bytes: ArrayLike
+    activation_bytes: ArrayLike
     capacity_bytes: float
 
     @property
@@ -81,7 +82,8 @@ def memory_use(stack: Stack, batch, isl, osl, tp=None, ep=None, pp=None) -> Memo
     kv = np.divide(np.multiply(batch, seq_kv), np.multiply(np.multiply(split, pp), rt.cp))
     tokens = np.minimum(np.divide(np.multiply(batch, isl), rt.cp), rt.scheduler.max_batched_tokens)
     moe = model.moe
-    ffn = model.intermediate_size or (moe.expert_width * moe.top_k + moe.shared_total_width if moe else 4 * model.hidden_size)
+    ffn = model.intermediate_size or (moe.expert_width * moe.top_k + moe.shared_total_width if moe
+                                      else 4 * model.hidden_size)
     act = np.multiply(tokens, (4.0 * model.hidden_size + np.divide(2.0 * ffn, tp)) * model.quant.act.bytes_per_element)
     return MemoryUse(weights, kv, act, stack.chip.mem_bytes)
 
@@ -91,7 +93,8 @@ def max_batch(stack: Stack, isl: int, osl: int, kv_fraction: float = 0.9, cap: i
     after weights and activations (TensorRT-LLM's kv_cache_free_gpu_mem_fraction semantics), capped."""
     base = memory_use(stack, 1, isl, osl / 2.0)
     per_seq = float(np.max(base.kv_bytes))
-    free = stack.chip.mem_bytes * USABLE_FRACTION - float(np.max(base.weights_bytes)) - float(np.max(base.activation_bytes))
+    free = (stack.chip.mem_bytes * USABLE_FRACTION - float(np.max(base.weights_bytes))
+            - float(np.max(base.activation_bytes)))
     if free <= 0 or per_seq <= 0:
         return 0
     return int(min(cap, free * kv_fraction // per_seq))

@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from hundredx.arrays import ArrayLike
 from hundredx.errors import InputError
 
 
-
-def _reasons(model, system, tp, ep, pp, dp, cp, attention_dp: bool) -> list[tuple[str, object, object, str]]:
+def _reasons(model, system, tp, ep, pp, dp, cp, attention_dp: bool) -> list[tuple[str, ArrayLike, ArrayLike, str]]:
     """(field, offending mask, value, why) per rule, in order of precedence."""
     heads, layers = model.num_heads, model.num_layers
     experts = model.moe.num_experts if model.moe is not None else 0
     tp, ep, pp, cp = (np.asarray(x) for x in (tp, ep, pp, cp))
     dp = None if dp is None else np.asarray(dp)
     devices = None if dp is None else tp * pp * cp * dp
-    out = []
+    out: list[tuple[str, ArrayLike, ArrayLike, str]] = []
     if not attention_dp:
         out.append(("tp", np.mod(heads, tp) != 0, tp,
                     f"must divide the {heads} attention heads of {model.id} (or run attention data-parallel)"))

@@ -30,5 +30,5 @@ class Stack:
     def chip(self):
         return self.system.chip
 
-    def with_runtime(self, **changes) -> "Stack":
+    def with_runtime(self, **changes) -> Stack:
         return replace(self, runtime=replace(self.runtime, **changes))

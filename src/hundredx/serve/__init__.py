@@ -13,7 +13,7 @@ pareto.py. Seeded and deterministic: the same (deployment, workload, seed) gives
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

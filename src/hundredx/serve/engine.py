@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -50,7 +50,8 @@ class Engine:
 
     def _pool(self, pool: Pool, role: str, spec, streams, draft_time=None) -> list[Replica]:
         return [Replica(i, role, pool.step_cost, pool.scheduler, self.book, spec,
-                        np.random.default_rng(streams[i]) if streams else None, draft_time) for i in range(pool.replicas)]
+                        np.random.default_rng(streams[i]) if streams else None, draft_time)
+                for i in range(pool.replicas)]
 
     def _too_long(self) -> np.ndarray:
         """Requests that could never be resident: prompt + output (+ k drafts) over one replica's KV."""
@@ -130,13 +131,16 @@ class Engine:
             elif (force or rep.running() < rep.cfg.max_seqs) and rep.interrupt(t):
                 self._push(rep.end, STEP, gid, rep.version)
             for rid in rep.started:
+                transfer = self.dep.transfer
+                assert transfer is not None  # only a prefill pool starts transfers, and Deployment gives it a link
                 nbytes = self.pre[self.book.prefill_replica[rid]].cost.kv_bytes_per_token * self.book.ctx[rid]
-                self._push(t + self.dep.transfer.time_s(nbytes), XFER, rid)
+                self._push(t + transfer.time_s(nbytes), XFER, rid)
             rep.started.clear()
         self.pending.clear()
 
     def run(self) -> tuple[Book, list[Replica], list[Replica]]:
         n = len(self.req)
+        order: list[int] | np.ndarray  # arrival order: request ids
         if self.req.concurrency:
             self.next_closed = min(self.req.concurrency, n)
             for rid in range(self.next_closed):

@@ -15,19 +15,20 @@ own forward. Cost and energy use the chip's catalog price and TDP.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from hundredx.errors import InputError
-from hundredx.scenario.stack import Stack
 from hundredx.predict.step import ATTENTION_SIDE, FFN_SIDE, StackStepCost
+from hundredx.scenario.stack import Stack
 from hundredx.serve.deploy import AFDStepCost, Deployment, KVTransfer, Pool
-from hundredx.serve.stepcost import MemoStepCost, WrapsStepCost
+from hundredx.serve.stepcost import MemoStepCost, StepCost, WrapsStepCost
 
 
 @dataclass
 class ScaledStepCost(WrapsStepCost):
     """A StepCost scaled by a constant (one MTP layer = 1/L of a target decode step)."""
 
-    inner: object
+    inner: StepCost
     factor: float
 
     def step_time_s(self, *args) -> float:
@@ -85,8 +86,8 @@ def deployment_from_stack(stack: Stack, draft_model=None, bits: int = BUCKET_BIT
     chip = system.chip
     # each pool's replica cost: the step cost does not depend on dp, so the rules of the stack still hold
     plain = replace(stack, runtime=replace(rt, speculative=None, disaggregation=None))
-    spec = dict(speculative=rt.speculative, draft_step_cost=_draft_cost(stack, draft_model))
-    prices = {"device_hour_usd": chip.price_per_hour, "device_power_w": chip.tdp_w}
+    spec: dict[str, Any] = dict(speculative=rt.speculative, draft_step_cost=_draft_cost(stack, draft_model))
+    prices: dict[str, Any] = {"device_hour_usd": chip.price_per_hour, "device_power_w": chip.tdp_w}
     if afd is not None:
         if rt.disaggregation is not None:
             raise InputError("afd", afd, "attention/FFN disaggregation and P/D disaggregation do not combine here")

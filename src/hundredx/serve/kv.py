@@ -36,6 +36,7 @@ class BlockPool:
         if n <= self.free:
             self.free -= n
         elif n <= self.available():
+            assert self.cache is not None  # available() exceeds free only through the prefix cache
             self.free += self.cache.evict(n - self.free)
             self.free -= n
         else:

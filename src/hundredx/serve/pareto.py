@@ -12,13 +12,13 @@ descending), keep the points whose y beats the running maximum of everything bef
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from hundredx.fileio import atomic_write
 from hundredx.errors import InputError
+from hundredx.fileio import atomic_write
 
 X_DEFAULT = "tokens_per_s_per_user"
 Y_DEFAULT = "output_tokens_per_s_per_device"
@@ -83,7 +83,7 @@ def plot_pareto(frame, path: str | Path, x: str = X_DEFAULT, y: str = Y_DEFAULT,
         pts = part[[x, y]].to_numpy(dtype=float)
         dots = ax.scatter(pts[:, 0], pts[:, 1], s=14, alpha=0.4)
         front = pts[pareto_front(pts)]
-        ax.plot(front[:, 0], front[:, 1], "-o", ms=4, color=dots.get_facecolor()[0][:3], label=str(name))
+        ax.plot(front[:, 0], front[:, 1], "-o", ms=4, color=np.asarray(dots.get_facecolor())[0][:3], label=str(name))
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(y.replace("_", " "))
     ax.set_title(title)

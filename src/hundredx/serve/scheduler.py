@@ -18,7 +18,7 @@ iterations cheap. Decode state is stored as compact numpy arrays (swap-remove).
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -58,6 +58,8 @@ class Book:
 
 class Replica:
     """Queues, paged KV, decode arrays and the current (macro-)step of one replica."""
+
+    gid: int  # index over all pools of the deployment, set by the Engine
 
     def __init__(self, index: int, role: str, cost: StepCost, cfg: SchedulerSpec, book: Book,
                  spec: SpeculativeSpec | None, rng: np.random.Generator | None,
@@ -100,6 +102,7 @@ class Replica:
     def _release(self, rid: int, own: int, pinned: bool, shared: int) -> None:
         self.kv.give(own)
         if pinned:
+            assert self.kv.cache is not None  # a request is pinned only to a prefix cache
             self.kv.cache.release(self.book.pid[rid], shared)
 
     def _remove_slot(self, slot: int) -> None:
@@ -194,6 +197,7 @@ class Replica:
             s = (hit + avail) * bt - hit * bt if self.cfg.chunked_prefill else 0
         if s <= 0:
             if b.pinned[rid]:
+                assert self.kv.cache is not None  # a request is pinned only to a prefix cache
                 self.kv.cache.release(b.pid[rid], hit)
                 b.pinned[rid] = False
             return 0
@@ -319,6 +323,7 @@ class Replica:
             if b.first[rid] != b.first[rid]:
                 b.first[rid] = now
             if b.pinned[rid]:
+                assert self.kv.cache is not None  # a request is pinned only to a prefix cache
                 adopted = self.kv.cache.adopt(b.pid[rid], b.shared[rid], b.ptok[rid] // self.bt, b.own[rid])
                 b.own[rid] -= adopted
                 b.shared[rid] += adopted
@@ -340,10 +345,13 @@ class Replica:
 
     def _accepted(self, n: int) -> np.ndarray:
         """Accepted drafts per sequence: min(k, Geometric(1 - a) - 1), i.e. i.i.d. acceptance until a miss."""
-        k, a = self.spec.draft_tokens, self.spec.acceptance
+        spec, rng = self.spec, self.rng
+        # called under speculative decoding only, which runs on the main pool: its replicas have a generator
+        assert spec is not None and rng is not None
+        k, a = spec.draft_tokens, spec.acceptance
         if a >= 1.0:
             return np.full(n, k, np.int64)
-        return np.minimum(self.rng.geometric(1.0 - a, size=n) - 1, k)
+        return np.minimum(rng.geometric(1.0 - a, size=n) - 1, k)
 
     def _finish(self, rid: int, now: float) -> None:
         b = self.book

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 
+from hundredx.arrays import ArrayLike
 from hundredx.errors import InputError
 
 
@@ -25,11 +26,21 @@ from hundredx.errors import InputError
 class StepCost(Protocol):
     """One replica's iteration time and KV memory (whole model, all devices of the replica)."""
 
-    kv_bytes_per_token: float
-    kv_capacity_bytes: float
+    @property
+    def kv_bytes_per_token(self) -> float: ...
+
+    @property
+    def kv_capacity_bytes(self) -> float: ...
 
     def step_time_s(self, prefill_tokens: int, prefill_seqs: int, prefill_context_tokens: int,
                     decode_seqs: int, decode_context_tokens: int) -> float: ...
+
+
+class VectorStepCost(StepCost, Protocol):
+    """A StepCost that also prices many iterations in one call: array inputs in, an array of times out."""
+
+    def step_times_s(self, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
+                     decode_context_tokens) -> ArrayLike: ...
 
 
 def check_step_cost(cost: object, field_name: str = "step_cost") -> None:
@@ -143,6 +154,7 @@ class WrapsStepCost:
     """Mixin for a StepCost built around `self.inner`: its KV sizes are the inner cost's."""
 
     __slots__ = ()
+    inner: StepCost  # a field of each class that mixes this in
 
     @property
     def kv_bytes_per_token(self) -> float:
@@ -170,8 +182,9 @@ class MemoStepCost(WrapsStepCost):
 
     def step_time_s(self, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs, decode_context_tokens):
         b = self.bits
-        return self._lookup((_bucket1(prefill_tokens, b), _bucket1(prefill_seqs, b), _bucket1(prefill_context_tokens, b),
-                             _bucket1(decode_seqs, b), _bucket1(decode_context_tokens, b)))
+        return self._lookup((_bucket1(prefill_tokens, b), _bucket1(prefill_seqs, b),
+                             _bucket1(prefill_context_tokens, b), _bucket1(decode_seqs, b),
+                             _bucket1(decode_context_tokens, b)))
 
     def step_times_s(self, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs, decode_context_tokens):
         """Vectorized: bucket the arrays, evaluate each distinct bucket once, gather."""
@@ -211,10 +224,11 @@ class MemoStepCost(WrapsStepCost):
     def _prefetch(self, key: tuple) -> None:
         """On a miss, price the next PREFETCH buckets of decode context in one vectorized call of the
         inner cost: decode context grows every iteration, so those keys come next."""
+        inner = cast(VectorStepCost, self.inner)  # _lookup prefetches only when it has step_times_s
         ctx = [key[4]]
         while len(ctx) < PREFETCH:
             ctx.append(_bucket1(ctx[-1] + max(1, ctx[-1] >> self.bits), self.bits))
-        values = np.asarray(self.inner.step_times_s(key[0], key[1], key[2], key[3], np.array(ctx, dtype=float)),
+        values = np.asarray(inner.step_times_s(key[0], key[1], key[2], key[3], np.array(ctx, dtype=float)),
                             dtype=float).reshape(-1)
         for c, v in zip(ctx, values):
             self.cache.setdefault((key[0], key[1], key[2], key[3], c), float(v))

@@ -111,7 +111,8 @@ def _column(frame, name: str, integer: bool, minimum: float) -> np.ndarray:
     import pandas as pd
 
     col = frame[name]
-    if name == "timestamp" and not pd.api.types.is_numeric_dtype(col) and pd.to_numeric(col, errors="coerce").isna().all():
+    if (name == "timestamp" and not pd.api.types.is_numeric_dtype(col)
+            and pd.to_numeric(col, errors="coerce").isna().all()):
         parsed = pd.to_datetime(col, errors="coerce", utc=True, format="mixed")
         bad = parsed.isna().to_numpy()
         if bad.any():

@@ -67,6 +67,7 @@ def to_scenario(sf: StackFile, path: str = "<dict>", name: str | None = None) ->
     """Build the scenario of a validated stack file (errors name stack-file fields)."""
     m, k, c, w = sf.model, sf.kernel, sf.chip, sf.workload
     auto = w.batch == "auto" and w.concurrency is None
+    knobs: dict[str, Any]  # RuntimeSpec fields, passed through build()
     knobs = dict(attention_kernel=k.attention, gemm_library=k.gemm_library, fused=k.fused, cuda_graphs=k.cuda_graphs,
                  overlap_comm=k.overlap_comm, moe_routing=k.moe_routing, routing_skew=k.routing_skew, engine=k.engine,
                  speculative=k.speculative, disaggregation=k.disaggregation, scheduler=k.scheduler or SchedulerSpec())
@@ -130,7 +131,6 @@ def _model_ref(model) -> str:
 def stack_file(scn: Scenario) -> dict:
     """The plain stack-file mapping of a scenario (formats written out; what parse_stack reads back)."""
     model, rt, system, w = scn.model, scn.runtime, scn.system, scn.workload
-    q = model.quant
     kernel: dict[str, Any] = {"attention": rt.attention_kernel, "gemm_library": rt.gemm_library, "fused": rt.fused,
                               "cuda_graphs": rt.cuda_graphs, "tp": rt.tp, "pp": rt.pp, "ep": rt.ep, "cp": rt.cp,
                               "attention_dp": rt.attention_dp, "overlap_comm": rt.overlap_comm,
@@ -175,10 +175,9 @@ def _model_section(model) -> dict:
         base = load_model(ref).quant
     except InputError:
         base = None
-    q = model.quant
-    for key, mine, theirs in (("weights", q.weight, base and base.weight), ("kv", q.kv, base and base.kv),
-                              ("act", q.act, base and base.act), ("expert_weights", q.experts, base and base.experts)):
-        if base is None or mine.name != theirs.name:
+    for key, attr in (("weights", "weight"), ("kv", "kv"), ("act", "act"), ("expert_weights", "experts")):
+        mine = getattr(model.quant, attr)
+        if base is None or mine.name != getattr(base, attr).name:
             out[key] = mine.name
     return out
 

@@ -31,29 +31,34 @@ class ModelSection(BaseModel):
 
     model_config = _CONFIG
     id: str = Field(min_length=1, max_length=4096, description="zoo id, zoo name or config.json path")
-    weights: str | None = Field(None, description="weight format (bf16, fp8, fp8_block128, nvfp4, mxfp4, int4...)")
-    kv: str | None = Field(None, description="KV-cache format")
-    act: str | None = Field(None, description="activation format")
-    expert_weights: str | None = Field(None, description="routed-expert weight format")
+    weights: str | None = Field(default=None,
+                                description="weight format (bf16, fp8, fp8_block128, nvfp4, mxfp4, int4...)")
+    kv: str | None = Field(default=None, description="KV-cache format")
+    act: str | None = Field(default=None, description="activation format")
+    expert_weights: str | None = Field(default=None, description="routed-expert weight format")
 
 
 class KernelSection(BaseModel):
     """`kernel:` kernels, fusion, scheduler, parallelism, MoE routing, speculative decoding, P/D pools."""
 
     model_config = _CONFIG
-    attention: str = Field("auto", description="attention kernel (fa2, fa3, fa4, flashmla, cudnn, ..., or auto)")
-    gemm_library: str = Field("auto", description="GEMM library (cublas, cublaslt, cutlass, deepgemm, torch, auto)")
+    attention: str = Field(default="auto",
+                           description="attention kernel (fa2, fa3, fa4, flashmla, cudnn, ..., or auto)")
+    gemm_library: str = Field(default="auto",
+                              description="GEMM library (cublas, cublaslt, cutlass, deepgemm, torch, auto)")
     fused: bool = True
     cuda_graphs: bool = True
-    tp: int | None = Field(None, ge=1, le=1 << 20, description="tensor parallel degree (default: fill chip.devices)")
-    pp: int = Field(1, ge=1, le=1 << 20)
-    ep: int = Field(1, ge=1, le=1 << 20)
-    dp: int | None = Field(None, ge=1, le=1 << 20, description="data-parallel replicas (default: devices / replica)")
-    cp: int = Field(1, ge=1, le=1 << 20)
+    tp: int | None = Field(default=None, ge=1, le=1 << 20,
+                           description="tensor parallel degree (default: fill chip.devices)")
+    pp: int = Field(default=1, ge=1, le=1 << 20)
+    ep: int = Field(default=1, ge=1, le=1 << 20)
+    dp: int | None = Field(default=None, ge=1, le=1 << 20,
+                           description="data-parallel replicas (default: devices / replica)")
+    cp: int = Field(default=1, ge=1, le=1 << 20)
     attention_dp: bool = False
-    overlap_comm: float = Field(0.0, ge=0.0, le=1.0, description="fraction of communication hidden by compute")
+    overlap_comm: float = Field(default=0.0, ge=0.0, le=1.0, description="fraction of communication hidden by compute")
     moe_routing: str = "uniform"
-    routing_skew: float = Field(0.0, ge=0.0, le=100.0)
+    routing_skew: float = Field(default=0.0, ge=0.0, le=100.0)
     engine: str = "generic"
     scheduler: SchedulerSpec | None = None
     speculative: SpeculativeSpec | None = None
@@ -65,15 +70,15 @@ class ChipSection(BaseModel):
     the chip's price and power (overrides of the catalog, which describe the hardware)."""
 
     model_config = _CONFIG
-    chip: str | None = Field(None, min_length=1, max_length=200)
-    system: str | None = Field(None, min_length=1, max_length=200)
-    devices: int | None = Field(None, ge=1, le=1 << 20)
-    nodes: int | None = Field(None, ge=1, le=1 << 20)
-    price_per_hour: float | None = Field(None, ge=0.0, lt=1e7, description="USD per device-hour")
-    power_w: float | None = Field(None, ge=0.0, lt=1e7, description="W per device")
+    chip: str | None = Field(default=None, min_length=1, max_length=200)
+    system: str | None = Field(default=None, min_length=1, max_length=200)
+    devices: int | None = Field(default=None, ge=1, le=1 << 20)
+    nodes: int | None = Field(default=None, ge=1, le=1 << 20)
+    price_per_hour: float | None = Field(default=None, ge=0.0, lt=1e7, description="USD per device-hour")
+    power_w: float | None = Field(default=None, ge=0.0, lt=1e7, description="W per device")
 
     @model_validator(mode="after")
-    def _one_ref(self) -> "ChipSection":
+    def _one_ref(self) -> ChipSection:
         if (self.chip is None) == (self.system is None):
             raise ValueError("give exactly one of chip.chip (a chip id) or chip.system (a system id)")
         return self
@@ -88,12 +93,13 @@ class WorkloadSection(BaseModel):
     concurrency over the deployment, and latency limits (omitted: none)."""
 
     model_config = _CONFIG
-    isl: int = Field(1024, ge=1, le=1 << 24)
-    osl: int = Field(128, ge=1, le=1 << 24)
-    batch: int | Literal["auto"] = Field("auto", description="sequences per replica, or auto")
-    concurrency: int | None = Field(None, ge=1, le=1 << 20, description="requests in flight over the deployment")
-    ttft_limit_s: float | None = Field(None, gt=0.0)
-    tpot_limit_s: float | None = Field(None, gt=0.0)
+    isl: int = Field(default=1024, ge=1, le=1 << 24)
+    osl: int = Field(default=128, ge=1, le=1 << 24)
+    batch: int | Literal["auto"] = Field(default="auto", description="sequences per replica, or auto")
+    concurrency: int | None = Field(default=None, ge=1, le=1 << 20,
+                                    description="requests in flight over the deployment")
+    ttft_limit_s: float | None = Field(default=None, gt=0.0)
+    tpot_limit_s: float | None = Field(default=None, gt=0.0)
 
     @field_validator("batch", mode="before")
     @classmethod
@@ -103,7 +109,7 @@ class WorkloadSection(BaseModel):
         raise ValueError(f"must be an integer in [1, {1 << 20}] or auto")
 
     @model_validator(mode="after")
-    def _batch_or_concurrency(self) -> "WorkloadSection":
+    def _batch_or_concurrency(self) -> WorkloadSection:
         if self.concurrency is not None and "batch" in self.model_fields_set:
             raise ValueError("give batch or concurrency, not both")
         return self
@@ -113,8 +119,8 @@ class StackFile(BaseModel):
     """One stack file: a model x kernel x chip stack plus the workload it serves."""
 
     model_config = _CONFIG
-    name: str | None = Field(None, max_length=500)
-    description: str | None = Field(None, max_length=10_000)
+    name: str | None = Field(default=None, max_length=500)
+    description: str | None = Field(default=None, max_length=10_000)
     model: ModelSection
     kernel: KernelSection = KernelSection()
     chip: ChipSection
@@ -136,7 +142,7 @@ class StepFile(BaseModel):
     """A waterfall step file: a name and dotted-path changes (`model.weights: nvfp4`)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    name: str | None = Field(None, max_length=500)
+    name: str | None = Field(default=None, max_length=500)
     changes: dict[str, Any] = Field(min_length=1)
 
 

@@ -21,7 +21,7 @@ from hundredx.validate.base import Unpredictable
 
 def _chip(hardware: str):
     try:
-        from hundredx.chip import load_chip  # type: ignore[attr-defined]
+        from hundredx.chip import load_chip
     except ImportError as exc:
         raise Unpredictable(f"chip catalog loader unavailable: {exc}") from None
     try:
@@ -48,9 +48,10 @@ def predict_case(case: dict) -> float:
         raise Unpredictable(str(exc)) from None
 
 
-def error_summary(cases: list[dict], worst: int = 5) -> dict[str, dict]:
-    """Per kind: n, unpredicted (with reasons), median and p90 APE, and the worst cases."""
-    out: dict[str, dict] = {}
+def error_summary(cases: list[dict], worst: int = 5) -> dict[str | None, dict]:
+    """Per kind: n, unpredicted (with reasons), median and p90 APE, and the worst cases (a case
+    without a kind is counted, unpredicted, under None)."""
+    out: dict[str | None, dict] = {}
     for case in cases:
         kind = case.get("kind")
         entry = out.setdefault(kind, {"n": 0, "rows": [], "unpredicted": []})

@@ -47,10 +47,11 @@ def _select(ops: list, part: str) -> list:
             if not moe_groups:
                 raise Unpredictable("layer=moe on a model without MoE layers")
             counts = {g: c for g, c in counts.items() if g in moe_groups}
-        group = max(counts, key=counts.get)
+        group = max(counts, key=lambda g: counts[g])
         chosen = [op for op in chosen if op.group == group]
     else:
-        group = max({op.group for op in chosen}, key=lambda g: max(float(np.max(o.count)) for o in chosen if o.group == g))
+        group = max({op.group for op in chosen},
+                    key=lambda g: max(float(np.max(o.count)) for o in chosen if o.group == g))
         chosen = [op for op in chosen if op.group == group]
     return [replace(op, count=1.0) for op in chosen]
 
