@@ -22,7 +22,7 @@ from hundredx.kernel.engine import FITTED
 from hundredx.validate.base import Unpredictable
 from hundredx.validate.serving import predict_case
 
-DEFAULT_CASES = Path(__file__).resolve().parents[2] / "shared" / "validation" / "public" / "serving.jsonl"
+DEFAULT_CASES = Path(__file__).resolve().parents[1] / "data" / "validation" / "serving.jsonl"
 
 
 def _prediction(case: dict, factor: float, per_seq: float) -> float:

@@ -4,7 +4,7 @@ SHIPPED fitted files.
 Usage: python scripts/fit_kernels.py [--data DIR] (--out DIR | --dry-run)
        e.g. python scripts/fit_kernels.py --out src/hundredx/kernel/fitted
 Prints per chip the fitted keys and the median/p90 APE before and after; with --out writes one JSON
-file per chip with provenance: the data files relative to the repository (../shared/validation/
+file per chip with provenance: the data files relative to the repository (data/validation/
 public/<kind>.jsonl) with their sha256, the sources, date and device. The output directory is
 explicit: users fit their own chips with `hundredx calibrate fit`, which writes $HUNDREDX_HOME.
 """
@@ -38,7 +38,7 @@ def chip(chip_id: str) -> ChipSpec:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "validation" / "public"))
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / "data" / "validation"))
     ap.add_argument("--out", help="directory for <chip>.json (the shipped files: src/hundredx/kernel/fitted)")
     ap.add_argument("--dry-run", action="store_true")
     args = ap.parse_args()

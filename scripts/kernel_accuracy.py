@@ -18,7 +18,7 @@ from fit_kernels import chip  # noqa: E402  (catalog loader with a YAML fallback
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     worst = int(sys.argv[sys.argv.index("--worst") + 1]) if "--worst" in sys.argv else 5
-    default = Path(__file__).resolve().parents[2] / "shared" / "validation" / "public"
+    default = Path(__file__).resolve().parents[1] / "data" / "validation"
     data = Path(args[0] if args and not args[0].isdigit() else default)
     cases = [json.loads(x) for k in vk.KINDS if (data / f"{k}.jsonl").exists()
              for x in (data / f"{k}.jsonl").read_text().splitlines() if x.strip()]

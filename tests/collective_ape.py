@@ -8,7 +8,7 @@ import numpy as np
 from hundredx.validate.base import Unpredictable
 from hundredx.validate.collective import predict_case
 
-PATH = str(Path(__file__).resolve().parents[2] / "shared" / "validation" / "public" / "collective.jsonl")
+PATH = str(Path(__file__).resolve().parents[1] / "data" / "validation" / "collective.jsonl")
 
 
 def evaluate(path=PATH, verbose=True):

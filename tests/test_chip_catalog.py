@@ -111,7 +111,7 @@ def test_torus_slices():
 
 
 def test_shipped_files_cite_no_absolute_paths():
-    """Data files are cited relative to the repository (../shared/...) with a sha256, never as /work/..."""
+    """Data files are cited relative to the repository (data/...) with a sha256, never as /work/..."""
     import re
     from pathlib import Path
 
@@ -122,9 +122,9 @@ def test_shipped_files_cite_no_absolute_paths():
     for chip_id in list_chips():
         for source in load_chip(chip_id).sources:
             if "datasheets.csv" in source:
-                assert source.startswith("../shared/chips/datasheets.csv") and re.search(r"sha256 [0-9a-f]{64}", source)
-    shared = Path(__file__).resolve().parents[2] / "shared" / "chips" / "datasheets.csv"
-    if shared.is_file():  # the shared folder beside the checkout (absent in a bare clone)
+                assert source.startswith("data/chips/datasheets.csv") and re.search(r"sha256 [0-9a-f]{64}", source)
+    shared = Path(__file__).resolve().parents[1] / "data" / "chips" / "datasheets.csv"
+    if shared.is_file():
         import hashlib
 
         digest = hashlib.sha256(shared.read_bytes()).hexdigest()

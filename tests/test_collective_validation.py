@@ -15,7 +15,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from collective_ape import PATH, evaluate  # noqa: E402
 
 
-@pytest.mark.skipif(not Path(PATH).exists(), reason="shared validation cases not present")
 def test_public_collective_accuracy():
     apes, skipped = evaluate(PATH, verbose=False)
     assert len(apes) >= 50, skipped

@@ -74,6 +74,6 @@ def test_predict_many_and_serve_unchanged():
 
 def test_snapshot_covers_every_example_and_public_case():
     assert set(SNAPSHOT["examples"]) == {p.name for p in (golden.REPO / "examples").glob("*.yaml")}
-    if golden.PUBLIC.is_dir():  # the shared folder beside the checkout (absent in a bare clone)
+    if golden.PUBLIC.is_dir():
         ids = {c["id"] for c in golden.public_cases()}
         assert ids <= {e["case"]["id"] for e in SNAPSHOT["cases"]}

@@ -17,7 +17,7 @@ from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.model.ops import AttentionShape, ExpertGemmShape, GemmShape, MemoryShape, Op, RecurrentShape
 from kernel_chips import chip, toy_chip
 
-PUBLIC = Path(__file__).resolve().parents[2] / "shared" / "validation" / "public"
+PUBLIC = Path(__file__).resolve().parents[1] / "data" / "validation"
 TOY = toy_chip()
 P = KernelParams.analytic(TOY)
 

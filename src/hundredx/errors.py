@@ -1,7 +1,7 @@
 """User-facing input errors: one class the CLI turns into one line and exit code 2.
 
 Raise `InputError(field, value, why)` for anything a user typed or a file they gave;
-the message always names the field and the value (DESIGN.md rule 9). The value is shown as
+the message always names the field and the value (docs/design.md, rule 9). The value is shown as
 its repr, cut to `MAX_VALUE_CHARS` and kept on one line, so a huge or hostile input never
 makes a huge message.
 """

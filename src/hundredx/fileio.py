@@ -1,6 +1,6 @@
 """Safe file output shared by every layer: write to a temporary file beside the target, then rename.
 
-A crash or kill never leaves a half-written output (DESIGN.md rule 9). The writer only ever
+A crash or kill never leaves a half-written output (docs/design.md, rule 9). The writer only ever
 replaces a regular file: a path that names a directory, a device, a FIFO, a socket or a
 symbolic link is refused with one `InputError` and left alone (`--html /dev/null` run as root
 must not replace the device node). A full disk or a missing permission is an `InputError`

@@ -1,4 +1,4 @@
-"""SI constants and human-readable parsing/formatting (DESIGN.md rule 2).
+"""SI constants and human-readable parsing/formatting (docs/design.md, rule 2).
 
 Everything inside hundredx is SI: bytes, seconds, FLOP, FLOP/s, bytes/s, as floats.
 Rates use decimal prefixes (1 GB/s = 1e9 B/s); capacities given in GiB say so.

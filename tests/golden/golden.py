@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 SNAPSHOT = HERE / "predictions.json"
-PUBLIC = REPO.parent / "shared" / "validation" / "public"
+PUBLIC = REPO / "data" / "validation"
 
 L8, L70 = "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct"
 L405 = "meta-llama/Llama-3.1-405B-Instruct"

@@ -2,7 +2,7 @@
 
 Each benchmark (kind, config) from `sweeps.plan` is built by the backend with fresh random
 inputs, timed (`backend.time_fn`: warm-up, median of repeats, L2 flush on CUDA), and
-recorded as a case in the validation format (SCHEMA.md): GEMM, grouped GEMM and
+recorded as a case in the validation format (docs/cases.md): GEMM, grouped GEMM and
 attention as `tflops` = useful FLOPs / median time (FLOPs from
 `hundredx.kernel.measured.metric_flops`, the SCHEMA convention: 2·m·n·k; 4·b·sq·skv·hq·d,
 halved for square causal), memory ops as `bandwidth_gbps` = (bytes read + written) / median time. What ran
@@ -76,7 +76,7 @@ def _free(backend) -> None:
 
 
 def to_case(kind: str, config: dict, timing: dict, chip: str, source: str) -> dict:
-    """A SCHEMA.md case from one timing."""
+    """A docs/cases.md case from one timing."""
     t = timing["median_s"]
     if kind == "memory":
         metric, value = "bandwidth_gbps", case_work(kind, config)[1] / t / 1e9

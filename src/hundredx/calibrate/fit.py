@@ -6,7 +6,7 @@ Reads and validates the profiles, pools their measured cases, and hands them to 
 user's data directory, `$HUNDREDX_HOME/fitted/<chip>.json` (kernel/loading.py; predictions
 read it before the shipped kernel/fitted/ file), or to `out` (a `.json` file, or a directory)
 — never into the installed package (refused). The provenance names every profile (path, its
-sha256, device, date, host, case count; DESIGN.md rule 3: fitted constants carry the data they
+sha256, device, date, host, case count; docs/design.md, rule 3: fitted constants carry the data they
 were fitted on, the date and the device).
 """
 

@@ -1,6 +1,6 @@
 """The kernel-parameter fitter: measured cases -> per-chip parameter values -> fitted JSON files.
 
-Cases use the validation format (../shared/validation/SCHEMA.md): kinds gemm, attention,
+Cases use the validation format (docs/cases.md): kinds gemm, attention,
 memory, grouped_gemm, priced one by one with the kernel layer's `kernel.cases.predict_value`.
 `fit_cases` fits, per chip, only the parameters the chip's cases are sensitive to (a 20%
 change moves some prediction by > 0.1%), by scipy least squares on r_i = log(pred_i /
@@ -37,7 +37,7 @@ PRIOR_WEIGHT = 0.05
 
 def file_record(path: str | Path, base: str | Path | None = None) -> dict:
     """{"path", "sha256"} of a data file for provenance: the path relative to `base` (posix; shipped
-    files: the repository, e.g. ../shared/validation/public/gemm.jsonl), or without a base as the
+    files: the repository, e.g. data/validation/gemm.jsonl), or without a base as the
     user typed it (~/... under the home directory), and the sha256 of its content."""
     path = Path(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -2,7 +2,7 @@
 
 A profile is one JSON object (docs/calibration.md):
 `{"format": "hundredx-profile/1", "provenance": {...}, "cases": [...], "skipped": [...]}` —
-`cases` in the validation case format (../shared/validation/SCHEMA.md), all on the chip
+`cases` in the validation case format (docs/cases.md), all on the chip
 named in `provenance.chip`. Validation happens here, at the file boundary (pydantic);
 errors name the field, e.g. `profile.cases[3].value`. Writes go to a temporary file in
 the same directory and are renamed into place, so a crash never leaves half a profile.
@@ -41,7 +41,7 @@ class Provenance(BaseModel):
 
 
 class Case(BaseModel):
-    """One measured case (SCHEMA.md), restricted to the kinds and metrics a profile holds."""
+    """One measured case (docs/cases.md), restricted to the kinds and metrics a profile holds."""
 
     model_config = ConfigDict(extra="allow")
     id: str = Field(min_length=1)

@@ -43,7 +43,7 @@ OPS = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "p2p")
 ALGORITHMS = ("auto", "ring", "tree", "nvls", "collnet", "direct", "hierarchical")
 SCOPES = ("auto", "intra_node", "inter_node")
 
-# Fitted on ../shared/validation/public/collective.jsonl (2026 snapshot; 59 public cases:
+# Fitted on data/validation/collective.jsonl (2026 snapshot; 59 public cases:
 # Azure AI-benchmarking-guide nccl-tests/nvbandwidth tables for A100/H100/H200/GB200, NCCL
 # issues #1455/#1374/#2140 and nccl-tests #212/#272 (H100/H200/H800/B300 8-GPU peaks),
 # coreweave nccl-tests PR #43 (GB200 NVL72 x72), DeepEP README tables (H800)). See

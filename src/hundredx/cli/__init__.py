@@ -2,7 +2,7 @@
 
 Every command takes `--json` and then prints exactly one JSON object. Bad input
 (`InputError`, or a `ValueError` from a spec's invariant) prints one line naming the
-field and value and exits 2, without a traceback (DESIGN.md rule 9). Heavy imports
+field and value and exits 2, without a traceback (docs/design.md, rule 9). Heavy imports
 happen inside commands so that `hundredx --help` stays under a second.
 """
 

@@ -77,4 +77,4 @@ def register(app: typer.Typer) -> None:
                     [[r["op"], r["kind"], fmt_time(r["time_s"]), f"{100 * r['share']:.1f}%", r["bound"],
                       f"{r['efficiency']:.2f}", r["source"]] for r in ops])
         if result.mismatches:
-            typer.echo("format fallbacks: " + "; ".join(result.mismatches))
+            typer.echo("fallbacks (substitutions the model made): " + "; ".join(result.mismatches))

@@ -9,7 +9,7 @@ from hundredx.cli.common import print_json, print_table, user_errors
 
 def register(app: typer.Typer) -> None:
     @app.command("validate")
-    def validate(files: list[str] = typer.Argument(..., help="case files (JSON Lines, SCHEMA.md)"),
+    def validate(files: list[str] = typer.Argument(..., help="case files (JSON Lines, docs/cases.md)"),
                  kind: str | None = typer.Option(None, help="only this kind"),
                  show_worst: int = typer.Option(5, help="worst cases listed per kind"),
                  as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:

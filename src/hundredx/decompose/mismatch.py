@@ -23,6 +23,7 @@ Checks (each a `Mismatch` with the layers involved, the field, a message and a c
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -65,6 +66,9 @@ def _share(ev: Evaluation, names: set[str], phase: str = "decode") -> float:
     return sum(r["time_s"] for r in rows if r["op"] in names) / total
 
 
+_FORMAT_NOTE = re.compile(r"^[a-z0-9]+->[a-z0-9]+$")  # kernel/gemm.resolve_compute's note, e.g. "fp4->fp8"
+
+
 def _formats(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
     model, chip = scn.stack.model, scn.stack.chip
     q = model.quant
@@ -73,10 +77,11 @@ def _formats(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
         cls = fmt.compute
         if cls in ("int4",) or chip.peak(cls) > 0 or (name.endswith("(experts)") and fmt is q.weight):
             continue
-        ops = {m.split(":", 1)[0] for m in ev.prediction.mismatches}
+        notes = [m for m in ev.prediction.mismatches if _FORMAT_NOTE.match(m.split(":", 1)[-1].strip())]
+        ops = {m.split(":", 1)[0] for m in notes}  # only the format fallbacks, not kernel/library notes
         share = _share(ev, ops) if ops else None
         out.append(Mismatch("format_path", "model x chip", name, f"{fmt.name} ({cls}) has no tensor-core path on "
-                            f"{chip.id}; the kernels fall back ({'; '.join(sorted(ev.prediction.mismatches)[:3])})",
+                            f"{chip.id}; the kernels fall back ({'; '.join(sorted(notes)[:3])})",
                             None, share, "time share of the ops on the fallback path (compute runs at the "
                             "fallback rate; memory savings are kept)"))
     return out

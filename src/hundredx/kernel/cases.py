@@ -1,6 +1,6 @@
 """Single-case pricing of the kernel layer: one validation / calibration case -> the model's value.
 
-Cases use the validation format (../shared/validation/SCHEMA.md): kinds gemm, attention,
+Cases use the validation format (docs/cases.md): kinds gemm, attention,
 memory, grouped_gemm, single device. `case_time(case, chip, params)` prices the case's config
 with the efficiency model of its kind; `predict_value` converts that time into the case's
 metric (tflops with the SCHEMA FLOP conventions of kernel/roofline.case_metric_flops,

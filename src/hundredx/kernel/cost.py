@@ -1,7 +1,7 @@
 """Cost of (sharded) ops on one chip: `price_ops(ops, chip, runtime, params) -> OpCosts` for a
 whole op list, `op_cost(op, ...) -> OpCost` for one.
 
-Preference order (DESIGN.md): (1) a measured calibration profile for the chip, interpolated
+Preference order (docs/design.md): (1) a measured calibration profile for the chip, interpolated
 at the op's shape (cost_measured.py; source "measured: ..."), (2) the fitted parameters of
 fitted/<chip>.json, (3) analytic defaults. The efficiency models are gemm.py,
 grouped_gemm.py, attention.py (kernel from runtime.attention_kernel), memory.py (memory /

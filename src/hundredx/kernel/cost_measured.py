@@ -36,7 +36,7 @@ def has_profile(chip) -> bool:
 
 
 def _shape(op: Op, runtime: RuntimeSpec, i: int, size: int) -> dict:
-    """The SCHEMA.md case-config shape of element i of a (possibly array-valued) op."""
+    """The docs/cases.md case-config shape of element i of a (possibly array-valued) op."""
     def at(x):
         arr = np.asarray(x, dtype=float)
         return float(arr) if arr.ndim == 0 else float(np.broadcast_to(arr, (size,))[i])

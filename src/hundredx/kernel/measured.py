@@ -5,7 +5,7 @@ GEMM 2·m·n·k; attention 2·b·hq·sq·s_att·(d+dv) over the exact attended k
 DRAM bytes (memory: `config.bytes`), (2) its speed-of-light time on a `ChipSpec`, t_SOL =
 roofline.sol_time (max(FLOPs / peak, bytes / bw), no launch latency), (3) the wall time a
 case's reported value implies (`measured_time_s`: reported TFLOP/s count FLOPs by the
-SCHEMA.md metric convention, roofline.case_metric_flops, e.g. attention halved only when
+docs/cases.md metric convention, roofline.case_metric_flops, e.g. attention halved only when
 causal and sq = skv), and (4) the lookup `measured_efficiency(kind, chip_id, **shape)`,
 where efficiency = t_SOL / t_measured, so a cost model predicts t = t_SOL / efficiency.
 
@@ -121,7 +121,7 @@ def case_work(kind: str, config: dict) -> tuple[float, float, str]:
 
 
 def metric_flops(kind: str, config: dict) -> float:
-    """FLOPs a case's reported TFLOP/s count (SCHEMA.md convention, kernel/roofline.py)."""
+    """FLOPs a case's reported TFLOP/s count (docs/cases.md convention, kernel/roofline.py)."""
     try:
         return case_metric_flops(kind, config)
     except KeyError as exc:
@@ -138,7 +138,7 @@ def sol_time_s(kind: str, config: dict, chip: ChipSpec) -> float | None:
 
 
 def measured_time_s(case: dict) -> float:
-    """Wall time of one call implied by a case's metric and value (tflops: SCHEMA.md FLOP convention)."""
+    """Wall time of one call implied by a case's metric and value (tflops: docs/cases.md FLOP convention)."""
     metric, value = case["metric"], float(case["value"])
     if metric == "tflops":
         return metric_flops(case["kind"], case["config"]) / (value * 1e12)
@@ -276,7 +276,7 @@ def measured_efficiency(kind: str, chip_id: str, *, chip: ChipSpec | None = None
                         **shape) -> tuple[float | None, str]:
     """Interpolated measured efficiency (t_SOL / t) of `kind` at `shape` on `chip_id`, and where it came from.
 
-    `shape` holds the case-config fields of SCHEMA.md (gemm: m, n, k, dtype, library; attention: phase, batch,
+    `shape` holds the case-config fields of docs/cases.md (gemm: m, n, k, dtype, library; attention: phase, batch,
     seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, causal, dtype, kernel; grouped_gemm: k, n, dtype,
     tokens_per_group or groups + tokens_total, library; memory: op, bytes). Returns (None, reason) when no
     matching case lies within `max_distance_log2`.

@@ -42,7 +42,7 @@ from hundredx.kernel import catalog
 ELEMENT_BYTES = {"fp8": 1.0, "bf16": 2.0, "fp16": 2.0, "fp32": 4.0, "fp4": 0.5}
 OPS = ("moe_dispatch", "moe_combine")
 DISPATCH_LIBRARY = "deepep"  # the catalog row whose kernels this model describes
-# Fitted on ../shared/validation/public/collective.jsonl (DeepEP README tables, H800, 2026 snapshot;
+# Fitted on data/validation/collective.jsonl (DeepEP README tables, H800, 2026 snapshot;
 # tests/test_collective_validation.py): fine-grained per-token RDMA writes of the low-latency kernels reach
 # 39..46 GB/s on a 50 GB/s CX-7 NIC (bulk RDMA of normal mode: chip FIT["eff_scaleout"]).
 LOW_LATENCY_RDMA_EFF = 0.80

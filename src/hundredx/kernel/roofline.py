@@ -13,7 +13,7 @@ Work a kernel does (what its SOL is computed from):
   forward (backward = 2.5 x forward: dQ, dK, dV and the recomputed S; FlashAttention-2,
   Dao 2023, arXiv:2307.08691, section 4).
 
-Metric convention for REPORTED numbers (../shared/validation/SCHEMA.md, "tflops"): a case's
+Metric convention for REPORTED numbers (docs/cases.md, "tflops"): a case's
 TFLOP/s are useful FLOPs / time with GEMM 2 m n k and attention 4 b sq skv hq d
 (= 2 b sq skv hq (d + dv) for dv = d), halved when causal AND sq = skv (the FlashAttention
 benchmark convention); forward_backward x 3.5 (FlashAttention-2). FlashMLA's sparse-decode
@@ -110,7 +110,7 @@ def _grouped_rows(cfg: dict) -> float:
 
 
 def case_metric_flops(kind: str, cfg: dict) -> float:
-    """FLOPs a case's reported `tflops` counts (SCHEMA.md); 0 for memory cases."""
+    """FLOPs a case's reported `tflops` counts (docs/cases.md); 0 for memory cases."""
     if kind == "gemm":
         return gemm_flops(float(_need(cfg, "m")), float(_need(cfg, "n")), float(_need(cfg, "k")))
     if kind == "grouped_gemm":

@@ -8,7 +8,7 @@ Defaults come from config.json: `torch_dtype`/`dtype` -> base; `quantization_con
 `quant_method: fp8` with `weight_block_size [128,128]` -> fp8_block128 (DeepSeek-V3 family,
 MiniMax-M2.5), `mxfp4` -> experts in MXFP4 (gpt-oss: attention, router, embeddings,
 LM head excluded), compressed-tensors int4 group g -> int4_g<g> on the targeted tensors.
-Default activation format (DESIGN.md): the weight format when weights are fp8/fp4/int8
+Default activation format (docs/design.md): the weight format when weights are fp8/fp4/int8
 (W8A8, W4A4), else the base dtype; int4 weights are weight-only (W4A16).
 A GEMM computes in the *less* precise of the two operands' classes, except weight-only int4,
 which is dequantized to the activation format (`gemm_compute_class`).

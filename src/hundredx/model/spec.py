@@ -1,6 +1,6 @@
 """`ModelSpec`: the architecture of one decoder-only transformer, as frozen data.
 
-Vocabulary (DESIGN.md rule 4): D hidden, F dense FFN width, N query heads, K KV heads,
+Vocabulary (docs/design.md, rule 4): D hidden, F dense FFN width, N query heads, K KV heads,
 H head dim, L layers, V vocab, E routed experts, k active experts per token.
 Per-layer structure is a tuple of `LayerKind(attn, ffn, compress_ratio)` so the op graph
 can group layers of identical structure (one op list per group, `count` = layers in it).
@@ -145,7 +145,7 @@ class MoESpec:
 
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
-    """One model: shapes from config.json only (DESIGN.md rule 3)."""
+    """One model: shapes from config.json only (docs/design.md, rule 3)."""
 
     id: str
     model_type: str

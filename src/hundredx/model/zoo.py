@@ -2,7 +2,7 @@
 
 A reference is a zoo id ("meta-llama/Llama-3.1-8B-Instruct"), a unique case-insensitive
 zoo name ("llama-3.1-8b-instruct"), a path to a config.json, or a folder holding one.
-Files are parsed with `json` only and bounded in size (DESIGN.md rule 10).
+Files are parsed with `json` only and bounded in size (docs/design.md, rule 10).
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""`hundredx validate`: predict measured cases (SCHEMA.md) and report the error per kind."""
+"""`hundredx validate`: predict measured cases (docs/cases.md) and report the error per kind."""

@@ -1,7 +1,7 @@
 """What every per-kind case predictor shares: the `Unpredictable` signal and case access.
 
 A predictor is `predict_case(case: dict) -> float`, returning the predicted value in the
-case's `metric` unit (SCHEMA.md), or raising `Unpredictable(reason)` when the project
+case's `metric` unit (docs/cases.md), or raising `Unpredictable(reason)` when the project
 cannot predict it honestly (unknown chip, missing format path, unsupported metric...).
 The report counts every unpredicted case with its reason; none is dropped.
 """

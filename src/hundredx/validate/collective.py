@@ -1,4 +1,4 @@
-"""Predict `collective` validation cases (SCHEMA.md) with `kernel.comm.comm_time` (chip/collectives.py's
+"""Predict `collective` validation cases (docs/cases.md) with `kernel.comm.comm_time` (chip/collectives.py's
 alpha-beta model; MoE dispatch/combine: kernel/moe_dispatch.py).
 
 A case names a chip; its standard system (chip.load_system) gives the topology. Metrics:

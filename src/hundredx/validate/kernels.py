@@ -1,7 +1,7 @@
 """Predict kernel-level validation cases (gemm, attention, memory, grouped_gemm) with the kernel models.
 
 `predict_case(case) -> float` returns the value in the case's metric (tflops, time_s,
-bandwidth_gbps; FLOP conventions of SCHEMA.md; kernel/cases.py prices the case) using the chip's
+bandwidth_gbps; FLOP conventions of docs/cases.md; kernel/cases.py prices the case) using the chip's
 fitted parameters ($HUNDREDX_HOME/fitted/<chip>.json, else the shipped kernel/fitted/<chip>.json:
 kernel/loading.py), else the analytic defaults; it raises
 `Unpredictable(reason)` for an unknown chip, a missing config field, a kernel or format the

@@ -41,7 +41,7 @@ MAX_CASES = 1_000_000
 
 
 def check_case(case: object, where: str) -> dict:
-    """One case line's fields (SCHEMA.md), or InputError naming `where` (file:line) and the field."""
+    """One case line's fields (docs/cases.md), or InputError naming `where` (file:line) and the field."""
     if not isinstance(case, dict):
         raise InputError(where, type(case).__name__, "a case must be a JSON object")
     missing = [k for k in REQUIRED if k not in case]
