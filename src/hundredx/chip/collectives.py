@@ -208,8 +208,10 @@ def _two_tier(system, op, size, n_in, n_out, intra_algos):
     for algo in ("ring", "tree"):
         res[algo] = sum(_tier(op, algo, size, n_all, rails, a_out, None, "scaleout"))
     # hierarchical: intra stage on S (best intra algorithm), inter stage on S/n_in per rail
-    intra = min((_tier(op, a, size, n_in, up, a_up, system, "scaleup") for a in intra_algos),
-                key=lambda lb: float(np.sum(lb[0] + lb[1])))
+    # the intra stage's algorithm, per element (a sweep of sizes gets each size's own pick, as one call would)
+    stages = [_tier(op, a, size, n_in, up, a_up, system, "scaleup") for a in intra_algos]
+    pick = fastest(_stack([lat + bwt for lat, bwt in stages]))
+    intra = (pick.take(_stack([s[0] for s in stages])), pick.take(_stack([s[1] for s in stages])))
     collnet = system.scaleout_in_network_reduction and op == "all_reduce"
     inter_algos = ["ring", "tree"] + (["collnet"] if collnet else [])
     for algo in inter_algos:
