@@ -1,4 +1,4 @@
-"""`hundredx serve` and `hundredx pareto`: wired to the predict-backed simulator, JSON out, clean errors."""
+"""`hundredx serve` (and a bad `hundredx pareto`): wired to the predict-backed simulator, JSON out, clean errors."""
 
 from __future__ import annotations
 
@@ -56,16 +56,6 @@ def test_bad_serve_input_exits_2(args, needle):
     assert r.exit_code == 2 and needle in r.output and "Traceback" not in r.output
 
 
-def test_pareto_front_and_plot(tmp_path):
-    png = tmp_path / "front.png"
-    r = RUN.invoke(app, ["pareto", *BASE, "--devices", "2", "--concurrency", "1", "--concurrency", "8",
-                         "--requests", "24", "--isl", "128", "--osl", "16", "--plot", str(png), "--json"])
-    assert r.exit_code == 0, r.output
-    points = json.loads(r.output)["points"]
-    assert {p["tp"] for p in points} == {1, 2} and any(p["pareto"] for p in points)
-    assert png.stat().st_size > 1000
-
-
 def test_attention_ffn_disaggregation_and_prefill_pool_parallelism():
     afd = RUN.invoke(app, ["serve", "--model", "Qwen/Qwen3-30B-A3B", "--chip", "h100-sxm", "--afd", "2:4",
                            "--concurrency", "16", "--requests", "40", "--isl", "256", "--osl", "16", "--json"])
@@ -97,7 +87,7 @@ def test_the_two_sides_of_a_step_add_up_to_the_whole_step():
 
 
 def test_bad_pareto_model_and_missing_trace_fail_cleanly(tmp_path):
-    r = RUN.invoke(app, ["pareto", "--model", "nope/nope", "--chip", "h100-sxm"])
+    r = RUN.invoke(app, ["pareto", "--model", "nope/nope", "--chip", "h100-sxm", "--devices", "8"])
     assert r.exit_code == 2 and "model" in r.output
     r = RUN.invoke(app, ["serve", *BASE, "--trace", str(tmp_path / "missing.csv")])
     assert r.exit_code == 2 and "missing.csv" in r.output and "Traceback" not in r.output

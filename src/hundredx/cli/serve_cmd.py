@@ -1,4 +1,4 @@
-"""`hundredx serve` (request-level simulation) and `hundredx pareto` (throughput vs interactivity fronts)."""
+"""`hundredx serve`: request-level simulation of a stack (the Pareto view of a search is cli/pareto_cmd.py)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,6 @@ def build_workload(isl: int, osl: int, requests: int | None, concurrency: int | 
 
 def register(app: typer.Typer) -> None:
     _register_serve(app)
-    _register_pareto(app)
 
 
 def _register_serve(app: typer.Typer) -> None:
@@ -143,65 +142,6 @@ def _print_serve(scn, data: dict, as_json: bool) -> None:
                 [[k, f"{data[k]:.4g}" if isinstance(data.get(k), float) else data.get(k)] for k in keys if k in data])
 
 
-def _register_pareto(app: typer.Typer) -> None:
-    @app.command("pareto")
-    def pareto(model: str = typer.Option(..., help="zoo id, name, config.json path or folder"),
-               chip: str = typer.Option(..., help="chip id or system id"),
-               devices: int = typer.Option(8, help="devices in total"),
-               weights: str | None = typer.Option(None, help="weight format"),
-               kv: str | None = typer.Option(None, help="KV-cache format"),
-               isl: int = typer.Option(1024, help="input tokens per request"),
-               osl: int = typer.Option(256, help="output tokens per request"),
-               concurrency: list[int] = typer.Option([1, 4, 16, 64, 256],
-                                                     help="closed-loop requests in flight per replica"),
-               tp: list[int] = typer.Option([], help="tensor-parallel degrees (default: divisors of devices)"),
-               requests: int = typer.Option(400, help="requests simulated per point"),
-               plot: str | None = typer.Option(None, help="write the front to FILE.png"),
-               as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
-        """Pareto front of output tokens/s per device vs tokens/s per user over concurrency x tensor parallelism."""
-        from hundredx.cli.predict_cmd import build_scenario
-        from hundredx.kernel.runtime import SchedulerSpec
-        from hundredx.serve import simulate
-        from hundredx.serve.from_stack import deployment_from_stack
-        from hundredx.serve.pareto import plot_pareto, sweep_pareto
-
-        with user_errors():
-            if min(concurrency) < 1 or (tp and min(tp) < 1):
-                bad = min(concurrency) if min(concurrency) < 1 else min(tp)
-                raise InputError("concurrency" if min(concurrency) < 1 else "tp", bad, "must be >= 1")
-            build_scenario(model, chip, devices, 1, 1, 1, devices, weights, kv)  # bad model/chip/format: fail now
-            tps = tp or [t for t in (1, 2, 4, 8, 16, 32, 64, 72) if devices % t == 0]
-            grid = [{"tp": t, "concurrency": c} for t in tps for c in concurrency]
-            cache: dict = {}
-
-            def evaluate(point: dict) -> dict:
-                t = point["tp"]
-                if t not in cache:
-                    try:
-                        stack = build_scenario(model, chip, devices, t, 1, 1, None, weights, kv,
-                                               scheduler=SchedulerSpec(max_seqs=max(concurrency))).stack
-                        cache[t] = deployment_from_stack(stack)
-                    except InputError as exc:
-                        cache[t] = exc
-                if isinstance(cache[t], InputError):
-                    return {"output_tokens_per_s_per_device": float("nan"), "tokens_per_s_per_user": float("nan"),
-                            "invalid_reason": str(cache[t])}
-                workload = build_workload(isl, osl, requests, point["concurrency"] * (devices // t), None, None)
-                return simulate(cache[t], workload).to_dict()
-
-            frame = _progress_sweep(sweep_pareto, evaluate, grid, quiet=as_json)
-            if plot:
-                plot_pareto(frame.dropna(subset=["tokens_per_s_per_user"]), plot, label="tp")
-        cols = [c for c in ("tp", "concurrency", "tokens_per_s_per_user", "output_tokens_per_s_per_device",
-                            "ttft_p50_s", "pareto", "invalid_reason") if c in frame.columns]
-        if as_json:
-            print_json({"model": model, "chip": chip, "devices": devices, "points": frame[cols].to_dict("records")})
-            return
-        print_table("Pareto sweep (* = on the front)", cols,
-                    [[f"{v:.4g}" if isinstance(v, float) else v for v in row]
-                     for row in frame[cols].itertuples(index=False)])
-
-
 def _run(simulate, deployment, workload, seed: int, quiet: bool):
     if quiet:
         return simulate(deployment, workload, seed=seed)
@@ -210,19 +150,3 @@ def _run(simulate, deployment, workload, seed: int, quiet: bool):
     with Progress(transient=True) as bar:
         task = bar.add_task("simulating", total=1.0)
         return simulate(deployment, workload, seed=seed, progress=lambda f: bar.update(task, completed=f))
-
-
-def _progress_sweep(sweep, evaluate, grid, quiet: bool):
-    if quiet:
-        return sweep(evaluate, grid)
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task("sweeping", total=len(grid))
-
-        def wrapped(point):
-            out = evaluate(point)
-            bar.advance(task)
-            return out
-
-        return sweep(wrapped, grid)

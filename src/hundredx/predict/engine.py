@@ -124,8 +124,10 @@ def _price_comms(out: ForwardCost, priced: list[PricedComm], rt) -> None:
         out.by_bound["network"] = np.add(out.by_bound["network"], np.multiply(t, hidden))
         out.time_s = np.add(out.time_s, np.multiply(t, hidden))
         where = ", leaves the scale-up domain" if p.leaves_domain else ""
+        # a sweep's per-configuration algorithms are named once each (not printed as an array)
+        algo = p.algorithm if isinstance(p.algorithm, str) else "/".join(sorted(set(np.ravel(p.algorithm).tolist())))
         out.extra.append(OpRecord(comm.name, "collective", "comm", comm.count, t, 0.0, 0.0,
-                                  (comm.message_bytes, 0.0), "network", 1.0, f"collective:{p.algorithm}{where}"))
+                                  (comm.message_bytes, 0.0), "network", 1.0, f"collective:{algo}{where}"))
 
 
 def _pipeline(out: ForwardCost, stack: Stack, tokens, tp, pp) -> None:

@@ -51,7 +51,7 @@ def _ll_bits(stack: Stack, tp, ep, pp, batch, isl) -> np.ndarray:
     """Per row, which side of LL_MAX_TOKENS each MoE step's per-rank tokens fall on (kernel/sharding.py picks
     the DeepEP mode per call from the largest), for rows that dispatch (attention-DP or ep > tp)."""
     rt = stack.runtime
-    dispatch = rt.attention_dp | (ep > tp)
+    dispatch = (rt.attention_dp | (ep > tp)) & (ep > 1)  # an EP group of one rank moves nothing
     per_rank = (lambda t: np.maximum(t / tp, 1.0)) if rt.attention_dp else (lambda t: t)
     prefill = np.where(pp > 1, batch / np.minimum(batch, pp), batch) * isl
     micro = np.maximum(batch / pp, 1.0)

@@ -1,0 +1,139 @@
+"""Disaggregated rows of a search unit: prefill pool x decode pool x worker counts (search/pools.py).
+
+Pool candidates are the unit's priced replica candidates (search/evaluate.py): a prefill
+candidate fits at isl + 1/2 tokens of KV and has a prefill batch (deployment.prefill_batch), a
+decode candidate fits at isl + osl/2 and has a decode batch (deployment.batch). Only pools that
+run and meet their own limit join (a prefill pool over the TTFT or request-latency limit, or a
+decode pool over the TPOT limit, cannot be part of a deployment that meets it). Of the prefill
+candidates of one replica size and worker count, those another beats on both TTFT and requests/s
+per worker are left out: with everything else equal, they make a row that row beats.
+
+With the question's devices N, every split W_p rep_p + W_d rep_d = N is a row (the rules that
+need dp, ep <= tp dp, are checked per pool at its worker count). With a target rate R, each pool
+gets the workers R needs (at least ceil(ep / tp) for its EP group) and the row's devices follow.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hundredx.search.evaluate import Tables, dp_rules, need_workers
+from hundredx.search.pools import compose
+from hundredx.search.space import Question, Space
+from hundredx.serve.pareto import pareto_front
+
+POOL_KEYS = ("attention_dp", "tp", "pp", "ep", "batch")
+
+
+def _pool(cand: dict, question: Question, space: Space, prefill: bool) -> np.ndarray:
+    """Indices of the candidates that can be this pool (module docstring), before worker counts."""
+    if prefill:
+        ok = cand["fits_prefill"] & np.isin(cand["batch"], np.asarray(space.deployment.prefill_batch, float))
+        t = cand["ttft_s"]
+        limit = min(question.ttft_limit_s, question.request_latency_limit_s)
+    else:
+        ok = cand["fits_decode"] & np.isin(cand["batch"], np.asarray(space.deployment.batch, float))
+        t = cand["tpot_s"]
+        limit = question.tpot_limit_s
+    with np.errstate(invalid="ignore"):
+        ok = ok & np.isfinite(t) & (t <= limit)
+    return np.flatnonzero(ok)
+
+
+def _front(cand: dict, idx: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The prefill candidates no other of their group beats on TTFT and requests/s per worker."""
+    keep = []
+    ttft = cand["ttft_s"][idx]
+    rate = cand["batch"][idx] / ttft
+    for g in np.unique(groups):
+        sel = np.flatnonzero(groups == g)
+        front = pareto_front(np.column_stack([-ttft[sel], rate[sel]]))
+        keep.append(idx[sel[np.sort(front)]])
+    return np.concatenate(keep) if keep else idx[:0]
+
+
+def _rows(cand_p: dict, ip: np.ndarray, cand_d: dict, id_: np.ndarray, wp, wd, question: Question,
+          tables: Tables) -> dict[str, np.ndarray]:
+    """Every (prefill, decode) pair of the index lists at worker counts wp, wd (scalars or per pair)."""
+    p, d = np.repeat(ip, id_.size), np.tile(id_, ip.size)
+    rep_p = cand_p["tp"][p] * cand_p["pp"][p]
+    rep_d = cand_d["tp"][d] * cand_d["pp"][d]
+    wp, wd = np.broadcast_to(wp, p.shape).astype(float), np.broadcast_to(wd, d.shape).astype(float)
+    out = {k: cand_d[k][d] for k in POOL_KEYS}
+    out.update({f"prefill_{k}": cand_p[k][p] for k in POOL_KEYS})
+    out.update(compose(tables.system, float(question.osl), cand_p["ttft_s"][p], cand_p["batch"][p], wp, rep_p,
+                       cand_d["tpot_s"][d], cand_d["batch"][d], wd, rep_d, cand_d["kv_transfer_bytes"][d]))
+    out.update(dp=wd, prefill_workers=wp, concurrency=wd * cand_d["batch"][d], bottleneck=cand_d["bottleneck"][d],
+               memory_per_device_bytes=cand_d["memory_decode_bytes"][d],
+               prefill_memory_per_device_bytes=cand_p["memory_prefill_bytes"][p])
+    return out
+
+
+def _split_rows(question: Question, space: Space, tables: Tables) -> list[dict]:
+    n, parts = question.devices, []
+    first = tables(n)
+    reps = sorted(set((first["tp"] * first["pp"]).astype(int).tolist()))
+    for rep_p in reps:
+        for rep_d in reps:
+            for wp in range(1, (n - rep_d) // rep_p + 1):
+                rest = n - wp * rep_p
+                if rest % rep_d:
+                    continue
+                cp_, cd = tables(wp * rep_p), tables(rest)
+                ip, id_ = _pool(cp_, question, space, True), _pool(cd, question, space, False)
+                ip = ip[(cp_["tp"][ip] * cp_["pp"][ip] == rep_p)]
+                id_ = id_[(cd["tp"][id_] * cd["pp"][id_] == rep_d)]
+                ip = ip[dp_rules(tables.model, tables.system, {k: v[ip] for k, v in cp_.items()},
+                                 np.full(ip.size, float(wp))) == ""]
+                id_ = id_[dp_rules(tables.model, tables.system, {k: v[id_] for k, v in cd.items()},
+                                   np.full(id_.size, float(rest // rep_d))) == ""]
+                if ip.size and id_.size:
+                    ip = _front(cp_, ip, np.zeros(ip.size))
+                    row = _rows(cp_, ip, cd, id_, wp, rest // rep_d, question, tables)
+                    row["reason"] = np.full(row["tp"].size, "", dtype=object)
+                    parts.append(row)
+    return parts
+
+
+def _target_rows(question: Question, space: Space, tables: Tables) -> list[dict]:
+    rate = float(question.target_rate_per_s or 0.0)
+    cand = tables(question.devices)
+    ip, id_ = _pool(cand, question, space, True), _pool(cand, question, space, False)
+    if not (ip.size and id_.size):
+        return []
+    min_p = np.ceil(cand["ep"] / cand["tp"])
+    ip = _front(cand, ip, cand["tp"][ip] * cand["pp"][ip] * 4096 + min_p[ip])
+    wp_each = need_workers(rate, cand["batch"] / cand["ttft_s"], min_p)
+    wd_each = need_workers(rate, cand["batch"] / (question.osl * cand["tpot_s"]), min_p)
+    p, d = np.repeat(ip, id_.size), np.tile(id_, ip.size)
+    row = _rows(cand, ip, cand, id_, wp_each[p], wd_each[d], question, tables)
+    pre = {k: cand[k][p] for k in POOL_KEYS}
+    dec = {k: cand[k][d] for k in POOL_KEYS}
+    pre_rule = dp_rules(tables.model, tables.system, pre, np.where(np.isfinite(wp_each[p]), wp_each[p], 1.0))
+    reason = np.array([f"prefill pool: {r}" if r else "" for r in pre_rule], dtype=object)
+    dec_rule = dp_rules(tables.model, tables.system, dec, np.where(np.isfinite(wd_each[d]), wd_each[d], 1.0))
+    reason = np.where(reason == "", dec_rule, reason)
+    too_big = ~np.isfinite(row["devices"]) | (row["devices"] > question.devices)
+    row["reason"] = np.where((reason == "") & too_big, "needs more devices than --devices", reason).astype(object)
+    return [row]
+
+
+def disagg_rows(question: Question, space: Space, tables: Tables) -> dict[str, np.ndarray] | None:
+    """The unit's disaggregated rows (module docstring); None when no pair of pools runs."""
+    parts = _target_rows(question, space, tables) if question.target_rate_per_s else \
+        _split_rows(question, space, tables)
+    parts = [p for p in parts if p["tp"].size]
+    if not parts:
+        return None
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out["mode"] = np.full(out["tp"].size, "disagg", dtype=object)
+    bad = out["reason"] != ""
+    for key in ("ttft_s", "tpot_s", "output_tokens_per_s", "output_tokens_per_s_per_device", "tokens_per_s_per_user",
+                "request_rate_per_s"):
+        out[key] = np.where(bad, math.nan, out[key])
+    return out
+
+
+__all__ = ["disagg_rows"]
