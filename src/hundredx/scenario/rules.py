@@ -8,7 +8,8 @@ as `InputError(field, value, why)`. The rules:
   tp     divides the attention heads (not needed under attention-DP, where each rank runs all
          heads for its own sequences);
   ep     1 for a dense model; at most the routed experts and at most tp*dp (the EP group lives
-         inside the deployment's ranks). An ep that does not divide the experts runs with
+         inside the deployment's ranks); when ep > tp an EP group spans ep/tp replicas, so dp is a
+         multiple of ep/tp. An ep that does not divide the experts runs with
          redundant expert slots, as EPLB deployments do (DeepSeek-V3's 256 experts on EP 72).
   pp     at most the layer count;
   devices tp*pp*cp*dp within the system's `max_devices` (0 = no limit).
@@ -39,6 +40,8 @@ def _reasons(model, system, tp, ep, pp, dp, cp, attention_dp: bool) -> list[tupl
         out.append(("ep", ep > experts, ep, f"more expert ranks than the {experts} experts of {model.id}"))
     if dp is not None:
         out.append(("ep", ep > tp * dp, ep, "must be <= tp*dp (the expert-parallel group lives inside the deployment)"))
+        out.append(("dp", (ep > tp) & (np.mod(dp, np.maximum(ep // np.maximum(tp, 1), 1)) != 0), dp,
+                    "must be a multiple of ep/tp when ep > tp (each EP group is fed by ep/tp whole replicas)"))
     out.append(("pp", pp > layers, pp, f"more pipeline stages than the {layers} layers of {model.id}"))
     if system is not None and dp is not None and system.max_devices:
         out.append(("devices", devices > system.max_devices, devices,
