@@ -21,6 +21,7 @@ import numpy as np
 
 from hundredx.search.evaluate import Tables, dp_rules, need_workers
 from hundredx.search.pools import compose
+from hundredx.search.rows import text_column
 from hundredx.search.space import Question, Space
 from hundredx.serve.pareto import pareto_front
 
@@ -54,10 +55,9 @@ def _front(cand: dict, idx: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return np.concatenate(keep) if keep else idx[:0]
 
 
-def _rows(cand_p: dict, ip: np.ndarray, cand_d: dict, id_: np.ndarray, wp, wd, question: Question,
+def _rows(cand_p: dict, p: np.ndarray, cand_d: dict, d: np.ndarray, wp, wd, question: Question,
           tables: Tables) -> dict[str, np.ndarray]:
-    """Every (prefill, decode) pair of the index lists at worker counts wp, wd (scalars or per pair)."""
-    p, d = np.repeat(ip, id_.size), np.tile(id_, ip.size)
+    """The rows of (prefill candidate p[i], decode candidate d[i]) pairs at worker counts wp, wd."""
     rep_p = cand_p["tp"][p] * cand_p["pp"][p]
     rep_d = cand_d["tp"][d] * cand_d["pp"][d]
     wp, wd = np.broadcast_to(wp, p.shape).astype(float), np.broadcast_to(wd, d.shape).astype(float)
@@ -75,25 +75,50 @@ def _split_rows(question: Question, space: Space, tables: Tables) -> list[dict]:
     n, parts = question.devices, []
     first = tables(n)
     reps = sorted(set((first["tp"] * first["pp"]).astype(int).tolist()))
+    runs: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    cache: dict[tuple, np.ndarray] = {}
+
+    def pool(devices: int, rep: int, prefill: bool) -> np.ndarray:
+        """The candidates of replica size `rep` that run as a pool of devices / rep workers (cached)."""
+        key = (tables.key(devices), rep, prefill, devices // rep)
+        if key in cache:
+            return cache[key]
+        base = key[:3]
+        if base not in runs:  # the rules for every worker count at once (one violations call)
+            cand = tables(devices)
+            idx = _pool(cand, question, space, prefill)
+            idx = idx[cand["tp"][idx] * cand["pp"][idx] == rep]
+            workers = np.arange(1, n // rep + 1, dtype=float)
+            rows = {k: np.repeat(cand[k][idx], workers.size) for k in ("tp", "pp", "ep", "attention_dp")}
+            ok = dp_rules(tables.model, tables.system, rows, np.tile(workers, idx.size)) == ""
+            runs[base] = (idx, ok.reshape(idx.size, workers.size))
+        idx, ok = runs[base]
+        idx = idx[ok[:, devices // rep - 1]]
+        cand = tables(devices)
+        cache[key] = _front(cand, idx, np.zeros(idx.size)) if prefill and idx.size else idx
+        return cache[key]
+
+    pairs: dict[tuple[int, int], list[tuple]] = {}  # (prefill pool devices, decode pool devices) -> pairs
     for rep_p in reps:
         for rep_d in reps:
             for wp in range(1, (n - rep_d) // rep_p + 1):
                 rest = n - wp * rep_p
                 if rest % rep_d:
                     continue
-                cp_, cd = tables(wp * rep_p), tables(rest)
-                ip, id_ = _pool(cp_, question, space, True), _pool(cd, question, space, False)
-                ip = ip[(cp_["tp"][ip] * cp_["pp"][ip] == rep_p)]
-                id_ = id_[(cd["tp"][id_] * cd["pp"][id_] == rep_d)]
-                ip = ip[dp_rules(tables.model, tables.system, {k: v[ip] for k, v in cp_.items()},
-                                 np.full(ip.size, float(wp))) == ""]
-                id_ = id_[dp_rules(tables.model, tables.system, {k: v[id_] for k, v in cd.items()},
-                                   np.full(id_.size, float(rest // rep_d))) == ""]
+                ip, id_ = pool(wp * rep_p, rep_p, True), pool(rest, rep_d, False)
                 if ip.size and id_.size:
-                    ip = _front(cp_, ip, np.zeros(ip.size))
-                    row = _rows(cp_, ip, cd, id_, wp, rest // rep_d, question, tables)
-                    row["reason"] = np.full(row["tp"].size, "", dtype=object)
-                    parts.append(row)
+                    key = (tables.key(wp * rep_p), tables.key(rest))
+                    pairs.setdefault(key, []).append((np.repeat(ip, id_.size), np.tile(id_, ip.size), wp,
+                                                      rest // rep_d, wp * rep_p, rest))
+    for group in pairs.values():  # one composition per pair of sizings (one for a switched system)
+        p = np.concatenate([g[0] for g in group])
+        d = np.concatenate([g[1] for g in group])
+        sizes = [g[0].size for g in group]
+        wp_ = np.repeat(np.array([g[2] for g in group], dtype=float), sizes)
+        wd_ = np.repeat(np.array([g[3] for g in group], dtype=float), sizes)
+        row = _rows(tables(group[0][4]), p, tables(group[0][5]), d, wp_, wd_, question, tables)
+        row["reason"] = text_column(p.size, "")
+        parts.append(row)
     return parts
 
 
@@ -108,7 +133,7 @@ def _target_rows(question: Question, space: Space, tables: Tables) -> list[dict]
     wp_each = need_workers(rate, cand["batch"] / cand["ttft_s"], min_p)
     wd_each = need_workers(rate, cand["batch"] / (question.osl * cand["tpot_s"]), min_p)
     p, d = np.repeat(ip, id_.size), np.tile(id_, ip.size)
-    row = _rows(cand, ip, cand, id_, wp_each[p], wd_each[d], question, tables)
+    row = _rows(cand, p, cand, d, wp_each[p], wd_each[d], question, tables)
     pre = {k: cand[k][p] for k in POOL_KEYS}
     dec = {k: cand[k][d] for k in POOL_KEYS}
     pre_rule = dp_rules(tables.model, tables.system, pre, np.where(np.isfinite(wp_each[p]), wp_each[p], 1.0))
@@ -128,7 +153,7 @@ def disagg_rows(question: Question, space: Space, tables: Tables) -> dict[str, n
     if not parts:
         return None
     out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    out["mode"] = np.full(out["tp"].size, "disagg", dtype=object)
+    out["mode"] = text_column(out["tp"].size, "disagg")
     bad = out["reason"] != ""
     for key in ("ttft_s", "tpot_s", "output_tokens_per_s", "output_tokens_per_s_per_device", "tokens_per_s_per_user",
                 "request_rate_per_s"):

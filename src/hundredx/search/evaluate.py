@@ -31,6 +31,7 @@ from hundredx.predict.many import price_replicas, throughput
 from hundredx.scenario.build import build
 from hundredx.scenario.memory import USABLE_FRACTION, kv_split, memory_use
 from hundredx.scenario.rules import violations
+from hundredx.search.rows import text_column
 from hundredx.search.space import Question, Space
 from hundredx.search.units import Unit, unit_specs
 
@@ -73,7 +74,7 @@ def _one(stack, question: Question, g: dict[str, np.ndarray], adp: bool) -> dict
     out = {"attention_dp": np.full(n, adp), **g, "shape_reason": reason.copy(), "fits_decode": fits_d,
            "fits_prefill": fits_p, "memory_decode_bytes": mem_d.astype(float),
            "memory_prefill_bytes": mem_p.astype(float), "ttft_s": np.full(n, np.nan), "tpot_s": np.full(n, np.nan),
-           "bottleneck": np.full(n, "", dtype=object)}
+           "bottleneck": text_column(n, "")}
     rows = np.flatnonzero(fits_d | fits_p)
     if rows.size:
         priced = price_replicas(stack, tp[rows], ep[rows], pp[rows], b[rows], isl, osl)
@@ -100,25 +101,32 @@ class Tables:
         self.question, self.space, self.unit = question, space, unit
         self.model, system = unit_specs(question, unit)
         self.system = sized(system, question.devices)
-        self._base = system
+        self.base = system
         self._tables: dict[tuple, dict[str, np.ndarray]] = {}
+        self._keys: dict[int, tuple] = {}
+
+    def key(self, devices: int) -> tuple:
+        """The sizing key of a deployment of `devices` (cached)."""
+        if devices not in self._keys:
+            self._keys[devices] = sizing(self.base, devices)
+        return self._keys[devices]
 
     def __call__(self, devices: int) -> dict[str, np.ndarray]:
-        key = sizing(self._base, devices)
+        key = self.key(devices)
         if key not in self._tables:
             self._tables[key] = candidates(self.question, self.space, self.unit, devices)
         return self._tables[key]
 
     def varies(self) -> bool:
         """Whether some deployment of at most the question's devices is sized differently."""
-        key = sizing(self._base, self.question.devices)
-        return any(sizing(self._base, d) != key for d in range(1, self.question.devices))
+        key = sizing(self.base, self.question.devices)
+        return any(sizing(self.base, d) != key for d in range(1, self.question.devices))
 
 
 def dp_rules(model, system, rows: dict[str, np.ndarray], dp: np.ndarray, prefix: str = "") -> np.ndarray:
     """The first rule each row breaks at `dp` replicas ("" when it runs), per attention-DP setting."""
     tp, pp, ep, adp = (rows[prefix + k] for k in ("tp", "pp", "ep", "attention_dp"))
-    out = np.full(tp.size, "", dtype=object)
+    out = text_column(tp.size, "")
     for flag in (False, True):
         sel = adp == flag
         if sel.any():
@@ -160,7 +168,7 @@ def agg_rows(question: Question, space: Space, tables: Tables) -> dict[str, np.n
     ttft, tpot = np.where(runs, rows.pop("ttft_s"), np.nan), np.where(runs, rows.pop("tpot_s"), np.nan)
     for k in ("fits_prefill", "memory_prefill_bytes", "kv_transfer_bytes"):
         rows.pop(k)
-    out = dict(rows, mode=np.full(tp.size, "agg", dtype=object), dp=dp, devices=devices, concurrency=b * dp,
+    out = dict(rows, mode=text_column(tp.size, "agg"), dp=dp, devices=devices, concurrency=b * dp,
                ttft_s=ttft, tpot_s=tpot, memory_per_device_bytes=rows.pop("memory_decode_bytes"),
                reason=reason.astype(object))
     out.update(throughput(b, float(question.osl), dp, ttft, tpot, devices))

@@ -24,7 +24,7 @@ import numpy as np
 from hundredx.errors import InputError
 from hundredx.search.disagg import disagg_rows
 from hundredx.search.evaluate import Tables, agg_rows, check_target_sizing
-from hundredx.search.rows import axis_columns, finish
+from hundredx.search.rows import axis_columns, default_column, finish
 from hundredx.search.space import Question, Space
 from hundredx.search.units import Unit
 
@@ -44,8 +44,7 @@ def evaluate_unit(question: Question, space: Space, unit: Unit) -> dict[str, np.
             parts.append(rows)
     keys = dict.fromkeys(k for p in parts for k in p)
     n = [int(p["tp"].size) for p in parts]
-    cols = {k: np.concatenate([p[k] if k in p else np.full(m, None, dtype=object) for p, m in zip(parts, n)])
-            for k in keys}
+    cols = {k: np.concatenate([p[k] if k in p else default_column(k, m) for p, m in zip(parts, n)]) for k in keys}
     return finish(question, unit, tables.model, tables.system, cols, axis_columns(space.model, space.chip))
 
 

@@ -102,6 +102,18 @@ def finish(question: Question, unit: Unit, model, system, cols: dict[str, np.nda
     return out
 
 
+def text_column(n: int, value: str) -> np.ndarray:
+    """n references to one string (np.full would build n copies of it)."""
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
+
+
+def default_column(name: str, n: int) -> np.ndarray:
+    """A column of n defaults of `name`'s type (0, False, "" or NaN): what a mode without the field holds."""
+    return _typed(name, None, n)
+
+
 def _typed(name: str, value, n: int) -> np.ndarray:
     if name in INT:
         default: Any = 0
@@ -114,7 +126,13 @@ def _typed(name: str, value, n: int) -> np.ndarray:
         default, kind = math.nan, np.float64
     if value is None:
         value = default
-    arr = np.broadcast_to(np.asarray(value, dtype=object if kind is object else None), (n,))
+    arr = np.asarray(value, dtype=object if kind is object else None)
+    if arr.ndim == 0:
+        out = np.empty(n, dtype=kind)
+        out.fill(arr.item() if kind is not object else value)  # one shared object, not n copies (np.full copies)
+        return out
+    if arr.dtype == kind:
+        return np.ascontiguousarray(arr)
     if kind is np.int64:
         arr = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=0.0)
     return np.ascontiguousarray(arr.astype(kind))
@@ -167,4 +185,5 @@ def plain(row: dict) -> dict:
     return out
 
 
-__all__ = ["BOOL", "FLOAT", "INT", "METRICS", "SCHEMA", "TEXT", "axis_columns", "command", "finish", "plain"]
+__all__ = ["BOOL", "FLOAT", "INT", "METRICS", "SCHEMA", "TEXT", "axis_columns", "command", "default_column", "finish",
+           "plain", "text_column"]

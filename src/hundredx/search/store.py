@@ -100,7 +100,7 @@ def to_table(cols: dict[str, Any]):
 
     arrays = {}
     for name, values in cols.items():
-        arrays[name] = pa.array(values.tolist(), type=pa.string()) if values.dtype == object else pa.array(values)
+        arrays[name] = pa.array(values, type=pa.string()) if values.dtype == object else pa.array(values)
     return pa.table(arrays)
 
 
