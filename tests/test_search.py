@@ -169,3 +169,33 @@ def test_search_rows_equal_predict_of_their_scenario():
         p = predict(scn)
         assert p.tpot_s == pytest.approx(row["tpot_s"], rel=1e-9)
         assert p.output_tokens_per_s_per_device == pytest.approx(row["output_tokens_per_s_per_device"], rel=1e-9)
+
+
+def test_arrow_columns_round_trip_through_parquet_without_pandas(tmp_path):
+    import io
+    import subprocess
+    import sys
+
+    import pyarrow.parquet as pq
+
+    from hundredx.search.arrow import to_arrow, to_numpy
+
+    cols = {"f": np.array([1.5, np.nan, -2.0, 3.0, 4.0]), "i": np.arange(5, dtype=np.int64),
+            "b": np.array([True, False, True, True, False]), "s": np.array(["agg", "", "disagg", "agg", "é"],
+                                                                          dtype=object)}
+    import pyarrow as pa
+
+    table = pa.Table.from_arrays([to_arrow(v) for v in cols.values()], names=list(cols))
+    buf = io.BytesIO()
+    pq.write_table(table, buf, row_group_size=2)
+    back = pq.ParquetFile(io.BytesIO(buf.getvalue())).read()
+    for name, values in cols.items():
+        got = to_numpy(back.column(name))
+        assert got.dtype == values.dtype and (np.array_equal(got, values, equal_nan=True) if name == "f"
+                                              else (got == values).all())
+        assert (to_numpy(back.column(name).slice(1, 3)) == values[1:4]).all() or name == "f"
+    code = ("import sys; from hundredx.search import search, Question; "
+            f"search(Question('{L8}', 'h100-sxm', 8, modes=('agg',)), out=r'{tmp_path / 's'}'); "
+            "print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 
 from hundredx.search import Question, default_space, load_space, read_rows, search
+from hundredx.search.arrow import to_numpy
 from hundredx.search.store import read_manifest, stored_units
 from hundredx.search.units import base_specs
 
@@ -40,7 +41,7 @@ def _same(a: pa.Table, b: pa.Table) -> bool:
     if a.schema != b.schema or a.num_rows != b.num_rows:
         return False
     for name in a.column_names:
-        x, y = (t.column(name).to_numpy(zero_copy_only=False) for t in (a, b))
+        x, y = (to_numpy(t.column(name)) for t in (a, b))
         if x.dtype == np.float64:
             x, y = x.view(np.int64), y.view(np.int64)
         if not np.array_equal(x, y):

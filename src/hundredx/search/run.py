@@ -81,8 +81,7 @@ def manifest_for(question: Question, space: Space, unit_list: list[Unit], skippe
 
 def _rows_of(out: Path | None, kept: list[dict]) -> dict[str, np.ndarray]:
     if out is not None:
-        table = store.read_rows(out)
-        return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+        return store.read_columns(out)
     keys = list(kept[0]) if kept else []
     return {k: np.concatenate([c[k] for c in kept]) for k in keys}
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from hundredx.errors import InputError
 from hundredx.fileio import atomic_write
+from hundredx.search.arrow import to_arrow, to_numpy
 
 MANIFEST = "manifest.json"
 CHUNKS = "chunks"
@@ -95,13 +96,10 @@ def now() -> str:
 
 
 def to_table(cols: dict[str, Any]):
-    """A pyarrow Table of one unit's columns (object columns as strings)."""
+    """A pyarrow Table of one unit's columns (search/arrow.py: text dictionary-encoded)."""
     import pyarrow as pa
 
-    arrays = {}
-    for name, values in cols.items():
-        arrays[name] = pa.array(values, type=pa.string()) if values.dtype == object else pa.array(values)
-    return pa.table(arrays)
+    return pa.Table.from_arrays([to_arrow(v) for v in cols.values()], names=list(cols))
 
 
 def write_chunk(out: Path, unit: int, cols: dict[str, Any]) -> int:
@@ -124,8 +122,14 @@ def read_rows(out: str | Path, columns: list[str] | None = None):
     files = sorted((path / CHUNKS).glob("unit-*.parquet"))
     if not files:
         raise InputError("out", str(path), "holds no rows")
-    tables = [pq.read_table(f, columns=columns) for f in files]
+    tables = [pq.ParquetFile(f).read(columns=columns) for f in files]
     return pa.concat_tables(tables, promote_options="default")
+
+
+def read_columns(out: str | Path, columns: list[str] | None = None) -> dict:
+    """Every stored row as numpy columns (search/arrow.py)."""
+    table = read_rows(out, columns)
+    return {name: to_numpy(table.column(name)) for name in table.column_names}
 
 
 def query(out: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
@@ -164,5 +168,5 @@ def query(out: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
         con.close()
 
 
-__all__ = ["chunk_path", "open_store", "query", "read_manifest", "read_rows", "stored_units", "write_chunk",
-           "write_manifest"]
+__all__ = ["chunk_path", "open_store", "query", "read_columns", "read_manifest", "read_rows", "stored_units",
+           "write_chunk", "write_manifest"]
