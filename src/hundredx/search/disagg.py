@@ -98,7 +98,7 @@ def _split_rows(question: Question, space: Space, tables: Tables) -> list[dict]:
         cache[key] = _front(cand, idx, np.zeros(idx.size)) if prefill and idx.size else idx
         return cache[key]
 
-    pairs: dict[tuple[int, int], list[tuple]] = {}  # (prefill pool devices, decode pool devices) -> pairs
+    pairs: dict[tuple, list[tuple]] = {}  # (prefill pool sizing, decode pool sizing) -> pairs
     for rep_p in reps:
         for rep_d in reps:
             for wp in range(1, (n - rep_d) // rep_p + 1):

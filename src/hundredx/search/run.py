@@ -8,6 +8,7 @@ the verdict, and for each row shown the `hundredx predict` command that reproduc
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -57,7 +58,7 @@ def stored(out: str | Path) -> tuple[Question, dict[int, Unit], dict[str, np.nda
     q = dict(m["question"])
     q["modes"] = tuple(q["modes"])
     for key in ("ttft_limit_s", "tpot_limit_s", "request_latency_limit_s"):
-        q[key] = float(q[key])
+        q[key] = math.inf if q[key] is None else float(q[key])
     question = Question(**q)
     by_index = {int(u["index"]): Unit(int(u["index"]), tuple(tuple(x) for x in u["model"]),
                                       tuple(tuple(x) for x in u["chip"]), u["weights"], u["kv"],
@@ -71,11 +72,16 @@ def shown(question: Question, cols: dict[str, np.ndarray], i: int, by_index: dic
     return _shown(question, cols, i, by_index)
 
 
+def _plain_question(question: Question) -> dict:
+    """The question as strict JSON (no limit: null)."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(question).items()}
+
+
 def manifest_for(question: Question, space: Space, unit_list: list[Unit], skipped: list[str]) -> dict:
     from hundredx import __version__
 
     return {"hundredx": __version__, "space_hash": space_hash(question, space), "seed": space.seed,
-            "created": store.now(), "question": asdict(question), "units": [_unit_dict(u) for u in unit_list],
+            "created": store.now(), "question": _plain_question(question), "units": [_unit_dict(u) for u in unit_list],
             "skipped_variants": skipped}
 
 
