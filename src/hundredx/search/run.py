@@ -107,7 +107,10 @@ def search(question: Question, space: Space | None = None, out: str | Path | Non
     space = space if space is not None else default_space(spec, system, question.devices)
     unit_list, skipped = units(question, space)
     manifest = manifest_for(question, space, unit_list, skipped)
-    path, done = (None, set()) if out is None else store.open_store(out, manifest, resume)
+    path: Path | None = None
+    done: set[int] = set()
+    if out is not None:
+        path, done, manifest = store.open_store(out, manifest, resume)
     todo = [u for u in unit_list if u.index not in done]
     kept: list[dict] = []
     finished = len(unit_list) - len(todo)

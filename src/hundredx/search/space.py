@@ -250,7 +250,7 @@ def load_space(path: str, base: Space) -> Space:
 
 
 def space_hash(question: Question, space: Space) -> str:
-    """sha256 of the question and the space (what a stored search answers)."""
+    """sha256 of the question (less `top`, which only changes what is shown) and the space."""
     def plain(obj: Any) -> Any:
         if isinstance(obj, SpeculativeSpec):
             return spec_text(obj)
@@ -262,7 +262,8 @@ def space_hash(question: Question, space: Space) -> str:
 
     d = asdict(space.deployment)
     d["speculative"] = [spec_text(s) for s in space.deployment.speculative]
-    text = json.dumps(plain({"question": asdict(question), "deployment": d, "model": space.model,
+    asked = {k: v for k, v in asdict(question).items() if k != "top"}
+    text = json.dumps(plain({"question": asked, "deployment": d, "model": space.model,
                              "chip": space.chip, "total": space.total_params, "active": space.active_params,
                              "seed": space.seed}), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

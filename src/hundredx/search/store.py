@@ -66,8 +66,8 @@ def read_manifest(out: Path) -> dict:
     return data
 
 
-def open_store(out: str | Path, manifest: dict, resume: bool) -> tuple[Path, set[int]]:
-    """Prepare `out` for a search with `manifest`; (path, units already stored)."""
+def open_store(out: str | Path, manifest: dict, resume: bool) -> tuple[Path, set[int], dict]:
+    """Prepare `out` for a search with `manifest`; (path, units already stored, the manifest written)."""
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise InputError("out", str(path), "is not a directory")
@@ -83,8 +83,9 @@ def open_store(out: str | Path, manifest: dict, resume: bool) -> tuple[Path, set
         _clean_temporaries(path)
     elif done:
         raise InputError("out", str(path), "already holds a search; use --resume to finish it or another --out")
-    write_manifest(path, {**manifest, "complete": False})
-    return path, done if resume else set()
+    manifest = {**manifest, "complete": False}
+    write_manifest(path, manifest)
+    return path, done if resume else set(), manifest
 
 
 def write_manifest(out: Path, manifest: dict) -> None:
