@@ -199,3 +199,28 @@ def test_arrow_columns_round_trip_through_parquet_without_pandas(tmp_path):
             "print('pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_request_latency_limit_bounds_ttft_plus_decode():
+    q = Question(L8, "h100-sxm", 8, 1024, 256, request_latency_limit_s=3.0, modes=("agg",), top=10)
+    r = search(q).to_dict()
+    assert r["top"] and all(row["ttft_s"] + 255 * row["tpot_s"] <= 3.0 + 1e-12 for row in r["top"])
+    assert all(row["request_latency_s"] == pytest.approx(row["ttft_s"] + 255 * row["tpot_s"]) for row in r["top"])
+
+
+def test_progress_bar_appears_only_after_two_seconds(monkeypatch):
+    from hundredx.cli import search_cmd
+
+    clock = [100.0]
+    monkeypatch.setattr(search_cmd.time, "perf_counter", lambda: clock[0])
+    bar = search_cmd._Bar(quiet=False)
+    bar(1, 10)
+    assert bar.bar is None
+    clock[0] += 2.5
+    bar(2, 10)
+    assert bar.bar is not None
+    bar.close()
+    quiet = search_cmd._Bar(quiet=True)
+    clock[0] += 5
+    quiet(3, 10)
+    assert quiet.bar is None
