@@ -11,7 +11,7 @@ units; `units` returns why each was left out.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -72,7 +72,7 @@ def units(question: Question, space: Space) -> tuple[list[Unit], list[str]]:
         chip_variant(system, dict(changes))
     d = space.deployment
     if spec.moe is None and len(d.moe_routing) > 1:
-        d = type(d)(**{**{f: getattr(d, f) for f in d.__slots__}, "moe_routing": ("uniform",)})
+        d = replace(d, moe_routing=("uniform",))  # routing policies choose between experts
     out: list[Unit] = []
     for m, c, w, kv, attn, routing, sp in itertools.product(variants, chips, d.weights, d.kv, d.attention_kernel,
                                                              d.moe_routing, d.speculative):
