@@ -56,6 +56,13 @@ class Member:
     cases: list[dict]
     batch: CaseBatch
 
+    @property
+    def analytic(self) -> KernelParams:
+        cached = self.__dict__.get("_analytic")
+        if cached is None:
+            cached = self.__dict__["_analytic"] = KernelParams.analytic(self.chip)
+        return cached
+
 
 @dataclass(frozen=True)
 class Prior:
@@ -82,7 +89,7 @@ def _robust(r: np.ndarray) -> np.ndarray:
 
 
 def _params(member: Member, values_ref: dict[str, float], clock_hz: float) -> KernelParams:
-    return KernelParams.analytic(member.chip).replace_values(to_chip(values_ref, clock_hz, member.chip))
+    return member.analytic.replace_values(to_chip(values_ref, clock_hz, member.chip))
 
 
 def solve(members: list[Member], prior: Prior) -> Solution:
@@ -102,12 +109,16 @@ def solve(members: list[Member], prior: Prior) -> Solution:
         vals.update({names[j]: float(np.exp(v)) for j, v in zip(sub, x_sub)})
         return np.concatenate([m.batch.log_errors(_params(m, vals, prior.clock_hz)) for m in members])
 
-    every = list(range(len(names)))
-    jac0 = jacobian(lambda x: raw(x, every), x_prior)
-    w0, se0 = data_weights(jac0, sd)
-    move = dict(zip(names, (np.max(np.abs(jac0), axis=0) * 0.05).tolist()))
-    free = [j for j in every if w0[j] >= W_FIT]
-    weight, se = dict(zip(names, w0.tolist())), dict(zip(names, se0.tolist()))
+    kinds = {c["kind"] for m in members for c in m.cases}
+    every = [j for j, n in enumerate(names) if _relevant(n, kinds)]
+    jac0 = jacobian(lambda x: raw(x, every), x_prior[every])
+    w0, se0 = data_weights(jac0, sd[every])
+    weight, se = dict(zip(names, [0.0] * len(names))), dict(zip(names, sd.tolist()))
+    move = dict.fromkeys(names, 0.0)
+    for col, j in enumerate(every):
+        weight[names[j]], se[names[j]] = float(w0[col]), float(se0[col])
+        move[names[j]] = float(np.max(np.abs(jac0[:, col]), initial=0.0) * 0.05)
+    free = [j for j in every if weight[names[j]] >= W_FIT]
     if not free:
         return Solution({}, weight, se, move)
 
@@ -115,11 +126,23 @@ def solve(members: list[Member], prior: Prior) -> Solution:
         return np.concatenate([_robust(raw(x_sub, free)), SIGMA_LOG * (x_sub - x_prior[free]) / sd[free]])
 
     sol = least_squares(residuals, x_prior[free], bounds=(lo[free] + 1e-10, hi[free] - 1e-10), x_scale=1.0,
-                        max_nfev=60 * len(free))
+                        ftol=1e-6, xtol=1e-6, gtol=1e-8, max_nfev=60 * len(free))
     w1, se1 = data_weights(jacobian(lambda x: raw(x, free), sol.x), sd[free])
     for j, w, s in zip(free, w1, se1):
         weight[names[j]], se[names[j]] = float(w), float(s)
     return Solution({names[j]: float(np.exp(v)) for j, v in zip(free, sol.x)}, weight, se, move)
+
+
+# the case kinds a parameter can move (by name prefix): others are skipped, their data weight is 0
+_PREFIX_KINDS = {"gemm.": {"gemm", "grouped_gemm", "attention"}, "attn.": {"attention"}, "mem.": {"memory"},
+                 "grouped.": {"grouped_gemm"}}
+
+
+def _relevant(name: str, kinds: set[str]) -> bool:
+    for prefix, moved in _PREFIX_KINDS.items():
+        if name.startswith(prefix):
+            return bool(moved & kinds)
+    return False  # launch_s, graph_kernel_s, recurrent.eff: no kernel case prices them
 
 
 def _ape(e: np.ndarray) -> tuple[float, float]:

@@ -10,6 +10,8 @@ time_s, bandwidth_gbps). Used by `hundredx validate` (validate/kernels.py) and b
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from hundredx.chip.spec import ChipSpec
@@ -125,11 +127,23 @@ def _group_time(key: tuple, cases: list[dict], chip: ChipSpec, params: KernelPar
     return np.array([float(np.asarray(case_time(cases[0], chip, params)[0].time_s))])
 
 
+class _Reads:
+    """A read-only view of KernelParams that records which parameters a model call reads."""
+
+    def __init__(self, params: KernelParams) -> None:
+        self.params, self.names = params, set[str]()
+
+    def __getitem__(self, name: str) -> float:
+        self.names.add(name)
+        return self.params[name]
+
+
 class CaseBatch:
     """Many cases of one chip prepared for repeated pricing (the fitter's inner loop): cases that share
     their categorical settings (GEMM dtype/library, attention kernel/mask/variant, memory op) are priced
     by ONE vectorized model call; `values(params)` equals `predict_value` case by case (same formulas,
-    element-wise)."""
+    element-wise). Each group remembers the parameters its model read and its last times, so a
+    call where none of them changed (a Jacobian column of another parameter) reuses them."""
 
     def __init__(self, cases: list[dict], chip: ChipSpec) -> None:
         self.cases, self.chip = list(cases), chip
@@ -154,11 +168,26 @@ class CaseBatch:
             else:
                 raise InputError("metric", metric, f"not predictable for kind {kind}")
         self.measured = np.array([float(c["value"]) for c in self.cases])
+        self._reads: list[tuple[str, ...] | None] = [None] * len(self.groups)
+        self._last: list[tuple[tuple, np.ndarray] | None] = [None] * len(self.groups)
 
     def times(self, params: KernelParams) -> np.ndarray:
         out = np.empty(len(self.cases))
-        for key, idx, cases in self.groups:
-            out[idx] = np.asarray(_group_time(key, cases, self.chip, params), float).reshape(-1)
+        for g, (key, idx, cases) in enumerate(self.groups):
+            names = self._reads[g]
+            if names is None:
+                reads = _Reads(params)
+                t = np.asarray(_group_time(key, cases, self.chip, cast(KernelParams, reads)), float).reshape(-1)
+                self._reads[g] = names = tuple(sorted(reads.names))
+            else:
+                last = self._last[g]
+                stamp = tuple(params[n] for n in names)
+                if last is not None and last[0] == stamp:
+                    out[idx] = last[1]
+                    continue
+                t = np.asarray(_group_time(key, cases, self.chip, params), float).reshape(-1)
+            self._last[g] = (tuple(params[n] for n in names), t)
+            out[idx] = t
         return out
 
     def values(self, params: KernelParams) -> np.ndarray:

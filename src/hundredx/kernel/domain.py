@@ -46,14 +46,19 @@ class Descriptor(NamedTuple):
     dims: tuple[tuple[str, float, float], ...]
 
 
-def _log2(lo, hi=None) -> tuple[float, float]:
-    a = np.asarray(lo, float)
-    b = a if hi is None else np.asarray(hi, float)
-    return math.log2(max(float(np.min(a)), 1.0)), math.log2(max(float(np.max(b)), 1.0))
+def _log2(x) -> tuple[float, float]:
+    if isinstance(x, (int, float)):
+        v = math.log2(max(float(x), 1.0))
+        return v, v
+    a = np.asarray(x, float)
+    return math.log2(max(float(np.min(a)), 1.0)), math.log2(max(float(np.max(a)), 1.0))
 
 
 def _alignment(n, k, dtype: str, chip: ChipSpec) -> str:
     bits = get_format(dtype, "dtype").bits
+    if isinstance(n, (int, float)) and isinstance(k, (int, float)):
+        ok = all((s * bits / 8.0) % chip.alignment_bytes < 1e-6 for s in (float(k), float(n)))
+        return "aligned" if ok else "unaligned"
     strides = (np.asarray(k, float) * bits / 8.0, np.asarray(n, float) * bits / 8.0)
     ok = all(bool(np.all(np.mod(s, chip.alignment_bytes) < 1e-6)) for s in strides)
     return "aligned" if ok else "unaligned"
@@ -66,7 +71,7 @@ def _gemm(chip: ChipSpec, dtype: str, library: str, m, n, k) -> Descriptor:
 
 
 def _attention(kernel: str, dtype: str, causal: bool, direction: str, sq, skv, hd) -> Descriptor:
-    phase = "decode" if float(np.max(sq)) <= DECODE_MAX_Q else "prefill"
+    phase = "decode" if _log2(sq)[1] <= math.log2(DECODE_MAX_Q) else "prefill"
     cls = "fp8" if get_format(dtype, "dtype").compute == "fp8" else "16-bit"
     cats = (("dtype", cls), ("phase", phase), ("causal", str(bool(causal))), ("direction", direction))
     dims = tuple((name, *_log2(v)) for name, v in (("seqlen_q", sq), ("seqlen_kv", skv), ("head_dim", hd)))
