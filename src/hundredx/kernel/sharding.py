@@ -215,6 +215,9 @@ def _context_parallel(op: Op, comms: list[Collective], cp: int, count) -> tuple[
         if op.kind == "gemm":
             g = cast(GemmShape, op.shape)
             changes["shape"] = g.replace(m=_div(g.m, cp))
+        elif op.kind == "grouped_gemm":  # the expert GEMMs are priced from their rows: 1/cp of the tokens each
+            e = cast(ExpertGemmShape, op.shape)
+            changes["shape"] = e.replace(tokens=_div(e.tokens, cp), tokens_total=_div(e.tokens_total, cp))
         return op.replace(**changes), scaled
     a = cast(AttentionShape, op.shape)
     kv = a.kv_read_bytes
