@@ -48,7 +48,6 @@ def register(app: typer.Typer) -> None:
         """Predict TTFT, TPOT, throughput and memory of MODEL on CHIP, with bounds and a per-op breakdown."""
         from hundredx.predict import predict
         from hundredx.scenario import Workload
-        from hundredx.units import fmt_bytes, fmt_time
 
         with user_errors():
             scn = build_scenario(model, chip, devices, tp, pp, ep, dp, weights, kv, act, attention_kernel,
@@ -63,26 +62,34 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(data)
             return
-        mem = data["memory_per_device_bytes"]
-        iv = result.intervals
-        span = lambda key, f: f"{f(iv[key][0])} – {f(iv[key][1])}"  # noqa: E731
-        count = lambda v: f"{v:,.0f}"  # noqa: E731
-        rows = [["TTFT", fmt_time(result.ttft_s), span("ttft_s", fmt_time), fmt_time(result.lower_bound["ttft_s"])],
-                ["TPOT", fmt_time(result.tpot_s), span("tpot_s", fmt_time), fmt_time(result.lower_bound["tpot_s"])],
-                ["output tokens/s", count(result.output_tokens_per_s), span("output_tokens_per_s", count), ""],
-                ["  per device", count(result.output_tokens_per_s_per_device),
-                 span("output_tokens_per_s_per_device", count), ""],
-                ["  per user", f"{result.tokens_per_s_per_user:,.1f}", span("tokens_per_s_per_user", count), ""],
-                ["memory/device", f"{fmt_bytes(mem['total'])} of {fmt_bytes(mem['usable'])}", "",
-                 f"weights {fmt_bytes(mem['weights'])}, KV {fmt_bytes(mem['kv_cache'])}"],
-                ["bottleneck (decode)", result.bottleneck, "", ""]]
-        print_table(f"{stack.model.id} on {stack.system.id} ({result.devices} devices; calibration {calibration})",
-                    ["metric", "predicted", "80% interval", "lower bound / detail"], rows)
-        ops = sorted((r for r in result.breakdown if r["phase"] == "decode"), key=lambda r: -r["time_s"])[:top]
-        print_table("decode step breakdown (top ops)",
-                    ["op", "kind", "time", "80% interval", "share", "bound", "efficiency", "source"],
-                    [[r["op"], r["kind"], fmt_time(r["time_s"]),
-                      f"{fmt_time(r['interval_s'][0])} – {fmt_time(r['interval_s'][1])}", f"{100 * r['share']:.1f}%",
-                      r["bound"], f"{r['efficiency']:.2f}", r["source"]] for r in ops])
+        _print_prediction(result, scn, data, top, calibration)
         if result.mismatches:
             typer.echo("fallbacks (substitutions the model made): " + "; ".join(result.mismatches))
+
+
+def _print_prediction(result, scn, data: dict, top: int, calibration: str) -> None:
+    """The metric table (predicted, 80% interval, lower bound) and the decode step's top ops."""
+    from hundredx.units import fmt_bytes, fmt_time
+
+    stack = scn.stack
+    mem = data["memory_per_device_bytes"]
+    iv = result.intervals
+    span = lambda key, f: f"{f(iv[key][0])} – {f(iv[key][1])}"  # noqa: E731
+    count = lambda v: f"{v:,.0f}"  # noqa: E731
+    rows = [["TTFT", fmt_time(result.ttft_s), span("ttft_s", fmt_time), fmt_time(result.lower_bound["ttft_s"])],
+            ["TPOT", fmt_time(result.tpot_s), span("tpot_s", fmt_time), fmt_time(result.lower_bound["tpot_s"])],
+            ["output tokens/s", count(result.output_tokens_per_s), span("output_tokens_per_s", count), ""],
+            ["  per device", count(result.output_tokens_per_s_per_device),
+             span("output_tokens_per_s_per_device", count), ""],
+            ["  per user", f"{result.tokens_per_s_per_user:,.1f}", span("tokens_per_s_per_user", count), ""],
+            ["memory/device", f"{fmt_bytes(mem['total'])} of {fmt_bytes(mem['usable'])}", "",
+             f"weights {fmt_bytes(mem['weights'])}, KV {fmt_bytes(mem['kv_cache'])}"],
+            ["bottleneck (decode)", result.bottleneck, "", ""]]
+    print_table(f"{stack.model.id} on {stack.system.id} ({result.devices} devices; calibration {calibration})",
+                ["metric", "predicted", "80% interval", "lower bound / detail"], rows)
+    ops = sorted((r for r in result.breakdown if r["phase"] == "decode"), key=lambda r: -r["time_s"])[:top]
+    print_table("decode step breakdown (top ops)",
+                ["op", "kind", "time", "80% interval", "share", "bound", "efficiency", "source"],
+                [[r["op"], r["kind"], fmt_time(r["time_s"]),
+                  f"{fmt_time(r['interval_s'][0])} – {fmt_time(r['interval_s'][1])}", f"{100 * r['share']:.1f}%",
+                  r["bound"], f"{r['efficiency']:.2f}", r["source"]] for r in ops])
