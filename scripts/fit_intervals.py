@@ -94,19 +94,46 @@ def _fmt(s: dict | None) -> str:
     return f"{100 * s['median_ape']:.1f}% | {100 * s['p90_ape']:.1f}% | {cov} | {width}"
 
 
+def _kind_table(sums: dict) -> list[str]:
+    lines = ["| kind | cases | predicted | in-sample median / p90 | LOCO median | LOCO p90 | LOCO cov80 | LOCO width "
+             "| LOSO median | LOSO p90 | LOSO cov80 | LOSO width | 5-fold median | 5-fold p90 | 5-fold cov80 "
+             "| 5-fold width |", "|" + "---|" * 17]
+    for kind, s in sums["in-sample"].items():
+        ins = "-" if s["median_ape"] is None else f"{100 * s['median_ape']:.1f}% / {100 * s['p90_ape']:.1f}%"
+        lines.append(f"| {kind} | {s['cases']} | {s['predicted']} | {ins} | {_fmt(sums['chip'].get(kind))} | "
+                     f"{_fmt(sums['source'].get(kind))} | {_fmt(sums['k'].get(kind))} |")
+    return lines
+
+
+def _chip_table(results: list[CaseResult]) -> list[str]:
+    """Leave-one-chip-out per held-out chip and kernel kind: what transfer to an unseen chip gives."""
+    lines = ["| held-out chip | kind | cases | source class | median | p90 | cov80 |", "|---|---|---|---|---|---|---|"]
+    groups: dict[tuple[str, str], list[CaseResult]] = {}
+    for r in results:
+        if r.kind in KINDS and r.predicted is not None:
+            groups.setdefault((r.fold, r.kind), []).append(r)
+    for (chip, kind), rows in sorted(groups.items()):
+        ape = np.array([r.ape for r in rows])
+        classes = ", ".join(sorted({f"{r.source}/{r.place}" for r in rows}))
+        cov = np.mean([bool(r.covered) for r in rows])
+        lines.append(f"| {chip} | {kind} | {len(rows)} | {classes} | {100 * np.median(ape):.1f}% | "
+                     f"{100 * np.percentile(ape, 90):.1f}% | {100 * cov:.0f}% |")
+    return lines
+
+
 def report(runs: dict[str, list[CaseResult]]) -> str:
-    """The README table: per kind, in-sample / leave-one-chip-out / leave-one-source-out."""
+    """The README tables: per kind in-sample / leave-one-chip-out / leave-one-source-out / 5-fold, and
+    leave-one-chip-out per chip; then the held-out error per source class and kind."""
     for scheme in SCHEMES:
         cross_fit_intervals(runs[scheme])
     sums = {k: summarise(v) for k, v in runs.items()}
-    lines = ["| kind | cases | predicted | in-sample median / p90 | LOCO median | LOCO p90 | LOCO cov80 | LOCO width "
-             "| LOSO median | LOSO p90 | LOSO cov80 | LOSO width | 5-fold cov80 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for kind, s in sums["in-sample"].items():
-        ins = "-" if s["median_ape"] is None else f"{100 * s['median_ape']:.1f}% / {100 * s['p90_ape']:.1f}%"
-        kf = sums["k"].get(kind, {}).get("coverage_80")
-        lines.append(f"| {kind} | {s['cases']} | {s['predicted']} | {ins} | {_fmt(sums['chip'].get(kind))} | "
-                     f"{_fmt(sums['source'].get(kind))} | {'-' if kf is None else f'{100 * kf:.0f}%'} |")
+    lines = _kind_table(sums) + [""] + _chip_table(runs["chip"])
+    unpredicted: dict[str, int] = {}
+    for r in runs["in-sample"]:
+        if r.unpredicted_reason:
+            why = f"{r.kind}: {r.unpredicted_reason}"
+            unpredicted[why] = unpredicted.get(why, 0) + 1
+    lines += ["", "unpredicted (every scheme): " + "; ".join(f"{k} ({n})" for k, n in sorted(unpredicted.items()))]
     for name in ("chip", "source", "k", "analytic", "profile"):
         by_class: dict[str, list[CaseResult]] = {}
         for r in runs[name]:

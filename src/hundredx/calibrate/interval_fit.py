@@ -5,9 +5,10 @@ of HELD-OUT predictions (validate/cv.py). A cell (class, group, place) takes the
 split-conformal order statistics of its residuals: with n sorted residuals, the
 ceil((n+1)(1+L)/2)-th and floor((n+1)(1-L)/2)-th (L = 0.8), which cover at least L of a new
 exchangeable case — 80% without being made huge. A cell with fewer than MIN_CASES residuals
-borrows, in this order, from the same class over all groups, then the next wider class
-(profile -> fitted -> family -> analytic) for the group and over all groups, at last from
-every kernel residual of its place; it records
+borrows, in this order, from the same class over all groups, then (an "in" cell) from the
+same class outside its domain (wider, never narrower: too few cases is no reason for a narrow
+interval), then from the next wider class (profile -> fitted -> family -> analytic) the same
+way, at last from every kernel residual of its place; it records
 where its residuals came from (`from`) and how many (`n`). An "out" cell (outside the fitted
 domain) is never narrower than its "in" cell. `fallback` is the cell of all residuals (a
 class or group the table has never seen). Serving, collective and layer classes have the
@@ -42,16 +43,22 @@ def _cell(r: list[float], source: str) -> dict:
     return {"lo": lo, "hi": hi, "n": len(r), "from": source}
 
 
+def _chain(i: int, group: str, where: str) -> list[tuple[str, str, str]]:
+    """Where a thin (class, group, place) cell borrows from, narrowest first: the class over all groups,
+    then (for "in") the class outside its domain — never narrower —, then the wider classes."""
+    places = ("in", "out") if where == "in" else ("out",)
+    return [(c, g, w) for c in KERNEL_CLASSES[i:] for w in places for g in (group, "*")]
+
+
 def _kernel_cells(pool: dict, min_cases: int) -> dict:
     cells: dict = {}
     for i, cls in enumerate(KERNEL_CLASSES):
         for group in KERNEL_GROUPS:
             for where in ("in", "out"):
-                chain = [(c, g) for c in KERNEL_CLASSES[i:] for g in (group, "*")]
-                for c, g in chain:
-                    r = pool.get((c, g, where), [])
+                for c, g, w in _chain(i, group, where):
+                    r = pool.get((c, g, w), [])
                     if len(r) >= min_cases:
-                        cells.setdefault(cls, {}).setdefault(group, {})[where] = _cell(r, f"{c}/{g}/{where}")
+                        cells.setdefault(cls, {}).setdefault(group, {})[where] = _cell(r, f"{c}/{g}/{w}")
                         break
                 else:  # no class from here down has enough: every kernel residual of this place
                     r = [v for c in KERNEL_CLASSES for v in pool.get((c, "*", where), [])]
