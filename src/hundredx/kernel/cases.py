@@ -5,7 +5,9 @@ memory, grouped_gemm, single device. `case_time(case, chip, params)` prices the 
 with the efficiency model of its kind; `predict_value` converts that time into the case's
 metric (tflops with the SCHEMA FLOP conventions of kernel/roofline.case_metric_flops,
 time_s, bandwidth_gbps). Used by `hundredx validate` (validate/kernels.py) and by the fitter
-(calibrate/fitter.py), so both price a case the same way.
+(calibrate/fitter.py), so both price a case the same way. `CaseBatch(cases, chip)` prices many
+cases with one vectorized model call per group of shared settings (the fitter's inner loop;
+equal to `predict_value` case by case).
 """
 
 from __future__ import annotations
