@@ -58,3 +58,14 @@ def test_a_collective_has_an_exchange_exactly_when_it_is_a_moe_one():
     with pytest.raises(ValueError, match="MoeExchange"):
         Collective("x.all_reduce", "all_reduce", 1.0, 8, 1.0, exchange)
     assert Collective("x.combine", "moe_combine", 1.0, 8, 1.0, exchange).moe.kwargs()["topk"] == 8
+
+
+def test_context_parallel_splits_the_expert_gemm_rows_it_prices():
+    rt, cp2 = RuntimeSpec(tp=8, ep=8, attention_dp=True), RuntimeSpec(tp=8, ep=8, attention_dp=True, cp=2)
+    _, plain, _ = _shard("deepseek-ai/DeepSeek-V3", rt, batch=8, new_tokens=4096, context=0)
+    _, split, _ = _shard("deepseek-ai/DeepSeek-V3", cp2, batch=8, new_tokens=4096, context=0)
+    before = next(op for op in plain if op.name == "moe.gate_up")
+    after = next(op for op in split if op.name == "moe.gate_up")
+    assert after.flops == pytest.approx(before.flops / 2)
+    assert after.shape.tokens_total == pytest.approx(before.shape.tokens_total / 2)  # priced rows follow the FLOPs
+    assert after.shape.tokens == pytest.approx(before.shape.tokens / 2)

@@ -219,3 +219,20 @@ def test_op_payloads_are_typed_and_immutable():
         op.replace(block="mlp")
     with pytest.raises(dataclasses.FrozenInstanceError):
         op.shape.m = 5.0
+
+
+def test_batched_absorb_gemms_read_every_heads_input():
+    """MLA's absorbed q/o GEMMs are one [T, k] x [k, n/N] product per head: they read N inputs of [T, k]."""
+    from hundredx.kernel.runtime import RuntimeSpec
+    from hundredx.kernel.sharding import shard_ops
+
+    spec = spec_from_config(MOE_MLA, "tiny-moe-mla")
+    ops = _by_name(build_ops(spec, 2, 1, 64), "full/moe")  # decode: T = 2 tokens, absorbed form
+    n_heads, a_bytes = 4, 2.0
+    for name, k in (("attn.q_absorb", 8), ("attn.o_absorb", 16)):  # nope = 8, kv_lora_rank = 16
+        op = ops[name]
+        assert op.shape.batch_count == n_heads
+        assert op.bytes_read - op.weight_bytes == pytest.approx(2 * k * a_bytes * n_heads)
+    dev = _by_name(shard_ops(list(ops.values()), RuntimeSpec(tp=2), 2.0, 64, tp=2)[0])
+    q = dev["attn.q_absorb"]  # heads split over the ranks: each reads its heads' inputs
+    assert q.bytes_read - q.weight_bytes == pytest.approx(2 * 8 * a_bytes * n_heads / 2)

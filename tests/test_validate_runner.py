@@ -57,9 +57,15 @@ def test_cli_json_shape(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert set(data["summary"]["gemm"]) == {"cases", "predicted", "median_ape", "p90_ape", "within_10pct",
-                                            "within_25pct"}
+                                            "within_25pct", "coverage_80", "mean_rel_width"}
     assert {c["id"] for c in data["cases"]} == {"g1", "g2"}
-    assert set(data["cases"][0]) == {"id", "kind", "measured", "predicted", "ape", "unpredicted_reason"}
+    assert set(data["cases"][0]) == {"id", "kind", "measured", "predicted", "ape", "unpredicted_reason", "metric",
+                                     "source", "place", "interval"}
+    g1 = next(c for c in data["cases"] if c["id"] == "g1")
+    lo, hi = g1["interval"]
+    assert lo < g1["predicted"] < hi and g1["source"] in ("fitted", "family", "analytic")
+    assert next(c for c in data["cases"] if c["id"] == "g2")["interval"] is None
+    assert 0.0 <= data["summary"]["gemm"]["coverage_80"] <= 1.0 and data["summary"]["gemm"]["mean_rel_width"] > 0
 
 
 def test_cli_missing_file_exits_2(tmp_path):

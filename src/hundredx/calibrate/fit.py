@@ -1,8 +1,10 @@
 """`hundredx calibrate fit`: calibration profiles -> fitted kernel-efficiency parameters per chip.
 
 Reads and validates the profiles, pools their measured cases, and hands them to the fitter
-(calibrate/fitter.py `fit_cases`: least squares over the kernel layer's models, returns
-`{chip_id: params}`). Each chip's parameters are written with `fitter.save_fitted` to the
+(calibrate/fitter.py `fit_cases`: least squares over the kernel layer's models, each chip
+pooled toward its architecture family's fitted file — $HUNDREDX_HOME/fitted/family-<family>.json,
+else the shipped one — so a parameter the profiles do not constrain keeps the family value;
+returns `{chip_id: params}`). Each chip's parameters are written with `fitter.save_fitted` to the
 user's data directory, `$HUNDREDX_HOME/fitted/<chip>.json` (kernel/loading.py; predictions
 read it before the shipped kernel/fitted/ file), or to `out` (a `.json` file, or a directory)
 — never into the installed package (refused). The provenance names every profile (path, its
@@ -75,8 +77,10 @@ def fit_profiles(paths: Sequence[str | Path], out: str | Path | None = None) -> 
                                           "--out names one file, fit them one chip at a time")
     cases = [c for prof in profiles for c in prof["cases"]]
     from hundredx.chip.catalog import load_chip
+    from hundredx.kernel.loading import load_family
 
-    fitted = fit_cases(cases, chips={c: load_chip(c) for c in chips})
+    specs = {c: load_chip(c) for c in chips}
+    fitted = fit_cases(cases, chips=specs, families={s.family: load_family(s.family)[0] for s in specs.values()})
     result = {}
     for chip in chips:
         if chip not in fitted:

@@ -1,20 +1,24 @@
-"""The kernel-parameter fitter: measured cases -> per-chip parameter values -> fitted JSON files.
+"""The kernel-parameter fitter: measured cases -> per-chip and per-family parameter values -> fitted JSON files.
 
-Cases use the validation format (docs/cases.md): kinds gemm, attention,
-memory, grouped_gemm, priced one by one with the kernel layer's `kernel.cases.predict_value`.
-`fit_cases` fits, per chip, only the parameters the chip's cases are sensitive to (a 20%
-change moves some prediction by > 0.1%), by scipy least squares on r_i = log(pred_i /
-measured_i) (soft-L1 loss, scale 0.1, so a few odd cases do not dominate) plus a weak prior
-PRIOR_WEIGHT * log(p / p_default) per parameter, which keeps parameters the data cannot
-separate at their analytic value. Never per case: one value per parameter per chip.
-`save_fitted(fits, directory, provenance)` writes one `<chip>.json` per chip atomically; the
+Cases use the validation format (docs/cases.md): kinds gemm, attention, memory, grouped_gemm,
+single device, priced with the kernel layer's `kernel.cases` (CaseBatch: one vectorized model
+call per group of cases, equal to `predict_value` case by case). The statistics are
+calibrate/pooling.py (partial pooling within an architecture family: a family value, and per
+chip a ridge fit toward the family fitted without the chip's own cases) and
+calibrate/identify.py (per parameter the data weight, its standard error and the status
+own / pooled / inherited / analytic; a parameter no case constrains is not fitted).
+
+`fit_all(cases, chips)` fits every family and chip present; `fit_cases(cases, chips, families)`
+returns the chip documents only — pooled toward the given family documents (what
+`hundredx calibrate fit` does with the shipped family files) or, without them, toward the
+families fitted on the cases themselves. `save_fitted(fits, directory, provenance)` writes one
+`<chip>.json` per chip atomically, `save_families` one `family-<family>.json` per family; the
 caller names the directory (`hundredx calibrate fit`: $HUNDREDX_HOME/fitted, never the
 installed package; scripts/fit_kernels.py: the shipped kernel/fitted/ with an explicit --out).
 Loading fitted files is the kernel layer's (kernel/loading.py). Data files are recorded by
 `file_record`: a path relative to a base directory (the repository, $HUNDREDX_HOME) and the
 file's sha256, never an absolute path.
 """
-
 from __future__ import annotations
 
 import datetime as _dt
@@ -23,16 +27,11 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
-
+from hundredx.calibrate import pooling
 from hundredx.chip.spec import ChipSpec
-from hundredx.errors import InputError
 from hundredx.fileio import atomic_write
-from hundredx.kernel.cases import KINDS, predict_value
+from hundredx.kernel.cases import KINDS
 from hundredx.kernel.loading import shown
-from hundredx.kernel.params import PARAMS, KernelParams
-
-PRIOR_WEIGHT = 0.05
 
 
 def file_record(path: str | Path, base: str | Path | None = None) -> dict:
@@ -50,72 +49,32 @@ def file_record(path: str | Path, base: str | Path | None = None) -> dict:
     return {"path": rel, "sha256": digest}
 
 
-def _errors(cases, chip, params) -> np.ndarray:
-    return np.array([np.log(predict_value(c, chip, params) / float(c["value"])) for c in cases])
+def fit_all(cases: list[dict], chips: dict[str, ChipSpec] | None = None) -> dict:
+    """Every family and chip of the cases: {"chips": {id: doc}, "families": {family: doc}} (calibrate/pooling.py)."""
+    return pooling.fit_all(cases, _chips(cases, chips))
 
 
-def _free_names(cases, chip, base: KernelParams) -> list[str]:
-    ref = _errors(cases, chip, base)
-    free = []
-    for name in PARAMS:
-        trial = base.replace_values({name: max(base[name], 1e-3) * 1.2})
-        if np.max(np.abs(_errors(cases, chip, trial) - ref)) > 1e-3:
-            free.append(name)
-    return free
-
-
-def fit_chip(cases: list[dict], chip: ChipSpec) -> tuple[KernelParams, dict]:
-    """Fit one chip's parameters; returns (params, report with errors before/after)."""
-    from scipy.optimize import least_squares
-
-    base = KernelParams.analytic(chip)
-    free = _free_names(cases, chip, base)
-    x0 = np.log([max(base[n], 1e-6) for n in free])
-    lo = np.log([max(PARAMS[n].lo, 1e-6) for n in free])
-    hi = np.log([PARAMS[n].hi for n in free])
-    x0 = np.clip(x0, lo + 1e-9, hi - 1e-9)
-
-    def residuals(x):
-        p = base.replace_values(dict(zip(free, np.exp(x))))
-        return np.concatenate([_errors(cases, chip, p),
-                               PRIOR_WEIGHT * (x - np.log([max(base[n], 1e-6) for n in free]))])
-
-    before = _errors(cases, chip, base)
-    if free:
-        sol = least_squares(residuals, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.1, max_nfev=60 * len(free))
-        fitted = base.replace_values(dict(zip(free, np.exp(sol.x))), "fitted")
-    else:
-        fitted = base
-    after = _errors(cases, chip, fitted)
-    ape = lambda e: np.abs(np.exp(e) - 1.0)  # noqa: E731
-    report = {"n_cases": len(cases), "fitted_keys": free,
-              "median_ape_before": float(np.median(ape(before))), "median_ape": float(np.median(ape(after))),
-              "p90_ape": float(np.percentile(ape(after), 90))}
-    return KernelParams(chip.id, fitted.values, "fitted", tuple(free)), report
-
-
-def fit_cases(cases: list[dict], chips: dict[str, ChipSpec] | None = None) -> dict[str, dict]:
-    """Fit parameters per chip from case dicts. Returns {chip_id: {"values", "fitted_keys", "report", "skipped"}}."""
-    by_chip: dict[str, list[dict]] = {}
-    for case in cases:
-        if case.get("kind") in KINDS and case.get("n_devices", 1) == 1:
-            by_chip.setdefault(case["hardware"], []).append(case)
-    out: dict[str, dict] = {}
-    for chip_id, group in sorted(by_chip.items()):
-        chip = (chips or {}).get(chip_id) or _load_chip(chip_id)
-        usable, skipped = [], []
-        for case in group:
-            try:
-                predict_value(case, chip, KernelParams.analytic(chip))
-                usable.append(case)
-            except (InputError, KeyError, ValueError) as exc:
-                skipped.append({"id": case.get("id"), "reason": str(exc)})
-        if not usable:
-            continue
-        params, report = fit_chip(usable, chip)
-        out[chip_id] = {"values": {k: params[k] for k in params.fitted_keys}, "fitted_keys": list(params.fitted_keys),
-                        "report": report, "skipped": skipped}
+def fit_cases(cases: list[dict], chips: dict[str, ChipSpec] | None = None,
+              families: dict[str, dict | None] | None = None) -> dict[str, dict]:
+    """Chip documents {chip_id: {"values", "fitted_keys", "parameters", "domain", "report", "skipped", ...}}.
+    With `families` ({family: family document or None}), each chip is pooled toward its family's document
+    (all of it: the cases here are other measurements than those the document was fitted on); without,
+    toward the families fitted on these cases."""
+    chips = _chips(cases, chips)
+    if families is None:
+        return fit_all(cases, chips)["chips"]
+    members, skipped = pooling.members_of(cases, chips)
+    out = {}
+    for chip_id, member in members.items():
+        doc = families.get(member.chip.family)
+        out[chip_id] = dict(pooling.fit_member(member, doc or None), skipped=skipped[chip_id])
     return out
+
+
+def _chips(cases: list[dict], chips: dict[str, ChipSpec] | None) -> dict[str, ChipSpec]:
+    need = {c["hardware"] for c in cases if c.get("kind") in KINDS and c.get("n_devices", 1) == 1}
+    given = dict(chips or {})
+    return {cid: given.get(cid) or _load_chip(cid) for cid in sorted(need)}
 
 
 def _load_chip(chip_id: str) -> ChipSpec:
@@ -131,8 +90,20 @@ def save_fitted(params: dict[str, dict], path: str | Path, provenance: dict | No
     written = []
     for chip_id, fit in sorted(params.items()):
         target = Path(path) / f"{chip_id}.json"
-        doc = {"chip": chip_id, "values": fit["values"], "fitted_keys": fit.get("fitted_keys", list(fit["values"])),
-               "report": fit.get("report", {}), "skipped": fit.get("skipped", []), "provenance": prov}
+        doc = dict(fit, chip=chip_id, fitted_keys=fit.get("fitted_keys", list(fit["values"])),
+                   report=fit.get("report", {}), skipped=fit.get("skipped", []), provenance=prov)
         atomic_write(target, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        written.append(target)
+    return written
+
+
+def save_families(families: dict[str, dict], path: str | Path, provenance: dict | None = None) -> list[Path]:
+    """Write one family-<family>.json per family document under the directory `path`; returns the files."""
+    prov = dict(provenance or {})
+    prov.setdefault("date", _dt.date.today().isoformat())
+    written = []
+    for family, doc in sorted(families.items()):
+        target = Path(path) / f"family-{family}.json"
+        atomic_write(target, json.dumps(dict(doc, provenance=prov), indent=1, sort_keys=True) + "\n")
         written.append(target)
     return written

@@ -3,7 +3,9 @@
 A chip knows nothing of transformers, nor of software: peak dense FLOP/s per compute class
 (0 where the format has no hardware path), memory levels, compute units, GEMM tile shape
 and operand alignment, power, and its architecture (`generation`), which the kernel
-catalog (kernel/catalog.py) matches to say which kernels and libraries run on it. A system
+catalog (kernel/catalog.py) matches to say which kernels and libraries run on it, and its
+architecture `family` (chip/family.py: derived from `generation` unless the YAML names one),
+within which fitted kernel parameters are pooled and transferred. A system
 adds the scale-up domain (NVLink/NVSwitch, NVL72, xGMI, TPU ICI, NeuronLink), the scale-out
 network, and the topology. Bandwidths are per
 direction, per chip, in bytes/s (datasheets quoting bidirectional figures are halved
@@ -13,6 +15,8 @@ in the catalog, which says so in `notes`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from hundredx.chip.family import derive_family
 
 TOPOLOGIES = ("switched", "nvl72", "full_mesh", "torus2d", "torus3d", "ring", "single")
 SCALEOUT_KINDS = ("fat_tree", "rail_optimized", "torus", "none")
@@ -45,6 +49,7 @@ class ChipSpec:
     pcie_bytes_per_s: float = 0.0
     price_per_hour: float = 0.0
     generation: str = ""
+    family: str = ""  # architecture family (chip/family.py); empty: derived from generation
     year: int = 0
     preliminary: bool = False
     sources: tuple[str, ...] = ()
@@ -60,6 +65,8 @@ class ChipSpec:
             raise ValueError(f"chip {self.id}: mem_bytes_per_s={self.mem_bytes_per_s} must be positive")
         if self.mem_bytes < 0 or self.num_sms < 1:
             raise ValueError(f"chip {self.id}: mem_bytes={self.mem_bytes}, num_sms={self.num_sms} out of range")
+        if not self.family:
+            object.__setattr__(self, "family", derive_family(self.generation, self.name, self.id))
 
     def peak(self, compute: str) -> float:
         """Dense peak FLOP/s for a compute class; 0.0 when the chip has no path for it."""

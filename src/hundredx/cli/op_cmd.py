@@ -1,8 +1,13 @@
 """`hundredx op ...`: the cost of one kernel on one chip (gemm, grouped-gemm, attention, memory).
 
 Each command prints the speed-of-light time, the predicted time, efficiency (SOL/predicted),
-the bound, the achieved TFLOP/s or GB/s and where the efficiency came from
-("fitted:<file>" or "analytic"); --json prints the same as one JSON object.
+the bound, the achieved TFLOP/s or GB/s, where the efficiency came from ("fitted:<file>",
+"family:<file>", "measured: ..." or "analytic"), and the 80% interval of the time and of the
+rate (`interval_s`, `interval_tflops` / `interval_gbps`) from the measured cross-validation
+error of that source (kernel/intervals.py; `source_class`, `domain`: inside or outside the
+fitted domain). `--calibration` restricts the sources (kernel/loading.py); under `profile` the
+time is interpolated from the chip's measured profiles where they cover the shape, else it is
+priced by the fitted parameters and `fallback` says so. --json prints one JSON object.
 """
 
 from __future__ import annotations
@@ -25,43 +30,76 @@ def _load_chip(chip_id: str):
     return load_chip(chip_id)
 
 
-def _setup(chip_id: str):
+CALIBRATION_HELP = "sources the price may use: auto, profile, fitted, family (nothing of the chip itself), analytic"
+
+
+def _setup(chip_id: str, calibration: str):
     from hundredx.kernel.loading import load_params
 
     chip = _load_chip(chip_id)
-    return chip, load_params(chip)
+    return chip, load_params(chip, calibration=calibration)
 
 
-def _report(title: str, chip, params, t, extra: dict, as_json: bool) -> None:
+def _measured(kind: str, chip, shape: dict, sol_s: float) -> tuple[float | None, str]:
+    """(time from the chip's measured profiles, source) or (None, why) — `--calibration profile`."""
+    from hundredx.kernel.measured import measured_efficiency
+
+    eff, source = measured_efficiency(kind, chip.id, chip=chip, **shape)
+    return (None, source) if eff is None else (sol_s / eff, source)
+
+
+def _report(title: str, chip, params, t, extra: dict, as_json: bool, shape: dict | None = None) -> None:
+    from hundredx.kernel.domain import describe_case
+    from hundredx.kernel.intervals import classify, load_table, time_factors
+
     time_s, sol_s = float(np.asarray(t.time_s)), float(np.asarray(t.sol_s))
+    source, fallback = params.source, str(extra.pop("fallback", ""))
+    shape = dict(shape or {})
+    measured = None
+    if params.calibration == "profile":
+        measured, why = _measured(title, chip, shape, float(np.asarray(t.sol_s)))
+        if measured is None:
+            fallback = "; ".join(f for f in (fallback, f"calibration=profile: {why}; priced by {source}") if f)
+        else:
+            time_s, source = measured, why
     c, m, lat = (float(np.asarray(v)) for v in (t.compute_s, t.memory_s, t.latency_s))
     bound = "latency" if lat >= max(c, m) else ("compute" if c >= m else "memory")
     flops, nbytes = float(np.asarray(t.flops)), float(np.asarray(t.bytes))
+    desc = describe_case({"kind": title, "config": shape}, chip, t.parts.get("kernel"))
+    cls, where = classify(desc, params, measured is not None)
+    lo, hi = time_factors(load_table(), cls, title, where)
+    interval = [time_s * float(np.exp(-hi)), time_s * float(np.exp(-lo))]
     out = {"op": title, "chip": chip.id, "sol_s": sol_s, "time_s": time_s, "efficiency": sol_s / time_s,
            "bound": bound, "compute_s": c, "memory_s": m, "latency_s": lat,
-           "tflops": flops / time_s / 1e12, "gbps": nbytes / time_s / 1e9, "source": params.source,
-           "unsupported": t.unsupported, "notes": t.parts.get("notes", ""), **extra}
+           "tflops": flops / time_s / 1e12, "gbps": nbytes / time_s / 1e9, "source": source,
+           "calibration": params.calibration, "source_class": cls, "domain": where, "interval_s": interval,
+           "interval_tflops": [flops / interval[1] / 1e12, flops / interval[0] / 1e12],
+           "interval_gbps": [nbytes / interval[1] / 1e9, nbytes / interval[0] / 1e9],
+           "unsupported": t.unsupported, "notes": t.parts.get("notes", ""), "fallback": fallback, **extra}
     if as_json:
         print_json(out)
         return
-    rows = [[k, f"{v:.4g}" if isinstance(v, float) else str(v)] for k, v in out.items() if v != ""]
+    show = lambda v: f"{v:.4g}" if isinstance(v, float) else (  # noqa: E731
+        f"[{v[0]:.4g}, {v[1]:.4g}]" if isinstance(v, list) else str(v))
+    rows = [[k, show(v)] for k, v in out.items() if v != ""]
     print_table(f"{title} on {chip.id}", ["field", "value"], rows)
 
 
 @op_app.command("gemm")
 def gemm_cmd(chip: str = typer.Option(..., "--chip"), m: int = typer.Option(..., "--m"),
              n: int = typer.Option(..., "--n"), k: int = typer.Option(..., "--k"), dtype: str = "bf16",
-             library: str = "auto",
+             library: str = "auto", calibration: str = typer.Option("auto", help=CALIBRATION_HELP),
              as_json: bool = typer.Option(False, "--json")) -> None:
     """Dense GEMM C[m,n] = A[m,k] B[k,n]."""
     from hundredx.kernel.gemm import gemm_time
 
     with user_errors():
-        spec, params = _setup(chip)
+        spec, params = _setup(chip, calibration)
         t = gemm_time(m, n, k, spec, params, dtype, library)
+        shape = {"m": m, "n": n, "k": k, "dtype": dtype, **({"library": library} if library != "auto" else {})}
         _report("gemm", spec, params, t, {"m": m, "n": n, "k": k, "dtype": dtype, "fallback": t.parts["fallback"],
                                           "tile_wave_eff": float(t.parts["tile_wave_eff"]),
-                                          "align": float(t.parts["align"])}, as_json)
+                                          "align": float(t.parts["align"])}, as_json, shape)
 
 
 @op_app.command("grouped-gemm")
@@ -71,6 +109,7 @@ def grouped_cmd(chip: str = typer.Option(..., "--chip"), k: int = typer.Option(.
                 groups: int = typer.Option(0, "--groups"),
                 tokens: int = typer.Option(0, "--tokens", help="routed rows"),
                 distribution: str = "uniform", library: str = "deepgemm", dtype: str = "bf16",
+                calibration: str = typer.Option("auto", help=CALIBRATION_HELP),
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """MoE grouped GEMM over experts."""
     from hundredx.kernel.grouped_gemm import grouped_gemm_time
@@ -85,11 +124,13 @@ def grouped_cmd(chip: str = typer.Option(..., "--chip"), k: int = typer.Option(.
         elif groups < 1 or tokens < 1:
             raise InputError("groups/tokens", (groups, tokens),
                              "give --tokens-per-group, or --groups and --tokens >= 1")
-        spec, params = _setup(chip)
+        spec, params = _setup(chip, calibration)
         t = grouped_gemm_time(spec, params, k, n, tpg, groups or None, tokens or None, distribution, library, dtype)
+        shape = {"k": k, "n": n, "dtype": dtype, "library": library,
+                 **({"tokens_per_group": tpg} if tpg else {"groups": groups, "tokens_total": tokens})}
         _report("grouped_gemm", spec, params, t, {"padded_rows": float(np.asarray(t.parts["padded_rows"])),
                                                   "active_experts": float(np.asarray(t.parts["active_experts"]))},
-                as_json)
+                as_json, shape)
 
 
 @op_app.command("attention")
@@ -97,7 +138,9 @@ def attention_cmd(chip: str = typer.Option(..., "--chip"), phase: str = "prefill
                   seqlen_q: int = typer.Option(0, "--seqlen-q"), seqlen_kv: int = typer.Option(..., "--seqlen-kv"),
                   heads_q: int = typer.Option(..., "--heads-q"), heads_kv: int = typer.Option(0, "--heads-kv"),
                   head_dim: int = typer.Option(128, "--head-dim"), causal: bool = typer.Option(False, "--causal"),
-                  kernel: str = "auto", dtype: str = "bf16", as_json: bool = typer.Option(False, "--json")) -> None:
+                  kernel: str = "auto", dtype: str = "bf16",
+                  calibration: str = typer.Option("auto", help=CALIBRATION_HELP),
+                  as_json: bool = typer.Option(False, "--json")) -> None:
     """Attention prefill or decode."""
     from hundredx.kernel.attention import attention_time
 
@@ -105,21 +148,26 @@ def attention_cmd(chip: str = typer.Option(..., "--chip"), phase: str = "prefill
         if phase not in ("prefill", "decode"):
             raise InputError("phase", phase, "must be prefill or decode")
         sq = seqlen_q or (1 if phase == "decode" else seqlen_kv)
-        spec, params = _setup(chip)
+        spec, params = _setup(chip, calibration)
         t = attention_time(spec, params, batch, sq, seqlen_kv, heads_q, heads_kv or heads_q, head_dim,
                            causal=causal, kernel=kernel, dtype=dtype)
-        _report("attention", spec, params, t, {"phase": phase, "kernel": str(t.parts["kernel"])}, as_json)
+        shape = {"phase": phase, "batch": batch, "seqlen_q": sq, "seqlen_kv": seqlen_kv, "heads_q": heads_q,
+                 "heads_kv": heads_kv or heads_q, "head_dim": head_dim, "causal": causal, "dtype": dtype,
+                 **({"kernel": kernel} if kernel != "auto" else {})}
+        _report("attention", spec, params, t, {"phase": phase, "kernel": str(t.parts["kernel"])}, as_json, shape)
 
 
 @op_app.command("memory")
 def memory_cmd(chip: str = typer.Option(..., "--chip"), op: str = "copy", nbytes: float = typer.Option(..., "--bytes"),
+               calibration: str = typer.Option("auto", help=CALIBRATION_HELP),
                as_json: bool = typer.Option(False, "--json")) -> None:
     """Memory-bound op moving --bytes (read + written)."""
     from hundredx.kernel.memory import memory_time
 
     with user_errors():
-        spec, params = _setup(chip)
-        _report("memory", spec, params, memory_time(nbytes, spec, params, op), {"memory_op": op}, as_json)
+        spec, params = _setup(chip, calibration)
+        _report("memory", spec, params, memory_time(nbytes, spec, params, op), {"memory_op": op}, as_json,
+                {"op": op, "bytes": nbytes})
 
 
 def register(app: typer.Typer) -> None:

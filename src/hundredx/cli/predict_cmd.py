@@ -84,7 +84,7 @@ def _aggregated(model, chip, o: dict, spec) -> tuple[dict, Any, Any]:
                          o["act"], o["attention_kernel"], o["attention_dp"], o["nodes"], cp=o["cp"],
                          workload=Workload(isl=o["isl"], osl=o["osl"], **load), moe_routing=o["moe_routing"],
                          speculative=spec)
-    result = predict(scn)
+    result = predict(scn, calibration=o["calibration"])
     stack, rt = scn.stack, scn.runtime
     data = result.to_dict()
     data.update({"model": stack.model.id, "chip": stack.chip.id, "system": stack.system.id, "mode": "agg",
@@ -131,6 +131,8 @@ def register(app: typer.Typer) -> None:
         what_if: list[str] = typer.Option([], "--what-if", help="model.KEY=VALUE or chip.KEY=VALUE spec change "
                                                                 "(hundredx search's model and chip axes)"),
         top: int = typer.Option(8, help="ops shown in the breakdown table"),
+        calibration: str = typer.Option("auto", help="sources the kernel prices may use: auto, profile, fitted, "
+                                        "family (nothing fitted or measured on the chip itself), analytic"),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     ) -> None:
         """Predict TTFT, TPOT, throughput and memory of MODEL on CHIP, with bounds and a per-op breakdown."""
@@ -149,27 +151,34 @@ def register(app: typer.Typer) -> None:
         if as_json or scn is None:
             print_json(data)
             return
-        _print_table(scn, result, data, top)
+        _print_prediction(result, scn, data, top, o["calibration"])
 
 
-def _print_table(scn, result, data: dict, top: int) -> None:
+def _print_prediction(result, scn, data: dict, top: int, calibration: str) -> None:
+    """The metric table (predicted, 80% interval, lower bound) and the decode step's top ops."""
     from hundredx.units import fmt_bytes, fmt_time
 
     stack = scn.stack
     mem = data["memory_per_device_bytes"]
-    rows = [["TTFT", fmt_time(result.ttft_s), fmt_time(result.lower_bound["ttft_s"])],
-            ["TPOT", fmt_time(result.tpot_s), fmt_time(result.lower_bound["tpot_s"])],
-            ["output tokens/s", f"{result.output_tokens_per_s:,.0f}", ""],
-            ["  per device", f"{result.output_tokens_per_s_per_device:,.0f}", ""],
-            ["  per user", f"{result.tokens_per_s_per_user:,.1f}", ""],
-            ["memory/device", f"{fmt_bytes(mem['total'])} of {fmt_bytes(mem['usable'])}",
+    iv = result.intervals
+    span = lambda key, f: f"{f(iv[key][0])} – {f(iv[key][1])}"  # noqa: E731
+    count = lambda v: f"{v:,.0f}"  # noqa: E731
+    rows = [["TTFT", fmt_time(result.ttft_s), span("ttft_s", fmt_time), fmt_time(result.lower_bound["ttft_s"])],
+            ["TPOT", fmt_time(result.tpot_s), span("tpot_s", fmt_time), fmt_time(result.lower_bound["tpot_s"])],
+            ["output tokens/s", count(result.output_tokens_per_s), span("output_tokens_per_s", count), ""],
+            ["  per device", count(result.output_tokens_per_s_per_device),
+             span("output_tokens_per_s_per_device", count), ""],
+            ["  per user", f"{result.tokens_per_s_per_user:,.1f}", span("tokens_per_s_per_user", count), ""],
+            ["memory/device", f"{fmt_bytes(mem['total'])} of {fmt_bytes(mem['usable'])}", "",
              f"weights {fmt_bytes(mem['weights'])}, KV {fmt_bytes(mem['kv_cache'])}"],
-            ["bottleneck (decode)", result.bottleneck, ""]]
-    print_table(f"{stack.model.id} on {stack.system.id} ({result.devices} devices)",
-                ["metric", "predicted", "lower bound / detail"], rows)
+            ["bottleneck (decode)", result.bottleneck, "", ""]]
+    print_table(f"{stack.model.id} on {stack.system.id} ({result.devices} devices; calibration {calibration})",
+                ["metric", "predicted", "80% interval", "lower bound / detail"], rows)
     ops = sorted((r for r in result.breakdown if r["phase"] == "decode"), key=lambda r: -r["time_s"])[:top]
-    print_table("decode step breakdown (top ops)", ["op", "kind", "time", "share", "bound", "efficiency", "source"],
-                [[r["op"], r["kind"], fmt_time(r["time_s"]), f"{100 * r['share']:.1f}%", r["bound"],
-                  f"{r['efficiency']:.2f}", r["source"]] for r in ops])
+    print_table("decode step breakdown (top ops)",
+                ["op", "kind", "time", "80% interval", "share", "bound", "efficiency", "source"],
+                [[r["op"], r["kind"], fmt_time(r["time_s"]),
+                  f"{fmt_time(r['interval_s'][0])} – {fmt_time(r['interval_s'][1])}", f"{100 * r['share']:.1f}%",
+                  r["bound"], f"{r['efficiency']:.2f}", r["source"]] for r in ops])
     if result.mismatches:
         typer.echo("fallbacks (substitutions the model made): " + "; ".join(result.mismatches))

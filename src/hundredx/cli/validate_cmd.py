@@ -1,4 +1,5 @@
-"""`hundredx validate FILE... [--kind K] [--json]`: accuracy against measured cases."""
+"""`hundredx validate FILE... [--kind K] [--calibration C] [--cv chip|source|k [--folds N]] [--json]`:
+accuracy against measured cases, with the 80% intervals' coverage; `--cv` cross-validates (validate/cv.py)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,24 @@ def register(app: typer.Typer) -> None:
     def validate(files: list[str] = typer.Argument(..., help="case files (JSON Lines, docs/cases.md)"),
                  kind: str | None = typer.Option(None, help="only this kind"),
                  show_worst: int = typer.Option(5, help="worst cases listed per kind"),
+                 calibration: str = typer.Option("auto", help="sources predictions may use: auto (fitted, family, "
+                                                 "analytic), profile (measured profiles only, each case left out of "
+                                                 "its own lookup), fitted, family (nothing of the case's own chip), "
+                                                 "analytic (defaults only)"),
+                 cv: str | None = typer.Option(None, "--cv", help="cross-validate: chip (leave one chip out), source "
+                                               "(leave one source out) or k (k-fold, --folds); refits the kernel "
+                                               "parameters per fold (about a minute per scheme)"),
+                 folds: int = typer.Option(5, help="folds of --cv k"),
+                 seed: int = typer.Option(0, help="seed of the --cv k fold assignment"),
                  as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
-        """Predict every case in FILES and report median/p90 APE per kind; unpredicted cases are listed.
+        """Predict every case in FILES and report median/p90 APE per kind, the share of measured values inside the
+        80% intervals (coverage) and their mean relative width; unpredicted cases are listed.
 
         The per-kind summary prints last, after the unpredicted and the worst cases."""
         from hundredx.validate.runner import validate_files
 
         with user_errors():
-            report = validate_files(files, kind)
+            report = validate_files(files, kind, calibration=calibration, cv=cv, folds=folds, seed=seed)
         if as_json:
             print_json(report)
             return
@@ -44,7 +55,13 @@ def register(app: typer.Typer) -> None:
         for k, s in report["summary"].items():
             pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
             rows.append([k, s["cases"], s["predicted"], pct(s["median_ape"]), pct(s["p90_ape"]),
-                         pct(s["within_10pct"]), pct(s["within_25pct"])])
-        print_table("accuracy per kind (APE = |pred - measured| / measured)",
-                    ["kind", "cases", "predicted", "median APE", "p90 APE", "<=10%", "<=25%"], rows)
+                         pct(s["within_10pct"]), pct(s["within_25pct"]), pct(s["coverage_80"]),
+                         pct(s["mean_rel_width"])])
+        how = f"cross-validated: {report['cv']['scheme']}, {len(report['cv']['folds'])} folds" if cv else "in-sample"
+        print_table(f"accuracy per kind ({how}; calibration {calibration}; APE = |pred - measured| / measured)",
+                    ["kind", "cases", "predicted", "median APE", "p90 APE", "<=10%", "<=25%", "in 80% interval",
+                     "mean width"], rows)
+        if cv:
+            for note in report["cv"]["notes"]:
+                typer.echo(f"note: {note}")
 

@@ -3,10 +3,12 @@ whole op list, `op_cost(op, ...) -> OpCost` for one.
 
 Preference order (docs/design.md): (1) a measured calibration profile for the chip, interpolated
 at the op's shape (cost_measured.py; source "measured: ..."), (2) the fitted parameters of
-fitted/<chip>.json, (3) analytic defaults. The efficiency models are gemm.py,
-grouped_gemm.py, attention.py (kernel from runtime.attention_kernel), memory.py (memory /
-embedding / router) and a recurrent (linear-attention) state update at recurrent.eff of the
-16-bit peak; cost_kinds.py adapts groups of ops to them.
+fitted/<chip>.json, or its architecture family's, (3) analytic defaults; the parameters' calibration
+restriction (kernel/loading.py) can exclude (1) (`fitted`, `family`, `analytic`) or require it
+(`profile`: an op no profile covers is priced by the parameters and says so in `fallback`).
+The efficiency models are gemm.py, grouped_gemm.py, attention.py (kernel from
+runtime.attention_kernel), memory.py (memory / embedding / router) and a recurrent
+(linear-attention) state update at recurrent.eff of the 16-bit peak; cost_kinds.py adapts groups of ops to them.
 Structure of arrays: ops are grouped by kind and the scalar arguments of their model
 (cost_kinds.group_key), each group's fields are stacked into (G, *config_shape) arrays and
 priced with ONE vectorized model call; the results come back as an `OpCosts` table of
@@ -33,6 +35,7 @@ import numpy as np
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.kernel.cost_kinds import PRICERS, group_key, stack
+from hundredx.kernel.cost_measured import KINDS as PROFILE_KINDS
 from hundredx.kernel.cost_measured import has_profile, measured_time
 from hundredx.kernel.memory import launch_latency
 from hundredx.kernel.params import KernelParams
@@ -185,8 +188,13 @@ def price_ops(ops: list[Op], chip: ChipSpec, runtime: RuntimeSpec, params: Kerne
         table, codes, fused = table[:, inverse], codes[inverse], fused[inverse]
     cols = dict(zip(_FIELDS, table))
     source = [params.source] * n
-    if n and has_profile(chip):
+    if n and params.calibration in ("auto", "profile") and has_profile(chip):
         _apply_measured(ops, chip, runtime, cols, fused, source)
+    if params.calibration == "profile":  # a restriction to profiles: every op priced otherwise says so
+        for i, op in enumerate(ops):
+            if op.kind in PROFILE_KINDS and not fused[i] and not source[i].startswith("measured"):
+                note = f"calibration=profile: no measured profile covers it; priced by {params.source}"
+                fallback[i] = f"{fallback[i]}; {note}" if fallback[i] else note
     count = stack([op.count for op in ops], shape) if n else np.zeros((0,) + shape)
     return OpCosts(list(ops), count, cols["time_s"], cols["sol_s"], cols["compute_s"], cols["memory_s"],
                    cols["latency_s"], cols["efficiency"], codes, source, unsupported, fallback, kernel, fused.tolist())

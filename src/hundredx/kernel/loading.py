@@ -8,21 +8,41 @@ the installed package; the shipped files (`kernel/fitted/<chip>.json`, `kernel/p
 are written only by the developer script scripts/fit_kernels.py with an explicit --out.
 
 `load_params(chip)` reads the first of $HUNDREDX_HOME/fitted/<chip>.json and the shipped
-kernel/fitted/<chip>.json that exists (a whole file, never a merge of both), else the analytic
-defaults; the returned `source` names the file ("fitted:~/.local/share/hundredx/fitted/
-h100-sxm.json" or "fitted:h100-sxm.json (shipped)"; "analytic" without one), and every op a
-prediction prices with these parameters carries that source.
+kernel/fitted/<chip>.json that exists (a whole file, never a merge of both); without one, the
+chip's architecture family file `family-<family>.json` (same read order; calibrate/pooling.py
+writes it), its values transferred to the chip by kernel/transfer.py; else the analytic
+defaults. The returned `source` names the file ("fitted:~/.local/share/hundredx/fitted/
+h100-sxm.json", "fitted:h100-sxm.json (shipped)", "family:family-hopper.json (shipped)";
+"analytic" without one), and every op a prediction prices with these parameters carries it.
+
+**Calibration restriction** (`--calibration` on validate, predict and op; `calibration_scope`
+for the Python API): which sources a prediction may use, most specific first —
+`auto` (everything: a measured profile, the chip's fitted file, its family, the analytic
+defaults), `profile` (a measured profile is required: validate leaves a case no profile
+covers unpredicted, predict and op price such an op by the fitted parameters and say so in its
+fallbacks), `fitted` (no profile), `family` (nothing fitted or measured on the chip itself:
+the family fitted WITHOUT the chip's own cases, from the family file's `without` entry, scaled
+by the datasheet), `analytic` (the defaults only). `calibration_scope(mode, directory)` also
+lets cross-validation read the fitted and family files of a training fold from `directory`
+only (validate/cv.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.kernel.params import PARAMS, KernelParams
+from hundredx.kernel.transfer import to_chip
+
+CALIBRATIONS = ("auto", "profile", "fitted", "family", "analytic")
+_SCOPE: ContextVar[tuple[str, Path | None]] = ContextVar("hundredx_calibration", default=("auto", None))
 
 HOME_ENV = "HUNDREDX_HOME"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -70,18 +90,52 @@ def shown(path: Path) -> str:
         return str(path)
 
 
+def check_calibration(mode: str) -> str:
+    """The calibration restriction, or InputError naming the known ones."""
+    if mode not in CALIBRATIONS:
+        raise InputError("calibration", mode, f"must be one of {', '.join(CALIBRATIONS)}")
+    return mode
+
+
+@contextmanager
+def calibration_scope(mode: str = "auto", directory: str | Path | None = None) -> Iterator[None]:
+    """Predictions inside use only the sources `mode` allows (module docstring); with `directory`,
+    fitted and family files come from there only (a cross-validation fold)."""
+    token = _SCOPE.set((check_calibration(mode), None if directory is None else Path(directory)))
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+
+
+def current_calibration() -> tuple[str, Path | None]:
+    """(mode, fold directory or None) of the innermost calibration_scope; ("auto", None) outside any."""
+    return _SCOPE.get()
+
+
+def _find(name: str, directory: str | Path | None, kind: str) -> tuple[Path | None, str]:
+    if directory is None:
+        directory = _SCOPE.get()[1]
+    if directory is not None:
+        path = Path(directory) / name
+        return (path, f"{kind}:{shown(path)}") if path.is_file() else (None, "analytic")
+    user = fitted_dir() / name
+    if user.is_file():
+        return user, f"{kind}:{shown(user)}"
+    shipped = SHIPPED_FITTED_DIR / name
+    if shipped.is_file():
+        return shipped, f"{kind}:{shipped.name} (shipped)"
+    return None, "analytic"
+
+
 def fitted_file(chip_id: str, directory: str | Path | None = None) -> tuple[Path | None, str]:
     """(the fitted file predictions use for `chip_id`, its source string) — (None, "analytic") if none."""
-    if directory is not None:
-        path = Path(directory) / f"{chip_id}.json"
-        return (path, f"fitted:{shown(path)}") if path.is_file() else (None, "analytic")
-    user = fitted_dir() / f"{chip_id}.json"
-    if user.is_file():
-        return user, f"fitted:{shown(user)}"
-    shipped = SHIPPED_FITTED_DIR / f"{chip_id}.json"
-    if shipped.is_file():
-        return shipped, f"fitted:{shipped.name} (shipped)"
-    return None, "analytic"
+    return _find(f"{chip_id}.json", directory, "fitted")
+
+
+def family_file(family: str, directory: str | Path | None = None) -> tuple[Path | None, str]:
+    """(the family file of an architecture family, its source string) — (None, "analytic") if none."""
+    return _find(f"family-{family}.json", directory, "family")
 
 
 def _read_fitted(path: Path) -> dict:
@@ -96,14 +150,43 @@ def _read_fitted(path: Path) -> dict:
     return doc
 
 
-def load_params(chip: ChipSpec, directory: str | Path | None = None) -> KernelParams:
-    """Fitted parameters for the chip (read order in the module docstring; `directory` replaces it),
-    else the analytic defaults. Names the file in `source`."""
+def load_family(family: str, directory: str | Path | None = None) -> tuple[dict | None, str]:
+    """(the family document, its source string), or (None, "analytic")."""
+    path, source = family_file(family, directory)
+    return (None, source) if path is None else (_read_fitted(path), source)
+
+
+def _from_family(chip: ChipSpec, base: KernelParams, directory, exclude_self: bool, mode: str) -> KernelParams:
+    """The family's values transferred to the chip; with `exclude_self`, the family fitted without its cases."""
+    doc, source = load_family(chip.family, directory)
+    if doc is None:
+        return KernelParams(chip.id, base.values, "analytic", calibration=mode)
+    if exclude_self and chip.id in doc.get("members", {}):
+        doc = (doc.get("without") or {}).get(chip.id)
+        if not doc:
+            return KernelParams(chip.id, base.values, "analytic", calibration=mode)
+        source = f"{source} without {chip.id}"
+    values = {k: v for k, v in to_chip(doc.get("values", {}), float(doc["reference_clock_hz"]), chip).items()
+              if k in PARAMS}
+    return KernelParams(chip.id, base.replace_values(values).values, source, (), doc.get("provenance", {}),
+                        {"family": doc.get("domain", {})}, mode)
+
+
+def load_params(chip: ChipSpec, directory: str | Path | None = None, calibration: str | None = None) -> KernelParams:
+    """Fitted parameters for the chip (read order and restrictions in the module docstring; `directory`
+    replaces the read order, `calibration` the current scope's restriction). Names the file in `source`."""
+    mode = check_calibration(calibration or _SCOPE.get()[0])
     base = KernelParams.analytic(chip)
+    if mode == "analytic":
+        return KernelParams(chip.id, base.values, "analytic", calibration=mode)
+    if mode == "family":
+        return _from_family(chip, base, directory, True, mode)
     path, source = fitted_file(chip.id, directory)
     if path is None:
-        return base
+        return _from_family(chip, base, directory, False, mode)
     doc = _read_fitted(path)
     values = {k: float(v) for k, v in doc.get("values", {}).items() if k in PARAMS}
     fitted = base.replace_values(values, source)
-    return KernelParams(chip.id, fitted.values, fitted.source, tuple(values), doc.get("provenance", {}))
+    domains = {"fitted": doc.get("domain", {}), "family": doc.get("family_domain", {})}
+    keys = tuple(doc.get("fitted_keys", values))
+    return KernelParams(chip.id, fitted.values, fitted.source, keys, doc.get("provenance", {}), domains, mode)

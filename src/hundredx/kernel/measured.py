@@ -273,13 +273,14 @@ def _prepared(kind: str, chip_id: str, chip: ChipSpec | None) -> tuple | None:
 
 
 def measured_efficiency(kind: str, chip_id: str, *, chip: ChipSpec | None = None, max_distance_log2: float = 1.0,
-                        **shape) -> tuple[float | None, str]:
+                        exclude_id: str | None = None, **shape) -> tuple[float | None, str]:
     """Interpolated measured efficiency (t_SOL / t) of `kind` at `shape` on `chip_id`, and where it came from.
 
     `shape` holds the case-config fields of docs/cases.md (gemm: m, n, k, dtype, library; attention: phase, batch,
     seqlen_q, seqlen_kv, heads_q, heads_kv, head_dim, causal, dtype, kernel; grouped_gemm: k, n, dtype,
     tokens_per_group or groups + tokens_total, library; memory: op, bytes). Returns (None, reason) when no
-    matching case lies within `max_distance_log2`.
+    matching case lies within `max_distance_log2`. `exclude_id` leaves the profile case of that id out
+    (leave-one-case-out interpolation: `hundredx validate --calibration profile`).
     """
     if kind not in KINDS:
         raise InputError("kind", kind, f"measured efficiencies exist for {', '.join(KINDS)}")
@@ -291,7 +292,8 @@ def measured_efficiency(kind: str, chip_id: str, *, chip: ChipSpec | None = None
     if prepared is None:
         return None, f"no calibration profile for {chip_id}"
     chip, how, cases, keys, points, effs = prepared
-    idx = np.array([i for i, k in enumerate(keys) if all(v is None or k[f] == v for f, v in want.items())], dtype=int)
+    idx = np.array([i for i, k in enumerate(keys) if all(v is None or k[f] == v for f, v in want.items())
+                    and (exclude_id is None or cases[i].get("id") != exclude_id)], dtype=int)
     if idx.size == 0:
         return None, f"no measured {kind} on {chip_id} with {_show(want)}"
     dist = np.linalg.norm(points[idx] - point, axis=1)

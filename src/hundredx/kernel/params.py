@@ -139,13 +139,18 @@ def default_values(chip: ChipSpec) -> dict[str, float]:
 
 @dataclass(frozen=True, slots=True)
 class KernelParams:
-    """Parameter values for one chip. `source` is "analytic" or "fitted:<file>"."""
+    """Parameter values for one chip. `source` is "analytic", "fitted:<file>" or "family:<file>".
+    `domains` holds the fitted domains the values were informed by (kernel/domain.py): "fitted"
+    (the chip's own cases) and "family" (the family fit it was pooled with or transferred from);
+    `calibration` the restriction they were loaded under (kernel/loading.py)."""
 
     chip_id: str
     values: dict[str, float]
     source: str = "analytic"
     fitted_keys: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)
+    domains: dict = field(default_factory=dict)
+    calibration: str = "auto"
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.values) - set(PARAMS))
@@ -170,7 +175,8 @@ class KernelParams:
     def replace_values(self, updates: dict[str, float], source: str | None = None) -> KernelParams:
         values = dict(self.values)
         values.update({k: float(v) for k, v in updates.items()})
-        return KernelParams(self.chip_id, values, source or self.source, self.fitted_keys, self.provenance)
+        return KernelParams(self.chip_id, values, source or self.source, self.fitted_keys, self.provenance,
+                            self.domains, self.calibration)
 
     def to_dict(self) -> dict[str, Any]:
         return {"chip": self.chip_id, "values": self.values, "fitted_keys": list(self.fitted_keys),

@@ -77,7 +77,8 @@ def _div(x, d):
 
 
 def _shard_gemm(op: Op, tp, attn_dp: bool, in_attention: bool) -> dict:
-    """Column: N/tp; row: K/tp; vocab: N/tp; replicated: unchanged. Returns the changed fields."""
+    """Column: N/tp (a batched GEMM's groups split too, so each rank reads 1/tp of the inputs); row: K/tp;
+    vocab: N/tp; replicated: unchanged. Returns the changed fields."""
     g = cast(GemmShape, op.shape)  # op.kind == "gemm"
     if attn_dp and in_attention:
         a_bytes = op.bytes_read - op.weight_bytes
@@ -86,6 +87,8 @@ def _shard_gemm(op: Op, tp, attn_dp: bool, in_attention: bool) -> dict:
     if op.shard in ("column", "vocab"):
         w = _div(op.weight_bytes, tp)
         a_read = op.bytes_read - op.weight_bytes
+        if g.batch_count > 1:  # the heads / head groups split over the ranks: each reads its own inputs
+            a_read = _div(a_read, tp)
         return dict(shape=g.replace(n=_div(g.n, tp)), flops=_div(op.flops, tp), weight_bytes=w,
                     bytes_read=w + a_read, bytes_written=_div(op.bytes_written, tp))
     if op.shard == "row":
@@ -212,6 +215,9 @@ def _context_parallel(op: Op, comms: list[Collective], cp: int, count) -> tuple[
         if op.kind == "gemm":
             g = cast(GemmShape, op.shape)
             changes["shape"] = g.replace(m=_div(g.m, cp))
+        elif op.kind == "grouped_gemm":  # the expert GEMMs are priced from their rows: 1/cp of the tokens each
+            e = cast(ExpertGemmShape, op.shape)
+            changes["shape"] = e.replace(tokens=_div(e.tokens, cp), tokens_total=_div(e.tokens_total, cp))
         return op.replace(**changes), scaled
     a = cast(AttentionShape, op.shape)
     kv = a.kv_read_bytes

@@ -62,11 +62,14 @@ class Site:
 
 def gemm(name: str, at: Site, m, n, k, fmt: NumberFormat, compute: str, shard: str,
          step: Step, in_bytes: float | None = None, **shape) -> Op:
-    """A GEMM C[m,n] = A[m,k] W[k,n] with W in `fmt`; `shape`: the other GemmShape fields."""
+    """A GEMM C[m,n] = A[m,k] W[k,n] with W in `fmt`; `shape`: the other GemmShape fields. A batched GEMM
+    (`batch_count` b > 1: b independent [m,k] x [k, n/b] products, n and the weights summed over them)
+    reads b inputs of [m, k]."""
     wbytes = n * k * fmt.bytes_per_element  # operators: floats stay floats, arrays broadcast
     a_in = step.gemm_in_bytes if in_bytes is None else in_bytes
+    inputs = m * k * a_in * shape.get("batch_count", 1)
     return Op(name=name, group=at.group, block=at.block, count=float(at.count), flops=2.0 * (m * n) * k,
-              bytes_read=wbytes + m * k * a_in, bytes_written=m * n * step.act_bytes, weight_bytes=wbytes,
+              bytes_read=wbytes + inputs, bytes_written=m * n * step.act_bytes, weight_bytes=wbytes,
               compute=compute, shard=shard, shape=GemmShape(m, n, k, **shape))
 
 

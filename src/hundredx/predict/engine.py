@@ -21,7 +21,7 @@ from hundredx.arrays import ArrayLike
 from hundredx.chip.collectives import collective_time
 from hundredx.kernel.cost import OpCosts, config_shape, price_ops
 from hundredx.kernel.engine import engine_overhead
-from hundredx.kernel.loading import load_params
+from hundredx.kernel.loading import current_calibration, load_params
 from hundredx.kernel.params import KernelParams
 from hundredx.kernel.sharding import shard_ops
 from hundredx.model import build_ops
@@ -33,8 +33,10 @@ _PARAMS: dict[str, KernelParams] = {}
 
 
 def chip_params(chip):
-    """Kernel-model parameters of a chip (fitted file or analytic), loaded once per chip and HUNDREDX_HOME."""
-    key = f"{chip.id}:{id(chip)}:{os.environ.get('HUNDREDX_HOME', '')}"
+    """Kernel-model parameters of a chip (fitted file, family or analytic), loaded once per chip, HUNDREDX_HOME
+    and calibration scope (kernel/loading.calibration_scope)."""
+    mode, directory = current_calibration()
+    key = f"{chip.id}:{id(chip)}:{os.environ.get('HUNDREDX_HOME', '')}:{mode}:{directory}"
     if key not in _PARAMS:
         _PARAMS[key] = load_params(chip)
     return _PARAMS[key]

@@ -10,6 +10,9 @@ continuous batching the paged KV cache holds isl + osl/2 tokens per sequence on 
 batching: isl + osl). Speculative decoding: TPOT = (verify step over k+1 tokens + k draft steps) /
 E[tokens per step]. Output tokens/s of a replica = batch * osl / (TTFT + osl * TPOT);
 the deployment runs dp replicas. Lower bounds use the ops' speed-of-light times.
+Intervals (predict/intervals.py): every breakdown row carries the 80% interval of its time
+(`interval_s`), and `intervals` holds those of TTFT, TPOT and the throughputs, from the
+measured cross-validation error of the source each op used (kernel/intervals.py).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from hundredx.errors import InputError
-from hundredx.predict.engine import BOUNDS, ForwardCost, ForwardStep, forward_costs
+from hundredx.predict import intervals as iv
+from hundredx.predict.engine import BOUNDS, ForwardCost, ForwardStep, chip_params, forward_costs
 from hundredx.scenario.memory import MemoryUse, memory_use
 from hundredx.scenario.stack import Stack
 from hundredx.scenario.workload import Workload
@@ -42,6 +46,7 @@ class Prediction:
     provenance: dict
     mismatches: list[str] = field(default_factory=list)
     pipeline_bubble: float = 0.0
+    intervals: dict = field(default_factory=dict)  # metric -> [lo, hi], 80% (predict/intervals.py)
 
     def to_dict(self) -> dict:
         return {"ttft_s": self.ttft_s, "tpot_s": self.tpot_s, "output_tokens_per_s": self.output_tokens_per_s,
@@ -50,7 +55,7 @@ class Prediction:
                 "memory_per_device_bytes": self.memory.to_dict(), "bottleneck": self.bottleneck,
                 "time_by_bound": self.time_by_bound, "lower_bound": self.lower_bound,
                 "breakdown": self.breakdown, "provenance": self.provenance, "fallbacks": self.mismatches,
-                "pipeline_bubble": self.pipeline_bubble}
+                "pipeline_bubble": self.pipeline_bubble, "intervals": self.intervals}
 
 
 def _f(x) -> float:
@@ -60,9 +65,8 @@ def _f(x) -> float:
     return float(np.max(x))
 
 
-def _breakdown(phase: str, cost: ForwardCost) -> list[dict]:
+def _breakdown(phase: str, cost: ForwardCost, recs: list, factors: list) -> list[dict]:
     total = max(_f(cost.time_s), 1e-30)
-    recs = cost.records
     try:  # one configuration: every number is a scalar, converted in one call
         nums = np.array([(r.time_s, r.count, r.sol_s, r.flops, r.bytes[0], r.bytes[1], r.efficiency) for r in recs],
                         dtype=float).tolist()
@@ -71,8 +75,8 @@ def _breakdown(phase: str, cost: ForwardCost) -> list[dict]:
                 for r in recs]
     return [{"phase": phase, "op": r.name, "kind": r.kind, "group": r.group, "count": count, "time_s": t,
              "share": t / total, "sol_s": sol, "flops": flops * count, "bytes": (read + written) * count,
-             "bound": str(r.bound), "efficiency": eff, "source": r.source}
-            for r, (t, count, sol, flops, read, written, eff) in zip(recs, nums)]
+             "bound": str(r.bound), "efficiency": eff, "source": r.source, "interval_s": iv.time_interval(t, fac)}
+            for r, (t, count, sol, flops, read, written, eff), fac in zip(recs, nums, factors)]
 
 
 def _decode_steps(stack: Stack, batch, context, pp) -> list[ForwardStep]:
@@ -170,12 +174,20 @@ def check_fits(stack: Stack, mem: MemoryUse, batch: int = 1) -> None:
                          f"usable {fmt_bytes(d['usable'])}")
 
 
-def predict(stack, workload: Workload | None = None, check_memory: bool = True, **build_args) -> Prediction:
+def predict(stack, workload: Workload | None = None, check_memory: bool = True, calibration: str | None = None,
+            **build_args) -> Prediction:
     """Predict one stack on one workload (see the module docstring for the model).
 
     `stack` is a `Stack`, a `Scenario` (its workload is used unless one is given), or a model id /
     spec followed by a chip id as in `predict("meta-llama/Llama-3.1-8B-Instruct", "h100-sxm", batch=8,
-    isl=1024, osl=256, tp=1)`: workload fields and every `scenario.build` argument are keywords."""
+    isl=1024, osl=256, tp=1)`: workload fields and every `scenario.build` argument are keywords.
+    `calibration` restricts the sources the kernel prices may use (auto, profile, fitted, family,
+    analytic: kernel/loading.py); None keeps the current `calibration_scope` (auto outside one)."""
+    if calibration is not None:
+        from hundredx.kernel.loading import calibration_scope
+
+        with calibration_scope(calibration):
+            return predict(stack, workload, check_memory, None, **build_args)
     stack, workload = _resolve(stack, workload, build_args)
     rt, w = stack.runtime, workload
     # Paged KV under continuous batching holds isl + osl/2 tokens per sequence on average.
@@ -196,10 +208,18 @@ def predict(stack, workload: Workload | None = None, check_memory: bool = True, 
     lower = {"ttft_s": ttft_lb, "tpot_s": tpot_lb,
              # times are lower bounds, so this throughput is an upper bound (speed of light)
              "output_tokens_per_s_max": w.batch * w.osl / (ttft_lb + w.osl * tpot_lb) * rt.dp if tpot_lb > 0 else None}
+    params = chip_params(stack.chip)
     provenance = {"model": getattr(stack.model, "source", stack.model.id), "chip": list(stack.chip.sources),
                   "system": stack.system.id, "kernel_sources": sorted(prefill.sources | decode.sources),
-                  "not_modelled": list(getattr(stack.model, "not_modelled", ()))}
-    breakdown = _breakdown("prefill", prefill) + _breakdown("decode", decode)
+                  "not_modelled": list(getattr(stack.model, "not_modelled", ())), "calibration": params.calibration,
+                  "intervals": iv.table_provenance()}
+    table = iv.load_table()
+    pre_recs, dec_recs = prefill.records, decode.records
+    pre_f = iv.record_factors(prefill, stack.chip, params, table)
+    dec_f = iv.record_factors(decode, stack.chip, params, table)
+    intervals = iv.metric_intervals(ttft, tpot, w.batch, w.osl, rt.dp, devices, iv.phase_bounds(pre_recs, pre_f),
+                                    iv.phase_bounds(dec_recs, dec_f), table)
+    breakdown = _breakdown("prefill", prefill, pre_recs, pre_f) + _breakdown("decode", decode, dec_recs, dec_f)
     return Prediction(ttft, tpot, total_tps, total_tps / devices, 1.0 / tpot, devices, mem, bottleneck, lower,
                       {"decode": by_bound, "prefill": {b: _f(prefill.by_bound[b]) for b in BOUNDS}}, breakdown,
-                      provenance, sorted(prefill.fallbacks | decode.fallbacks), float(np.max(bubble)))
+                      provenance, sorted(prefill.fallbacks | decode.fallbacks), float(np.max(bubble)), intervals)

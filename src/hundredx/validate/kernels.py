@@ -6,6 +6,11 @@ fitted parameters ($HUNDREDX_HOME/fitted/<chip>.json, else the shipped kernel/fi
 kernel/loading.py), else the analytic defaults; it raises
 `Unpredictable(reason)` for an unknown chip, a missing config field, a kernel or format the
 chip has no path for, a multi-device case, or a metric the kernel models do not produce.
+`predict_detail(case)` adds the source class and place the interval is read for
+(kernel/intervals.py). Under `--calibration profile` (kernel/loading.calibration_scope) a case
+is predicted from the measured profiles of its chip with the case itself left out
+(leave-one-case-out interpolation, kernel/measured.py), else it is unpredicted; otherwise the
+fitted, family or analytic parameters answer as `load_params` allows.
 `error_summary(cases)` gives per-kind median / p90 absolute percentage error and the worst cases.
 """
 
@@ -15,8 +20,14 @@ import numpy as np
 
 from hundredx.errors import InputError
 from hundredx.kernel.cases import KINDS, case_time, predict_value
-from hundredx.kernel.loading import load_params
+from hundredx.kernel.domain import describe_case
+from hundredx.kernel.intervals import classify
+from hundredx.kernel.loading import current_calibration, load_params
+from hundredx.kernel.roofline import case_metric_flops
 from hundredx.validate.base import Unpredictable
+
+_LOOKUP_KEYS = ("m", "n", "k", "dtype", "library", "phase", "batch", "seqlen_q", "seqlen_kv", "heads_q", "heads_kv",
+                "head_dim", "causal", "kernel", "tokens_per_group", "groups", "tokens_total", "op", "bytes")
 
 
 def _chip(hardware: str):
@@ -32,18 +43,48 @@ def _chip(hardware: str):
 
 def predict_case(case: dict) -> float:
     """Predicted value of one kernel case in its metric, or Unpredictable(reason)."""
+    return predict_detail(case)[0]
+
+
+def _from_profile(case: dict, chip) -> float:
+    """The case's value interpolated from its chip's profiles, the case itself left out."""
+    from hundredx.kernel.measured import measured_efficiency, sol_time_s
+
+    cfg, kind = case["config"], case["kind"]
+    shape = {k: cfg[k] for k in _LOOKUP_KEYS if cfg.get(k) is not None}
+    eff, why = measured_efficiency(kind, chip.id, chip=chip, exclude_id=case.get("id"), **shape)
+    sol = sol_time_s(kind, cfg, chip)
+    if eff is None or sol is None:
+        raise Unpredictable(f"calibration=profile: {why}")
+    time_s = sol / eff
+    metric = case.get("metric")
+    if metric == "time_s":
+        return time_s
+    if metric == "tflops":
+        return case_metric_flops(kind, cfg) / time_s / 1e12
+    if metric == "bandwidth_gbps" and kind == "memory":
+        return float(cfg["bytes"]) / time_s / 1e9
+    raise Unpredictable(f"metric {metric!r} not predictable for kind {kind}")
+
+
+def predict_detail(case: dict) -> tuple[float, str, str]:
+    """(predicted value in the case's metric, source class, place) or Unpredictable(reason)."""
     kind = case.get("kind")
     if kind not in KINDS:
         raise Unpredictable(f"kind {kind!r} is not a kernel case ({', '.join(KINDS)})")
     if int(case.get("n_devices", 1) or 1) != 1:
         raise Unpredictable(f"kernel cases are single-device; n_devices={case.get('n_devices')}")
     chip = _chip(str(case.get("hardware")))
-    params = load_params(chip)
     try:
-        fallback = case_time(case, chip, params)[0].parts.get("fallback", "")
+        if current_calibration()[0] == "profile":
+            return _from_profile(case, chip), "profile", "in"
+        params = load_params(chip)
+        t = case_time(case, chip, params)[0]
+        fallback = t.parts.get("fallback", "")
         if fallback:
             raise Unpredictable(f"{chip.id} has no path for config.dtype={case['config'].get('dtype')} ({fallback})")
-        return predict_value(case, chip, params)
+        cls, where = classify(describe_case(case, chip, t.parts.get("kernel")), params)
+        return predict_value(case, chip, params), cls, where
     except (InputError, KeyError, ValueError, ZeroDivisionError) as exc:
         raise Unpredictable(str(exc)) from None
 

@@ -1,7 +1,12 @@
 """Read case files, predict every case, summarise the error per kind.
 
 APE = |predicted - measured| / measured. Per kind: cases, predicted, median and p90 APE,
-share within 10% and 25%. Unpredicted cases stay in the report with their reason.
+share within 10% and 25%, and for the 80% intervals (kernel/intervals.py) the share of cases
+whose measured value lies inside (`coverage_80`) and the mean relative width (hi - lo) /
+predicted. Each case carries its `interval` [lo, hi] in the metric's unit, the source class
+the width was read for and its place (inside / outside the fitted domain). Unpredicted cases
+stay in the report with their reason. `validate_files(..., calibration=...)` restricts the
+sources (kernel/loading.py); `cv=...` cross-validates instead (validate/cv.py).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from hundredx.errors import InputError
+from hundredx.kernel.intervals import load_table, serving_group, time_factors, value_interval
+from hundredx.kernel.loading import calibration_scope, check_calibration
 from hundredx.validate.base import Unpredictable
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -31,10 +38,26 @@ class CaseResult:
     predicted: float | None
     ape: float | None
     unpredicted_reason: str | None
+    metric: str = ""
+    source: str = ""  # source class of the prediction (kernel/intervals.py)
+    group: str = ""
+    place: str = ""
+    interval: list[float] | None = None
+    fold: str = ""
+
+    @property
+    def covered(self) -> bool | None:
+        if self.interval is None:
+            return None
+        return self.interval[0] <= self.measured <= self.interval[1]
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "measured": self.measured, "predicted": self.predicted,
-                "ape": self.ape, "unpredicted_reason": self.unpredicted_reason}
+        out = {"id": self.id, "kind": self.kind, "measured": self.measured, "predicted": self.predicted,
+               "ape": self.ape, "unpredicted_reason": self.unpredicted_reason, "metric": self.metric,
+               "source": self.source, "place": self.place, "interval": self.interval}
+        if self.fold:
+            out["fold"] = self.fold
+        return out
 
 
 MAX_CASES = 1_000_000
@@ -94,6 +117,11 @@ def _no_constant(name: str):
 
 
 def predict_one(case: dict) -> float:
+    return predict_detail(case)[0]
+
+
+def predict_detail(case: dict) -> tuple[float, str, str, str]:
+    """(value in the case's metric, source class, interval group, place) or Unpredictable."""
     module = PREDICTORS.get(case["kind"])
     if module is None:
         raise Unpredictable(f"unknown kind {case['kind']!r}")
@@ -103,26 +131,44 @@ def predict_one(case: dict) -> float:
         if exc.name == f"hundredx.validate.{module}":
             raise Unpredictable(f"no predictor for kind {case['kind']!r} yet") from None
         raise
-    return float(mod.predict_case(case))
+    if module == "kernels":
+        value, cls, where = mod.predict_detail(case)
+        return float(value), cls, case["kind"], where
+    group = serving_group(case["metric"]) if module == "serving" else module
+    return float(mod.predict_case(case)), module, group, "any"
 
 
-def run_cases(cases: list[dict]) -> list[CaseResult]:
+def run_cases(cases: list[dict], table: dict | None = None) -> list[CaseResult]:
+    """Predict every case; with an interval `table` each predicted case gets its 80% interval."""
     results = []
     for case in cases:
         measured = float(case["value"])
+        base = CaseResult(case["id"], case["kind"], measured, None, None, None, metric=case["metric"])
         try:
-            predicted = predict_one(case)
+            predicted, cls, group, where = predict_detail(case)
             if not np.isfinite(predicted) or predicted <= 0:
                 raise Unpredictable(f"prediction not positive and finite ({predicted})")
         except Unpredictable as exc:
-            results.append(CaseResult(case["id"], case["kind"], measured, None, None, str(exc)))
+            base.unpredicted_reason = str(exc)
+            results.append(base)
             continue
         except (InputError, ValueError, KeyError) as exc:
-            results.append(CaseResult(case["id"], case["kind"], measured, None, None, f"error: {exc}"))
+            base.unpredicted_reason = f"error: {exc}"
+            results.append(base)
             continue
-        ape = abs(predicted - measured) / abs(measured) if measured else None
-        results.append(CaseResult(case["id"], case["kind"], measured, predicted, ape, None))
+        base.predicted, base.source, base.group, base.place = predicted, cls, group, where
+        base.ape = abs(predicted - measured) / abs(measured) if measured else None
+        if table is not None:
+            add_interval(base, table)
+        results.append(base)
     return results
+
+
+def add_interval(result: CaseResult, table: dict) -> None:
+    """The 80% interval of a predicted case from the table's cell of its class, group and place."""
+    assert result.predicted is not None  # only predicted cases get an interval
+    factors = time_factors(table, result.source, result.group, result.place)
+    result.interval = value_interval(result.predicted, result.metric, factors)
 
 
 def summarise(results: list[CaseResult]) -> dict:
@@ -130,22 +176,34 @@ def summarise(results: list[CaseResult]) -> dict:
     for kind in sorted({r.kind for r in results}):
         rows = [r for r in results if r.kind == kind]
         apes = np.array([r.ape for r in rows if r.ape is not None])
+        with_iv = [r for r in rows if r.interval is not None and r.predicted]
         summary[kind] = {
             "cases": len(rows), "predicted": int(apes.size),
             "median_ape": float(np.median(apes)) if apes.size else None,
             "p90_ape": float(np.percentile(apes, 90)) if apes.size else None,
             "within_10pct": float(np.mean(apes <= 0.10)) if apes.size else None,
             "within_25pct": float(np.mean(apes <= 0.25)) if apes.size else None,
+            "coverage_80": float(np.mean([bool(r.covered) for r in with_iv])) if with_iv else None,
+            "mean_rel_width": (float(np.mean([(r.interval[1] - r.interval[0]) / r.predicted for r in with_iv
+                                              if r.interval is not None and r.predicted]))
+                               if with_iv else None),
         }
     return summary
 
 
-def validate_files(paths: list[str], kind: str | None = None) -> dict:
-    """The `hundredx validate --json` object: {"summary": {...}, "cases": [...]}."""
+def validate_files(paths: list[str], kind: str | None = None, calibration: str = "auto", cv: str | None = None,
+                   folds: int = 5, seed: int = 0) -> dict:
+    """The `hundredx validate --json` object: {"summary": {...}, "cases": [...]} (with `cv`, also "cv")."""
     if kind and kind not in PREDICTORS:
         raise InputError("kind", kind, f"unknown case kind; known: {', '.join(PREDICTORS)}")
+    check_calibration(calibration)
     cases = load_cases(paths)
     if kind:
         cases = [c for c in cases if c["kind"] == kind]
-    results = run_cases(cases)
-    return {"summary": summarise(results), "cases": [r.to_dict() for r in results]}
+    if cv is not None:
+        from hundredx.validate.cv import cross_validate
+
+        return cross_validate(cases, cv, folds=folds, seed=seed, calibration=calibration)
+    with calibration_scope(calibration):
+        results = run_cases(cases, load_table())
+    return {"summary": summarise(results), "cases": [r.to_dict() for r in results], "calibration": calibration}

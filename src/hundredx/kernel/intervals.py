@@ -1,0 +1,105 @@
+"""80% prediction intervals: the measured cross-validation error of the source a prediction used.
+
+Every prediction comes from one **source class**: `profile` (a measured calibration profile,
+interpolated), `fitted` (the chip's own fitted parameters), `family` (its architecture
+family's, transferred by the datasheet: kernel/transfer.py) or `analytic` (the defaults);
+serving, collective and layer cases have their own classes. `classify(descriptor, params)`
+decides it for a kernel op or case: the chip's fitted file answers as `fitted` for what its
+fitted domain covers (kernel/domain.py: kind and key — the GEMM's compute class, the attention
+kernel — seen in its cases), else as `family` for what the family domain it was pooled with
+covers; what neither covers keeps the class of the file its values came from, "out" of the
+domain (its key parameter is a default, the others fitted elsewhere); only parameters loaded
+without any file are `analytic` (always "out"). The **place** says whether the shape, format
+and settings lie inside the domain ("in") or are an extrapolation ("out", a wider interval).
+
+The widths are residual quantiles, not assumptions: r = log(predicted time / measured time)
+of held-out predictions (leave-one-chip-out, leave-one-source-out and k-fold refits of the
+kernel parameters, validate/cv.py; the profile class from leave-one-case-out interpolation),
+per class, group (the kernel kind; the serving metric) and place, stored in
+`kernel/fitted/intervals.json` with provenance (written by scripts/fit_intervals.py,
+calibrate/interval_fit.py builds the cells: split-conformal 10% / 90% order statistics, thin
+cells borrowing from wider ones, "out" never narrower than "in"). A predicted time t then
+has the interval [t e^-hi, t e^-lo]; a rate (TFLOP/s, GB/s, tokens/s) v has [v e^lo, v e^hi].
+Lookups are dictionary reads (`time_factors`), so intervals cost predict nothing measurable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+
+from hundredx.errors import InputError
+from hundredx.kernel.domain import Descriptor, place
+from hundredx.kernel.params import KernelParams
+
+TABLE_FILE = Path(__file__).resolve().parent / "fitted" / "intervals.json"
+TABLE_FORMAT = "hundredx-intervals/1"
+KERNEL_CLASSES = ("profile", "fitted", "family", "analytic")
+TIME_METRICS = frozenset({"time_s", "ttft_s", "time_per_output_token_s"})
+SERVING_GROUPS = {"ttft_s": "ttft_s", "time_per_output_token_s": "time_per_output_token_s"}
+
+
+def serving_group(metric: str) -> str:
+    """The interval group of a serving metric: ttft_s, time_per_output_token_s or throughput."""
+    return SERVING_GROUPS.get(metric, "throughput")
+
+
+def time_residual(predicted: float, measured: float, metric: str) -> float:
+    """log(predicted time / measured time) of a case in `metric` (a rate's ratio inverted)."""
+    r = math.log(predicted / measured)
+    return r if metric in TIME_METRICS else -r
+
+
+def classify(desc: Descriptor | None, params: KernelParams, measured: bool = False) -> tuple[str, str]:
+    """(source class, place) of a kernel op or case priced with `params` (module docstring)."""
+    if measured:
+        return "profile", "in"
+    if desc is None or params.source == "analytic":
+        return "analytic", "out"
+    domains = params.domains
+    own = "fitted" if params.source.startswith("fitted:") else "family"
+    if own == "fitted":
+        where = place(desc, domains.get("fitted"))
+        if where is not None:
+            return "fitted", where
+    where = place(desc, domains.get("family"))
+    if where is not None:
+        return "family", where
+    return own, "out"
+
+
+@lru_cache(maxsize=8)
+def _read(path: str, stamp: int) -> dict:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError("intervals", path, f"cannot read the interval table: {exc}") from None
+    if doc.get("format") != TABLE_FORMAT or not isinstance(doc.get("cells"), dict):
+        raise InputError("intervals", path, f"not an interval table (format {TABLE_FORMAT})")
+    return doc
+
+
+def load_table(path: str | Path | None = None) -> dict:
+    """The interval table (the shipped kernel/fitted/intervals.json unless `path` names another)."""
+    p = Path(path) if path is not None else TABLE_FILE
+    if not p.is_file():
+        raise InputError("intervals", str(p), "no interval table: regenerate it with scripts/fit_intervals.py")
+    return _read(str(p), p.stat().st_mtime_ns)
+
+
+def time_factors(table: dict, cls: str, group: str, where: str) -> tuple[float, float]:
+    """(lo, hi) residual quantiles for a class, group and place; the table's widest cell where it has none."""
+    cell = table["cells"].get(cls, {}).get(group, {}).get(where)
+    if cell is None:
+        cell = table["fallback"]
+    return float(cell["lo"]), float(cell["hi"])
+
+
+def value_interval(value: float, metric: str, factors: tuple[float, float]) -> list[float]:
+    """[lo, hi] of a predicted value in its metric's unit (module docstring)."""
+    lo, hi = factors
+    if metric in TIME_METRICS:
+        return [value * math.exp(-hi), value * math.exp(-lo)]
+    return [value * math.exp(lo), value * math.exp(hi)]

@@ -1,0 +1,52 @@
+"""How a kernel parameter's family value transfers to one chip of the family (the datasheet scaling).
+
+Within an architecture family (chip/family.py) a fitted value is stored at the family's
+reference clock and carried to each member by the rule of its parameter:
+
+* `as_is` — every efficiency (`gemm.eff.*`, `gemm.lib.*`, `gemm.mem_eff`, `gemm.unaligned*`,
+  `gemm.odd`, `attn.eff.*`, `attn.causal_eff`, `attn.bwd_ratio`, `attn.decode_mem_eff`,
+  `mem.eff`, `mem.fused_share`, `grouped.lib.*`, `recurrent.eff`), the overlap exponent and
+  the shape constants (`gemm.k_half`, `attn.seq_half`, `attn.seq_exp`, `attn.hdim_half`,
+  `attn.hdim_large`, `attn.unfused_passes`, `mem.rmsnorm.*`). An efficiency is a fraction of
+  the chip's OWN datasheet peak and bandwidth, so what the datasheet says differs (tensor rate
+  = SMs x clock x FLOP/clk, HBM bandwidth, the SM count of the tile/wave model, capacity) is
+  already in the speed of light it multiplies; shape constants belong to the kernel's tiling.
+* `clock` — `gemm.latency_s`, `gemm.scaled_latency_s`, `attn.decode_latency_s`,
+  `mem.latency_s`: a device-side fixed time (prologue/epilogue, split-KV combine, a small
+  kernel's ramp) is a number of the chip's clock cycles: value x clock_ref / clock_chip.
+* `as_is (host)` — `launch_s`, `graph_kernel_s`. ASSUMPTION: the host's launch path and the
+  graph replay's per-node gap do not follow the GPU clock.
+
+`to_chip(values, reference_clock_hz, chip)` applies the rules; `to_reference` inverts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from hundredx.chip.spec import ChipSpec
+
+CLOCK_SCALED: frozenset[str] = frozenset({"gemm.latency_s", "gemm.scaled_latency_s", "attn.decode_latency_s",
+                                          "mem.latency_s"})
+HOST_TIMES: frozenset[str] = frozenset({"launch_s", "graph_kernel_s"})
+
+
+def scaling(name: str) -> str:
+    """The transfer rule of a parameter: "clock", "as_is (host)" or "as_is"."""
+    if name in CLOCK_SCALED:
+        return "clock"
+    return "as_is (host)" if name in HOST_TIMES else "as_is"
+
+
+def _factor(name: str, reference_clock_hz: float, chip: ChipSpec) -> float:
+    return reference_clock_hz / chip.clock_hz if name in CLOCK_SCALED else 1.0
+
+
+def to_chip(values: Mapping[str, float], reference_clock_hz: float, chip: ChipSpec) -> dict[str, float]:
+    """Family values (at the reference clock) as the chip's values."""
+    return {k: float(v) * _factor(k, reference_clock_hz, chip) for k, v in values.items()}
+
+
+def to_reference(values: Mapping[str, float], chip: ChipSpec, reference_clock_hz: float) -> dict[str, float]:
+    """A chip's values expressed at the family's reference clock (the inverse of to_chip)."""
+    return {k: float(v) / _factor(k, reference_clock_hz, chip) for k, v in values.items()}

@@ -1,0 +1,164 @@
+"""80% intervals (kernel/intervals.py, calibrate/interval_fit.py, predict/intervals.py), cross-validation
+(validate/cv.py) and the --calibration restrictions on validate, predict and op."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hundredx.calibrate.interval_fit import build_table, conformal
+from hundredx.chip import load_chip
+from hundredx.cli.app import app
+from hundredx.kernel.cases import predict_value
+from hundredx.kernel.intervals import load_table, time_factors, time_residual, value_interval
+from hundredx.kernel.params import KernelParams
+from hundredx.predict import predict
+from hundredx.validate.cv import cross_validate, fold_labels
+from hundredx.validate.runner import run_cases, validate_files
+
+H100 = load_chip("h100-sxm")
+L8 = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+def test_conformal_cells_cover_80_percent_of_new_cases_from_a_known_distribution():
+    rng = np.random.default_rng(0)
+    train = [{"class": "fitted", "group": "gemm", "place": "in", "r": r} for r in rng.normal(0.02, 0.1, 400)]
+    train += [{"class": "fitted", "group": "gemm", "place": "out", "r": r} for r in rng.normal(0.0, 0.3, 400)]
+    table = build_table(train)
+    lo, hi = time_factors(table, "fitted", "gemm", "in")
+    fresh = rng.normal(0.02, 0.1, 20000)
+    coverage = np.mean((fresh >= lo) & (fresh <= hi))
+    assert 0.77 <= coverage <= 0.84  # honest: neither under-covering nor made huge
+    assert hi - lo == pytest.approx(2 * 1.2816 * 0.1, rel=0.15)  # the true 10%..90% span of N(0.02, 0.1)
+    olo, ohi = time_factors(table, "fitted", "gemm", "out")
+    assert olo <= lo and ohi >= hi  # outside the fitted domain: wider
+    # a thin cell borrows from a wider class (and says so); an unknown class takes the widest cell
+    thin = build_table(train + [{"class": "family", "group": "gemm", "place": "in", "r": 0.0}] * 3)
+    assert thin["cells"]["family"]["gemm"]["in"]["from"] != "family/gemm/in"
+    assert time_factors(thin, "nope", "gemm", "in") == (thin["fallback"]["lo"], thin["fallback"]["hi"])
+
+
+def test_conformal_small_samples_take_the_order_statistics():
+    assert conformal(np.arange(10.0)) == (0.0, 9.0)  # n=10: the min and the max
+    lo, hi = conformal(np.arange(100.0))
+    assert (lo, hi) == (9.0, 90.0)
+
+
+def test_interval_units_time_and_rate():
+    assert time_residual(2.0, 1.0, "time_s") == pytest.approx(math.log(2))
+    assert time_residual(2.0, 1.0, "tflops") == pytest.approx(-math.log(2))  # a rate too high: time too low
+    lo, hi = value_interval(1.0, "time_s", (-0.1, 0.2))
+    assert lo == pytest.approx(math.exp(-0.2)) and hi == pytest.approx(math.exp(0.1))
+    lo, hi = value_interval(1.0, "tflops", (-0.1, 0.2))
+    assert lo == pytest.approx(math.exp(-0.1)) and hi == pytest.approx(math.exp(0.2))
+
+
+def test_shipped_table_has_provenance_and_the_kernel_cells():
+    table = load_table()
+    assert table["provenance"]["data"] and table["provenance"]["script"] == "scripts/fit_intervals.py"
+    for cls in ("fitted", "family", "analytic"):
+        for group in ("gemm", "attention", "memory"):
+            cell = table["cells"][cls][group]["out"]
+            assert cell["lo"] < cell["hi"] and cell["n"] >= table["min_cases"]
+
+
+def test_predict_carries_intervals_per_metric_and_per_op():
+    p = predict(L8, "h100-sxm", batch=8, isl=512, osl=64)
+    for key, value in (("ttft_s", p.ttft_s), ("tpot_s", p.tpot_s), ("output_tokens_per_s", p.output_tokens_per_s),
+                       ("output_tokens_per_s_per_device", p.output_tokens_per_s_per_device)):
+        lo, hi = p.intervals[key]
+        assert lo < value < hi, key
+    for row in p.breakdown:
+        lo, hi = row["interval_s"]
+        assert lo <= row["time_s"] <= hi
+    assert p.to_dict()["intervals"] == p.intervals and p.provenance["intervals"]["level"] == 0.8
+
+
+def test_predict_calibration_restricts_the_sources():
+    analytic = predict(L8, "h100-sxm", batch=8, calibration="analytic")
+    assert analytic.provenance["kernel_sources"] == ["analytic", "engine:fitted:engine.json"]
+    assert analytic.provenance["calibration"] == "analytic"
+    auto = predict(L8, "h100-sxm", batch=8)
+    assert any(s.startswith("fitted:h100-sxm") for s in auto.provenance["kernel_sources"])
+    # a chip with nothing of its own fitted: the family file (or the defaults), never its own file
+    family = predict(L8, "h100-sxm", batch=8, calibration="family")
+    assert not any(s.startswith("fitted:") for s in family.provenance["kernel_sources"] if not s.startswith("engine"))
+    with pytest.raises(Exception, match="calibration"):
+        predict(L8, "h100-sxm", batch=8, calibration="bogus")
+
+
+def test_op_json_has_the_interval_and_the_source_class():
+    out = CliRunner().invoke(app, ["op", "gemm", "--chip", "h100-sxm", "--m", "4096", "--n", "4096", "--k", "4096",
+                                   "--json"])
+    assert out.exit_code == 0, out.output
+    d = json.loads(out.output)
+    assert d["interval_s"][0] < d["time_s"] < d["interval_s"][1]
+    assert d["interval_tflops"][0] < d["tflops"] < d["interval_tflops"][1]
+    assert d["source_class"] in ("fitted", "family", "analytic") and d["domain"] in ("in", "out")
+    out = CliRunner().invoke(app, ["op", "gemm", "--chip", "h100-sxm", "--m", "64", "--n", "64", "--k", "64",
+                                   "--calibration", "profile", "--json"])
+    assert "calibration=profile" in json.loads(out.output)["fallback"]  # no profile: said, not silent
+    bad = CliRunner().invoke(app, ["op", "memory", "--chip", "h100-sxm", "--bytes", "1e6", "--calibration", "x"])
+    assert bad.exit_code == 2
+
+
+def _synthetic(n: int, seed: int = 0) -> list[dict]:
+    """GEMMs whose truth is known: the model at gemm.eff.bf16 = 0.7, with 5% lognormal measurement noise."""
+    rng = np.random.default_rng(seed)
+    truth = KernelParams.analytic(H100).replace_values({"gemm.eff.bf16": 0.70})
+    cases = []
+    for i in range(n):
+        m, nn, k = (int(2 ** rng.uniform(9, 14)) for _ in range(3))
+        case = {"id": f"syn-{i}", "kind": "gemm", "hardware": "h100-sxm", "n_devices": 1,
+                "config": {"m": m, "n": nn * 8 // 8, "k": k - k % 8, "dtype": "bf16"}, "metric": "tflops",
+                "value": 1.0, "source": f"synthetic source {i % 3}"}
+        case["value"] = predict_value(case, H100, truth) * float(np.exp(rng.normal(0.0, 0.05)))
+        cases.append(case)
+    return cases
+
+
+def test_cross_validation_refits_per_fold_and_covers_held_out_cases():
+    cases = _synthetic(80)
+    report = cross_validate(cases, "k", folds=4, seed=1)
+    s = report["summary"]["gemm"]
+    assert s["cases"] == s["predicted"] == 80
+    assert s["median_ape"] < 0.06  # the truth is recovered out of sample (noise 5%)
+    assert 0.65 <= s["coverage_80"] <= 0.95 and s["mean_rel_width"] < 0.4
+    assert set(report["cv"]["folds"]) == {"fold0", "fold1", "fold2", "fold3"}
+    assert all(c["fold"] and c["interval"] for c in report["cases"])
+    assert {c["source"] for c in report["cases"]} == {"fitted"}
+    # leave-one-source-out and leave-one-chip-out assign folds from the data
+    assert set(fold_labels(cases, "source")) == {"synthetic source 0", "synthetic source 1", "synthetic source 2"}
+    assert set(fold_labels(cases, "chip")) == {"h100-sxm"}
+    loco = cross_validate(cases[:20], "chip")  # the only chip left out: nothing fitted remains
+    assert {c["source"] for c in loco["cases"]} == {"analytic"}
+
+
+def test_validate_calibration_analytic_and_profile(tmp_path, monkeypatch):
+    cases = _synthetic(12)
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join(json.dumps(c) for c in cases) + "\n")
+    analytic = validate_files([str(path)], calibration="analytic")
+    want = predict_value(cases[0], H100, KernelParams.analytic(H100))
+    assert analytic["cases"][0]["predicted"] == pytest.approx(want) and analytic["cases"][0]["source"] == "analytic"
+    no_profile = validate_files([str(path)], calibration="profile")
+    assert all("calibration=profile" in c["unpredicted_reason"] for c in no_profile["cases"])
+    prof = tmp_path / "p.json"
+    prof.write_text(json.dumps({"format": "hundredx-profile/1", "provenance": {}, "cases": cases, "skipped": []}))
+    monkeypatch.setenv("HUNDREDX_PROFILES", str(prof))
+    with_profile = validate_files([str(path)], calibration="profile")
+    got = [c for c in with_profile["cases"] if c["predicted"] is not None]
+    assert got and all(c["source"] == "profile" for c in got)
+    # each case is left out of its own lookup: never its own measured value back
+    assert all(c["predicted"] != pytest.approx(c["measured"], rel=1e-9) for c in got)
+    with pytest.raises(Exception, match="profiles are not split"):
+        validate_files([str(path)], calibration="profile", cv="k")
+
+
+def test_run_cases_without_a_table_gives_no_interval():
+    res = run_cases(_synthetic(2))
+    assert all(r.interval is None and r.predicted for r in res)
