@@ -1,14 +1,17 @@
-"""`hundredx claims`: structure of every result and the deterministic verdicts."""
+"""`hundredx claims`: every result has a verdict, range, tolerance and reason; the deterministic ones
+are pinned; the command runs from outside the checkout (the stack files ship in the package)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from hundredx.claims import VERDICTS, check_claims, judge
-from hundredx.cli.app import app
 
 
 @pytest.fixture(scope="module")
@@ -16,24 +19,39 @@ def claims():
     return {c.id: c for c in check_claims()}
 
 
-def test_every_claim_has_a_verdict_and_why(claims):
-    assert len(claims) >= 12
+def test_every_claim_has_a_verdict_tolerance_and_why(claims):
+    assert len(claims) >= 20
+    judged = [c for c in claims.values() if c.verdict != "not checkable"]
+    assert len(judged) >= 20
     for c in claims.values():
-        assert c.verdict in VERDICTS
-        assert c.why
+        assert c.verdict in VERDICTS and c.why
         if c.verdict != "not checkable":
-            assert c.tool is not None and c.claimed is not None
+            assert c.tool is not None and c.claimed is not None and c.tol >= 1.0 and c.tol_reason
 
 
 def test_deterministic_verdicts(claims):
     e = claims["deepseek_expert_params"]
-    assert e.tool == 3 * 7168 * 2048 and e.verdict == "inconsistent"
-    assert e.details["tile_aligned"] is True
+    assert e.tool == 3 * 7168 * 2048 and e.verdict == "inconsistent" and "1536" in e.why
     assert claims["million_token_kv"].verdict == "consistent"
     assert 300 < claims["million_token_kv"].tool < 360  # 80 x 2 x 8 x 128 x 2 B x 1e6 = 327.7 GB
-    assert claims["nvlink_vs_scaleout"].tool == pytest.approx(18.0)
-    m = claims["mla_kv_compression"]
-    assert m.tool == pytest.approx(2048 / 576)
+    nv = claims["nvlink_vs_scaleout"]
+    assert nv.tool == pytest.approx(9.0) and nv.verdict == "inconsistent" and "bidirectional" in nv.why
+    assert claims["mla_kv_compression"].tool == pytest.approx(2048 / 576)
+    a2a = claims["alltoall_scales_with_experts"]
+    assert a2a.tool == pytest.approx(1.0, abs=0.05) and a2a.details["topk_doubled"] == pytest.approx(2.0, rel=0.05)
+    assert 0.2 < claims["v4_flops_reduction"].tool < 0.35
+    assert claims["rubin_cost_per_token"].verdict == "not checkable" and "price" in claims["rubin_cost_per_token"].why
+
+
+def test_curve_claim_states_its_range_and_point(claims):
+    h = claims["hopper_to_blackwell_moe"]
+    assert h.range and h.range[0] < h.tool <= h.range[1] and "tokens/s per user" in h.point
+    assert len(h.details["curve"]) >= 5
+
+
+def test_circular_evidence_is_not_checkable(claims):
+    fa4 = claims["flashattention4_b200"]
+    assert fa4.verdict == "not checkable" and "circular" in fa4.why
 
 
 def test_judge_bands():
@@ -42,10 +60,17 @@ def test_judge_bands():
     assert judge(3.6, [4.0, 8.0], 1.25, "range") == "consistent"
     assert judge(0.62, 0.7, 1.15, "at_least") == "consistent"
     assert judge(0.5, 0.7, 1.15, "at_least") == "inconsistent"
+    assert judge(1.022, 1.16, 1.15, "value") == "consistent"  # a loose ratio band lets a 2% gain pass for 16% ...
+    assert judge(1.022, 1.16, 1.15, "gain") == "inconsistent"  # ... judged on the gain itself it does not
 
 
-def test_cli_json():
-    result = CliRunner().invoke(app, ["claims", "--json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert {"id", "claimed", "tool", "verdict", "why", "tol"} <= set(data["claims"][0])
+@pytest.mark.slow
+def test_cli_json_from_outside_the_checkout(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+    out = subprocess.run([sys.executable, "-m", "hundredx.cli", "claims", "--json"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    data = json.loads(out.stdout)
+    judged = [c for c in data["claims"] if c["verdict"] != "not checkable"]
+    assert len(judged) >= 20
+    assert all({"range", "tol", "tol_reason", "why", "point"} <= set(c) for c in data["claims"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from hundredx.claims import VERDICTS
 from hundredx.cli.common import print_json, print_table, user_errors
 from hundredx.fileio import atomic_write_many
 
@@ -52,6 +53,18 @@ def _print(d) -> None:
         typer.echo(f"note: {note}")
 
 
+def _print_curve(points: list[dict]) -> None:
+    from hundredx.report.charts import fmt_factor
+
+    rows = [[f"{p['tokens_per_s_per_user']:g}", f"{1e3 * p['tpot_limit_s']:.3g} ms", fmt_factor(p["total"]),
+             *[fmt_factor((p["shapley"] or {}).get(k)) for k in ("model", "kernel", "chip")],
+             fmt_factor(p["interaction"]), f"{p['a'].get('limited_by') or '-'} / {p['b'].get('limited_by') or '-'}"]
+            for p in points]
+    print_table("decomposition over interactivity (Shapley factors at each point)",
+                ["tok/s/user", "TPOT limit", "total", "model", "kernel", "chip", "interaction", "limited by A / B"],
+                rows)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("decompose")
     def decompose_command(
@@ -62,16 +75,29 @@ def register(app: typer.Typer) -> None:
         waterfall: list[str] | None = typer.Option(None, "--waterfall", help="step file (repeatable, in order)"),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
         html_out: str | None = typer.Option(None, "--html", help="also write an HTML report here"),
+        sweep: list[float] | None = typer.Option(None, "--sweep", help="interactivity point in tokens/s per user "
+                                                 "(TPOT limit = 1/rate; repeatable): the factors at each point"),
+        curve: bool = typer.Option(False, "--curve", help="sweep the default interactivity points (5-100 tokens/s "
+                                   "per user)"),
     ) -> None:
-        """Decompose B/A into model, kernel and chip factors (Shapley), interaction, waterfall, mismatches."""
+        """Decompose B/A into model, kernel and chip factors (Shapley), interaction, waterfall, mismatches;
+        with --sweep/--curve, also as a curve over interactivity."""
         with user_errors():
             sa, sb, d = _run(a, b, metric, waterfall)
+            out = d.to_dict()
+            if sweep or curve:
+                from hundredx.decompose.curve import DEFAULT_USER_RATES, decompose_curve, summary
+
+                points = decompose_curve(sa, sb, sweep or DEFAULT_USER_RATES, metric)
+                out.update(curve=[p.to_dict() for p in points], curve_summary=summary(points))
             if html_out:
                 _write_report(html_out, d, sa, sb)
         if as_json:
-            print_json(d.to_dict())
-        else:
-            _print(d)
+            print_json(out)
+            return
+        _print(d)
+        if "curve" in out:
+            _print_curve(out["curve"])
 
     @app.command("report")
     def report_command(
@@ -90,13 +116,27 @@ def register(app: typer.Typer) -> None:
 
     @app.command("claims")
     def claims_command(as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
-        """Check the quantitative claims of the three-layer co-design thesis with the tool's own models."""
+        """Check the quantitative claims of the three-layer co-design thesis with the tool's own models
+        (each with its range, tolerance and the reason for its verdict)."""
         from hundredx.claims import check_claims
 
         with user_errors():
-            results = check_claims()
+            results = _with_progress(check_claims, quiet=as_json)
         if as_json:
-            print_json({"claims": [r.to_dict() for r in results]})
+            print_json({"claims": [r.to_dict() for r in results],
+                        "verdicts": {v: sum(r.verdict == v for r in results) for v in VERDICTS}})
             return
-        print_table("co-design claims", ["id", "claim", "claimed", "tool", "verdict"],
-                    [[r.id, r.claim[:60], r.claimed_text, r.tool_text, r.verdict] for r in results])
+        print_table("co-design claims", ["id", "claimed", "tool (range)", "verdict"],
+                    [[r.id, r.claimed_text, r.tool_text, r.verdict] for r in results])
+        for r in results:
+            typer.echo(f"{r.id}: {r.verdict}. {r.why}" + (f" [point: {r.point}]" if r.point else ""))
+
+
+def _with_progress(check_claims, quiet: bool):
+    if quiet:
+        return check_claims()
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("checking claims", total=1)
+        return check_claims(progress=lambda done, total: bar.update(task, completed=done, total=total))

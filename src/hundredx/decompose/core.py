@@ -104,7 +104,7 @@ def _check_prices(a: Scenario, b: Scenario, metric: str) -> None:
 
 
 def decompose(a: Scenario, b: Scenario, metric: str = DEFAULT_METRIC, steps: Sequence[Any] | None = None,
-              mismatches: bool = True) -> Decomposition:
+              mismatches: bool = True, with_waterfall: bool = True) -> Decomposition:
     """Decompose the B/A ratio of `metric` into model, kernel and chip factors (module docstring)."""
     metric = metric_name(metric)
     _check_prices(a, b, metric)
@@ -132,7 +132,7 @@ def decompose(a: Scenario, b: Scenario, metric: str = DEFAULT_METRIC, steps: Seq
     inter = interaction(values, _PLAYERS)
     ev_a, ev_b = evs[_label(empty)], evs[_label(full)]
 
-    falls = waterfall(a, b, lambda scn: evaluate(scn, metric), steps) if total is not None else []
+    falls = waterfall(a, b, lambda scn: evaluate(scn, metric), steps) if total is not None and with_waterfall else []
     found = {}
     if mismatches:
         from hundredx.decompose.mismatch import find_mismatches

@@ -18,6 +18,7 @@ measured cross-validation error of the source each op used (kernel/intervals.py)
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -174,8 +175,8 @@ def check_fits(stack: Stack, mem: MemoryUse, batch: int = 1) -> None:
                          f"usable {fmt_bytes(d['usable'])}")
 
 
-def predict(stack, workload: Workload | None = None, check_memory: bool = True, calibration: str | None = None,
-            **build_args) -> Prediction:
+def predict(stack: Any, workload: Workload | str | None = None, check_memory: bool = True,
+            calibration: str | None = None, **build_args: Any) -> Prediction:
     """Predict one stack on one workload (see the module docstring for the model).
 
     `stack` is a `Stack`, a `Scenario` (its workload is used unless one is given), or a model id /
