@@ -64,13 +64,37 @@ def user_errors() -> Iterator[None]:
         fail(str(exc).strip("'\""))
 
 
-def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+def print_table(title: str, columns: list[str], rows: list[list[Any]], keep: tuple[str, ...] = ()) -> None:
+    """A rich table whose cells wrap (overflow="fold") rather than cut at the terminal's width;
+    the columns named in `keep` (ids) are never wrapped."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title)
+    table = Table(title=Text(title))
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold", no_wrap=column in keep,
+                         min_width=max((len(str(r[columns.index(column)])) for r in rows), default=len(column))
+                         if column in keep else None)
     for row in rows:
-        table.add_row(*[str(v) for v in row])
+        table.add_row(*[Text(str(v)) for v in row])
     Console().print(table)
+
+
+@contextmanager
+def progress(label: str, quiet: bool = False, total: float | None = None) -> Iterator[Any]:
+    """A transient rich progress bar on stderr for work that may take more than two seconds.
+
+    Yields `update(done, total)`: a work loop that reports its steps gets a bar with a count; one
+    that does not (total None, update never called) gets a pulsing bar with the elapsed time. With
+    `quiet` (--json) nothing is drawn, so stdout holds the JSON object alone."""
+    if quiet:
+        yield lambda done, total=None: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True,
+                  console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done, total=None: bar.update(task, completed=done, total=total)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hundredx.claims import VERDICTS
-from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.cli.common import print_json, print_table, progress, user_errors
 from hundredx.fileio import atomic_write_many
 
 
@@ -44,7 +44,7 @@ def _print(d) -> None:
     print_table("waterfall", ["step", "factor", "cumulative", "note"],
                 [[r["label"], fmt_factor(r.get("factor")), fmt_factor(r.get("cumulative")),
                   r.get("reason") or "; ".join(r.get("adjustments", []))] for r in x["waterfall"]])
-    mm = [[k.upper(), m["kind"], m["message"][:90],
+    mm = [[k.upper(), m["kind"], m["message"],
            "-" if m["cost_fraction"] is None else f"{100 * m['cost_fraction']:.1f}%"]
           for k in ("a", "b") for m in x["mismatches"].get(k, [])]
     if mm:
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Decompose B/A into model, kernel and chip factors (Shapley), interaction, waterfall, mismatches;
         with --sweep/--curve, also as a curve over interactivity."""
-        with user_errors():
+        with user_errors(), progress("decomposing", quiet=as_json):
             sa, sb, d = _run(a, b, metric, waterfall)
             out = d.to_dict()
             if sweep or curve:
@@ -107,11 +107,16 @@ def register(app: typer.Typer) -> None:
         png: str | None = typer.Option(None, "--png", help="also write the waterfall chart as PNG"),
         metric: str = typer.Option("output_tokens_per_s_per_device", help="metric to decompose"),
         waterfall: list[str] | None = typer.Option(None, "--waterfall", help="step file (repeatable, in order)"),
+        as_json: bool = typer.Option(False, "--json", help="print one JSON object: the files written and the "
+                                     "decomposition"),
     ) -> None:
         """Write a self-contained HTML report (waterfall, roofline, memory, mismatches) for A vs B."""
-        with user_errors():
+        with user_errors(), progress("writing the report", quiet=as_json):
             sa, sb, d = _run(a, b, metric, waterfall)
             _write_report(html_out, d, sa, sb, png)
+        if as_json:
+            print_json({"html": html_out, "png": png, "decomposition": d.to_dict()})
+            return
         typer.echo(f"wrote {html_out}" + (f" and {png}" if png else ""))
 
     @app.command("claims")

@@ -16,18 +16,18 @@ def op_collective(
     op: str = typer.Option("all_reduce", "--op", help="all_reduce, all_gather, reduce_scatter, all_to_all, p2p, "
                                                      "moe_dispatch, moe_combine"),
     nbytes: str = typer.Option("1M", "--bytes", help="message bytes per rank (nccl-tests size), e.g. 1M, 64MiB"),
-    ranks: int = typer.Option(8, "--ranks", help="ranks taking part"),
+    ranks: int = typer.Option(8, "--ranks", help="ranks taking part (unit: ranks)"),
     scope: str = typer.Option("auto", "--scope", help="auto, intra_node, inter_node"),
     algorithm: str = typer.Option("auto", "--algorithm", help="auto, ring, tree, nvls, collnet, direct, hierarchical"),
     library: str = typer.Option("nccl", "--library", help="a collective row of the kernel catalog: nccl, rccl, deepep, "
                                                           "nvshmem, trtllm, xla, neuron"),
-    tokens: int | None = typer.Option(None, "--tokens", help="MoE: tokens per rank"),
-    hidden: int | None = typer.Option(None, "--hidden", help="MoE: hidden size"),
-    topk: int | None = typer.Option(None, "--topk", help="MoE: experts per token"),
-    experts: int | None = typer.Option(None, "--experts", help="MoE: routed experts"),
+    tokens: int | None = typer.Option(None, "--tokens", help="MoE: tokens per rank (unit: tokens)"),
+    hidden: int | None = typer.Option(None, "--hidden", help="MoE: hidden size (unit: elements)"),
+    topk: int | None = typer.Option(None, "--topk", help="MoE: experts per token (unit: experts)"),
+    experts: int | None = typer.Option(None, "--experts", help="MoE: routed experts (unit: experts)"),
     dtype: str = typer.Option("bf16", "--dtype", help="MoE: fp8, bf16, ..."),
     mode: str = typer.Option("normal", "--mode", help="MoE: normal or low_latency"),
-    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Predict one collective's time and bandwidth (alpha-beta on the system's topology)."""
     from hundredx.chip import load_system

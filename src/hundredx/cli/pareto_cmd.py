@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.cli.common import print_json, print_table, progress, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -13,11 +13,11 @@ def register(app: typer.Typer) -> None:
                                                                  "without it, search with the options below"),
                model: str | None = typer.Option(None, help="zoo id, name, config.json path or folder"),
                chip: str | None = typer.Option(None, help="chip id or system id"),
-               devices: int | None = typer.Option(None, help="devices of the deployment"),
-               isl: int = typer.Option(1024, help="input tokens per request"),
-               osl: int = typer.Option(128, help="output tokens per request"),
-               ttft_limit: float | None = typer.Option(None, help="TTFT limit, s"),
-               tpot_limit: float | None = typer.Option(None, help="TPOT limit, s"),
+               devices: int | None = typer.Option(None, help="devices of the deployment (unit: devices)"),
+               isl: int = typer.Option(1024, help="input tokens per request (unit: tokens)"),
+               osl: int = typer.Option(128, help="output tokens per request (unit: tokens)"),
+               ttft_limit: float | None = typer.Option(None, help="TTFT limit (unit: s)"),
+               tpot_limit: float | None = typer.Option(None, help="TPOT limit (unit: s)"),
                modes: str = typer.Option("agg,disagg", help="agg, disagg or both"),
                space: str | None = typer.Option(None, help="SPACE.yaml of the search"),
                plot: str | None = typer.Option(None, help="write the front to FILE.png"),
@@ -33,7 +33,8 @@ def register(app: typer.Typer) -> None:
                 import tempfile
 
                 with tempfile.TemporaryDirectory(prefix="hundredx-pareto-") as tmp:
-                    search(q, _space(q, space), tmp)
+                    with progress("searching configurations", quiet=as_json) as update:
+                        search(q, _space(q, space), tmp, progress=update)
                     question, units, cols = stored(tmp)
             else:
                 question, units, cols = stored(directory)

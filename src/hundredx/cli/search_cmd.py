@@ -97,21 +97,23 @@ def _print(result) -> None:
 def search(ctx: typer.Context,
            model: str | None = typer.Option(None, help="zoo id, name, config.json path or folder"),
            chip: str | None = typer.Option(None, help="chip id or system id (hundredx chip list)"),
-           devices: int | None = typer.Option(None, help="devices of the deployment (with --target-rate: at most)"),
-           isl: int = typer.Option(1024, help="input tokens per request"),
-           osl: int = typer.Option(128, help="output tokens per request"),
-           ttft_limit: float | None = typer.Option(None, help="TTFT limit, s"),
-           tpot_limit: float | None = typer.Option(None, help="TPOT limit, s"),
+           devices: int | None = typer.Option(None, help="devices of the deployment (with --target-rate: at most) "
+                                                         "(unit: devices)"),
+           isl: int = typer.Option(1024, help="input tokens per request (unit: tokens)"),
+           osl: int = typer.Option(128, help="output tokens per request (unit: tokens)"),
+           ttft_limit: float | None = typer.Option(None, help="TTFT limit (unit: s)"),
+           tpot_limit: float | None = typer.Option(None, help="TPOT limit (unit: s)"),
            request_latency_limit: float | None = typer.Option(None, help="request latency limit (TTFT + (osl-1) "
-                                                                          "TPOT), s"),
+                                                                          "TPOT) (unit: s)"),
            modes: str = typer.Option("agg,disagg", help="agg, disagg or both (comma-separated)"),
-           target_rate: float | None = typer.Option(None, help="requests/s to serve: the fewest devices that do"),
-           top: int = typer.Option(5, help="rows shown"),
+           target_rate: float | None = typer.Option(None, help="request rate to serve: the fewest devices that do "
+                                                               "(unit: requests/s)"),
+           top: int = typer.Option(5, help="rows shown (unit: rows)"),
            space: str | None = typer.Option(None, help="SPACE.yaml: deployment, model and chip axes"),
            out: str | None = typer.Option(None, help="store every row here (Parquet chunks + manifest)"),
            resume: bool = typer.Option(False, "--resume", help="finish the search stored under --out"),
            executor: str = typer.Option("local", help="local, process (a process pool) or ray"),
-           workers: int = typer.Option(1, help="processes or Ray CPUs"),
+           workers: int = typer.Option(1, help="processes or Ray CPUs (unit: workers)"),
            emit: tuple[str, str] | None = typer.Option(None, help="ENGINE DIR: launch files of the best row "
                                                                   "(vllm, sglang, trtllm, dynamo)"),
            as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
