@@ -98,3 +98,15 @@ def progress(label: str, quiet: bool = False, total: float | None = None) -> Ite
                   console=Console(stderr=True)) as bar:
         task = bar.add_task(label, total=total)
         yield lambda done, total=None: bar.update(task, completed=done, total=total)
+
+
+CHIP_HELP = "chip id, system id, or a chip YAML file (docs/chips.md: sourced, or `user_provided: true`)"
+SYSTEM_HELP = "system id, or a system YAML file (docs/chips.md); instead of --chip"
+
+
+def chip_ref(chip: str | None, system: str | None) -> str:
+    """The one chip-or-system reference of `--chip` / `--system` (ids or YAML files, chip/userfile.py)."""
+    if (chip is None) == (system is None):
+        raise InputError("chip", chip if system is None else f"{chip} and --system {system}",
+                         "give exactly one of --chip (a chip or system id, or a chip file) or --system")
+    return str(chip if chip is not None else system)

@@ -7,12 +7,14 @@ from typing import Any
 
 import typer
 
-from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.cli.common import SYSTEM_HELP, chip_ref, print_json, print_table, user_errors
 from hundredx.units import fmt_si, fmt_time, parse_size
 
 
 def op_collective(
-    chip: str = typer.Option(..., "--chip", help="chip id or system id (a chip means its standard system)"),
+    chip: str | None = typer.Option(None, "--chip", help="chip id, system id or chip YAML file (a chip means its "
+                                                         "standard system)"),
+    system: str | None = typer.Option(None, "--system", help=SYSTEM_HELP),
     op: str = typer.Option("all_reduce", "--op", help="all_reduce, all_gather, reduce_scatter, all_to_all, p2p, "
                                                      "moe_dispatch, moe_combine"),
     nbytes: str = typer.Option("1M", "--bytes", help="message bytes per rank (nccl-tests size), e.g. 1M, 64MiB"),
@@ -34,18 +36,18 @@ def op_collective(
     from hundredx.kernel.comm import comm_time
 
     with user_errors():
-        system = load_system(chip)
+        system_spec = load_system(chip_ref(chip, system))
         size = parse_size(nbytes, "bytes")
         moe: dict[str, Any] = {}
         if op in ("moe_dispatch", "moe_combine"):
             moe = {"tokens": tokens, "hidden": hidden, "topk": topk, "experts": experts, "dtype": dtype, "mode": mode}
-        cost = comm_time(system, op, size, ranks, scope=scope, algorithm=algorithm, library=library, **moe)
-    data = {"system": system.id, "chip": system.chip.id, "op": op, "message_bytes": size, "ranks": ranks,
+        cost = comm_time(system_spec, op, size, ranks, scope=scope, algorithm=algorithm, library=library, **moe)
+    data = {"system": system_spec.id, "chip": system_spec.chip.id, "op": op, "message_bytes": size, "ranks": ranks,
             **cost.to_dict()}
     if as_json:
         print_json(data)
         return
-    print_table(f"{op} on {system.id} ({ranks} ranks)", ["field", "value"], [
+    print_table(f"{op} on {system_spec.id} ({ranks} ranks)", ["field", "value"], [
         ["time", fmt_time(cost.time_s)], ["algorithm", cost.algorithm],
         ["algo bandwidth", fmt_si(cost.algo_bandwidth_bytes_per_s, "B/s")],
         ["bus bandwidth", fmt_si(cost.bus_bandwidth_bytes_per_s, "B/s")],

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.cli.common import CHIP_HELP, SYSTEM_HELP, chip_ref, print_json, print_table, user_errors
 from hundredx.errors import InputError
 
 
@@ -100,7 +100,8 @@ def register(app: typer.Typer) -> None:
     @app.command("predict")
     def predict_command(
         model: str = typer.Option(..., help="zoo id, name, config.json path or folder"),
-        chip: str = typer.Option(..., help="chip id or system id (hundredx chip list)"),
+        chip: str | None = typer.Option(None, help=CHIP_HELP),
+        system: str | None = typer.Option(None, help=SYSTEM_HELP),
         devices: int | None = typer.Option(None, help="devices in total (default tp*pp*cp*dp; "
                                                       "without --tp, tp fills them) (unit: devices)"),
         nodes: int | None = typer.Option(None, help="nodes the devices span (checked against the system) (unit: "
@@ -142,6 +143,8 @@ def register(app: typer.Typer) -> None:
         """Predict TTFT, TPOT, throughput and memory of MODEL on CHIP, with bounds and a per-op breakdown."""
         from hundredx.search.space import parse_spec
 
+        with user_errors():
+            chip = chip_ref(chip, system)
         o = dict(locals())
         with user_errors():
             speculative = parse_spec(spec, "spec") if spec else None
@@ -184,5 +187,7 @@ def _print_prediction(result, scn, data: dict, top: int, calibration: str) -> No
                 [[r["op"], r["kind"], fmt_time(r["time_s"]),
                   f"{fmt_time(r['interval_s'][0])} – {fmt_time(r['interval_s'][1])}", f"{100 * r['share']:.1f}%",
                   r["bound"], f"{r['efficiency']:.2f}", r["source"]] for r in ops], keep=("op",))
+    for note in result.provenance.get("assumptions", []):
+        typer.echo(f"assumption: {note}")
     if result.mismatches:
         typer.echo("fallbacks (substitutions the model made): " + "; ".join(result.mismatches))

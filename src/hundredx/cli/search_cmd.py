@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.cli.common import CHIP_HELP, SYSTEM_HELP, chip_ref, print_json, print_table, user_errors
 from hundredx.errors import InputError
 
 search_app = typer.Typer(add_completion=False, no_args_is_help=False, invoke_without_command=True,
@@ -96,7 +96,8 @@ def _print(result) -> None:
 @search_app.callback()
 def search(ctx: typer.Context,
            model: str | None = typer.Option(None, help="zoo id, name, config.json path or folder"),
-           chip: str | None = typer.Option(None, help="chip id or system id (hundredx chip list)"),
+           chip: str | None = typer.Option(None, help=CHIP_HELP),
+           system: str | None = typer.Option(None, help=SYSTEM_HELP),
            devices: int | None = typer.Option(None, help="devices of the deployment (with --target-rate: at most) "
                                                          "(unit: devices)"),
            isl: int = typer.Option(1024, help="input tokens per request (unit: tokens)"),
@@ -124,6 +125,7 @@ def search(ctx: typer.Context,
 
     bar = _Bar(quiet=as_json)
     with user_errors():
+        chip = chip_ref(chip, system) if chip is not None or system is not None else None
         q = question_from(model, chip, devices, isl, osl, ttft_limit, tpot_limit, request_latency_limit, modes,
                           target_rate, top)
         if resume and out is None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.cli.common import CHIP_HELP, SYSTEM_HELP, chip_ref, print_json, print_table, user_errors
 from hundredx.errors import InputError
 
 
@@ -66,7 +66,8 @@ def register(app: typer.Typer) -> None:
 def _register_serve(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(model: str = typer.Option(..., help="zoo id, name, config.json path or folder"),
-              chip: str = typer.Option(..., help="chip id or system id (hundredx chip list)"),
+              chip: str | None = typer.Option(None, help=CHIP_HELP),
+              system: str | None = typer.Option(None, help=SYSTEM_HELP),
               devices: int | None = typer.Option(None, help="devices in total, aggregated serving (default tp*pp*dp) "
                                                             "(unit: devices)"),
               tp: int | None = typer.Option(None, help="tensor parallel degree per replica (unit: ways)"),
@@ -104,6 +105,7 @@ def _register_serve(app: typer.Typer) -> None:
         from hundredx.serve import simulate
 
         with user_errors():
+            chip = chip_ref(chip, system)
             engine = dict(max_seqs=max_seqs, max_batched_tokens=max_batched_tokens, prefix_cache=prefix_cache)
             scn, deployment = _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv, disagg,
                                           prefill_tp, afd, spec, engine)

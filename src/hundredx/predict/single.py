@@ -59,6 +59,13 @@ class Prediction:
                 "pipeline_bubble": self.pipeline_bubble, "intervals": self.intervals}
 
 
+def user_assumptions(system) -> list[str]:
+    """The source lines of a system and its chip that are the user's, not the catalog's (chip/userfile.py)."""
+    from hundredx.chip.userfile import ASSUMPTION_PREFIXES
+
+    return [s for s in (*system.chip.sources, *system.sources) if str(s).startswith(ASSUMPTION_PREFIXES)]
+
+
 def _f(x) -> float:
     """A scalar as float; an array (a sweep's configurations) as its maximum."""
     if isinstance(x, (float, int, np.floating)):
@@ -213,7 +220,7 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
     provenance = {"model": getattr(stack.model, "source", stack.model.id), "chip": list(stack.chip.sources),
                   "system": stack.system.id, "kernel_sources": sorted(prefill.sources | decode.sources),
                   "not_modelled": list(getattr(stack.model, "not_modelled", ())), "calibration": params.calibration,
-                  "intervals": iv.table_provenance()}
+                  "intervals": iv.table_provenance(), "assumptions": user_assumptions(stack.system)}
     table = iv.load_table()
     pre_recs, dec_recs = prefill.records, decode.records
     pre_f = iv.record_factors(prefill, stack.chip, params, table)
