@@ -1,4 +1,4 @@
-"""Charts of a decomposition (matplotlib, Agg backend, no display): waterfall, roofline, memory.
+"""Charts of a decomposition (matplotlib Figures without pyplot, no display): waterfall, roofline, memory.
 
 waterfall: log-scale bars of the cumulative B/A ratio after each step (each bar spans the
 previous and the new cumulative value, so bar heights multiply). roofline: each op of the
@@ -14,11 +14,8 @@ import io
 import math
 from typing import TYPE_CHECKING
 
-import matplotlib
 import matplotlib.ticker
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # no pyplot: no global backend or figure state (docs/notebook.md)
 
 if TYPE_CHECKING:
     from hundredx.chip.spec import ChipSpec
@@ -28,7 +25,6 @@ if TYPE_CHECKING:
 def _out(fig, fmt: str):
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=110)
-    plt.close(fig)
     data = buf.getvalue()
     return data.decode("utf-8") if fmt == "svg" else data
 
@@ -36,7 +32,8 @@ def _out(fig, fmt: str):
 def waterfall_chart(d: dict, fmt: str = "png"):
     """Waterfall of the decomposition dict (`Decomposition.to_dict()`)."""
     rows = [r for r in d.get("waterfall", []) if r.get("feasible") and not r.get("start")]
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(rows) + 2), 4.2))
+    fig = Figure(figsize=(max(6.0, 1.1 * len(rows) + 2), 4.2))
+    ax = fig.subplots()
     prev = 1.0
     labels = []
     for i, r in enumerate(rows):
@@ -68,7 +65,8 @@ def waterfall_chart(d: dict, fmt: str = "png"):
 
 def roofline_chart(stacks: list[tuple[str, ChipSpec, Prediction]], fmt: str = "svg"):
     """stacks: [(label, ChipSpec, Prediction)]; ops of both phases, one marker per phase."""
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
     colors = ["#e76f51", "#2a9d8f", "#264653", "#e9c46a"]
     for i, (label, chip, pred) in enumerate(stacks):
         color = colors[i % len(colors)]
@@ -92,7 +90,8 @@ def roofline_chart(stacks: list[tuple[str, ChipSpec, Prediction]], fmt: str = "s
 
 def memory_chart(items: list[tuple[str, dict]], fmt: str = "svg"):
     """items: [(label, MemoryUse.to_dict())] -> stacked bars in GB per device."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig = Figure(figsize=(5.5, 3.6))
+    ax = fig.subplots()
     parts = (("weights", "#264653"), ("kv_cache", "#2a9d8f"), ("activations", "#e9c46a"))
     for i, (_label, mem) in enumerate(items):
         bottom = 0.0
