@@ -110,3 +110,48 @@ def chip_ref(chip: str | None, system: str | None) -> str:
         raise InputError("chip", chip if system is None else f"{chip} and --system {system}",
                          "give exactly one of --chip (a chip or system id, or a chip file) or --system")
     return str(chip if chip is not None else system)
+
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".json")
+OUT_HELP = ("also write the result to FILE.csv or FILE.parquet (its table: to_frame()) or FILE.json (the --json "
+            "object), atomically")
+
+
+def check_table_path(path: str | None, field: str = "out") -> None:
+    """Refuse a bad `--out FILE` before any work is done."""
+    if path is None:
+        return
+    from pathlib import Path
+
+    from hundredx.fileio import check_target
+
+    if Path(path).suffix.lower() not in TABLE_SUFFIXES:
+        raise InputError(field, path, f"must end in {', '.join(TABLE_SUFFIXES)}")
+    check_target(path, field)
+
+
+def write_table(path: str, result: Any, data: dict | None = None, field: str = "out") -> None:
+    """Write `result`'s table (CSV / Parquet: `result.to_frame()`) or `data` (JSON, default
+    `result.to_dict()`) to `path` atomically (fileio.atomic_write), and say so on stderr."""
+    from pathlib import Path
+
+    from hundredx.fileio import atomic_write
+
+    check_table_path(path, field)
+    suffix = Path(path).suffix.lower()
+    if suffix == ".json":
+        payload: str | bytes = to_json(data if data is not None else result.to_dict()) + "\n"
+    else:
+        if result is None or not hasattr(result, "to_frame"):
+            raise InputError(field, path, "this result has no table; write .json")
+        frame = result.to_frame()
+        if suffix == ".csv":
+            payload = frame.to_csv(index=False)
+        else:
+            import io
+
+            buf = io.BytesIO()
+            frame.to_parquet(buf, index=False)
+            payload = buf.getvalue()
+    atomic_write(path, payload, field)
+    typer.echo(f"wrote {path}", err=True)

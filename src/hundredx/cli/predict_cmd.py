@@ -13,7 +13,17 @@ from typing import Any
 
 import typer
 
-from hundredx.cli.common import CHIP_HELP, SYSTEM_HELP, chip_ref, print_json, print_table, user_errors
+from hundredx.cli.common import (
+    CHIP_HELP,
+    OUT_HELP,
+    SYSTEM_HELP,
+    check_table_path,
+    chip_ref,
+    print_json,
+    print_table,
+    user_errors,
+    write_table,
+)
 from hundredx.errors import InputError
 
 
@@ -139,12 +149,14 @@ def register(app: typer.Typer) -> None:
         calibration: str = typer.Option("auto", help="sources the kernel prices may use: auto, profile, fitted, "
                                         "family (nothing fitted or measured on the chip itself), analytic"),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+        out: str | None = typer.Option(None, "--out", help=OUT_HELP + "; CSV/Parquet: one row per op and phase"),
     ) -> None:
         """Predict TTFT, TPOT, throughput and memory of MODEL on CHIP, with bounds and a per-op breakdown."""
         from hundredx.search.space import parse_spec
 
         with user_errors():
             chip = chip_ref(chip, system)
+            check_table_path(out)
         o = dict(locals())
         with user_errors():
             speculative = parse_spec(spec, "spec") if spec else None
@@ -155,6 +167,8 @@ def register(app: typer.Typer) -> None:
                 data, scn, result = _aggregated(model, chip, o, speculative)
             else:
                 data, scn, result = _disaggregated(model, chip, o, speculative), None, None
+            if out:
+                write_table(out, result, data)
         if as_json or scn is None:
             print_json(data)
             return

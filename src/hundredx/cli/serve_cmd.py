@@ -6,7 +6,17 @@ from typing import Any
 
 import typer
 
-from hundredx.cli.common import CHIP_HELP, SYSTEM_HELP, chip_ref, print_json, print_table, user_errors
+from hundredx.cli.common import (
+    CHIP_HELP,
+    OUT_HELP,
+    SYSTEM_HELP,
+    check_table_path,
+    chip_ref,
+    print_json,
+    print_table,
+    user_errors,
+    write_table,
+)
 from hundredx.errors import InputError
 
 
@@ -100,18 +110,24 @@ def _register_serve(app: typer.Typer) -> None:
               ttft_limit: float | None = typer.Option(None, help="TTFT limit for goodput (unit: s)"),
               tpot_limit: float | None = typer.Option(None, help="TPOT limit for goodput (unit: s)"),
               seed: int = typer.Option(0, help="random seed of arrivals, lengths and acceptance (unit: integer seed)"),
-              as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
+              as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+              out: str | None = typer.Option(None, "--out", help=OUT_HELP + "; CSV/Parquet: one row per "
+                                             "request")) -> None:
         """Simulate serving at request level: queues, continuous batching, paged KV, disaggregation."""
         from hundredx.serve import simulate
 
         with user_errors():
             chip = chip_ref(chip, system)
+            check_table_path(out)
             engine = dict(max_seqs=max_seqs, max_batched_tokens=max_batched_tokens, prefix_cache=prefix_cache)
             scn, deployment = _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv, disagg,
                                           prefill_tp, afd, spec, engine)
             workload = build_workload(isl, osl, requests, concurrency, rate, trace, ttft_limit, tpot_limit)
             result = _run(simulate, deployment, workload, seed, quiet=as_json)
-        _print_serve(scn, result.to_dict(), as_json)
+            data = {**result.to_dict(), "model": scn.model.id, "system": scn.system.id}
+            if out:
+                write_table(out, result, data)
+        _print_serve(scn, data, as_json)
 
 
 def _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv, disagg, prefill_tp, afd, spec,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from hundredx.cli.common import print_json, print_table, progress, user_errors
+from hundredx.cli.common import OUT_HELP, check_table_path, print_json, print_table, progress, user_errors, write_table
 
 
 def register(app: typer.Typer) -> None:
@@ -23,7 +23,9 @@ def register(app: typer.Typer) -> None:
                                                "parameters per fold (about a minute per scheme)"),
                  folds: int = typer.Option(5, help="folds of --cv k (unit: folds)"),
                  seed: int = typer.Option(0, help="seed of the --cv k fold assignment (unit: integer seed)"),
-                 as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
+                 as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+                 out: str | None = typer.Option(None, "--out", help=OUT_HELP + "; CSV/Parquet: one row per "
+                                                "case")) -> None:
         """Predict every case in FILES and report median/p90 APE per kind, the share of measured values inside the
         80% intervals (coverage) and their mean relative width; unpredicted cases are listed.
 
@@ -31,8 +33,11 @@ def register(app: typer.Typer) -> None:
         from hundredx.validate.runner import validate_files
 
         with user_errors():
+            check_table_path(out)
             with progress("validating cases" + (f" (--cv {cv})" if cv else ""), quiet=as_json):
                 report = validate_files(files, kind, calibration=calibration, cv=cv, folds=folds, seed=seed)
+            if out:
+                write_table(out, report)
         if as_json:
             print_json(report)
             return
