@@ -7,6 +7,19 @@ import typer
 from hundredx.cli.common import print_json, print_table, progress, user_errors
 
 
+def _plot_html(cols, idx, labels, path: str, stack: str) -> None:
+    import numpy as np
+
+    from hundredx.fileio import atomic_write
+    from hundredx.report.interactive import page, pareto_figure
+    from hundredx.search import pareto as view
+
+    ok = np.flatnonzero(np.asarray(cols["feasible"], dtype=bool))
+    x, y = np.asarray(cols[view.X], float)[ok], np.asarray(cols[view.Y], float)[ok]
+    front = np.searchsorted(ok, idx)
+    atomic_write(path, page(f"Pareto front: {stack}", [pareto_figure(x, y, labels[ok], front, stack)]), "plot")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("pareto")
     def pareto(directory: str | None = typer.Argument(None, help="a stored search (hundredx search --out DIR); "
@@ -20,7 +33,8 @@ def register(app: typer.Typer) -> None:
                tpot_limit: float | None = typer.Option(None, help="TPOT limit (unit: s)"),
                modes: str = typer.Option("agg,disagg", help="agg, disagg or both"),
                space: str | None = typer.Option(None, help="SPACE.yaml of the search"),
-               plot: str | None = typer.Option(None, help="write the front to FILE.png"),
+               plot: str | None = typer.Option(None, help="write the front to FILE.png (matplotlib) or FILE.html "
+                                               "(interactive plotly, offline)"),
                as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
         """Pareto front of output tokens/s per device vs tokens/s per user over a search's configurations."""
         from hundredx.cli.search_cmd import _space, question_from
@@ -41,7 +55,9 @@ def register(app: typer.Typer) -> None:
             idx = view.front(cols)
             labels = view.series_labels(cols)
             stack = f"{str(question.model).split('/')[-1]} on {question.chip}"
-            if plot:
+            if plot and plot.lower().endswith(".html"):
+                _plot_html(cols, idx, labels, plot, stack)
+            elif plot:
                 view.plot(cols, plot, stack)
         points = [{**shown(question, cols, int(i), units), "series": f"{labels[i]}, {stack}"} for i in idx]
         if as_json:

@@ -81,7 +81,8 @@ def plot_pareto(frame, path: str | Path, x: str = X_DEFAULT, y: str = Y_DEFAULT,
         pts = part[[x, y]].to_numpy(dtype=float)
         dots = ax.scatter(pts[:, 0], pts[:, 1], s=14, alpha=0.4)
         front = pts[pareto_front(pts)]
-        ax.plot(front[:, 0], front[:, 1], "-o", ms=4, color=np.asarray(dots.get_facecolor())[0][:3], label=str(name))
+        ax.plot(front[:, 0], front[:, 1], "-o", ms=4, color=np.asarray(dots.get_facecolor())[0][:3],
+                label=f"{label}={name}" if label else str(name))
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(y.replace("_", " "))
     ax.set_title(title)
