@@ -136,3 +136,32 @@ def test_hub_refuses_clearly_offline_and_uses_its_cache(tmp_path, monkeypatch):
     assert json.loads(r.stdout)["num_layers"] == 32
     bad = RUN.invoke(app, ["model", "show", "hf:../etc"])
     assert bad.exit_code == 2
+
+
+def test_chip_show_reads_a_file(files):
+    r = RUN.invoke(app, ["chip", "show", str(files / "chip.yaml"), "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["id"] == "my-npu" and d["standard_system"] == "hgx-h100-8+my-npu"
+    assert any(s.startswith("user-provided:") for s in d["sources"])
+
+
+def test_hub_unreachable_is_one_line(tmp_path, monkeypatch):
+    """With the network down, hf_hub_download raises; the refusal names the model and the way out."""
+    import sys
+    import types
+
+    fake = types.ModuleType("huggingface_hub")
+
+    def hf_hub_download(repo_id, filename):
+        raise ConnectionError("Failed to resolve 'huggingface.co'")
+
+    fake.hf_hub_download = hf_hub_download
+    monkeypatch.setitem(sys.modules, "huggingface_hub", fake)
+    monkeypatch.setenv("HUNDREDX_HOME", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with pytest.raises(InputError, match="ConnectionError.*pass a config.json path"):
+        hundredx.load_model("hf:someone/model")
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # the extra not installed
+    with pytest.raises(InputError, match=r"hundredx\[hub\]"):
+        hundredx.load_model("hf:someone/model")

@@ -36,14 +36,14 @@ def chip_list(as_json: bool = typer.Option(False, "--json", help="print one JSON
                 keep=("id", "vendor", "bf16", "fp8", "fp4", "GiB", "TB/s", "scale-up"))
 
 
-def chip_show(chip: str = typer.Argument(..., help="chip id (see `hundredx chip list`)"),
+def chip_show(chip: str = typer.Argument(..., help="chip id (see `hundredx chip list`) or a chip YAML file"),
               as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Every field of one chip, its standard system, and the sources."""
     from hundredx.chip.catalog import chip_to_dict, load_chip, load_system
 
     with user_errors():
         spec = load_chip(chip)
-        system = load_system(spec.id)
+        system = load_system(chip if str(chip).lower().endswith((".yaml", ".yml")) else spec.id)
     from hundredx.kernel.catalog import KINDS, kernels_on
 
     data = chip_to_dict(spec)
