@@ -100,6 +100,12 @@ def test_stack_file_names_a_chip_file_relative_to_itself(files):
 
     scn = load_stack(files / "stack.yaml")
     assert scn.system.chip.id == "my-npu" and scn.devices == 2
+    from hundredx.stackfile import parse_stack, stack_file
+
+    normal = stack_file(scn)  # names the chip file, so it reads back
+    assert normal["chip"]["system"] == str((files / "chip.yaml").resolve())
+    again = parse_stack(normal)
+    assert again.system.chip.id == "my-npu" and again.system.id == scn.system.id
 
 
 def test_model_from_dict_and_pretrained_config():

@@ -74,7 +74,13 @@ def _one_chip_system(chip: ChipSpec, path: str) -> SystemSpec:
 
 
 def system_file(path: str | Path) -> SystemSpec:
-    """The `SystemSpec` of a user's system file, or of a chip file (its `system:` or one chip)."""
+    """The `SystemSpec` of a user's system file, or of a chip file (its `system:` or one chip);
+    `extra["file"]` keeps the file's absolute path (a normalised stack file names it)."""
+    system = _system_file(path)
+    return dataclasses.replace(system, extra={**system.extra, "file": str(Path(path).resolve())})
+
+
+def _system_file(path: str | Path) -> SystemSpec:
     from hundredx.chip.catalog import _SYSTEM_FIELDS, _check_keys, _validate, chip_from_dict, load_chip, load_system
 
     raw = _read(path, "system")

@@ -157,7 +157,7 @@ def stack_file(scn: Scenario) -> dict:
     for key in ("ttft_limit_s", "tpot_limit_s"):
         if getattr(w, key) != float("inf"):
             workload[key] = getattr(w, key)
-    chip: dict[str, Any] = {"system": system.id, "devices": scn.devices}
+    chip: dict[str, Any] = {"system": system.extra.get("file", system.id), "devices": scn.devices}
     catalog = _catalog_chip(system.chip.id)
     for key, field in (("price_per_hour", "price_per_hour"), ("power_w", "tdp_w")):
         if catalog is None or getattr(catalog, field) != getattr(system.chip, field):
