@@ -129,3 +129,17 @@ def test_claims_text_is_not_cut(narrow):
     text = "".join(_columns(r.output))
     for c in data["claims"]:
         assert re.sub(r"\s+", "", c["claimed_text"]) in text
+
+
+def test_predict_breakdown_wraps_at_80_columns(narrow):
+    args = ["predict", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--chip", "h100-sxm"]
+    r = RUN.invoke(app, args)
+    assert r.exit_code == 0 and "…" not in r.output
+    assert all(len(line) <= 80 for line in r.output.splitlines())
+    data = json.loads(RUN.invoke(app, [*args, "--json"]).stdout)
+    decode = sorted((row for row in data["breakdown"] if row["phase"] == "decode"), key=lambda row: -row["time_s"])[:8]
+    table = r.output.split("decode step breakdown")[1]
+    cols = _columns(table)
+    ops = [line.split("│")[1].strip() for line in table.splitlines() if line.startswith("│")]
+    assert [row["op"] for row in decode] == [o for o in ops if o]  # op names whole, one line each
+    assert "".join(re.sub(r"\s+", "", row["source"]) for row in decode) == cols[-1]  # sources folded, not cut
