@@ -44,6 +44,11 @@ def _print(d) -> None:
     print_table("waterfall", ["step", "factor", "cumulative", "note"],
                 [[r["label"], fmt_factor(r.get("factor")), fmt_factor(r.get("cumulative")),
                   r.get("reason") or "; ".join(r.get("adjustments", []))] for r in x["waterfall"]])
+    again = [[c["label"], c["replanned"]["change"], c["replanned"]["reason"][:80]]
+             for c in x["combinations"] if c.get("replanned")]
+    if again:
+        print_table("combinations re-planned by the search (the kernel layer as a strategy)",
+                    ["combination", "old -> new", "why the literal degrees could not run"], again)
     mm = [[k.upper(), m["kind"], m["message"][:90],
            "-" if m["cost_fraction"] is None else f"{100 * m['cost_fraction']:.1f}%"]
           for k in ("a", "b") for m in x["mismatches"].get(k, [])]

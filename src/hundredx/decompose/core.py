@@ -9,11 +9,13 @@ Layers are swapped on the specs (scenario.compose: the model's ModelSpec, the ke
 RuntimeSpec, the chip layer's SystemSpec and devices). Combinations that cannot run as written
 are first moved to the nearest runnable stack (scenario/adjust.py: attention kernel -> auto on
 a chip without it, ep/tp to divisors, more tp/pp until one sequence fits), each move listed
-under `adjustments`. A
-combination that still cannot run (memory, SLO missed at batch 1, device limits) is reported
-with its reason; the Shapley factors are then *not computable* (each player's value uses
-all 8 coalitions) and are returned as null with the reason, while the one-at-a-time factors
-that do not need it are still given. A (nothing from B) and B (everything from B) are
+under `adjustments`. A combination that still cannot run (memory, SLO missed at batch 1,
+device limits) is re-planned: the kernel layer is a strategy, and the search finds the best
+degrees for that model on that chip under the same SLO and device budget (decompose/replan.py;
+`combinations[].replanned` says old -> new). Only when that fails too is it reported with its
+reason; the Shapley factors are then *not computable* (each player's value uses all 8
+coalitions) and are returned as null with the reason, while the one-at-a-time factors that do
+not need it are still given. A (nothing from B) and B (everything from B) are
 never adjusted: they run as written.
 """
 
@@ -29,6 +31,7 @@ from hundredx.decompose.shapley import coalitions, interaction, one_at_a_time, s
 from hundredx.decompose.waterfall import waterfall
 from hundredx.errors import InputError
 from hundredx.scenario import Scenario, compose
+from hundredx.scenario.compose import Layers
 
 _PLAYERS = ("model", "kernel", "chip")
 
@@ -63,16 +66,33 @@ def _label(s: frozenset) -> str:
     return " ".join(f"{p}:{'B' if p in s else 'A'}" for p in _PLAYERS)
 
 
-def _combo(a: Scenario, b: Scenario, s: frozenset, metric: str) -> tuple[dict, Evaluation | None]:
-    row: dict[str, Any] = {"from_b": sorted(s, key=_PLAYERS.index), "label": _label(s), "adjustments": []}
+def _replan(a: Scenario, take: dict, s: frozenset, metric: str, why: str) -> tuple[Scenario, Evaluation, dict]:
+    """The combination re-planned by the search (decompose/replan.py); InputError when that fails too."""
+    from hundredx.decompose.replan import replan
+
+    layers = Layers(take["model"].model, take["kernel"].runtime, take["chip"].system, take["chip"].devices,
+                    a.workload, a.batch_auto, _label(s))
+    scn, ev, info = replan(layers, lambda x: evaluate(x, metric), _label(s))
+    info["reason"] = why
+    return scn, cast(Evaluation, ev), info
+
+
+def _combo(a: Scenario, b: Scenario, s: frozenset, metric: str, replan: bool = True) -> tuple[dict, Evaluation | None]:
+    row: dict[str, Any] = {"from_b": sorted(s, key=_PLAYERS.index), "label": _label(s), "adjustments": [],
+                           "replanned": None}
+    mixed = 0 < len(s) < len(_PLAYERS)
+    take = {p: (b if p in s else a) for p in _PLAYERS}
     try:
-        take = {p: (b if p in s else a) for p in _PLAYERS}
-        scn = compose(take["model"], take["kernel"], take["chip"], workload_from=a,
-                      adjust=0 < len(s) < len(_PLAYERS), name=_label(s))
+        try:
+            scn = compose(take["model"], take["kernel"], take["chip"], workload_from=a, adjust=mixed, name=_label(s))
+            ev = evaluate(scn, metric)
+        except (InputError, Infeasible) as exc:
+            if not (mixed and replan):
+                raise
+            scn, ev, row["replanned"] = _replan(a, take, s, metric, str(exc))
         row["adjustments"] = list(scn.adjustments)
         row["devices"] = scn.devices
         row["parallelism"] = {k: getattr(scn.runtime, k) for k in ("tp", "pp", "ep", "dp")}
-        ev = evaluate(scn, metric)
     except (InputError, Infeasible) as exc:
         row.update(feasible=False, reason=str(exc), value=None)
         return row, None
@@ -104,14 +124,14 @@ def _check_prices(a: Scenario, b: Scenario, metric: str) -> None:
 
 
 def decompose(a: Scenario, b: Scenario, metric: str = DEFAULT_METRIC, steps: Sequence[Any] | None = None,
-              mismatches: bool = True, with_waterfall: bool = True) -> Decomposition:
+              mismatches: bool = True, with_waterfall: bool = True, replan: bool = True) -> Decomposition:
     """Decompose the B/A ratio of `metric` into model, kernel and chip factors (module docstring)."""
     metric = metric_name(metric)
     _check_prices(a, b, metric)
     values: dict[frozenset, float | None] = {}
     rows, evs = [], {}
     for s in coalitions(_PLAYERS):
-        row, ev = _combo(a, b, s, metric)
+        row, ev = _combo(a, b, s, metric, replan)
         rows.append(row)
         values[s] = ev.goodness if ev else None
         evs[row["label"]] = ev
@@ -123,6 +143,10 @@ def decompose(a: Scenario, b: Scenario, metric: str = DEFAULT_METRIC, steps: Seq
     v_full, v_empty = values[full], values[empty]
     total = v_full / v_empty if v_full and v_empty else None
     missing = [r for r in rows if not r["feasible"]]
+    for r in rows:
+        if r["replanned"]:
+            info = r["replanned"]
+            notes.append(f"{r['label']} re-planned by the search ({info['change']}): {info['reason']}")
     if missing:
         shap = None
         notes.append("Shapley factors not computable: " + "; ".join(f"{r['label']}: {r['reason']}" for r in missing))
