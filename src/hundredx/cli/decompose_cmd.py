@@ -29,6 +29,13 @@ def _write_report(path: str, d, sa, sb, png: str | None = None) -> None:
     atomic_write_many(files, "html")
 
 
+def fmt_band(band) -> str:
+    """'x1.2-x3.4' for an interval of factors, '-' without one."""
+    from hundredx.report.charts import fmt_factor
+
+    return "-" if not band else f"{fmt_factor(band[0])}-{fmt_factor(band[1])}"
+
+
 def _print(d) -> None:
     from hundredx.report.charts import fmt_factor
 
@@ -37,10 +44,13 @@ def _print(d) -> None:
                 ["", "stack", "value", "batch"],
                 [[k.upper(), x[k]["name"], f"{x[k].get('value', float('nan')):.4g}" if x[k].get("value") else "-",
                   x[k].get("batch", "-")] for k in ("a", "b")])
-    shap, oat = x["shapley"] or {}, x["one_at_a_time"]
-    rows = [[p, fmt_factor(shap.get(p)), fmt_factor(oat.get(p))] for p in ("model", "kernel", "chip")]
-    rows += [["interaction", "", fmt_factor(x["interaction"])], ["total", fmt_factor(x["total"]), ""]]
-    print_table("per-layer factors", ["layer", "Shapley", "one at a time"], rows)
+    shap, oat, iv = x["shapley"] or {}, x["one_at_a_time"], x.get("intervals") or {}
+    rows = [[p, fmt_factor(shap.get(p)), fmt_band((iv.get("shapley") or {}).get(p)), fmt_factor(oat.get(p)),
+             fmt_band((iv.get("one_at_a_time") or {}).get(p))] for p in ("model", "kernel", "chip")]
+    rows += [["interaction", "", "", fmt_factor(x["interaction"]), fmt_band(iv.get("interaction"))],
+             ["total", fmt_factor(x["total"]), fmt_band(iv.get("total")), "", ""]]
+    print_table("per-layer factors (80% intervals from the predictions' intervals)",
+                ["layer", "Shapley", "80%", "one at a time", "80%"], rows)
     print_table("waterfall", ["step", "factor", "cumulative", "note"],
                 [[r["label"], fmt_factor(r.get("factor")), fmt_factor(r.get("cumulative")),
                   r.get("reason") or "; ".join(r.get("adjustments", []))] for r in x["waterfall"]])
@@ -61,13 +71,18 @@ def _print(d) -> None:
 def _print_curve(points: list[dict]) -> None:
     from hundredx.report.charts import fmt_factor
 
-    rows = [[f"{p['tokens_per_s_per_user']:g}", f"{1e3 * p['tpot_limit_s']:.3g} ms", fmt_factor(p["total"]),
-             *[fmt_factor((p["shapley"] or {}).get(k)) for k in ("model", "kernel", "chip")],
-             fmt_factor(p["interaction"]), f"{p['a'].get('limited_by') or '-'} / {p['b'].get('limited_by') or '-'}"]
-            for p in points]
-    print_table("decomposition over interactivity (Shapley factors at each point)",
-                ["tok/s/user", "TPOT limit", "total", "model", "kernel", "chip", "interaction", "limited by A / B"],
-                rows)
+    rows = []
+    for p in points:
+        iv = p.get("intervals") or {}
+        rows.append([f"{p['tokens_per_s_per_user']:g}", f"{1e3 * p['tpot_limit_s']:.3g} ms",
+                     f"{fmt_factor(p['total'])} ({fmt_band(iv.get('total'))})",
+                     *[fmt_factor((p["shapley"] or {}).get(k)) for k in ("model", "kernel", "chip")],
+                     fmt_factor(p["interaction"]),
+                     f"{p['a'].get('limited_by') or '-'} / {p['b'].get('limited_by') or '-'}",
+                     str(len(p.get("replanned") or [])) if p.get("replanned") else "-"])
+    print_table("decomposition over interactivity (Shapley factors at each point; total with its 80% interval)",
+                ["tok/s/user", "TPOT limit", "total (80%)", "model", "kernel", "chip", "interaction",
+                 "limited by A / B", "re-planned"], rows)
 
 
 def register(app: typer.Typer) -> None:

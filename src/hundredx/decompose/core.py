@@ -17,6 +17,10 @@ reason; the Shapley factors are then *not computable* (each player's value uses 
 coalitions) and are returned as null with the reason, while the one-at-a-time factors that do
 not need it are still given. A (nothing from B) and B (everything from B) are
 never adjusted: they run as written.
+
+`intervals`: 80% intervals of the total, each Shapley and one-at-a-time factor and the
+interaction, carried through from each combination's prediction interval
+(decompose/uncertainty.py).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any, cast
 
 from hundredx.decompose.metrics import DEFAULT_METRIC, METRICS, Evaluation, Infeasible, evaluate, metric_name
 from hundredx.decompose.shapley import coalitions, interaction, one_at_a_time, shapley_factors
+from hundredx.decompose.uncertainty import factor_intervals
 from hundredx.decompose.waterfall import waterfall
 from hundredx.errors import InputError
 from hundredx.scenario import Scenario, compose
@@ -52,6 +57,7 @@ class Decomposition:
     combinations: list[dict]
     notes: list[str] = field(default_factory=list)
     evaluations: dict = field(default_factory=dict, repr=False)
+    intervals: dict = field(default_factory=dict)  # 80% intervals of the factors (decompose/uncertainty.py)
 
     def to_dict(self) -> dict:
         return {"metric": self.metric, "direction": self.direction, "unit": self.unit,
@@ -59,7 +65,8 @@ class Decomposition:
                     " (for a lower-is-better metric: A's value / B's value)" if self.direction == "lower" else ""),
                 "a": self.a, "b": self.b, "total": self.total, "shapley": self.shapley,
                 "one_at_a_time": self.one_at_a_time, "interaction": self.interaction, "waterfall": self.waterfall,
-                "mismatches": self.mismatches, "combinations": self.combinations, "notes": self.notes}
+                "mismatches": self.mismatches, "combinations": self.combinations, "notes": self.notes,
+                "intervals": self.intervals}
 
 
 def _label(s: frozenset) -> str:
@@ -96,7 +103,7 @@ def _combo(a: Scenario, b: Scenario, s: frozenset, metric: str, replan: bool = T
     except (InputError, Infeasible) as exc:
         row.update(feasible=False, reason=str(exc), value=None)
         return row, None
-    row.update(feasible=True, reason=None, value=ev.value, goodness=ev.goodness, batch=ev.batch,
+    row.update(feasible=True, reason=None, value=ev.value, interval=ev.interval, goodness=ev.goodness, batch=ev.batch,
                limited_by=ev.limited_by, output_tokens_per_s_per_device=ev.tokens_per_s_per_device,
                tpot_s=ev.tpot_s, ttft_s=ev.ttft_s)
     return row, ev
@@ -129,11 +136,13 @@ def decompose(a: Scenario, b: Scenario, metric: str = DEFAULT_METRIC, steps: Seq
     metric = metric_name(metric)
     _check_prices(a, b, metric)
     values: dict[frozenset, float | None] = {}
+    bounds: dict[frozenset, tuple[float, float] | None] = {}
     rows, evs = [], {}
     for s in coalitions(_PLAYERS):
         row, ev = _combo(a, b, s, metric, replan)
         rows.append(row)
         values[s] = ev.goodness if ev else None
+        bounds[s] = ev.goodness_interval if ev else None
         evs[row["label"]] = ev
     full = frozenset(_PLAYERS)
     empty: frozenset[str] = frozenset()
@@ -164,8 +173,9 @@ def decompose(a: Scenario, b: Scenario, metric: str = DEFAULT_METRIC, steps: Seq
         found = {"a": [m.to_dict() for m in find_mismatches(a, ev_a)],
                  "b": [m.to_dict() for m in find_mismatches(b, ev_b)]}
     direction, unit = METRICS[metric]
+    intervals = factor_intervals(values, bounds, _PLAYERS)
     return Decomposition(metric, direction, unit, _describe(a, ev_a), _describe(b, ev_b), total, shap, oat, inter,
-                         falls, found, rows, notes, {"a": ev_a, "b": ev_b})
+                         falls, found, rows, notes, {"a": ev_a, "b": ev_b}, intervals)
 
 
 def check_product(d: Decomposition, tol: float = 1e-9) -> bool:
