@@ -76,3 +76,25 @@ def test_real_decomposition_carries_intervals():
         assert _inside(x["intervals"]["shapley"][p], d.shapley[p])
     assert x["a"]["interval"][0] <= x["a"]["value"] <= x["a"]["interval"][1]
     assert all(c["interval"] is not None for c in x["combinations"])
+
+
+def test_curve_points_carry_intervals_and_the_report_shows_the_curve(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from hundredx.cli.app import app
+
+    a, b = str(EX / "llama70b-h100-bf16.yaml"), str(EX / "llama70b-b200-fp8.yaml")
+    r = CliRunner().invoke(app, ["decompose", a, b, "--sweep", "20", "--sweep", "50", "--json"])
+    assert r.exit_code == 0, r.output
+    points = json.loads(r.output)["curve"]
+    assert [p["tokens_per_s_per_user"] for p in points] == [20.0, 50.0]
+    for p in points:
+        assert _inside(p["intervals"]["total"], p["total"])
+        assert all(_inside(p["intervals"]["shapley"][k], p["shapley"][k]) for k in P)
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(app, ["report", a, b, "--html", str(out), "--sweep", "20", "--sweep", "50"])
+    assert r.exit_code == 0, r.output
+    page = out.read_text()
+    assert "Over interactivity" in page and page.count("<svg") >= 3 and "80% interval" in page

@@ -17,11 +17,11 @@ def _run(a: str, b: str, metric: str, waterfall: list[str] | None):
     return sa, sb, decompose(sa, sb, metric=metric, steps=load_steps(waterfall))
 
 
-def _write_report(path: str, d, sa, sb, png: str | None = None) -> None:
-    """The HTML report (and the waterfall PNG): written together, or neither."""
+def _write_report(path: str, d, sa, sb, png: str | None = None, out: dict | None = None) -> None:
+    """The HTML report (and the waterfall PNG): written together, or neither; `out` adds the curve."""
     from hundredx.report import render_html
 
-    files = {path: render_html(d.to_dict(), d.evaluations, {"a": sa.chip, "b": sb.chip})}
+    files = {path: render_html(out or d.to_dict(), d.evaluations, {"a": sa.chip, "b": sb.chip})}
     if png:
         from hundredx.report.charts import waterfall_chart
 
@@ -34,6 +34,13 @@ def fmt_band(band) -> str:
     from hundredx.report.charts import fmt_factor
 
     return "-" if not band else f"{fmt_factor(band[0])}-{fmt_factor(band[1])}"
+
+
+def _curve(sa, sb, sweep: list[float] | None, metric: str) -> dict:
+    from hundredx.decompose.curve import DEFAULT_USER_RATES, decompose_curve, summary
+
+    points = decompose_curve(sa, sb, sweep or DEFAULT_USER_RATES, metric)
+    return {"curve": [p.to_dict() for p in points], "curve_summary": summary(points)}
 
 
 def _print(d) -> None:
@@ -106,12 +113,9 @@ def register(app: typer.Typer) -> None:
             sa, sb, d = _run(a, b, metric, waterfall)
             out = d.to_dict()
             if sweep or curve:
-                from hundredx.decompose.curve import DEFAULT_USER_RATES, decompose_curve, summary
-
-                points = decompose_curve(sa, sb, sweep or DEFAULT_USER_RATES, metric)
-                out.update(curve=[p.to_dict() for p in points], curve_summary=summary(points))
+                out.update(_curve(sa, sb, sweep, metric))
             if html_out:
-                _write_report(html_out, d, sa, sb)
+                _write_report(html_out, d, sa, sb, out=out)
         if as_json:
             print_json(out)
             return
@@ -127,11 +131,18 @@ def register(app: typer.Typer) -> None:
         png: str | None = typer.Option(None, "--png", help="also write the waterfall chart as PNG"),
         metric: str = typer.Option("output_tokens_per_s_per_device", help="metric to decompose"),
         waterfall: list[str] | None = typer.Option(None, "--waterfall", help="step file (repeatable, in order)"),
+        sweep: list[float] | None = typer.Option(None, "--sweep", help="interactivity point in tokens/s per user "
+                                                 "(repeatable): adds the curve section"),
+        curve: bool = typer.Option(False, "--curve", help="add the curve over the default interactivity points"),
     ) -> None:
-        """Write a self-contained HTML report (waterfall, roofline, memory, mismatches) for A vs B."""
+        """Write a self-contained HTML report (factors with intervals, waterfall, roofline, memory, mismatches,
+        and with --sweep/--curve the factors over interactivity) for A vs B."""
         with user_errors():
             sa, sb, d = _run(a, b, metric, waterfall)
-            _write_report(html_out, d, sa, sb, png)
+            out = d.to_dict()
+            if sweep or curve:
+                out.update(_curve(sa, sb, sweep, metric))
+            _write_report(html_out, d, sa, sb, png, out)
         typer.echo(f"wrote {html_out}" + (f" and {png}" if png else ""))
 
     @app.command("claims")
