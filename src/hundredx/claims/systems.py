@@ -5,12 +5,28 @@ the compound yearly gain. Scenario claims use the stack files shipped in hundred
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from hundredx.claims import EXACT, RANGE, SYSTEM, Claim, judge, make, not_checkable
 from hundredx.claims.stacks import example, step_names
 
 PLAUSIBLE_RATE = 20.0  # tokens/s per user = the example stacks' 50 ms TPOT limit
+
+
+@lru_cache(maxsize=1)
+def _h100_curve() -> tuple:
+    """The 16x H100 FP8 -> GB200 NVL72 NVFP4 curve (one re-planned combination per point), computed once."""
+    from hundredx.decompose.curve import DEFAULT_USER_RATES, decompose_curve
+
+    return tuple(decompose_curve(example("dsr1-h100-fp8.yaml"), example("dsr1-gb200-nvl72-fp4.yaml"),
+                                 DEFAULT_USER_RATES))
+
+
+def _h100_range() -> list[float] | None:
+    totals = [p.total for p in _h100_curve() if p.total]
+    return [min(totals), max(totals)] if totals else None
 
 
 def hopper_to_blackwell(cid, text, src) -> Claim:
@@ -29,7 +45,8 @@ def hopper_to_blackwell(cid, text, src) -> Claim:
            f"tokens/s per GPU at the largest batch meeting the TPOT limit, 1024/1024 tokens. At {PLAUSIBLE_RATE:g} "
            f"tokens/s per user: x{at.total:.1f} (Shapley {shap}). Over interactivity (tokens/s/user: gain): {curve}. "
            "The gain grows as the limit tightens, where Hopper must shrink its batch; the claim does not state its "
-           "operating point")
+           "operating point" + (f". From 16x H100 (the pair of the thirty-x waterfall) it is x{h1[0]:.0f}-x{h1[1]:.0f} "
+                                "over the same sweep" if (h1 := _h100_range()) else ""))
     return make(cid, text, src, 30.0, at.total, "x", SYSTEM, why, range=s.get("total"),
                 point=f"{PLAUSIBLE_RATE:g} tokens/s per user (50 ms TPOT), the interactive limit the example "
                       "stacks use",
@@ -60,7 +77,7 @@ def thirty_waterfall(cid, text, src) -> Claim:
            + "; ".join(parts) + f"; total x{d.total:.1f}. The chip step is large because 16 H100s barely meet the "
            "limit at a small batch while B200's memory and bandwidth allow a much larger one")
     return make(cid, text, src, 30.0, d.total, "x", SYSTEM, why, point="16x H100 -> 72x GB200 at 20 tokens/s per user",
-                details={"steps": found})
+                range=_h100_range(), details={"steps": found})
 
 
 def nvlink_gap(cid, text, src) -> Claim:
@@ -73,7 +90,7 @@ def nvlink_gap(cid, text, src) -> Claim:
            f". The sentence is about H100, where it is {h100:.0f}x: the thesis is wrong here — its 18x sets NVLink4's "
            "900 GB/s, a bidirectional figure, against 50 GB/s of one-way InfiniBand")
     return make(cid, text, src, 18.0, h100, "x", EXACT, why, point="HGX H100 (the generation the sentence names)",
-                details=ratios)
+                range=[min(ratios.values()), max(ratios.values())], details=ratios)
 
 
 def _dispatch_s(system_id: str, ep: int, library: str = "deepep") -> float:
@@ -109,23 +126,31 @@ def nvlink_domain_alltoall(cid, text, src) -> Claim:
                 details={"nvl72_s": nvl72, "hgx_b200_s": hgx, "torus_s": torus, "torus_system": TORUS})
 
 
-def expert_placement(cid, text, src) -> Claim:
+def _placement(alpha: float):
     from hundredx.chip import load_system
     from hundredx.kernel.ep_placement import compare_placements
 
     rng = np.random.default_rng(0)
-    probs = rng.dirichlet(np.full(256, 0.3))  # ASSUMPTION: skewed expert popularity (a Dirichlet(0.3) draw)
+    probs = rng.dirichlet(np.full(256, alpha))  # ASSUMPTION: skewed expert popularity (a Dirichlet(alpha) draw)
     res = compare_placements(load_system("hgx-h200-8", devices=32), probs, ep=32, topk=8, hidden=7168, tokens=4096)
-    ratio = res.naive_leaving_share / max(res.aware_leaving_share, 1e-9)
+    return res, res.naive_leaving_share / max(res.aware_leaving_share, 1e-9)
+
+
+def expert_placement(cid, text, src) -> Claim:
+    res, ratio = _placement(0.3)
+    by_alpha = {a: _placement(a)[1] for a in (0.1, 1.0)}
+    by_alpha[0.3] = ratio
     why = (f"kernel.ep_placement on 4x HGX H200 (EP 32, 8-GPU domains), 256 experts top-8, skewed routing "
            f"(ASSUMPTION: Dirichlet(0.3) popularity): pairs leaving the domain naive "
            f"{100 * res.naive_leaving_share:.0f}% "
            f"vs co-activation-aware {100 * res.aware_leaving_share:.0f}% (x{ratio:.2f}); dispatch "
            f"{res.naive_time_s * 1e6:.0f} -> {res.aware_time_s * 1e6:.0f} us. The gain depends on how correlated "
-           "routing "
-           "is, which the claim does not state")
+           f"routing is, which the claim does not state: Dirichlet(0.1) x{by_alpha[0.1]:.2f}, Dirichlet(1.0) "
+           f"x{by_alpha[1.0]:.2f}")
     return make(cid, text, src, 1.0, ratio, "x", SYSTEM, why, "at_least",
-                details={"naive": res.naive_leaving_share, "aware": res.aware_leaving_share})
+                range=[min(by_alpha.values()), max(by_alpha.values())],
+                point="Dirichlet(0.3) expert popularity, 4096 tokens, EP 32 over 8-GPU domains",
+                details={"naive": res.naive_leaving_share, "aware": res.aware_leaving_share, "by_alpha": by_alpha})
 
 
 def _rubin_ratio(fmt: str) -> tuple[float, bool]:
@@ -183,13 +208,15 @@ def yearly_gain(cid, text, src) -> Claim:
     if d.total is None:
         return not_checkable(cid, text, src, [40, 60], "x/year", "; ".join(d.notes))
     per_year = d.total ** (1.0 / years)
+    h1 = _h100_range()
     why = (f"the modelled generations H100 FP8 ({a.chip.year}) -> GB200 NVL72 NVFP4 ({b.chip.year}) for DeepSeek-R1 at "
            f"20 tokens/s per user: x{d.total:.0f} over {years} years = x{per_year:.1f} per year as the product of "
            f"Shapley factors " + ", ".join(f"{k} x{v:.2f}" for k, v in (d.shapley or {}).items()) +
+           (f" (over 5-100 tokens/s per user: x{h1[0] ** (1 / years):.1f}-x{h1[1] ** (1 / years):.1f} per year)"
+            if h1 else "") +
            ". Yearly cost declines quoted elsewhere also include price cuts and model distillation, which this "
            "product leaves out")
     return make(cid, text, src, [40.0, 60.0], per_year, "x/year", RANGE, why, "range",
                 point="throughput per GPU at a fixed model quality (DeepSeek-R1), 20 tokens/s/user",
+                range=[x ** (1.0 / years) for x in h1] if h1 else None,
                 details={"total": d.total, "years": years, "shapley": d.shapley})
-
-
