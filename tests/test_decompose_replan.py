@@ -64,3 +64,19 @@ def test_every_pair_of_examples_decomposes(fa, fb):
     assert d.total is not None and d.shapley is not None, d.notes
     assert math.isclose(math.prod(d.shapley.values()), d.total, rel_tol=1e-9)
     assert all(c["feasible"] for c in d.combinations)
+
+
+def test_failed_replan_keeps_both_reasons(dsr1, monkeypatch):
+    import hundredx.decompose.replan as rp
+    from hundredx.errors import InputError
+
+    def refuse(*args, **kwargs):
+        raise InputError("kernel", "x", "re-plan found no deployment that runs")
+
+    monkeypatch.setattr(rp, "replan", refuse)
+    a, b, _ = dsr1
+    d = decompose(a, b, mismatches=False, with_waterfall=False)
+    bad = [c for c in d.combinations if not c["feasible"]]
+    assert [c["label"] for c in bad] == ["model:A kernel:B chip:A"]
+    assert "do not fit" in bad[0]["reason"] and "re-planning by the search failed too" in bad[0]["reason"]
+    assert d.shapley is None

@@ -79,7 +79,10 @@ def _replan(a: Scenario, take: dict, s: frozenset, metric: str, why: str) -> tup
 
     layers = Layers(take["model"].model, take["kernel"].runtime, take["chip"].system, take["chip"].devices,
                     a.workload, a.batch_auto, _label(s))
-    scn, ev, info = replan(layers, lambda x: evaluate(x, metric), _label(s))
+    try:
+        scn, ev, info = replan(layers, lambda x: evaluate(x, metric), _label(s))
+    except (InputError, Infeasible) as exc:
+        raise Infeasible(f"{why}; re-planning by the search failed too: {exc}") from None
     info["reason"] = why
     return scn, cast(Evaluation, ev), info
 
