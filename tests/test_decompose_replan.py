@@ -57,7 +57,8 @@ def test_describe_names_only_what_changed():
     assert describe(new, new) == "same degrees"
 
 
-@pytest.mark.parametrize(("fa", "fb"), list(itertools.combinations(STACKS, 2)))
+@pytest.mark.slow
+@pytest.mark.parametrize(("fa", "fb"), list(itertools.permutations(STACKS, 2)))
 def test_every_pair_of_examples_decomposes(fa, fb):
     a, b = load_stack(EX / fa), load_stack(EX / fb)
     d = decompose(a, b, mismatches=False, with_waterfall=False)
@@ -80,3 +81,21 @@ def test_failed_replan_keeps_both_reasons(dsr1, monkeypatch):
     assert [c["label"] for c in bad] == ["model:A kernel:B chip:A"]
     assert "do not fit" in bad[0]["reason"] and "re-planning by the search failed too" in bad[0]["reason"]
     assert d.shapley is None
+
+
+def test_cli_reports_replanned_combinations():
+    import json
+
+    from typer.testing import CliRunner
+
+    from hundredx.cli.app import app
+
+    a, b = str(EX / "dsr1-h100-fp8.yaml"), str(EX / "dsr1-gb200-nvl72-fp4.yaml")
+    r = CliRunner().invoke(app, ["decompose", a, b, "--json"])
+    assert r.exit_code == 0, r.output
+    rows = [c for c in json.loads(r.output)["combinations"] if c["replanned"]]
+    assert rows and "->" in rows[0]["replanned"]["change"]
+    r = CliRunner().invoke(app, ["decompose", a, b, "--no-replan", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["shapley"] is None
+    r = CliRunner().invoke(app, ["decompose", a, b], env={"COLUMNS": "200"})
+    assert r.exit_code == 0 and "re-planned by the search" in r.output

@@ -9,12 +9,12 @@ from hundredx.cli.common import print_json, print_table, user_errors
 from hundredx.fileio import atomic_write_many
 
 
-def _run(a: str, b: str, metric: str, waterfall: list[str] | None):
+def _run(a: str, b: str, metric: str, waterfall: list[str] | None, replan: bool = True):
     from hundredx.decompose import decompose
     from hundredx.stackfile import load_stack, load_steps
 
     sa, sb = load_stack(a), load_stack(b)
-    return sa, sb, decompose(sa, sb, metric=metric, steps=load_steps(waterfall))
+    return sa, sb, decompose(sa, sb, metric=metric, steps=load_steps(waterfall), replan=replan)
 
 
 def _write_report(path: str, d, sa, sb, png: str | None = None, out: dict | None = None) -> None:
@@ -36,10 +36,10 @@ def fmt_band(band) -> str:
     return "-" if not band else f"{fmt_factor(band[0])}-{fmt_factor(band[1])}"
 
 
-def _curve(sa, sb, sweep: list[float] | None, metric: str) -> dict:
+def _curve(sa, sb, sweep: list[float] | None, metric: str, replan: bool = True) -> dict:
     from hundredx.decompose.curve import DEFAULT_USER_RATES, decompose_curve, summary
 
-    points = decompose_curve(sa, sb, sweep or DEFAULT_USER_RATES, metric)
+    points = decompose_curve(sa, sb, sweep or DEFAULT_USER_RATES, metric, replan)
     return {"curve": [p.to_dict() for p in points], "curve_summary": summary(points)}
 
 
@@ -106,14 +106,16 @@ def register(app: typer.Typer) -> None:
                                                  "(TPOT limit = 1/rate; repeatable): the factors at each point"),
         curve: bool = typer.Option(False, "--curve", help="sweep the default interactivity points (5-100 tokens/s "
                                    "per user)"),
+        replan: bool = typer.Option(True, "--replan/--no-replan", help="re-plan a combination that cannot run with "
+                                    "the search (the kernel layer as a strategy); --no-replan reports it as not run"),
     ) -> None:
         """Decompose B/A into model, kernel and chip factors (Shapley), interaction, waterfall, mismatches;
         with --sweep/--curve, also as a curve over interactivity."""
         with user_errors():
-            sa, sb, d = _run(a, b, metric, waterfall)
+            sa, sb, d = _run(a, b, metric, waterfall, replan)
             out = d.to_dict()
             if sweep or curve:
-                out.update(_curve(sa, sb, sweep, metric))
+                out.update(_curve(sa, sb, sweep, metric, replan))
             if html_out:
                 _write_report(html_out, d, sa, sb, out=out)
         if as_json:

@@ -60,13 +60,13 @@ def _check_rates(rates: Sequence[float]) -> list[float]:
 
 
 def decompose_curve(a: Scenario, b: Scenario, user_rates: Sequence[float] = DEFAULT_USER_RATES,
-                    metric: str = DEFAULT_METRIC) -> list[CurvePoint]:
+                    metric: str = DEFAULT_METRIC, replan: bool = True) -> list[CurvePoint]:
     """Decompose B/A at each interactivity point (tokens/s per user; TPOT limit = 1 / rate)."""
     out = []
     for rate in _check_rates(user_rates):
         change = {"workload.tpot_limit_s": 1.0 / rate, "workload.batch": "auto"}
         pa, pb = with_changes(a, change), with_changes(b, change)
-        d = decompose(pa, pb, metric, mismatches=False, with_waterfall=False)
+        d = decompose(pa, pb, metric, mismatches=False, with_waterfall=False, replan=replan)
         keep = ("value", "interval", "batch", "limited_by", "tpot_s", "output_tokens_per_s_per_device")
         again = [f"{c['label']}: {c['replanned']['change']}" for c in d.combinations if c.get("replanned")]
         out.append(CurvePoint(rate, 1.0 / rate, d.total, d.shapley, d.one_at_a_time, d.interaction,
