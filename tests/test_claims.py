@@ -47,6 +47,8 @@ def test_curve_claim_states_its_range_and_point(claims):
     h = claims["hopper_to_blackwell_moe"]
     assert h.range and h.range[0] < h.tool <= h.range[1] and "tokens/s per user" in h.point
     assert len(h.details["curve"]) >= 5
+    lo, hi = h.details["interval"]
+    assert lo <= h.tool <= hi and "80% interval" in h.why
 
 
 def test_circular_evidence_is_not_checkable(claims):
