@@ -99,3 +99,16 @@ def test_cli_reports_replanned_combinations():
     assert r.exit_code == 0 and json.loads(r.output)["shapley"] is None
     r = CliRunner().invoke(app, ["decompose", a, b], env={"COLUMNS": "200"})
     assert r.exit_code == 0 and "re-planned by the search" in r.output
+
+
+def test_replan_all_replans_every_mixed_combination(dsr1):
+    a, b, d_auto = dsr1
+    d = decompose(a, b, mismatches=False, with_waterfall=False, replan="all")
+    mixed = [c for c in d.combinations if 0 < len(c["from_b"]) < 3]
+    assert all(c["replanned"] for c in mixed)
+    ends = [c for c in d.combinations if len(c["from_b"]) in (0, 3)]
+    assert all(c["replanned"] is None for c in ends)
+    assert d.total == pytest.approx(d_auto.total)  # A and B run as written either way
+    assert math.isclose(math.prod(d.shapley.values()), d.total, rel_tol=1e-9)
+    with pytest.raises(Exception, match="replan"):
+        decompose(a, b, mismatches=False, with_waterfall=False, replan="sometimes")

@@ -9,7 +9,7 @@ from hundredx.cli.common import print_json, print_table, user_errors
 from hundredx.fileio import atomic_write_many
 
 
-def _run(a: str, b: str, metric: str, waterfall: list[str] | None, replan: bool = True):
+def _run(a: str, b: str, metric: str, waterfall: list[str] | None, replan: bool | str = True):
     from hundredx.decompose import decompose
     from hundredx.stackfile import load_stack, load_steps
 
@@ -36,7 +36,7 @@ def fmt_band(band) -> str:
     return "-" if not band else f"{fmt_factor(band[0])}-{fmt_factor(band[1])}"
 
 
-def _curve(sa, sb, sweep: list[float] | None, metric: str, replan: bool = True) -> dict:
+def _curve(sa, sb, sweep: list[float] | None, metric: str, replan: bool | str = True) -> dict:
     from hundredx.decompose.curve import DEFAULT_USER_RATES, decompose_curve, summary
 
     points = decompose_curve(sa, sb, sweep or DEFAULT_USER_RATES, metric, replan)
@@ -108,14 +108,17 @@ def register(app: typer.Typer) -> None:
                                    "per user)"),
         replan: bool = typer.Option(True, "--replan/--no-replan", help="re-plan a combination that cannot run with "
                                     "the search (the kernel layer as a strategy); --no-replan reports it as not run"),
+        replan_all: bool = typer.Option(False, "--replan-all", help="re-plan every mixed combination with the "
+                                        "search, not only those that cannot run (A and B run as written)"),
     ) -> None:
         """Decompose B/A into model, kernel and chip factors (Shapley), interaction, waterfall, mismatches;
         with --sweep/--curve, also as a curve over interactivity."""
         with user_errors():
-            sa, sb, d = _run(a, b, metric, waterfall, replan)
+            mode: bool | str = "all" if replan_all else replan
+            sa, sb, d = _run(a, b, metric, waterfall, mode)
             out = d.to_dict()
             if sweep or curve:
-                out.update(_curve(sa, sb, sweep, metric, replan))
+                out.update(_curve(sa, sb, sweep, metric, mode))
             if html_out:
                 _write_report(html_out, d, sa, sb, out=out)
         if as_json:

@@ -87,19 +87,33 @@ def _replan(a: Scenario, take: dict, s: frozenset, metric: str, why: str) -> tup
     return scn, cast(Evaluation, ev), info
 
 
-def _combo(a: Scenario, b: Scenario, s: frozenset, metric: str, replan: bool = True) -> tuple[dict, Evaluation | None]:
+REPLAN_MODES = (True, False, "all")
+_BY_CHOICE = "re-planned by choice (replan='all'): every mixed combination runs the search's degrees"
+
+
+def _combo(a: Scenario, b: Scenario, s: frozenset, metric: str, replan: bool | str = True
+           ) -> tuple[dict, Evaluation | None]:
     row: dict[str, Any] = {"from_b": sorted(s, key=_PLAYERS.index), "label": _label(s), "adjustments": [],
                            "replanned": None}
     mixed = 0 < len(s) < len(_PLAYERS)
     take = {p: (b if p in s else a) for p in _PLAYERS}
     try:
-        try:
-            scn = compose(take["model"], take["kernel"], take["chip"], workload_from=a, adjust=mixed, name=_label(s))
-            ev = evaluate(scn, metric)
-        except (InputError, Infeasible) as exc:
-            if not (mixed and replan):
-                raise
-            scn, ev, row["replanned"] = _replan(a, take, s, metric, str(exc))
+        got = None
+        if mixed and replan == "all":
+            try:
+                got = _replan(a, take, s, metric, _BY_CHOICE)
+                scn, ev, row["replanned"] = got
+            except Infeasible:
+                got = None  # the literal degrees (adjusted) are tried next
+        if got is None:
+            try:
+                scn = compose(take["model"], take["kernel"], take["chip"], workload_from=a, adjust=mixed,
+                              name=_label(s))
+                ev = evaluate(scn, metric)
+            except (InputError, Infeasible) as exc:
+                if not (mixed and replan is True):
+                    raise
+                scn, ev, row["replanned"] = _replan(a, take, s, metric, str(exc))
         row["adjustments"] = list(scn.adjustments)
         row["devices"] = scn.devices
         row["parallelism"] = {k: getattr(scn.runtime, k) for k in ("tp", "pp", "ep", "dp")}
@@ -134,9 +148,14 @@ def _check_prices(a: Scenario, b: Scenario, metric: str) -> None:
 
 
 def decompose(a: Scenario, b: Scenario, metric: str = DEFAULT_METRIC, steps: Sequence[Any] | None = None,
-              mismatches: bool = True, with_waterfall: bool = True, replan: bool = True) -> Decomposition:
-    """Decompose the B/A ratio of `metric` into model, kernel and chip factors (module docstring)."""
+              mismatches: bool = True, with_waterfall: bool = True, replan: bool | str = True) -> Decomposition:
+    """Decompose the B/A ratio of `metric` into model, kernel and chip factors (module docstring).
+
+    `replan`: True re-plans a mixed combination that cannot run; "all" re-plans every mixed
+    combination (the kernel layer always a strategy); False never."""
     metric = metric_name(metric)
+    if replan not in REPLAN_MODES:
+        raise InputError("replan", replan, "must be true, false or 'all'")
     _check_prices(a, b, metric)
     values: dict[frozenset, float | None] = {}
     bounds: dict[frozenset, tuple[float, float] | None] = {}
@@ -158,7 +177,10 @@ def decompose(a: Scenario, b: Scenario, metric: str = DEFAULT_METRIC, steps: Seq
     for r in rows:
         if r["replanned"]:
             info = r["replanned"]
-            notes.append(f"{r['label']} re-planned by the search ({info['change']}): {info['reason']}")
+            if info["reason"] != _BY_CHOICE:
+                notes.append(f"{r['label']} re-planned by the search ({info['change']}): {info['reason']}")
+    if replan == "all":
+        notes.append(f"{_BY_CHOICE} ({sum(1 for r in rows if r['replanned'])} of 6); A and B run as written")
     if missing:
         shap = None
         notes.append("Shapley factors not computable: " + "; ".join(f"{r['label']}: {r['reason']}" for r in missing))

@@ -60,7 +60,7 @@ def _check_rates(rates: Sequence[float]) -> list[float]:
 
 
 def decompose_curve(a: Scenario, b: Scenario, user_rates: Sequence[float] = DEFAULT_USER_RATES,
-                    metric: str = DEFAULT_METRIC, replan: bool = True) -> list[CurvePoint]:
+                    metric: str = DEFAULT_METRIC, replan: bool | str = True) -> list[CurvePoint]:
     """Decompose B/A at each interactivity point (tokens/s per user; TPOT limit = 1 / rate)."""
     out = []
     for rate in _check_rates(user_rates):

@@ -15,7 +15,7 @@ kernel layer's MoE routing and speculative decoding, tp / pp / ep, attention-DP 
 aggregated and disaggregated. The search ranks rows by output tokens/s per device (rank.py);
 the first ranked row of the kernel layer's own mode and attention-DP policy wins, else the
 first of the kernel's mode, else the first row that runs. A disaggregated row is used only when
-its prefill pool has the decode pool's tp, pp and attention-DP (the decomposition's pool model,
+its prefill pool has the decode pool's tp, pp, ep and attention-DP (the decomposition's pool model,
 decompose/metrics.py, prices both pools with one replica shape). Its degrees replace the kernel
 layer's; every other knob of the kernel layer is kept, and the combination is priced by
 `decompose.metrics.evaluate` like the other seven. The result says what changed (old -> new).
@@ -32,7 +32,7 @@ from hundredx.scenario import Scenario
 from hundredx.scenario.build import resolve_model
 from hundredx.scenario.compose import Layers
 
-TOP_ROWS = 64
+TOP_ROWS = 256  # ranked rows the re-plan may try (the first that builds and runs wins)
 
 
 def degrees(rt: RuntimeSpec, devices: int) -> dict:
@@ -82,8 +82,8 @@ def _space(layers: Layers, question):
 def _usable(row: dict) -> bool:
     if row["mode"] != "disagg":
         return True
-    return (int(row["prefill_tp"]), int(row["prefill_pp"]), bool(row["prefill_attention_dp"])) == \
-        (int(row["tp"]), int(row["pp"]), bool(row["attention_dp"]))
+    keys = ("tp", "pp", "ep", "attention_dp")
+    return all(row[f"prefill_{k}"] == row[k] for k in keys)
 
 
 def _preferred(rows: list[dict], rt: RuntimeSpec) -> list[dict]:
