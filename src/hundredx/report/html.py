@@ -47,16 +47,21 @@ def _factors(d: dict) -> str:
     layers = ("model", "kernel", "chip")
     shap = d.get("shapley") or {}
     oat = d.get("one_at_a_time") or {}
-    rows = [[p, fmt_factor(shap.get(p)), fmt_factor(oat.get(p))] for p in layers]
-    rows.append(["interaction (co-design)", "", fmt_factor(d.get("interaction"))])
-    rows.append(["total B/A", fmt_factor(d.get("total")), ""])
-    return _table(["layer", "Shapley factor", "one at a time"], rows)
+    iv = d.get("intervals") or {}
+    band = (lambda b: "-" if not b else f"{fmt_factor(b[0])}-{fmt_factor(b[1])}")  # noqa: E731
+    rows = [[p, fmt_factor(shap.get(p)), band((iv.get("shapley") or {}).get(p)), fmt_factor(oat.get(p)),
+             band((iv.get("one_at_a_time") or {}).get(p))] for p in layers]
+    rows.append(["interaction (co-design)", "", "", fmt_factor(d.get("interaction")), band(iv.get("interaction"))])
+    rows.append(["total B/A", fmt_factor(d.get("total")), band(iv.get("total")), "", ""])
+    return _table(["layer", "Shapley factor", "80% interval", "one at a time", "80% interval"], rows)
 
 
 def _combos(d: dict) -> str:
     rows = [[c["label"], _num(c.get("value")), c.get("batch", "-"), "; ".join(c.get("adjustments", [])) or "-",
-             c.get("reason") or ""] for c in d["combinations"]]
-    return _table(["combination", d["metric"], "batch", "adjustments", "cannot run because"], rows)
+             (c.get("replanned") or {}).get("change", "-"),
+             c.get("reason") or (c.get("replanned") or {}).get("reason", "")] for c in d["combinations"]]
+    return _table(["combination", d["metric"], "batch", "adjustments", "re-planned by the search (old -> new)",
+                   "cannot run (as written) because"], rows)
 
 
 def _mismatches(d: dict) -> str:
@@ -136,5 +141,9 @@ def render_html(d: dict, evaluations: dict | None = None, chips: dict | None = N
                   "<h2>Op by op (decode step)</h2>",
                   _table(["op", "kind", f"time {names['a']}", f"time {names['b']}", "speed-up B/A", "bound A / B"],
                          op_rows(evaluations["a"].prediction, evaluations["b"].prediction))]
+    if d.get("curve"):
+        from hundredx.report.curve import curve_section
+
+        parts += ["<h2>Over interactivity</h2>", curve_section(d["curve"])]
     parts += ["<h2>Mismatches</h2>", _mismatches(d), "<h2>All combinations</h2>", _combos(d), "</body></html>"]
     return "\n".join(parts)
