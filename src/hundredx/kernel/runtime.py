@@ -37,9 +37,28 @@ def _positive_int(name: str, value, limit: int = MAX_DEGREE) -> None:
         raise InputError(name, value, f"must be an integer in [1, {limit}]")
 
 
+def _tokens_per_step(a: float, k: int) -> float:
+    return float(k + 1) if a >= 1.0 else (1.0 - a ** (k + 1)) / (1.0 - a)
+
+
+def acceptance_from_length(length: float, k: int) -> float:
+    """The per-token acceptance a whose (1 - a^(k+1)) / (1 - a) equals a mean acceptance length (bisection)."""
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if _tokens_per_step(mid, k) < length else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
 @dataclass(frozen=True, slots=True)
 class SpeculativeSpec:
-    """Speculative decoding: `method` mtp | draft | eagle, `draft_tokens` k, per-token `acceptance` in [0, 1]."""
+    """Speculative decoding: `method` mtp | draft | eagle, `draft_tokens` k, per-token `acceptance` a in [0, 1].
+
+    Acceptance model (Leviathan et al. 2023, arXiv:2211.17192): draft position i is accepted with
+    probability a^i, so an iteration yields (1 - a^(k+1)) / (1 - a) tokens. `acceptance_length`
+    (the mean tokens per iteration engines report, "AL", in [1, k+1]) may be given instead of a:
+    a is then solved from it for this k.
+    """
 
     __pydantic_config__ = _FORBID
 
@@ -47,6 +66,7 @@ class SpeculativeSpec:
     draft_tokens: int = 1
     acceptance: float = 0.7
     draft_model: str = ""
+    acceptance_length: float | None = None
 
     def __post_init__(self) -> None:
         if self.method not in SPEC_METHODS:
@@ -54,12 +74,21 @@ class SpeculativeSpec:
         _positive_int("speculative.draft_tokens", self.draft_tokens, 64)
         if not 0.0 <= self.acceptance <= 1.0:
             raise InputError("speculative.acceptance", self.acceptance, "must be in [0, 1]")
+        if self.acceptance_length is not None:
+            if not 1.0 <= self.acceptance_length <= self.draft_tokens + 1:
+                raise InputError("speculative.acceptance_length", self.acceptance_length,
+                                 f"must be in [1, draft_tokens + 1 = {self.draft_tokens + 1}]")
+            object.__setattr__(self, "acceptance", acceptance_from_length(self.acceptance_length, self.draft_tokens))
 
     @property
     def expected_tokens_per_step(self) -> float:
         """E[accepted + 1] with i.i.d. per-token acceptance a over k drafts: (1 - a^(k+1)) / (1 - a)."""
-        a, k = self.acceptance, self.draft_tokens
-        return float(k + 1) if a >= 1.0 else (1.0 - a ** (k + 1)) / (1.0 - a)
+        return _tokens_per_step(self.acceptance, self.draft_tokens)
+
+    @property
+    def position_acceptance(self) -> tuple[float, ...]:
+        """Probability that draft position i = 1..k is accepted: a^i."""
+        return tuple(self.acceptance ** i for i in range(1, self.draft_tokens + 1))
 
 
 @dataclass(frozen=True, slots=True)

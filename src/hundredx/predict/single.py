@@ -7,8 +7,9 @@ context-dependent part). Both phases' forward passes are priced in one `forward_
 (`phase_steps`). Pipeline parallelism: prefill runs min(batch, pp) micro-batches on a GPipe
 schedule (bubble (pp - 1) / (m + pp - 1)); decode runs micro-batches of batch/pp. Memory: with
 continuous batching the paged KV cache holds isl + osl/2 tokens per sequence on average (static
-batching: isl + osl). Speculative decoding: TPOT = (verify step over k+1 tokens + k draft steps) /
-E[tokens per step]. Output tokens/s of a replica = batch * osl / (TTFT + osl * TPOT);
+batching: isl + osl). Speculative decoding: TPOT = (verify step over k+1 tokens + k draft passes) /
+E[tokens per step] (predict/speculative.py: an MTP draft pass is one layer plus the LM head).
+Output tokens/s of a replica = batch * osl / (TTFT + osl * TPOT);
 the deployment runs dp replicas. Lower bounds use the ops' speed-of-light times.
 Intervals (predict/intervals.py): every breakdown row carries the 80% interval of its time
 (`interval_s`), and `intervals` holds those of TTFT, TPOT and the throughputs, from the
@@ -25,6 +26,7 @@ import numpy as np
 from hundredx.errors import InputError
 from hundredx.predict import intervals as iv
 from hundredx.predict.engine import BOUNDS, ForwardCost, ForwardStep, chip_params, forward_costs
+from hundredx.predict.speculative import draft_pass_s
 from hundredx.scenario.memory import MemoryUse, memory_use
 from hundredx.scenario.stack import Stack
 from hundredx.scenario.workload import Workload
@@ -91,16 +93,16 @@ def _decode_steps(stack: Stack, batch, context, pp) -> list[ForwardStep]:
 
 
 def _decode_finish(stack: Stack, costs: list[ForwardCost]) -> tuple[ForwardCost, object]:
-    """(cost of one decode iteration, output tokens it yields per sequence)."""
+    """(cost of one decode iteration, output tokens it yields per sequence): with speculative decoding
+    the verify pass plus k draft passes (predict/speculative.py), their bound split like the plain step."""
     spec = stack.runtime.speculative
     if spec is None:
         return costs[0], 1.0
     verify, one = costs
-    layers = max(stack.model.num_layers, 1)
-    draft_layers = 1.0 if spec.method == "mtp" else layers
-    share = spec.draft_tokens * draft_layers / layers
-    verify.time_s = np.add(verify.time_s, np.multiply(one.time_s, share))
-    for key in BOUNDS:  # the draft steps' time, split by bound like the plain decode step it scales
+    draft = np.multiply(draft_pass_s(stack, one), spec.draft_tokens)
+    share = np.divide(draft, np.maximum(one.time_s, 1e-30))
+    verify.time_s = np.add(verify.time_s, draft)
+    for key in BOUNDS:  # the draft passes' time, split by bound like the plain decode step
         verify.by_bound[key] = np.add(verify.by_bound[key], np.multiply(one.by_bound[key], share))
     return verify, spec.expected_tokens_per_step
 
