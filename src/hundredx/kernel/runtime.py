@@ -4,7 +4,7 @@ Attention kernel generation, GEMM library, fusion, CUDA graphs, the engine's sch
 (`SchedulerSpec`: continuous or static batching, the running-sequence cap, the token budget
 per step, KV block size, chunked prefill, prefix caching), parallelism (tp/pp/ep/dp/cp,
 attention-DP), compute-communication overlap, MoE routing policy, speculative decoding
-(`SpeculativeSpec`), prefill/decode disaggregation (`Disaggregation`) and the engine
+(`SpeculativeSpec`), prefill/decode disaggregation (`Disaggregation` of two `PoolSpec`s) and the engine
 overheads (kernel/engine.py; None = the fitted values). Frozen data; what-ifs are
 `dataclasses.replace`. Names of "batch" (docs/design.md, glossary): a replica's running
 sequences are the workload's `batch`; `SchedulerSpec.max_seqs` caps them and
@@ -119,24 +119,94 @@ class SchedulerSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class Disaggregation:
-    """Prefill/decode disaggregation (Splitwise, DistServe, Mooncake): separate device pools.
+class PoolSpec:
+    """One pool of a disaggregated deployment, as Dynamo / aiconfigurator / TRT-LLM write it.
 
-    The decode pool runs the stack's own parallelism; the prefill pool the same, or tensor
-    parallelism `prefill_tp` when given.
+    `workers` engine instances, each of tp * pp * attention_dp devices: attention tensor-parallel
+    over `tp`, data-parallel over `attention_dp` ranks (TRT-LLM enable_attention_dp, SGLang
+    --enable-dp-attention), the MoE layers over moe_tp x moe_ep = tp x attention_dp ranks
+    (TRT-LLM's rule; unset: moe_ep = 1, moe_tp = tp x attention_dp); `max_batch` the engine's
+    maximum batch per worker (None: what fits); `chip` the pool's chip (None: the stack's).
     """
 
     __pydantic_config__ = _FORBID
 
-    prefill_devices: int
-    decode_devices: int
-    prefill_tp: int | None = None
+    workers: int = 1
+    tp: int = 1
+    pp: int = 1
+    attention_dp: int = 1
+    moe_tp: int | None = None
+    moe_ep: int | None = None
+    max_batch: int | None = None
+    chip: str | None = None
 
     def __post_init__(self) -> None:
+        for name in ("workers", "tp", "pp", "attention_dp"):
+            _positive_int(f"pool.{name}", getattr(self, name))
+        for name in ("moe_tp", "moe_ep", "max_batch"):
+            if getattr(self, name) is not None:
+                _positive_int(f"pool.{name}", getattr(self, name), 1 << 24)
+        group = self.tp * self.attention_dp
+        if self.moe_tp is not None and self.moe_ep is not None and self.moe_tp * self.moe_ep != group:
+            raise InputError("pool.moe_tp", self.moe_tp, f"moe_tp x moe_ep = {self.moe_tp * self.moe_ep} must equal "
+                             f"tp x attention_dp = {group} (TensorRT-LLM's MoE mapping)")
+        for name in ("moe_tp", "moe_ep"):
+            value = getattr(self, name)
+            if value is not None and group % value:
+                raise InputError(f"pool.{name}", value, f"must divide tp x attention_dp = {group}")
+
+    @property
+    def worker_devices(self) -> int:
+        return self.tp * self.pp * self.attention_dp
+
+    @property
+    def devices(self) -> int:
+        return self.workers * self.worker_devices
+
+    @property
+    def expert_parallel(self) -> int:
+        """moe_ep (from moe_tp when only it is given; 1 when neither is)."""
+        if self.moe_ep is not None:
+            return self.moe_ep
+        return self.tp * self.attention_dp // self.moe_tp if self.moe_tp else 1
+
+
+@dataclass(frozen=True, slots=True)
+class Disaggregation:
+    """Prefill/decode disaggregation (Splitwise, DistServe, Mooncake): separate device pools.
+
+    Short form: `prefill_devices`, `decode_devices` (the decode pool runs the stack's own
+    parallelism, the prefill pool the same or tensor parallelism `prefill_tp`). Full form:
+    `prefill` and `decode` PoolSpecs (workers x per-worker parallelism, optionally another chip);
+    the device counts then follow from them. `layerwise`: the KV cache streams layer by layer
+    while the prefill runs (predict/pools.py: only what outlasts the prefill is exposed).
+    """
+
+    __pydantic_config__ = _FORBID
+
+    prefill_devices: int = 0
+    decode_devices: int = 0
+    prefill_tp: int | None = None
+    prefill: PoolSpec | None = None
+    decode: PoolSpec | None = None
+    layerwise: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("prefill", "decode"):
+            pool = getattr(self, name)
+            if pool is None:
+                continue
+            given = getattr(self, f"{name}_devices")
+            if given and given != pool.devices:
+                raise InputError(f"disaggregation.{name}_devices", given,
+                                 f"the {name} pool has {pool.workers} workers x {pool.worker_devices} = {pool.devices}")
+            object.__setattr__(self, f"{name}_devices", pool.devices)
         _positive_int("disaggregation.prefill_devices", self.prefill_devices)
         _positive_int("disaggregation.decode_devices", self.decode_devices)
         if self.prefill_tp is not None:
             _positive_int("disaggregation.prefill_tp", self.prefill_tp)
+        if not isinstance(self.layerwise, bool):
+            raise InputError("disaggregation.layerwise", self.layerwise, "must be true or false")
 
     @property
     def devices(self) -> int:
@@ -145,7 +215,12 @@ class Disaggregation:
 
 @dataclass(frozen=True, slots=True)
 class RuntimeSpec:
-    """How the stack runs. Parallel degrees multiply to the device count (tp*pp*cp*dp, ep inside tp*dp)."""
+    """How the stack runs. Parallel degrees multiply to the device count (tp*pp*cp*dp, ep inside tp*dp).
+
+    The MoE layers run over the tp ranks (all tp x dp under attention-DP spanning replicas): experts
+    split over `ep`, each expert's width over `moe_tp` = tp / ep (None: derived, the only value the
+    rule moe_tp x ep = tp allows; given, it is checked).
+    """
 
     tp: int = 1
     pp: int = 1
@@ -153,6 +228,7 @@ class RuntimeSpec:
     dp: int = 1
     cp: int = 1
     attention_dp: bool = False
+    moe_tp: int | None = None
     attention_kernel: str = "auto"
     gemm_library: str = "auto"
     fused: bool = True
@@ -170,6 +246,11 @@ class RuntimeSpec:
     def __post_init__(self) -> None:
         for name in ("tp", "pp", "ep", "dp", "cp"):
             _positive_int(name, getattr(self, name))
+        if self.moe_tp is not None:
+            _positive_int("moe_tp", self.moe_tp)
+            if self.moe_tp * min(self.ep, self.tp) != self.tp:
+                raise InputError("moe_tp", self.moe_tp, f"moe_tp x ep must equal tp = {self.tp} (the MoE group is the "
+                                 f"tp ranks: TensorRT-LLM moe_tp x moe_ep = tp x dp)")
         checks = (("attention_kernel", ATTENTION_KERNELS), ("gemm_library", GEMM_LIBRARIES),
                   ("moe_routing", MOE_ROUTING), ("engine", ENGINES))
         for name, allowed in checks:

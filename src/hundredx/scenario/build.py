@@ -10,7 +10,8 @@ all build their stacks here, so each rule is written once:
             tp = devices / (pp*cp*dp) (dp default 1). With tp, dp = devices / (tp*pp*cp) (it must
             divide; a given dp must agree). Without devices, devices = tp*pp*cp*dp. Under P/D
             disaggregation the deployment is prefill_devices + decode_devices, both whole replicas
-            (the prefill pool's replica uses `prefill_tp` when given) and dp is the decode pool's.
+            (the prefill pool's replica uses `prefill_tp` when given) and dp is the decode pool's;
+            with PoolSpecs (full form) the stack runs a decode worker (tp = its tp x attention_dp).
   nodes     the devices must fit in `nodes` nodes of the system.
   load      a concurrency (requests in flight over the deployment) gives each of the dp replicas
             batch = ceil(concurrency / dp) sequences for the static step model.
@@ -122,9 +123,16 @@ def _int(name: str, value, default=None):
 def _devices(devices, tp, pp, cp, dp, disagg: Disaggregation | None) -> tuple[int, int, int]:
     """(tp, dp, total devices) under the module docstring's device rule."""
     if disagg is not None:
+        if disagg.decode is not None:  # full form: the stack runs the decode pool's worker
+            tp = tp or disagg.decode.tp * disagg.decode.attention_dp
+            if tp * pp * cp != disagg.decode.worker_devices:
+                raise InputError("disaggregation.decode", disagg.decode,
+                                 f"a decode worker has {disagg.decode.worker_devices} devices, the stack's replica "
+                                 f"tp*pp*cp = {tp * pp * cp}")
         tp = tp or 1
         replica = tp * pp * cp
-        pre_replica = (disagg.prefill_tp or tp) * pp * cp
+        pre_replica = (disagg.prefill.worker_devices if disagg.prefill is not None
+                       else (disagg.prefill_tp or tp) * pp * cp)
         for name, n, size in (("disaggregation.prefill_devices", disagg.prefill_devices, pre_replica),
                               ("disaggregation.decode_devices", disagg.decode_devices, replica)):
             if n % size:

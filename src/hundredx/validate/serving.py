@@ -7,7 +7,8 @@ parallelism, with attention data-parallel, else all devices), lengths. Batch per
 prefill budget, 8192 tokens) over isl, or for offline runs the largest batch whose
 KV cache fits (engine `max_batch_size` cap, default 2048). Speculative decoding: MTP with
 `draft_tokens` (default 1) and acceptance 0.7 unless the case gives one. A phase of a
-disaggregated deployment is predicted on its own devices. Metrics: output_tokens_per_s,
+disaggregated deployment is predicted on its own devices; a fully specified one (workers x per-pool
+parallelism) by validate/disagg.py, its pools read as written. Metrics: output_tokens_per_s,
 output_tokens_per_s_per_device, input_tokens_per_s, time_per_output_token_s, ttft_s.
 KV format: the case's `kv_dtype`; else FP8 for NVIDIA ModelOpt checkpoints (`checkpoint`
 "nvidia/..."), whose hf_quant_config.json sets kv_cache_quant_algo FP8 and which
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from hundredx.errors import InputError
 from hundredx.validate.base import Unpredictable
+from hundredx.validate.disagg import is_full_form, predict_disagg_case
 
 DEFAULT_ACCEPTANCE = 0.7
 DEFAULT_MAX_BATCH = 2048
@@ -96,6 +98,8 @@ def predict_case(case: dict) -> float:
     from hundredx.scenario import Workload, build
 
     c = case["config"]
+    if is_full_form(c):  # workers x per-pool parallelism, read as written (validate/disagg.py)
+        return predict_disagg_case(case, _model(case), _parallelism(case, int(case.get("n_devices", 1)))["speculative"])
     devices = int(case.get("n_devices", 1))
     phase = c.get("phase")
     isl = int(c.get("isl") or (c.get("kv_len") if phase == "decode" else 0) or 0)
