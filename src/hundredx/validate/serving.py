@@ -51,7 +51,9 @@ def _parallelism(case: dict, devices: int) -> dict:
     from hundredx.kernel.runtime import SpeculativeSpec
 
     c = case["config"]
-    tp, pp, ep = int(c.get("tp") or 0), int(c.get("pp") or 1), int(c.get("ep") or 1)
+    tp, pp, ep = int(c.get("tp") or 0), int(c.get("pp") or 1), int(c.get("moe_ep") or c.get("ep") or 1)
+    if c.get("moe_tp") and not (c.get("moe_ep") or c.get("ep")) and tp:  # moe_tp x moe_ep = tp x dp (TRT-LLM)
+        ep = max(tp * int(c.get("dp") or 1) // int(c["moe_tp"]), 1)
     attn_dp = bool(c.get("attention_dp", False))
     dp_given = int(c.get("dp") or 0)
     if not tp:
