@@ -16,6 +16,7 @@ them directly, unknown keys refused.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from hundredx.errors import InputError
@@ -26,7 +27,8 @@ ATTENTION_KERNELS = NameView("attention", modelled=True, extra=("auto",))
 GEMM_LIBRARIES = NameView("gemm", modelled=True, extra=("auto",))
 MOE_ROUTING = ("uniform", "random", "skewed", "tile_rounded")
 SCHEDULER_POLICIES = ("continuous", "static")
-ENGINES = ("generic", "trtllm", "vllm", "sglang", "deepseek")
+ENGINES = ("generic", "trtllm", "vllm", "sglang", "deepseek")  # named engines; any other name runs as generic
+_ENGINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
 SPEC_METHODS = ("mtp", "draft", "eagle")
 MAX_DEGREE = 1 << 20  # no deployment has a million-way parallel degree; bounds keep arrays small
 _FORBID = {"extra": "forbid"}
@@ -252,10 +254,13 @@ class RuntimeSpec:
                 raise InputError("moe_tp", self.moe_tp, f"moe_tp x ep must equal tp = {self.tp} (the MoE group is the "
                                  f"tp ranks: TensorRT-LLM moe_tp x moe_ep = tp x dp)")
         checks = (("attention_kernel", ATTENTION_KERNELS), ("gemm_library", GEMM_LIBRARIES),
-                  ("moe_routing", MOE_ROUTING), ("engine", ENGINES))
+                  ("moe_routing", MOE_ROUTING))
         for name, allowed in checks:
             if getattr(self, name) not in allowed:
                 raise InputError(name, getattr(self, name), f"must be one of {', '.join(allowed)}")
+        if not isinstance(self.engine, str) or not _ENGINE_NAME.fullmatch(self.engine):
+            raise InputError("engine", self.engine, f"an engine name ({', '.join(ENGINES)}; another name runs as "
+                             "generic, flagged in the prediction's fallbacks)")
         if not 0.0 <= self.overlap_comm <= 1.0:
             raise InputError("overlap_comm", self.overlap_comm, "fraction of communication hidden, in [0, 1]")
         if self.gpu_time_factor is not None and not 1.0 <= self.gpu_time_factor <= 100.0:

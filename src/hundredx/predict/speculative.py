@@ -19,21 +19,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from hundredx.arrays import ArrayLike
 from hundredx.kernel.engine import engine_overhead
 
 HEAD_BLOCKS = ("head", "embed")
 
 
-def _per_instance(cost, keep) -> object:
+def _per_instance(cost, keep) -> ArrayLike:
     """Sum over the ops `keep` selects of one instance's time (op_time_s holds totals over each op's count)."""
-    total: object = 0.0
+    total: ArrayLike = 0.0
     for i, op in enumerate(cost.ops):
         if keep(op):
             total = np.add(total, np.divide(cost.op_time_s[i], np.maximum(op.count, 1e-30)))
     return total
 
 
-def draft_pass_s(stack, one) -> object:
+def draft_pass_s(stack, one) -> ArrayLike:
     """Seconds of one draft pass (module docstring), from the priced 1-token decode step `one`."""
     spec = stack.runtime.speculative
     if spec.method == "draft":
@@ -43,8 +44,8 @@ def draft_pass_s(stack, one) -> object:
     layer = _per_instance(one, lambda op: op.group == last and op.block not in HEAD_BLOCKS)
     head = _per_instance(one, lambda op: op.block in HEAD_BLOCKS)
     layers = max(stack.model.num_layers, 1)
-    comm_layer: object = 0.0
-    comm_head: object = 0.0
+    comm_layer: ArrayLike = 0.0
+    comm_head: ArrayLike = 0.0
     for rec in one.extra:
         if rec.kind != "collective" or rec.name.startswith("pipeline"):
             continue

@@ -5,7 +5,8 @@ formats, parallelism (tp, pp, ep, dp, attention_dp; an unrecorded tp is 1 under 
 parallelism, with attention data-parallel, else all devices), lengths. Batch per replica:
 `concurrency / replicas`, `batch_per_device`, a prefill phase's `tokens_per_device` (default: the runtime's chunked
 prefill budget, 8192 tokens) over isl, or for offline runs the largest batch whose
-KV cache fits (engine `max_batch_size` cap, default 2048). Speculative decoding: MTP with
+KV cache fits (engine `max_batch_size` cap, default the engine's documented max_seqs,
+kernel/engine.py). Speculative decoding: MTP with
 `draft_tokens` (default 1) and acceptance 0.7 unless the case gives one. A phase of a
 disaggregated deployment is predicted on its own devices; a fully specified one (workers x per-pool
 parallelism) by validate/disagg.py, its pools read as written. Metrics: output_tokens_per_s,
@@ -72,6 +73,7 @@ def _parallelism(case: dict, devices: int) -> dict:
 
 
 def _batch(case: dict, stack, isl: int, osl: int, devices: int) -> int:
+    from hundredx.kernel.engine import engine_profile
     from hundredx.scenario.memory import max_batch
 
     c, rt = case["config"], stack.runtime
@@ -81,7 +83,7 @@ def _batch(case: dict, stack, isl: int, osl: int, devices: int) -> int:
     if c.get("concurrency"):
         return max(int(c["concurrency"]) // replicas, 1)
     if c.get("offline") or c.get("max_batch_size") or c.get("scenario"):
-        cap = int(c.get("max_batch_size") or DEFAULT_MAX_BATCH)
+        cap = int(c.get("max_batch_size") or engine_profile(rt.engine, rt.tp).max_seqs)  # the engine's default
         frac = c.get("kv_cache_free_gpu_mem_fraction")
         frac = float(frac) if isinstance(frac, (int, float)) else 0.9
         batch = max_batch(stack, isl, osl, kv_fraction=frac, cap=cap)
