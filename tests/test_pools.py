@@ -122,3 +122,18 @@ def test_predict_cli_decode_chip_and_concurrency():
     assert data["decode_chip"] == "b200" and data["pools"]["decode"]["batch"] == 32
     bad = RUN.invoke(app, ["predict", "--model", L8, "--chip", "h100-sxm", "--decode-chip", "b200"])
     assert bad.exit_code == 2 and "disagg" in bad.output
+
+
+def test_stack_file_pools_round_trip():
+    from hundredx.stackfile import parse_stack, stack_file
+
+    doc = {"model": {"id": L8}, "chip": {"chip": "h100-sxm"}, "workload": {"isl": 1024, "osl": 128, "batch": 8},
+           "kernel": {"disaggregation": {"prefill": {"workers": 2, "tp": 2}, "decode": {"workers": 1, "tp": 4}}}}
+    scn = parse_stack(doc)
+    assert scn.devices == 8 and scn.runtime.disaggregation.prefill == PoolSpec(2, tp=2)
+    again = parse_stack(stack_file(scn))
+    assert again.runtime.disaggregation == scn.runtime.disaggregation
+    bad = {**doc, "kernel": {"disaggregation": {"prefill": {"workers": 2, "tp": 2, "moe_tp": 3},
+                                                "decode": {"workers": 1, "tp": 4}}}}
+    with pytest.raises(InputError, match="moe_tp"):
+        parse_stack(bad)

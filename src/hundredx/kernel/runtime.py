@@ -196,6 +196,12 @@ class Disaggregation:
     def __post_init__(self) -> None:
         for name in ("prefill", "decode"):
             pool = getattr(self, name)
+            if isinstance(pool, dict):  # a stack file's or a change's plain mapping
+                try:
+                    pool = PoolSpec(**pool)
+                except TypeError as exc:
+                    raise InputError(f"disaggregation.{name}", pool, str(exc)) from None
+                object.__setattr__(self, name, pool)
             if pool is None:
                 continue
             given = getattr(self, f"{name}_devices")
