@@ -67,8 +67,7 @@ def _parallelism(case: dict, devices: int) -> dict:
         s = c["speculative"]
         spec = SpeculativeSpec(method=s.get("method", "mtp"), draft_tokens=int(s.get("draft_tokens", 1)),
                                acceptance=float(s.get("acceptance", DEFAULT_ACCEPTANCE)))
-    engine = c.get("engine", "generic")
-    engine = engine if engine in ("trtllm", "vllm", "sglang", "deepseek") else "generic"
+    engine = str(c.get("engine") or "generic")  # an engine without a documented profile runs as generic, flagged
     return dict(tp=tp, pp=pp, ep=min(ep, tp * dp), dp=dp, attention_dp=attn_dp, speculative=spec, engine=engine)
 
 
