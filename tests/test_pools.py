@@ -137,3 +137,14 @@ def test_stack_file_pools_round_trip():
                                                 "decode": {"workers": 1, "tp": 4}}}}
     with pytest.raises(InputError, match="moe_tp"):
         parse_stack(bad)
+
+
+def test_serve_prefill_pool_on_another_chip():
+    base = ["serve", "--model", L8, "--chip", "h100-sxm", "--tp", "1", "--disagg", "2:2", "--rate", "4",
+            "--requests", "60", "--isl", "4096", "--osl", "16", "--json"]
+    same = json.loads(RUN.invoke(app, base).output)
+    fast = RUN.invoke(app, [*base, "--prefill-chip", "b200"])
+    assert fast.exit_code == 0, fast.output
+    assert json.loads(fast.output)["ttft_p50_s"] < 0.8 * same["ttft_p50_s"]  # B200 prefills faster than H100
+    bad = RUN.invoke(app, ["serve", "--model", L8, "--chip", "h100-sxm", "--prefill-chip", "b200"])
+    assert bad.exit_code == 2 and "prefill-chip" in bad.output
