@@ -59,3 +59,14 @@ def test_engine_fits_are_identifiable_or_inherited():
         assert values == {**values, **doc["values"]} and "generic fit" in what
     ov = engine_overhead(RuntimeSpec(engine="trtllm"))
     assert ov.overlap and "trtllm cases" in ov.fitted
+
+
+def test_predict_many_takes_the_engine_column():
+    from hundredx.predict import predict_many
+
+    batches = [1, 64, 100, 256]
+    df = predict_many({"model": ["meta-llama/Llama-3.1-8B-Instruct"] * 4, "chip": ["h100-sxm"] * 4,
+                       "batch": batches, "isl": [1024] * 4, "osl": [128] * 4, "engine": ["trtllm"] * 4})
+    stack = build("meta-llama/Llama-3.1-8B-Instruct", "h100-sxm", tp=1, engine="trtllm").stack
+    for b, tpot in zip(batches, df["tpot_s"]):  # batch 100 runs eagerly (mixed graphed/eager rows in one block)
+        assert tpot == pytest.approx(predict(stack, Workload(batch=b, isl=1024, osl=128)).tpot_s, rel=1e-9)
