@@ -103,6 +103,17 @@ def test_validate_reads_fully_specified_pools_as_written():
         predict_case(_case(1, per_worker=6))
 
 
+def test_both_worker_conventions_read_the_same_deployment():
+    from hundredx.validate.disagg import parse_pool
+
+    aic = {"decode_workers": 1, "decode_devices_per_worker": 8,
+           "decode": {"tp_size": 1, "attention_dp_size": 8, "moe_ep_size": 8, "moe_tp_size": 1}}
+    sgl = {"decode_workers": 1, "decode_devices_per_worker": 8,
+           "decode": {"tp_size": 8, "attention_dp_size": 8, "moe_ep_size": 8, "moe_tp_size": 1}}
+    assert parse_pool(aic, "decode") == parse_pool(sgl, "decode") == PoolSpec(1, tp=1, attention_dp=8, moe_tp=1,
+                                                                                moe_ep=8)
+
+
 def test_stack_with_pools_serves_each_pool_its_own_layout():
     d = Disaggregation(prefill=PoolSpec(2, tp=2), decode=PoolSpec(1, tp=4))
     stack = build(L8, "h100-sxm", disaggregation=d).stack

@@ -13,7 +13,8 @@ onto hundredx's parallel degrees as follows:
 Batch per worker: `max_batch` when given; else the prefill pool runs its chunked-prefill budget
 (SchedulerSpec.max_batched_tokens tokens) per step, ceil(budget / isl) prompts; the decode pool
 under a closed-loop concurrency N carries min(max_batch, ceil(N / workers)) sequences, else its
-max_batch, else the largest batch whose KV cache fits (scenario/memory.max_batch, cap 2048).
+max_batch, else the largest batch whose KV cache fits (scenario/memory.max_batch, cap 2048); no batch
+is above what fits (the engine's KV cache caps its running sequences).
 """
 
 from __future__ import annotations
@@ -56,19 +57,22 @@ def pool_degrees(pool: PoolSpec) -> tuple[dict, list[str]]:
     return args, notes
 
 
-def _decode_batch(scn: Scenario, pool: PoolSpec, isl: int, osl: int, concurrency: int | None) -> int:
+def _fit(scn: Scenario, role: str, isl: int, osl: int) -> int:
+    """The largest batch per worker whose KV cache fits (scenario/memory.max_batch); InputError when none does."""
     from hundredx.scenario.memory import max_batch
 
-    cap = pool.max_batch
-    if concurrency:
-        want = math.ceil(concurrency / pool.workers)
-        return max(min(want, cap) if cap else want, 1)
-    if cap:
-        return cap
-    fit = max_batch(scn.stack, isl, osl, cap=MAX_BATCH_CAP)
+    fit = max_batch(scn.stack, isl, 1 if role == "prefill" else osl, cap=MAX_BATCH_CAP)
     if fit < 1:
-        raise InputError("disaggregation.decode", pool, "no decode batch fits in memory at these lengths")
+        raise InputError(f"disaggregation.{role}", scn.runtime.tp, "no sequence fits in memory at these lengths")
     return fit
+
+
+def _decode_batch(scn: Scenario, pool: PoolSpec, isl: int, osl: int, concurrency: int | None) -> int:
+    """min(max_batch, ceil(N / workers)) under a closed loop, else max_batch, never above what fits (the
+    engine's KV cache caps its running sequences)."""
+    fit = _fit(scn, "decode", isl, osl)
+    want = math.ceil(concurrency / pool.workers) if concurrency else (pool.max_batch or fit)
+    return max(min(want, pool.max_batch or want, fit), 1)
 
 
 def build_pool(model: Any, chip: Any, pool: PoolSpec, role: str, isl: int, osl: int,
@@ -85,7 +89,7 @@ def build_pool(model: Any, chip: Any, pool: PoolSpec, role: str, isl: int, osl: 
         raise InputError(f"disaggregation.{role}.{exc.field}", exc.value, exc.why) from None
     if role == "prefill":
         budget = scn.runtime.scheduler.max_batched_tokens
-        batch = pool.max_batch or max(math.ceil(budget / max(isl, 1)), 1)
+        batch = min(pool.max_batch or max(math.ceil(budget / max(isl, 1)), 1), _fit(scn, role, isl, osl))
     else:
         batch = _decode_batch(scn, pool, isl, osl, concurrency)
     return replace(scn, workload=replace(scn.workload, batch=batch)), notes

@@ -5,8 +5,10 @@
 `attention_dp_size`, `moe_tp_size`, `moe_ep_size`, `batch_size` (the engine's maximum batch per
 worker), `num_workers`. Each pool becomes a `PoolSpec` read as written: workers = the top-level
 count (else num_workers), tp/pp/attention-DP/moe_tp/moe_ep from the object; an unrecorded tp is
-devices_per_worker / (pp x attention_dp). A worker whose tp x pp x attention_dp disagrees with
-devices_per_worker is unpredictable (the row contradicts itself). The case's top-level
+devices_per_worker / (pp x attention_dp). devices_per_worker = tp x pp x attention_dp reads tp as
+the attention TP (aiconfigurator); = tp x pp reads it as all the worker's ranks, attention TP
+tp / attention_dp (SGLang, TRT-LLM configs); any other count is unpredictable (the row contradicts
+itself). moe_tp x moe_ep that miss the MoE group keep the one that divides it (moe_ep first). The case's top-level
 `concurrency` is the closed-loop client count over the whole deployment (`request_rate` an
 open-loop rate; neither: offline); both pools are priced by predict/pools.predict_pools.
 """
@@ -35,19 +37,38 @@ def _int(value) -> int | None:
         raise Unpredictable(f"disaggregated pool field {value!r} is not an integer") from None
 
 
+def _degrees(values: dict, per_worker: int | None, role: str) -> tuple[int, int, int]:
+    """(attention tp, pp, attention-DP) of one worker. Two conventions write a worker: tp x pp x dp devices
+    with tp the attention TP (aiconfigurator, SCHEMA), or tp x pp devices with the attention TP tp / dp
+    (SGLang --tp --dp --enable-dp-attention, TRT-LLM tensor_parallel_size + enable_attention_dp); the
+    devices per worker tell them apart."""
+    pp, adp = values["pp"] or 1, values["attention_dp"] or 1
+    tp = values["tp"] or (per_worker // (pp * adp) if per_worker else 1)
+    if not per_worker or tp * pp * adp == per_worker:
+        return tp, pp, adp
+    if tp * pp == per_worker and tp % adp == 0:
+        return tp // adp, pp, adp
+    raise Unpredictable(f"{role} worker: tp {tp} x pp {pp} x attention_dp {adp} != devices_per_worker {per_worker}")
+
+
+def _moe(values: dict, group: int) -> tuple[int | None, int | None]:
+    """(moe_tp, moe_ep) as written when they multiply to the worker's MoE group, else the one that divides it."""
+    moe_tp, moe_ep = values["moe_tp"], values["moe_ep"]
+    if moe_tp and moe_ep and moe_tp * moe_ep != group:
+        return (None, moe_ep) if group % moe_ep == 0 else ((moe_tp, None) if group % moe_tp == 0 else (None, None))
+    return moe_tp, moe_ep
+
+
 def parse_pool(d: dict, role: str) -> PoolSpec:
     """One pool's PoolSpec as written (module docstring)."""
     obj = d[role]
     values = {name: _int(obj.get(key)) for key, name in POOL_FIELDS.items()}
     workers = _int(d.get(f"{role}_workers")) or _int(obj.get("num_workers")) or 1
-    per_worker = _int(d.get(f"{role}_devices_per_worker"))
-    pp, adp = values["pp"] or 1, values["attention_dp"] or 1
-    tp = values["tp"] or (per_worker // (pp * adp) if per_worker else 1)
-    if per_worker and tp * pp * adp != per_worker:
-        raise Unpredictable(f"{role} worker: tp {tp} x pp {pp} x attention_dp {adp} != devices_per_worker {per_worker}")
+    tp, pp, adp = _degrees(values, _int(d.get(f"{role}_devices_per_worker")), role)
+    moe_tp, moe_ep = _moe(values, tp * adp)
     try:
-        return PoolSpec(workers=workers, tp=tp, pp=pp, attention_dp=adp, moe_tp=values["moe_tp"],
-                        moe_ep=values["moe_ep"], max_batch=values["max_batch"])
+        return PoolSpec(workers=workers, tp=tp, pp=pp, attention_dp=adp, moe_tp=moe_tp, moe_ep=moe_ep,
+                        max_batch=values["max_batch"])
     except InputError as exc:
         raise Unpredictable(f"{role} pool: {exc}") from None
 
