@@ -70,3 +70,14 @@ def test_predict_many_takes_the_engine_column():
     stack = build("meta-llama/Llama-3.1-8B-Instruct", "h100-sxm", tp=1, engine="trtllm").stack
     for b, tpot in zip(batches, df["tpot_s"]):  # batch 100 runs eagerly (mixed graphed/eager rows in one block)
         assert tpot == pytest.approx(predict(stack, Workload(batch=b, isl=1024, osl=128)).tpot_s, rel=1e-9)
+
+
+def test_named_engine_brings_its_scheduler_defaults():
+    from hundredx.kernel.runtime import SchedulerSpec
+
+    vllm = build("meta-llama/Llama-3.1-8B-Instruct", "h100-sxm", engine="vllm").runtime.scheduler
+    assert (vllm.max_seqs, vllm.max_batched_tokens) == (1024, 8192)  # arg_utils.py get_batch_defaults, >= 70 GiB
+    given = build("meta-llama/Llama-3.1-8B-Instruct", "h100-sxm", engine="vllm",
+                  scheduler=SchedulerSpec(max_seqs=64)).runtime.scheduler
+    assert given.max_seqs == 64
+    assert build("meta-llama/Llama-3.1-8B-Instruct", "h100-sxm").runtime.scheduler == SchedulerSpec()
