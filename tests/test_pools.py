@@ -78,6 +78,7 @@ def test_closed_loop_ttft_includes_the_prefill_queue():
     ttft = [predict_pools(L70, "h200-sxm", d, 4096, 256, concurrency=n)["ttft_s"] for n in (1, 64, 512)]
     assert ttft[0] < ttft[1] < ttft[2]
     light = predict_pools(L70, "h200-sxm", d, 4096, 256, concurrency=1)
+    assert light["limited_by"] == "load"  # one client cannot fill either pool
     assert light["ttft_s"] == pytest.approx(light["prefill_one_s"] + light["kv_transfer_s"], rel=0.05)
 
 

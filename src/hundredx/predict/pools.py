@@ -9,7 +9,8 @@ tokens at a time in T_p = predict's TTFT at batch b_p (the static prefill of `pr
 decode worker decodes b_d sequences at TPOT_d = predict's TPOT at batch b_d (context
 isl + osl/2). W_p prefill and W_d decode workers can serve
 
-    C = min(W_p b_p / T_p, W_d b_d / (osl TPOT_d))          requests/s (the slower pool: `limited_by`)
+    C = min(W_p b_p / T_p, W_d b_d / (osl TPOT_d))          requests/s (the slower pool: `limited_by`,
+                                                             "load" when the offered load is below C)
 
 KV transfer of one prompt (latency + KV bytes of the prompt on a decode replica, MLA latent copies
 over its tp ranks counted, / (link bandwidth x the smaller replica's devices)): over the scale-up
@@ -113,7 +114,8 @@ def compose(system, osl, ttft_p, batch_p, workers_p, rep_p, tpot_d, batch_d, wor
             "tokens_per_s_per_user": np.divide(1.0, tpot_d), "devices": devices,
             "prefill_devices": devices_p, "decode_devices": devices_d,
             "kv_link": np.where(inside, "scale-up", "scale-out").astype(object),
-            "limited_by": np.where(rate_p < rate_d, "prefill", "decode").astype(object)}
+            "limited_by": np.where(np.less(rate, np.multiply(cap, 1.0 - 1e-9)), "load",
+                                   np.where(rate_p < rate_d, "prefill", "decode")).astype(object)}
 
 
 def pool_scenarios(model, chip, prefill_devices: int, decode_devices: int, prefill: dict, decode: dict,
