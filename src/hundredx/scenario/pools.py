@@ -11,7 +11,8 @@ onto hundredx's parallel degrees as follows:
   workers            the pool's dp (replicas), each pool on its own chip (`pool.chip`, else the stack's)
 
 Batch per worker: `max_batch` when given; else the prefill pool runs its chunked-prefill budget
-(SchedulerSpec.max_batched_tokens tokens) per step, ceil(budget / isl) prompts; the decode pool
+(SchedulerSpec.max_batched_tokens tokens) per step, ceil(budget / isl) prompts per attention rank
+(TensorRT-LLM's max_num_tokens is per rank under attention-DP); the decode pool
 under a closed-loop concurrency N carries min(max_batch, ceil(N / workers)) sequences, else its
 max_batch, else the largest batch whose KV cache fits (scenario/memory.max_batch, cap 2048); no batch
 is above what fits (the engine's KV cache caps its running sequences).
@@ -89,7 +90,8 @@ def build_pool(model: Any, chip: Any, pool: PoolSpec, role: str, isl: int, osl: 
         raise InputError(f"disaggregation.{role}.{exc.field}", exc.value, exc.why) from None
     if role == "prefill":
         budget = scn.runtime.scheduler.max_batched_tokens
-        batch = min(pool.max_batch or max(math.ceil(budget / max(isl, 1)), 1), _fit(scn, role, isl, osl))
+        per_rank = max(math.ceil(budget / max(isl, 1)), 1)  # under attention-DP each rank has its own budget
+        batch = min(pool.max_batch or per_rank * pool.attention_dp, _fit(scn, role, isl, osl))
     else:
         batch = _decode_batch(scn, pool, isl, osl, concurrency)
     return replace(scn, workload=replace(scn.workload, batch=batch)), notes
