@@ -1,14 +1,16 @@
 """`hundredx predict`: one stack on one workload, with bounds, bottleneck and breakdown.
 
 `--concurrency C` loads the deployment with C requests in flight (batch ceil(C / dp) per replica);
-`--disagg P:D` predicts prefill/decode pools (search/pools.py: each pool its own parallelism,
-`--prefill-*` for the prefill pool, the stack's own for the decode pool, rate-matched);
+`--disagg P:D` predicts prefill/decode pools (predict/pools.py: each pool its own parallelism,
+`--prefill-*` for the prefill pool, the stack's own for the decode pool, `--decode-chip` for another
+chip under the decode pool, `--concurrency` for closed-loop clients over the deployment, rate-matched);
 `--what-if model.KEY=V` / `chip.KEY=V` changes the model or chip spec (search/whatif.py), so
 every row of `hundredx search` is one command.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import typer
@@ -61,23 +63,28 @@ def _pair(text: str) -> tuple[int, int]:
 
 
 def _disaggregated(model, chip, o: dict, spec) -> dict:
-    """predict --disagg: both pools through scenario.build, composed by search.pools."""
-    from hundredx.search.pools import pool_scenarios, predict_disaggregated
+    """predict --disagg: both pools through scenario.build, composed by predict/pools.py."""
+    from hundredx.predict.pools import pool_scenarios, predict_disaggregated
 
-    if o["concurrency"] is not None or o["devices"] is not None or o["dp"] is not None:
+    if o["devices"] is not None or o["dp"] is not None:
         raise InputError("disagg", o["disagg"], "the pools set the devices: give --batch (decode) and "
-                                                "--prefill-batch, not --concurrency, --devices or --dp")
+                                                "--prefill-batch, not --devices or --dp")
+    if o["concurrency"] is not None and o["batch"] != 1:
+        raise InputError("concurrency", o["concurrency"], "give --batch (per decode replica) or --concurrency")
     p, d = _pair(o["disagg"])
     model, chip = apply_what_ifs(model, chip, p + d, o["what_if"])
     decode = {"tp": o["tp"], "pp": o["pp"], "ep": o["ep"], "attention_dp": o["attention_dp"], "batch": o["batch"]}
     prefill = {"tp": o["prefill_tp"] or o["tp"], "pp": o["prefill_pp"] or o["pp"], "ep": o["prefill_ep"] or o["ep"],
                "attention_dp": o["prefill_attention_dp"], "batch": o["prefill_batch"]}
-    pre, dec, system = pool_scenarios(model, chip, p, d, prefill, decode, o["isl"], o["osl"], weights=o["weights"],
-                                      kv=o["kv"], act=o["act"], attention_kernel=o["attention_kernel"],
-                                      moe_routing=o["moe_routing"], speculative=spec)
-    data = predict_disaggregated(pre, dec, system)
-    data.update({"model": dec.stack.model.id, "chip": dec.chip.id, "system": system.id,
-                 "workload": {"isl": o["isl"], "osl": o["osl"]}})
+    pre, dec, system = pool_scenarios(model, chip, p, d, prefill, decode, o["isl"], o["osl"], o["decode_chip"],
+                                      weights=o["weights"], kv=o["kv"], act=o["act"],
+                                      attention_kernel=o["attention_kernel"], moe_routing=o["moe_routing"],
+                                      speculative=spec, engine=o["engine"])
+    if o["concurrency"] is not None:  # closed loop: the clients spread over the decode workers
+        dec = replace(dec, workload=replace(dec.workload, batch=max(-(-o["concurrency"] // dec.runtime.dp), 1)))
+    data = predict_disaggregated(pre, dec, system, concurrency=o["concurrency"])
+    data.update({"model": dec.stack.model.id, "chip": pre.chip.id, "decode_chip": dec.chip.id, "system": system.id,
+                 "workload": {"isl": o["isl"], "osl": o["osl"], "concurrency": o["concurrency"]}})
     return data
 
 
@@ -93,7 +100,7 @@ def _aggregated(model, chip, o: dict, spec) -> tuple[dict, Any, Any]:
     scn = build_scenario(model, chip, o["devices"], o["tp"], o["pp"], o["ep"], o["dp"], o["weights"], o["kv"],
                          o["act"], o["attention_kernel"], o["attention_dp"], o["nodes"], cp=o["cp"],
                          workload=Workload(isl=o["isl"], osl=o["osl"], **load), moe_routing=o["moe_routing"],
-                         speculative=spec)
+                         speculative=spec, engine=o["engine"])
     result = predict(scn, calibration=o["calibration"])
     stack, rt = scn.stack, scn.runtime
     data = result.to_dict()
@@ -128,6 +135,8 @@ def register(app: typer.Typer) -> None:
         act: str | None = typer.Option(None, help="activation format"),
         attention_kernel: str = typer.Option("auto", help="fa2, fa3, fa4, flashmla, flashinfer, cudnn, ..."),
         moe_routing: str = typer.Option("uniform", help="MoE routing: uniform, random, skewed, tile_rounded"),
+        engine: str = typer.Option("generic", help="serving engine: trtllm, vllm, sglang (documented CUDA-graph, "
+                                                   "scheduler and overlap defaults; kernel/engine.py) or generic"),
         spec: str | None = typer.Option(None, help="speculative decoding METHOD:K:ACCEPT, e.g. mtp:1:0.85"),
         isl: int = typer.Option(1024, help="input tokens per request (unit: tokens)"),
         osl: int = typer.Option(128, help="output tokens per request (unit: tokens)"),
@@ -143,6 +152,7 @@ def register(app: typer.Typer) -> None:
         prefill_attention_dp: bool = typer.Option(False, "--prefill-attention-dp",
                                                   help="prefill pool attention data-parallel"),
         prefill_batch: int = typer.Option(1, help="prompts prefilled together per prefill replica (unit: sequences)"),
+        decode_chip: str | None = typer.Option(None, help="chip of the decode pool (default --chip; with --disagg)"),
         what_if: list[str] = typer.Option([], "--what-if", help="model.KEY=VALUE or chip.KEY=VALUE spec change "
                                                                 "(hundredx search's model and chip axes)"),
         top: int = typer.Option(8, help="ops shown in the breakdown table (unit: rows)"),
@@ -161,7 +171,7 @@ def register(app: typer.Typer) -> None:
         with user_errors():
             speculative = parse_spec(spec, "spec") if spec else None
             if disagg is None:
-                for name in ("prefill_tp", "prefill_pp", "prefill_ep"):
+                for name in ("prefill_tp", "prefill_pp", "prefill_ep", "decode_chip"):
                     if o[name] is not None:
                         raise InputError(name.replace("_", "-"), o[name], "applies with --disagg P:D only")
                 data, scn, result = _aggregated(model, chip, o, speculative)

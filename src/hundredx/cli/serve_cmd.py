@@ -101,6 +101,8 @@ def _register_serve(app: typer.Typer) -> None:
               prefill_tp: int | None = typer.Option(None,
                                                     help="tensor parallelism of the prefill pool (with --disagg) "
                                                          "(unit: ways)"),
+              prefill_chip: str | None = typer.Option(None, help="chip of the prefill pool (with --disagg; "
+                                                                 "default --chip, which runs the decode pool)"),
               afd: str | None = typer.Option(None, help="A:F attention and FFN devices per replica"),
               spec: str | None = typer.Option(None, help="speculative decoding METHOD:K:ACCEPT, e.g. mtp:3:0.7"),
               prefix_cache: bool = typer.Option(False, "--prefix-cache", help="reuse cached KV of shared prefixes"),
@@ -121,7 +123,7 @@ def _register_serve(app: typer.Typer) -> None:
             check_table_path(out)
             engine = dict(max_seqs=max_seqs, max_batched_tokens=max_batched_tokens, prefix_cache=prefix_cache)
             scn, deployment = _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv, disagg,
-                                          prefill_tp, afd, spec, engine)
+                                          prefill_tp, afd, spec, engine, prefill_chip)
             workload = build_workload(isl, osl, requests, concurrency, rate, trace, ttft_limit, tpot_limit)
             result = _run(simulate, deployment, workload, seed, quiet=as_json)
             data = {**result.to_dict(), "model": scn.model.id, "system": scn.system.id}
@@ -131,9 +133,9 @@ def _register_serve(app: typer.Typer) -> None:
 
 
 def _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv, disagg, prefill_tp, afd, spec,
-                engine: dict):
-    """(scenario, deployment) of `hundredx serve`'s options: aggregated, --disagg P:D or --afd A:F;
-    `engine`: the SchedulerSpec fields."""
+                engine: dict, prefill_chip: str | None = None):
+    """(scenario, deployment) of `hundredx serve`'s options: aggregated, --disagg P:D (the prefill pool on
+    `prefill_chip` when given) or --afd A:F; `engine`: the SchedulerSpec fields."""
     from hundredx.cli.predict_cmd import build_scenario
     from hundredx.kernel.runtime import Disaggregation, SchedulerSpec
     from hundredx.serve.from_stack import deployment_from_stack
@@ -146,11 +148,27 @@ def _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv,
         raise InputError("prefill-tp", prefill_tp, "applies to a disaggregated deployment (--disagg P:D) only")
     if (pair or afd_pair) and devices is not None:
         raise InputError("devices", devices, "with --disagg P:D or --afd A:F the pools set the devices")
+    if prefill_chip is not None and pair is None:
+        raise InputError("prefill-chip", prefill_chip, "applies to a disaggregated deployment (--disagg P:D) only")
     pools = Disaggregation(pair[0], pair[1], prefill_tp) if pair else None
+    if prefill_chip is not None and pair:
+        pools = Disaggregation(pair[0], pair[1], prefill=_prefill_pool(pair[0], prefill_tp or tp or 1, pp, ep,
+                                                                      attention_dp, prefill_chip))
     scheduler = SchedulerSpec(**engine)
     scn = build_scenario(model, chip, devices, tp, pp, ep, dp, weights, kv, attention_dp=attention_dp,
                          speculative=_spec(spec), scheduler=scheduler, disaggregation=pools)
     return scn, deployment_from_stack(scn.stack, afd=afd_pair)
+
+
+def _prefill_pool(devices: int, tp: int, pp: int, ep: int, attention_dp: bool, chip: str):
+    """The prefill PoolSpec of --disagg P:D on another chip: P / (tp pp) workers of the CLI's layout."""
+    from hundredx.kernel.runtime import PoolSpec
+
+    if devices % (tp * pp):
+        raise InputError("disagg", devices, f"the prefill devices are not whole workers of tp*pp = {tp * pp}")
+    ep_ = min(ep, tp) if tp % min(ep, tp) == 0 else 1
+    return PoolSpec(workers=devices // (tp * pp), tp=1 if attention_dp else tp, pp=pp,
+                    attention_dp=tp if attention_dp else 1, moe_ep=ep_, chip=chip)
 
 
 def _print_serve(scn, data: dict, as_json: bool) -> None:

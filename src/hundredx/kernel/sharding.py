@@ -7,8 +7,11 @@ by heads, so every tp rank holds all of it). Attention-DP (DeepSeek/SGLang style
 gives each of the tp ranks batch/tp sequences with all heads and no all-reduce.
 Expert parallelism splits the experts over `ep` ranks and adds an all-to-all dispatch
 and combine of tokens*top_k*D activations; tensor parallelism left over inside an expert
-(moe_tp = max(tp / ep, 1)) splits the expert width; when ep > tp the EP group spans
-ep / tp attention replicas, whose tokens all reach it. Pipeline parallelism gives each stage
+(moe_tp = max(tp / ep, 1), TensorRT-LLM's moe_tp x moe_ep = tp x dp) splits the expert width; when
+ep > tp the EP group spans ep / tp attention replicas, whose tokens all reach it. Under attention-DP
+a moe_tp > 1 group all-gathers its ranks' tokens before the experts and reduce-scatters the
+outputs after them (`_moe_tp_exchange`); without attention-DP every rank already holds all tokens
+and one all-reduce of the MoE output closes the layer. Pipeline parallelism gives each stage
 count/pp layers. Context parallelism splits the tokens over `cp` ranks: ring attention in
 prefill (each rank passes its KV chunk cp-1 times), split KV with a gather of partial
 outputs in decode.
@@ -257,12 +260,26 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
         size = np.multiply(np.multiply(routed, hidden), act_bytes)
         return [Collective(f"{op.name}.moe_all_reduce", "all_reduce", size, tp, count)]
     per_rank = np.maximum(_div(routed, tp) if attn_dp else routed, 1.0)
+    out = _moe_tp_exchange(op.name, per_rank, hidden, act_bytes, tp, ep, count) if attn_dp else []
     top_k = e.top_k
     # DeepEP low-latency kernels serve decode batches (<= LL_MAX_TOKENS tokens per rank).
     low_latency = float(np.max(per_rank)) <= LL_MAX_TOKENS
     mode = "low_latency" if low_latency else "normal"
     dispatch = MoeExchange(per_rank, hidden, top_k, e.groups, mode, "fp8" if act_bytes <= 1 else "bf16")
     size = np.multiply(np.multiply(per_rank, top_k), hidden * act_bytes)
-    return [Collective(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, dispatch),
-            Collective(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count,
-                       replace(dispatch, dtype="bf16"))]
+    return out + [Collective(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, dispatch),
+                  Collective(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count,
+                             replace(dispatch, dtype="bf16"))]
+
+
+def _moe_tp_exchange(name: str, per_rank, hidden: int, act_bytes: float, tp, ep, count) -> list[Collective]:
+    """Attention-DP with MoE tensor parallelism (moe_tp = tp / ep > 1; TensorRT-LLM's attention DP + MoE TP,
+    SGLang DP-attention without EP): every rank of a moe_tp group needs all the group's tokens, so an
+    all-gather of the tokens precedes the experts and a reduce-scatter of the partial outputs (bf16) follows.
+    Over a group of one (pure EP) both vanish."""
+    moe_tp = np.maximum(_div(tp, ep), 1.0)
+    if not (np.asarray(moe_tp) > 1).any():
+        return []
+    gathered = np.multiply(np.multiply(per_rank, moe_tp), hidden)
+    return [Collective(f"{name}.moe_tp_all_gather", "all_gather", np.multiply(gathered, act_bytes), moe_tp, count),
+            Collective(f"{name}.moe_tp_reduce_scatter", "reduce_scatter", np.multiply(gathered, 2.0), moe_tp, count)]

@@ -156,14 +156,17 @@ def _pipeline(out: ForwardCost, stack: Stack, tokens, tp, pp) -> None:
 
 
 def _engine(out: ForwardCost, rt, seqs) -> None:
-    """Engine overheads (kernel/engine.py): device time x factor, plus host time per sequence."""
+    """Engine overheads (kernel/engine.py): device time x factor, plus host time per sequence; under
+    overlap scheduling the host time hides behind the device time (max of the two)."""
     overhead = engine_overhead(rt)
     host = np.multiply(overhead.per_seq_step_s, seqs)
+    device = np.multiply(out.time_s, overhead.gpu_time_factor)
+    visible = np.maximum(np.subtract(host, device), 0.0) if overhead.overlap else host
     for key in BOUNDS:
         out.by_bound[key] = np.multiply(out.by_bound[key], overhead.gpu_time_factor)
-    out.by_bound["overhead"] = np.add(out.by_bound["overhead"], host)
-    extra = np.add(np.multiply(out.time_s, overhead.gpu_time_factor - 1.0), host)
-    out.time_s = np.add(np.multiply(out.time_s, overhead.gpu_time_factor), host)
+    out.by_bound["overhead"] = np.add(out.by_bound["overhead"], visible)
+    extra = np.add(np.subtract(device, out.time_s), visible)
+    out.time_s = np.add(device, visible)
     out.sources.add(f"engine:{overhead.source}")
     out.extra.append(OpRecord("engine.overhead", "overhead", "engine", 1.0, extra, 0.0, 0.0, (0.0, 0.0),
                               "overhead", 0.0, f"engine:{overhead.source}"))

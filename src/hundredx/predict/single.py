@@ -7,8 +7,9 @@ context-dependent part). Both phases' forward passes are priced in one `forward_
 (`phase_steps`). Pipeline parallelism: prefill runs min(batch, pp) micro-batches on a GPipe
 schedule (bubble (pp - 1) / (m + pp - 1)); decode runs micro-batches of batch/pp. Memory: with
 continuous batching the paged KV cache holds isl + osl/2 tokens per sequence on average (static
-batching: isl + osl). Speculative decoding: TPOT = (verify step over k+1 tokens + k draft steps) /
-E[tokens per step]. Output tokens/s of a replica = batch * osl / (TTFT + osl * TPOT);
+batching: isl + osl). Speculative decoding: TPOT = (verify step over k+1 tokens + k draft passes) /
+E[tokens per step] (predict/speculative.py: an MTP draft pass is one layer plus the LM head).
+Output tokens/s of a replica = batch * osl / (TTFT + osl * TPOT);
 the deployment runs dp replicas. Lower bounds use the ops' speed-of-light times.
 Intervals (predict/intervals.py): every breakdown row carries the 80% interval of its time
 (`interval_s`), and `intervals` holds those of TTFT, TPOT and the throughputs, from the
@@ -23,8 +24,10 @@ from typing import Any
 import numpy as np
 
 from hundredx.errors import InputError
+from hundredx.kernel.engine import engine_profile, engine_provenance
 from hundredx.predict import intervals as iv
 from hundredx.predict.engine import BOUNDS, ForwardCost, ForwardStep, chip_params, forward_costs
+from hundredx.predict.speculative import draft_pass_s
 from hundredx.scenario.memory import MemoryUse, memory_use
 from hundredx.scenario.stack import Stack
 from hundredx.scenario.workload import Workload
@@ -108,27 +111,50 @@ def _breakdown(phase: str, cost: ForwardCost, recs: list, factors: list) -> list
             for r, (t, count, sol, flops, read, written, eff), fac in zip(recs, nums, factors)]
 
 
-def _decode_steps(stack: Stack, batch, context, pp) -> list[ForwardStep]:
-    """The forward passes of one decode iteration: one step of batch/pp sequences (a micro-batch per
-    pipeline stage); with speculative decoding a verify pass over k+1 tokens and a 1-token pass."""
+def _decode_steps(stack: Stack, batch, context, pp) -> tuple[list[ForwardStep], object]:
+    """(the forward passes of one decode iteration, True where it runs without a CUDA graph): one step of
+    batch/pp sequences (a micro-batch per pipeline stage), priced at the engine's padded CUDA-graph batch
+    (kernel/engine.EngineProfile.graph_batch) with the host work of the real one; with speculative decoding a
+    verify pass over k+1 tokens and a 1-token pass."""
     micro = np.maximum(np.divide(batch, pp), 1.0)
-    spec = stack.runtime.speculative
+    rt = stack.runtime
+    priced, eager = engine_profile(rt.engine, rt.tp).graph_batch(micro) if rt.cuda_graphs else (micro, True)
+    spec = rt.speculative
     if spec is None:
-        return [ForwardStep(micro, 1, context)]
-    return [ForwardStep(micro, spec.draft_tokens + 1, context), ForwardStep(micro, 1, context)]
+        return [ForwardStep(priced, 1, context, host_seqs=micro)], eager
+    return [ForwardStep(priced, spec.draft_tokens + 1, context, host_seqs=micro),
+            ForwardStep(priced, 1, context, host_seqs=micro)], eager
+
+
+def _price_decode(stack: Stack, steps: list[ForwardStep], eager, tp, ep, pp) -> list[ForwardCost]:
+    """The decode steps priced with CUDA graphs, without them (every kernel pays the host launch) where the
+    engine runs the batch eagerly, or both and chosen element-wise."""
+    eager_arr = np.asarray(eager, dtype=bool)
+    if not eager_arr.any() or not stack.runtime.cuda_graphs:
+        return forward_costs(stack, steps, tp, ep, pp)
+    plain = replace(stack, runtime=replace(stack.runtime, cuda_graphs=False))
+    eager_costs = forward_costs(plain, steps, tp, ep, pp)
+    if eager_arr.all():
+        return eager_costs
+    graphed = forward_costs(stack, steps, tp, ep, pp)
+    for g, e in zip(graphed, eager_costs):
+        g.time_s, g.sol_s = np.where(eager_arr, e.time_s, g.time_s), np.where(eager_arr, e.sol_s, g.sol_s)
+        for key in BOUNDS:
+            g.by_bound[key] = np.where(eager_arr, e.by_bound[key], g.by_bound[key])
+    return graphed
 
 
 def _decode_finish(stack: Stack, costs: list[ForwardCost]) -> tuple[ForwardCost, object]:
-    """(cost of one decode iteration, output tokens it yields per sequence)."""
+    """(cost of one decode iteration, output tokens it yields per sequence): with speculative decoding
+    the verify pass plus k draft passes (predict/speculative.py), their bound split like the plain step."""
     spec = stack.runtime.speculative
     if spec is None:
         return costs[0], 1.0
     verify, one = costs
-    layers = max(stack.model.num_layers, 1)
-    draft_layers = 1.0 if spec.method == "mtp" else layers
-    share = spec.draft_tokens * draft_layers / layers
-    verify.time_s = np.add(verify.time_s, np.multiply(one.time_s, share))
-    for key in BOUNDS:  # the draft steps' time, split by bound like the plain decode step it scales
+    draft = np.multiply(draft_pass_s(stack, one), spec.draft_tokens)
+    share = np.divide(draft, np.maximum(one.time_s, 1e-30))
+    verify.time_s = np.add(verify.time_s, draft)
+    for key in BOUNDS:  # the draft passes' time, split by bound like the plain decode step
         verify.by_bound[key] = np.add(verify.by_bound[key], np.multiply(one.by_bound[key], share))
     return verify, spec.expected_tokens_per_step
 
@@ -161,7 +187,11 @@ def phase_steps(stack: Stack, batch, isl, context, tp=None, ep=None, pp=None):
     priced as one table (one efficiency-model call per op kind for the whole prediction)."""
     pp = stack.runtime.pp if pp is None else pp
     prefill = _prefill_steps(stack, batch, isl, pp)
-    costs = forward_costs(stack, prefill + _decode_steps(stack, batch, context, pp), tp, ep, pp)
+    decode_steps, eager = _decode_steps(stack, batch, context, pp)
+    if np.asarray(eager).any() and stack.runtime.cuda_graphs:  # eager decode: its own table
+        costs = forward_costs(stack, prefill, tp, ep, pp) + _price_decode(stack, decode_steps, eager, tp, ep, pp)
+    else:
+        costs = forward_costs(stack, prefill + decode_steps, tp, ep, pp)
     cost, bubble = _prefill_finish(costs[0], batch, pp)
     decode, per_step = _decode_finish(stack, costs[len(prefill):])
     return cost, bubble, decode, per_step
@@ -241,7 +271,8 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
     provenance = {"model": getattr(stack.model, "source", stack.model.id), "chip": list(stack.chip.sources),
                   "system": stack.system.id, "kernel_sources": sorted(prefill.sources | decode.sources),
                   "not_modelled": list(getattr(stack.model, "not_modelled", ())), "calibration": params.calibration,
-                  "intervals": iv.table_provenance(), "assumptions": user_assumptions(stack.system)}
+                  "intervals": iv.table_provenance(), "assumptions": user_assumptions(stack.system),
+                  "engine": engine_provenance(rt)}
     table = iv.load_table()
     pre_recs, dec_recs = prefill.records, decode.records
     pre_f = iv.record_factors(prefill, stack.chip, params, table)
@@ -251,4 +282,10 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
     breakdown = _breakdown("prefill", prefill, pre_recs, pre_f) + _breakdown("decode", decode, dec_recs, dec_f)
     return Prediction(ttft, tpot, total_tps, total_tps / devices, 1.0 / tpot, devices, mem, bottleneck, lower,
                       {"decode": by_bound, "prefill": {b: _f(prefill.by_bound[b]) for b in BOUNDS}}, breakdown,
-                      provenance, sorted(prefill.fallbacks | decode.fallbacks), float(np.max(bubble)), intervals)
+                      provenance, sorted(prefill.fallbacks | decode.fallbacks | _engine_fallback(rt)),
+                      float(np.max(bubble)), intervals)
+
+
+def _engine_fallback(rt) -> set[str]:
+    note = engine_profile(rt.engine, rt.tp).note
+    return {note} if note else set()

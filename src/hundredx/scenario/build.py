@@ -10,8 +10,11 @@ all build their stacks here, so each rule is written once:
             tp = devices / (pp*cp*dp) (dp default 1). With tp, dp = devices / (tp*pp*cp) (it must
             divide; a given dp must agree). Without devices, devices = tp*pp*cp*dp. Under P/D
             disaggregation the deployment is prefill_devices + decode_devices, both whole replicas
-            (the prefill pool's replica uses `prefill_tp` when given) and dp is the decode pool's.
+            (the prefill pool's replica uses `prefill_tp` when given) and dp is the decode pool's;
+            with PoolSpecs (full form) the stack runs a decode worker (tp = its tp x attention_dp).
   nodes     the devices must fit in `nodes` nodes of the system.
+  engine    a named engine without a `scheduler` gets its documented running-sequence cap and token
+            budget (kernel/engine.py, engines.yaml); generic keeps SchedulerSpec's.
   load      a concurrency (requests in flight over the deployment) gives each of the dp replicas
             batch = ceil(concurrency / dp) sequences for the static step model.
   rules     the parallelism rules of scenario/rules.py (Stack checks them).
@@ -26,7 +29,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from hundredx.errors import InputError
-from hundredx.kernel.runtime import Disaggregation, RuntimeSpec
+from hundredx.kernel.runtime import Disaggregation, RuntimeSpec, SchedulerSpec
 from hundredx.scenario import rules
 from hundredx.scenario.stack import Stack
 from hundredx.scenario.workload import Workload
@@ -119,9 +122,16 @@ def _int(name: str, value, default=None):
 def _devices(devices, tp, pp, cp, dp, disagg: Disaggregation | None) -> tuple[int, int, int]:
     """(tp, dp, total devices) under the module docstring's device rule."""
     if disagg is not None:
+        if disagg.decode is not None:  # full form: the stack runs the decode pool's worker
+            tp = tp or disagg.decode.tp * disagg.decode.attention_dp
+            if tp * pp * cp != disagg.decode.worker_devices:
+                raise InputError("disaggregation.decode", disagg.decode,
+                                 f"a decode worker has {disagg.decode.worker_devices} devices, the stack's replica "
+                                 f"tp*pp*cp = {tp * pp * cp}")
         tp = tp or 1
         replica = tp * pp * cp
-        pre_replica = (disagg.prefill_tp or tp) * pp * cp
+        pre_replica = (disagg.prefill.worker_devices if disagg.prefill is not None
+                       else (disagg.prefill_tp or tp) * pp * cp)
         for name, n, size in (("disaggregation.prefill_devices", disagg.prefill_devices, pre_replica),
                               ("disaggregation.decode_devices", disagg.decode_devices, replica)):
             if n % size:
@@ -174,7 +184,21 @@ def _runtime(template: RuntimeSpec | None, knobs: dict) -> dict:
         raise InputError(unknown[0], knobs[unknown[0]],
                          f"not a runtime knob; known: {', '.join(sorted(_RUNTIME_FIELDS))}")
     base = {f: getattr(template, f) for f in _RUNTIME_FIELDS} if template is not None else {}
-    return {**base, **knobs}
+    values = {**base, **knobs}
+    if values.get("scheduler") is None and values.get("engine") not in (None, "generic"):
+        values["scheduler"] = _engine_scheduler(str(values["engine"]))
+    return values
+
+
+def _engine_scheduler(engine: str) -> SchedulerSpec:
+    """A named engine's documented running-sequence cap and token budget (kernel/engine.py) when no scheduler
+    is given; an engine without a profile keeps the generic SchedulerSpec."""
+    from hundredx.kernel.engine import engine_profile
+
+    prof = engine_profile(engine)
+    if prof.note:
+        return SchedulerSpec()
+    return SchedulerSpec(max_seqs=prof.max_seqs, max_batched_tokens=prof.max_batched_tokens)
 
 
 def build(model: Any, chip: Any, *, devices: int | None = None, nodes: int | None = None, tp: int | None = None,

@@ -11,6 +11,7 @@ other file a complete intermediate stack.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +149,7 @@ def stack_file(scn: Scenario) -> dict:
     for key in ("scheduler", "speculative", "disaggregation"):
         value = getattr(rt, key)
         if value is not None and not (key == "scheduler" and value == SchedulerSpec()):
-            kernel[key] = {f: getattr(value, f) for f in value.__dataclass_fields__}
+            kernel[key] = asdict(value)  # nested specs (a Disaggregation's PoolSpecs) as plain mappings
     workload: dict[str, Any] = {"isl": w.isl, "osl": w.osl}
     if w.concurrency:
         workload["concurrency"] = w.concurrency

@@ -5,9 +5,11 @@ formats, parallelism (tp, pp, ep, dp, attention_dp; an unrecorded tp is 1 under 
 parallelism, with attention data-parallel, else all devices), lengths. Batch per replica:
 `concurrency / replicas`, `batch_per_device`, a prefill phase's `tokens_per_device` (default: the runtime's chunked
 prefill budget, 8192 tokens) over isl, or for offline runs the largest batch whose
-KV cache fits (engine `max_batch_size` cap, default 2048). Speculative decoding: MTP with
+KV cache fits (engine `max_batch_size` cap, default the engine's documented max_seqs,
+kernel/engine.py). Speculative decoding: MTP with
 `draft_tokens` (default 1) and acceptance 0.7 unless the case gives one. A phase of a
-disaggregated deployment is predicted on its own devices. Metrics: output_tokens_per_s,
+disaggregated deployment is predicted on its own devices; a fully specified one (workers x per-pool
+parallelism) by validate/disagg.py, its pools read as written. Metrics: output_tokens_per_s,
 output_tokens_per_s_per_device, input_tokens_per_s, time_per_output_token_s, ttft_s.
 KV format: the case's `kv_dtype`; else FP8 for NVIDIA ModelOpt checkpoints (`checkpoint`
 "nvidia/..."), whose hf_quant_config.json sets kv_cache_quant_algo FP8 and which
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from hundredx.errors import InputError
 from hundredx.validate.base import Unpredictable
+from hundredx.validate.disagg import is_full_form, predict_disagg_case
 
 DEFAULT_ACCEPTANCE = 0.7
 DEFAULT_MAX_BATCH = 2048
@@ -49,7 +52,9 @@ def _parallelism(case: dict, devices: int) -> dict:
     from hundredx.kernel.runtime import SpeculativeSpec
 
     c = case["config"]
-    tp, pp, ep = int(c.get("tp") or 0), int(c.get("pp") or 1), int(c.get("ep") or 1)
+    tp, pp, ep = int(c.get("tp") or 0), int(c.get("pp") or 1), int(c.get("moe_ep") or c.get("ep") or 1)
+    if c.get("moe_tp") and not (c.get("moe_ep") or c.get("ep")) and tp:  # moe_tp x moe_ep = tp x dp (TRT-LLM)
+        ep = max(tp * int(c.get("dp") or 1) // int(c["moe_tp"]), 1)
     attn_dp = bool(c.get("attention_dp", False))
     dp_given = int(c.get("dp") or 0)
     if not tp:
@@ -62,12 +67,12 @@ def _parallelism(case: dict, devices: int) -> dict:
         s = c["speculative"]
         spec = SpeculativeSpec(method=s.get("method", "mtp"), draft_tokens=int(s.get("draft_tokens", 1)),
                                acceptance=float(s.get("acceptance", DEFAULT_ACCEPTANCE)))
-    engine = c.get("engine", "generic")
-    engine = engine if engine in ("trtllm", "vllm", "sglang", "deepseek") else "generic"
+    engine = str(c.get("engine") or "generic")  # an engine without a documented profile runs as generic, flagged
     return dict(tp=tp, pp=pp, ep=min(ep, tp * dp), dp=dp, attention_dp=attn_dp, speculative=spec, engine=engine)
 
 
 def _batch(case: dict, stack, isl: int, osl: int, devices: int) -> int:
+    from hundredx.kernel.engine import engine_profile
     from hundredx.scenario.memory import max_batch
 
     c, rt = case["config"], stack.runtime
@@ -77,7 +82,7 @@ def _batch(case: dict, stack, isl: int, osl: int, devices: int) -> int:
     if c.get("concurrency"):
         return max(int(c["concurrency"]) // replicas, 1)
     if c.get("offline") or c.get("max_batch_size") or c.get("scenario"):
-        cap = int(c.get("max_batch_size") or DEFAULT_MAX_BATCH)
+        cap = int(c.get("max_batch_size") or engine_profile(rt.engine, rt.tp).max_seqs)  # the engine's default
         frac = c.get("kv_cache_free_gpu_mem_fraction")
         frac = float(frac) if isinstance(frac, (int, float)) else 0.9
         batch = max_batch(stack, isl, osl, kv_fraction=frac, cap=cap)
@@ -96,6 +101,8 @@ def predict_case(case: dict) -> float:
     from hundredx.scenario import Workload, build
 
     c = case["config"]
+    if is_full_form(c):  # workers x per-pool parallelism, read as written (validate/disagg.py)
+        return predict_disagg_case(case, _model(case), _parallelism(case, int(case.get("n_devices", 1)))["speculative"])
     devices = int(case.get("n_devices", 1))
     phase = c.get("phase")
     isl = int(c.get("isl") or (c.get("kv_len") if phase == "decode" else 0) or 0)
