@@ -10,8 +10,8 @@ B = min(max_seqs, KV-cache fit at isl + osl/2 tokens a sequence, the cap); budge
   running r = min(n, B), queued q = n - r;
   a request lives k prefill steps + (osl - 1) decode steps; requests start r / (k + osl - 1) a step;
   decode sequences per step d = r (osl - 1) / (k + osl - 1); prefill tokens per step P = r isl / (k + osl - 1);
-  k = max(ceil(isl / (C - d)), P / (C - d) k): a prompt needs isl / (C - d) chunks, and a budget
-      shared by more prefills than it can hold stretches them (fixed point, a few iterations);
+  k = max(ceil(isl / (C - d)), r isl / (C - d) - (osl - 1)): a prompt needs isl / (C - d) chunks, and
+      a budget shared by more prompts than it holds stretches them (fixed point, a few iterations);
   a share f of the steps carries prefill tokens (P / f each): random lengths spread the prompts,
       f = min(1, k r / (k + osl - 1)); fixed lengths (`synchronized`, the default: benchmark clients
       with fixed isl/osl stay in step) bunch them into chunks that fill the budget, P / f = min(r isl, C)
@@ -133,11 +133,10 @@ def closed_loop(stack: Stack, isl: float, osl: float, concurrency, max_seqs: int
     ctx = isl + osl / 2.0
     k = np.full_like(r, max(1.0, math.ceil(isl / budget)))
     for _ in range(FIXED_POINT_ITERATIONS):
-        life = k + osl - 1.0
-        d = r * (osl - 1.0) / life
+        d = r * (osl - 1.0) / (k + osl - 1.0)
         room = np.maximum(budget - d, 1.0)
-        p_rate = r * isl / life
-        k = np.maximum(np.ceil(isl / room), p_rate * k / room)
+        # the prompts of a lifetime must pass the budget left by decodes: k + osl - 1 >= r isl / room
+        k = np.maximum(np.ceil(isl / room), r * isl / room - (osl - 1.0))
     life = k + osl - 1.0
     d = r * (osl - 1.0) / life
     if synchronized:  # fixed lengths: prompts arrive in groups that fill the budget (module docstring)
@@ -148,7 +147,8 @@ def closed_loop(stack: Stack, isl: float, osl: float, concurrency, max_seqs: int
         p_tokens = r * isl / life / f
     p_seqs = np.maximum(p_tokens / np.minimum(isl, budget), 1.0)
     costs = _Costs(stack)
-    tau_p = costs.mixed(p_tokens, p_seqs, p_tokens * (k - 1) / 2.0, d, ctx)
+    chunks = np.ceil(isl / np.maximum(budget - d, 1.0))  # a prompt's chunks; a chunk's prior context is
+    tau_p = costs.mixed(p_tokens, p_seqs, p_tokens * (1.0 - 1.0 / chunks) / 2.0, d, ctx)  # isl (1-1/chunks)/2
     tau_d = costs.decode(np.maximum(d, 1.0), ctx) if np.any(f < 1) else np.zeros_like(r)
     spec = _spec_factor(stack, costs, int(max(round(float(np.median(r))), 1)), ctx)
     tau = f * tau_p + (1.0 - f) * tau_d * spec

@@ -12,6 +12,15 @@ output_tokens_per_s_per_device, input_tokens_per_s, time_per_output_token_s, ttf
 KV format: the case's `kv_dtype`; else FP8 for NVIDIA ModelOpt checkpoints (`checkpoint`
 "nvidia/..."), whose hf_quant_config.json sets kv_cache_quant_algo FP8 and which
 TensorRT-LLM and vLLM follow when the KV dtype is left on "auto"; else the model default.
+
+Benchmark semantics (../shared/validation/SCHEMA.md, serving): `concurrency` is a closed loop
+and `request_rate` open-loop Poisson arrivals, predicted by the steady state of the engine
+(predict/steady.py: in-flight TTFT with chunked prefill and queue wait, TPOT = (E2E - TTFT) /
+(osl - 1)); `offline` is the same engine with every slot busy; an MLPerf case (`scenario`) takes
+its dataset lengths and latency limits from serve/mlperf.py (Offline: throughput; Server /
+Interactive: the highest Poisson rate whose p99 TTFT and TPOT meet the limits). A phase of a
+disaggregated deployment keeps the static step model. Unrecorded engine settings take the
+engine's documented default (ENGINE_DEFAULTS) and are listed as assumptions of the case.
 """
 
 from __future__ import annotations
@@ -21,6 +30,14 @@ from hundredx.validate.base import Unpredictable
 
 DEFAULT_ACCEPTANCE = 0.7
 DEFAULT_MAX_BATCH = 2048
+# Engine scheduler defaults when a case leaves them out: (max sequences, token budget, KV memory fraction).
+# TensorRT-LLM: LLM API / trtllm-bench BuildConfig max_batch_size 2048, max_num_tokens 8192,
+#   KvCacheConfig.free_gpu_memory_fraction 0.9 (tensorrt_llm/llmapi/llm_args.py).
+# vLLM V1 on >= 70 GB GPUs (vllm/engine/arg_utils.py, _set_default_args_v1): max_num_seqs 1024,
+#   max_num_batched_tokens 8192 (OpenAI server), gpu_memory_utilization 0.9.
+# Others: hundredx's generic scheduler (kernel/runtime.py SchedulerSpec: 256 sequences, 8192 tokens).
+ENGINE_DEFAULTS = {"trtllm": (2048, 8192, 0.9), "vllm": (1024, 8192, 0.9)}
+GENERIC_DEFAULTS = (256, 8192, 0.9)
 FORMAT_NAMES = {"fp4": "nvfp4", "int8": "int8", "fp8": "fp8", "bf16": "bf16", "fp16": "fp16"}
 
 
@@ -91,24 +108,12 @@ def _batch(case: dict, stack, isl: int, osl: int, devices: int) -> int:
     raise Unpredictable("no concurrency, batch or offline setting in the case")
 
 
-def predict_case(case: dict) -> float:
+def _static_case(case: dict, stack, isl: int, osl: int, devices: int) -> float:
+    """A phase of a disaggregated deployment (or a recorded batch): the static step model of `predict`."""
     from hundredx.predict import predict
-    from hundredx.scenario import Workload, build
+    from hundredx.scenario import Workload
 
-    c = case["config"]
-    devices = int(case.get("n_devices", 1))
-    phase = c.get("phase")
-    isl = int(c.get("isl") or (c.get("kv_len") if phase == "decode" else 0) or 0)
-    osl = int(c.get("osl") or (1 if phase == "prefill" else 0) or 0)
-    if phase == "decode" and not c.get("osl"):
-        osl = 1
-    if isl < 1 or osl < 1:
-        raise Unpredictable("input/output lengths (isl/osl) not recorded in the case")
-    model = _model(case)
-    try:
-        stack = build(model, case["hardware"], **_parallelism(case, devices)).stack
-    except InputError as exc:
-        raise Unpredictable(str(exc)) from None
+    c, phase = case["config"], case["config"].get("phase")
     batch = _batch(case, stack, isl, osl, devices)
     try:
         result = predict(stack, Workload(isl=isl, osl=osl, batch=batch))
@@ -128,7 +133,134 @@ def predict_case(case: dict) -> float:
               "ttft_s": result.ttft_s}
     if metric not in values:
         raise Unpredictable(f"metric {metric!r} not predicted for serving cases")
+    del c
     return float(values[metric])
 
 
-__all__ = ["predict_case"]
+def _engine_settings(case: dict, stack, notes: list[str]):
+    """The stack with the case's scheduler (engine defaults for what it leaves out) and the KV fraction."""
+    from dataclasses import replace
+
+    c, rt = case["config"], stack.runtime
+    engine = str(c.get("engine", "generic"))
+    seqs, tokens, frac = ENGINE_DEFAULTS.get(engine, GENERIC_DEFAULTS)
+    given_seqs = c.get("max_batch_size") or c.get("max_num_seqs") or c.get("max_batch")
+    given_tokens = c.get("max_num_tokens") or c.get("max_num_batched_tokens")
+    given_frac = c.get("kv_cache_free_gpu_mem_fraction") or c.get("gpu_memory_utilization")
+    label = engine if engine in ENGINE_DEFAULTS else "generic scheduler"
+    if not given_seqs:
+        notes.append(f"max sequences per replica {seqs} ({label} default)")
+    if not given_tokens:
+        notes.append(f"token budget per step {tokens} ({label} default)")
+    if not isinstance(given_frac, (int, float)):
+        notes.append(f"KV memory fraction {frac} ({label} default)")
+    seqs = int(given_seqs or seqs)
+    tokens = int(given_tokens or tokens)
+    frac = float(given_frac) if isinstance(given_frac, (int, float)) else frac
+    sched = replace(rt.scheduler, max_seqs=max(seqs, 1), max_batched_tokens=max(tokens, 1))
+    return replace(stack, runtime=replace(rt, scheduler=sched)), frac
+
+
+def _lengths(case: dict, notes: list[str]) -> tuple[float, float]:
+    from hundredx.serve.mlperf import benchmark, lengths
+
+    c = case["config"]
+    isl, osl = c.get("isl"), c.get("osl")
+    if c.get("scenario") and (not isl or not osl):
+        try:
+            isl, osl, more = lengths(benchmark(c.get("benchmark", "")), isl or None, osl or None)
+        except InputError as exc:
+            raise Unpredictable(str(exc)) from None
+        notes.extend(more)
+    if not isl or not osl:
+        raise Unpredictable("input/output lengths (isl/osl) not recorded in the case")
+    return float(isl), float(osl)
+
+
+def _steady_value(case: dict, stack, isl: float, osl: float, frac: float, notes: list[str]) -> float:
+    """The metric of a case under the benchmark semantics it records (module docstring)."""
+    from hundredx.predict import steady
+    from hundredx.serve.mlperf import benchmark
+
+    c, metric = case["config"], case["metric"]
+    scenario = str(c.get("scenario", "")).lower()
+    if scenario in ("server", "interactive"):
+        bench = benchmark(c.get("benchmark", ""))
+        ttft_lim, tpot_lim = bench.limits(scenario)
+        ttft_lim = float(c.get("ttft_limit_s") or ttft_lim)
+        tpot_lim = float(c.get("tpot_limit_s") or tpot_lim)
+        out = steady.best_rate_under_limits(stack, isl, osl, ttft_lim, tpot_lim, 99, kv_fraction=frac)
+    elif c.get("request_rate"):
+        out = steady.open_loop(stack, isl, osl, float(c["request_rate"]), 50, kv_fraction=frac)
+    elif c.get("concurrency") and not c.get("offline"):
+        out = steady.closed_loop(stack, isl, osl, [float(c["concurrency"])], kv_fraction=frac).scalar()
+    elif c.get("offline") or scenario == "offline" or c.get("max_batch_size"):
+        out = steady.offline(stack, isl, osl, kv_fraction=frac).scalar()
+    else:
+        raise Unpredictable("no concurrency, request rate, batch or offline setting in the case")
+    devices = int(case.get("n_devices", 1))
+    total = out["output_tokens_per_s"] * devices / stack.runtime.devices
+    values = {"output_tokens_per_s": total, "output_tokens_per_s_per_device": total / devices,
+              "input_tokens_per_s": total * isl / osl, "total_tokens_per_s": total * (isl + osl) / osl,
+              "time_per_output_token_s": out["tpot_s"], "ttft_s": out["ttft_s"]}
+    if metric not in values:
+        raise Unpredictable(f"metric {metric!r} not predicted for serving cases")
+    return float(values[metric])
+
+
+def _throughput_tp(case: dict, model, devices: int, notes: list[str]) -> dict:
+    """An unrecorded tp of a throughput run (offline, MLPerf): the engines' default tensor_parallel_size 1
+    (TensorRT-LLM tp_size, vLLM tensor_parallel_size), doubled until the weights leave at least half of
+    a device's memory to the KV cache, with data-parallel replicas over the devices (an assumption)."""
+    from hundredx.chip import load_chip
+    from hundredx.model.accounting import weight_bytes
+
+    c = case["config"]
+    if c.get("tp") or int(c.get("ep") or 1) > 1 or not (c.get("offline") or c.get("scenario")):
+        return case
+    try:
+        mem = load_chip(case["hardware"]).mem_bytes
+    except InputError:
+        return case
+    need, tp = float(weight_bytes(model)), 1
+    while tp < devices and need / tp > 0.5 * mem:
+        tp *= 2
+    notes.append(f"tp {tp} with {max(devices // tp, 1)} data-parallel replicas (tp unrecorded: engine default 1, "
+                 "doubled until the weights take at most half a device)")
+    return {**case, "config": {**c, "tp": tp, "dp": max(devices // tp, 1)}}
+
+
+def predict_case_detail(case: dict) -> tuple[float, list[str]]:
+    """(predicted value in the case's metric, assumptions made for what the case leaves out)."""
+    from hundredx.scenario import build
+
+    c = case["config"]
+    notes: list[str] = []
+    devices = int(case.get("n_devices", 1))
+    phase = c.get("phase")
+    model = _model(case)
+    if phase in ("prefill", "decode") or c.get("batch_per_device"):
+        isl = int(c.get("isl") or (c.get("kv_len") if phase == "decode" else 0) or 0)
+        osl = int(c.get("osl") or 1) if phase in ("prefill", "decode") else int(c.get("osl") or 0)
+        if isl < 1 or osl < 1:
+            raise Unpredictable("input/output lengths (isl/osl or kv_len) not recorded in the case")
+        try:
+            stack = build(model, case["hardware"], **_parallelism(case, devices)).stack
+        except InputError as exc:
+            raise Unpredictable(str(exc)) from None
+        return _static_case(case, stack, isl, osl, devices), notes
+    isl, osl = _lengths(case, notes)
+    case = _throughput_tp(case, model, devices, notes)
+    try:
+        stack = build(model, case["hardware"], **_parallelism(case, devices)).stack
+        stack, frac = _engine_settings(case, stack, notes)
+        return _steady_value(case, stack, isl, osl, frac, notes), notes
+    except InputError as exc:
+        raise Unpredictable(str(exc)) from None
+
+
+def predict_case(case: dict) -> float:
+    return predict_case_detail(case)[0]
+
+
+__all__ = ["predict_case", "predict_case_detail"]
