@@ -143,6 +143,8 @@ def _engine_settings(case: dict, stack, notes: list[str]):
 
     c, rt = case["config"], stack.runtime
     engine = str(c.get("engine", "generic"))
+    if engine == "mlperf-nvidia":  # NVIDIA's MLPerf LLM harness runs TensorRT-LLM
+        engine = "trtllm"
     seqs, tokens, frac = ENGINE_DEFAULTS.get(engine, GENERIC_DEFAULTS)
     given_seqs = c.get("max_batch_size") or c.get("max_num_seqs") or c.get("max_batch")
     given_tokens = c.get("max_num_tokens") or c.get("max_num_batched_tokens")
