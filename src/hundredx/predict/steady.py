@@ -217,4 +217,33 @@ def best_rate_under_limits(stack: Stack, isl: float, osl: float, ttft_limit_s: f
     return out
 
 
-__all__ = ["SteadyState", "best_rate_under_limits", "closed_loop", "load_grid", "offline", "open_loop", "slots"]
+def intervals(metrics: dict) -> dict:
+    """80% intervals of steady-state metrics from the serving cells of the interval table (widths: the
+    measured cross-validation error of the public serving cases, kernel/intervals.py)."""
+    from hundredx.kernel.intervals import load_table, time_factors, value_interval
+
+    table = load_table()
+    spec = {"ttft_s": ("ttft_s", "ttft_s"), "tpot_s": ("time_per_output_token_s", "time_per_output_token_s"),
+            "output_tokens_per_s": ("throughput", "output_tokens_per_s"),
+            "output_tokens_per_s_per_device": ("throughput", "output_tokens_per_s")}
+    return {k: value_interval(float(metrics[k]), metric, time_factors(table, "serving", group, "any"))
+            for k, (group, metric) in spec.items() if k in metrics and metrics[k] > 0}
+
+
+def predict_steady(stack: Stack, isl: float, osl: float, concurrency: int | None = None,
+                   rate_per_s: float | None = None) -> dict:
+    """The Python API: steady-state metrics (closed loop at `concurrency`, Poisson at `rate_per_s`, else
+    offline) with their 80% `intervals` and the `assumptions` made."""
+    if rate_per_s is not None:
+        out = open_loop(stack, isl, osl, rate_per_s)
+        notes: list[str] = []
+    else:
+        st = closed_loop(stack, isl, osl, [concurrency]) if concurrency else offline(stack, isl, osl)
+        out, notes = st.scalar(), st.assumptions
+    out["intervals"] = intervals(out)
+    out["assumptions"] = list(notes)
+    return out
+
+
+__all__ = ["SteadyState", "best_rate_under_limits", "closed_loop", "intervals", "load_grid", "offline", "open_loop",
+           "predict_steady", "slots"]
