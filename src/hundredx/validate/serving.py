@@ -25,6 +25,8 @@ engine's documented default (ENGINE_DEFAULTS) and are listed as assumptions of t
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from hundredx.errors import InputError
 from hundredx.validate.base import Unpredictable
 
@@ -41,9 +43,31 @@ GENERIC_DEFAULTS = (256, 8192, 0.9)
 FORMAT_NAMES = {"fp4": "nvfp4", "int8": "int8", "fp8": "fp8", "bf16": "bf16", "fp16": "fp16"}
 
 
-def _model(case: dict):
+@lru_cache(maxsize=256)
+def _load_model(ref: str, weights, kv):
+    """Zoo models by (id, formats): many cases share one (ModelSpec is immutable)."""
     from hundredx.model import load_model
 
+    return load_model(ref, weights=weights, kv=kv)
+
+
+_STACKS: dict = {}
+
+
+def _build(model, hardware: str, par: dict):
+    """scenario.build's stack, cached per (model, chip, parallelism): cases of one deployment share it."""
+    from hundredx.scenario import build
+
+    key = (id(model), hardware, tuple(sorted((k, repr(v)) for k, v in par.items())))
+    hit = _STACKS.get(key)
+    if hit is None or hit[0] is not model:
+        if len(_STACKS) > 1024:
+            _STACKS.clear()
+        hit = _STACKS[key] = (model, build(model, hardware, **par).stack)
+    return hit[1]
+
+
+def _model(case: dict):
     c = case["config"]
     weights = FORMAT_NAMES.get(str(c.get("weight_dtype", "")).lower(), c.get("weight_dtype"))
     kv = c.get("kv_dtype")
@@ -54,7 +78,7 @@ def _model(case: dict):
         if not ref:
             continue
         try:
-            return load_model(ref, weights=weights, kv=kv)
+            return _load_model(ref, weights, kv)
         except InputError as exc:
             if exc.field != "model":
                 raise Unpredictable(str(exc)) from None
@@ -234,8 +258,6 @@ def _throughput_tp(case: dict, model, devices: int, notes: list[str]) -> dict:
 
 def predict_case_detail(case: dict) -> tuple[float, list[str]]:
     """(predicted value in the case's metric, assumptions made for what the case leaves out)."""
-    from hundredx.scenario import build
-
     c = case["config"]
     notes: list[str] = []
     devices = int(case.get("n_devices", 1))
@@ -247,14 +269,14 @@ def predict_case_detail(case: dict) -> tuple[float, list[str]]:
         if isl < 1 or osl < 1:
             raise Unpredictable("input/output lengths (isl/osl or kv_len) not recorded in the case")
         try:
-            stack = build(model, case["hardware"], **_parallelism(case, devices)).stack
+            stack = _build(model, case["hardware"], _parallelism(case, devices))
         except InputError as exc:
             raise Unpredictable(str(exc)) from None
         return _static_case(case, stack, isl, osl, devices), notes
     isl, osl = _lengths(case, notes)
     case = _throughput_tp(case, model, devices, notes)
     try:
-        stack = build(model, case["hardware"], **_parallelism(case, devices)).stack
+        stack = _build(model, case["hardware"], _parallelism(case, devices))
         stack, frac = _engine_settings(case, stack, notes)
         return _steady_value(case, stack, isl, osl, frac, notes), notes
     except InputError as exc:
