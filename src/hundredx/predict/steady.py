@@ -18,7 +18,10 @@ B = min(max_seqs, KV-cache fit at isl + osl/2 tokens a sequence, the cap); budge
       (on the simulator, p50 TTFT within ~10% where isl <= C / 2);
   step time  tau_p (with a prefill chunk) and tau_d (decode only) from the stack's StepCost
       (predict.step, the simulator's cost), mean step tau = f tau_p + (1 - f) tau_d;
-  TPOT = tau (every decode step of a request is one engine step: (E2E - TTFT) / (osl - 1));
+  TPOT = tau (every decode step of a request is one engine step: (E2E - TTFT) / (osl - 1)); with
+      fixed lengths a request's own group prefills before its first token, so its decode window holds
+      the (r isl / min(r isl, C) - 1) k prefill steps of the other groups: TPOT = tau_d + (tau_p - tau_d)
+      x that / (osl - 1);
   TTFT = W + (1 - 1/r) tau / 2 + k tau_p (queue wait W; sent mid-step, a request joins the next step);
   request rate X = r / ((k + osl - 1) tau) a replica; W = q / X (Little's law on the queue).
 Speculative decoding scales the decode step by the static model's verify-and-draft factor
@@ -156,6 +159,10 @@ def closed_loop(stack: Stack, isl: float, osl: float, concurrency, max_seqs: int
     wait = q / x
     ttft = wait + tau / 2.0 * (1.0 - 1.0 / r) + k * tau_p  # alone, a request starts at once
     tpot = tau if osl > 1 else np.zeros_like(tau)
+    if synchronized and osl > 1:  # a request's own group prefills before its first token, the others' after
+        others = np.minimum(np.maximum(r * isl / p_tokens - 1.0, 0.0) * k, osl - 1.0)
+        plain = tau_d * spec
+        tpot = np.where(f >= 1.0, tau_p, plain + (tau_p - plain) * others / (osl - 1.0))
     e2e = ttft + (osl - 1.0) * tpot
     out_tps = x * osl * rt.dp
     assumptions = []
