@@ -264,15 +264,15 @@ def predict_case_detail(case: dict) -> tuple[float, list[str]]:
     phase = c.get("phase")
     model = _model(case)
     if phase in ("prefill", "decode") or c.get("batch_per_device"):
-        isl = int(c.get("isl") or (c.get("kv_len") if phase == "decode" else 0) or 0)
-        osl = int(c.get("osl") or 1) if phase in ("prefill", "decode") else int(c.get("osl") or 0)
-        if isl < 1 or osl < 1:
+        p_isl = int(c.get("isl") or (c.get("kv_len") if phase == "decode" else 0) or 0)
+        p_osl = int(c.get("osl") or 1) if phase in ("prefill", "decode") else int(c.get("osl") or 0)
+        if p_isl < 1 or p_osl < 1:
             raise Unpredictable("input/output lengths (isl/osl or kv_len) not recorded in the case")
         try:
             stack = _build(model, case["hardware"], _parallelism(case, devices))
         except InputError as exc:
             raise Unpredictable(str(exc)) from None
-        return _static_case(case, stack, isl, osl, devices), notes
+        return _static_case(case, stack, p_isl, p_osl, devices), notes
     isl, osl = _lengths(case, notes)
     case = _throughput_tp(case, model, devices, notes)
     try:
