@@ -112,3 +112,14 @@ def test_validate_semantics_and_assumptions():
     offline_case = {**case, "config": {**mlperf, "scenario": "offline", "offline": True}}
     assert 0 < server < 1.05 * predict_case_detail(offline_case)[0]  # throughput is not exactly monotone near the top
     assert any("tp 1" in n for n in notes3) and any("294.45" in n for n in notes3)
+
+
+def test_warmup_requests_leave_the_metrics(stacks):
+    dep = deployment_from_stack(stacks["8b-h100"])
+    base = dict(isl=1024, osl=128, arrival="closed", concurrency=128, num_requests=600)
+    cold = simulate(dep, Workload(**base)).to_dict()
+    warm = simulate(dep, Workload(**base, warmup_requests=128)).to_dict()
+    assert warm["warmup_requests"] == 128 and warm["finished"] == cold["finished"] == 600
+    assert warm["ttft_p99_s"] < cold["ttft_p99_s"]  # the initial burst's queueing is the warm-up
+    with pytest.raises(InputError):
+        simulate(dep, Workload(**{**base, "num_requests": 100}, warmup_requests=100))
