@@ -26,7 +26,9 @@ B = min(max_seqs, KV-cache fit at isl + osl/2 tokens a sequence, the cap); budge
   request rate X = r / ((k + osl - 1) tau) a replica; W = q / X (Little's law on the queue).
 Speculative decoding scales the decode step by the static model's verify-and-draft factor
 (`predict` TPOT / plain decode step at the same batch). Offline (all requests at once) is the
-closed loop with every slot full (n = B). Poisson arrivals at rate lambda: the requests in flight
+closed loop with every slot full (n = B). Poisson arrivals (and datasets of varied lengths) do not
+keep requests in step: `open_loop` and `best_rate_under_limits` spread the prompts. Poisson arrivals
+at rate lambda: the requests in flight
 of an M/G/infinity system are Poisson with mean lambda E2E, so `open_loop` solves N = lambda E2E(N)
 on the grid and reads latency percentiles at the Poisson quantile of N (normal approximation).
 `serve` (the request-level simulator) is the reference; tests/test_steady.py keeps this within
@@ -173,10 +175,11 @@ def closed_loop(stack: Stack, isl: float, osl: float, concurrency, max_seqs: int
                        assumptions)
 
 
-def offline(stack: Stack, isl: float, osl: float, max_seqs: int | None = None, kv_fraction: float = 0.9) -> SteadyState:
+def offline(stack: Stack, isl: float, osl: float, max_seqs: int | None = None, kv_fraction: float = 0.9,
+            synchronized: bool = True) -> SteadyState:
     """Offline throughput: every engine slot of every replica busy (a closed loop at n = slots)."""
     B = slots(stack, isl, osl, max_seqs, kv_fraction)
-    return closed_loop(stack, isl, osl, B * stack.runtime.dp, max_seqs, kv_fraction)
+    return closed_loop(stack, isl, osl, B * stack.runtime.dp, max_seqs, kv_fraction, synchronized)
 
 
 def open_loop(stack: Stack, isl: float, osl: float, rate_per_s: float, percentile: int = 50,
@@ -184,14 +187,14 @@ def open_loop(stack: Stack, isl: float, osl: float, rate_per_s: float, percentil
     """Poisson arrivals at `rate_per_s`: mean in flight N = rate E2E(N) (M/G/infinity), latency at the
     `percentile` of the Poisson in-flight count. Returns the scalar metrics (or raises if unstable)."""
     grid = load_grid(stack, isl, osl, max_seqs, kv_fraction)
-    st = closed_loop(stack, isl, osl, grid, max_seqs, kv_fraction)
+    st = closed_loop(stack, isl, osl, grid, max_seqs, kv_fraction, synchronized=False)
     lam = st.requests_per_s
     if rate_per_s > float(lam.max()):
         raise InputError("request_rate", rate_per_s, f"exceeds the deployment's capacity {float(lam.max()):.3g} req/s")
     mean_n = float(np.interp(rate_per_s, lam, grid))
     z = Z_QUANTILE.get(int(percentile), 0.0)
     at = min(mean_n + z * math.sqrt(mean_n), float(grid.max()))
-    tail = closed_loop(stack, isl, osl, [max(at, 1.0)], max_seqs, kv_fraction).scalar()
+    tail = closed_loop(stack, isl, osl, [max(at, 1.0)], max_seqs, kv_fraction, synchronized=False).scalar()
     tail.update(concurrency=mean_n, requests_per_s=rate_per_s, output_tokens_per_s=rate_per_s * osl,
                 output_tokens_per_s_per_device=rate_per_s * osl / stack.runtime.devices)
     return tail
@@ -209,11 +212,11 @@ def best_rate_under_limits(stack: Stack, isl: float, osl: float, ttft_limit_s: f
     """MLPerf Server / Interactive: the highest Poisson rate whose `percentile` TTFT and TPOT meet the
     limits (M/G/infinity in-flight count, module docstring). Scalar metrics at that rate."""
     grid = load_grid(stack, isl, osl, max_seqs, kv_fraction, points=64)
-    mean = closed_loop(stack, isl, osl, grid, max_seqs, kv_fraction)
+    mean = closed_loop(stack, isl, osl, grid, max_seqs, kv_fraction, synchronized=False)
     z = Z_QUANTILE.get(int(percentile), 2.3263)
     top = float(grid.max())
     at = np.minimum(grid + z * np.sqrt(grid), top)
-    tail = closed_loop(stack, isl, osl, at, max_seqs, kv_fraction)
+    tail = closed_loop(stack, isl, osl, at, max_seqs, kv_fraction, synchronized=False)
     ok = (tail.ttft_s <= ttft_limit_s) & (tail.tpot_s <= tpot_limit_s) & (at < top)
     if not ok.any():
         raise InputError("latency limits", (ttft_limit_s, tpot_limit_s),

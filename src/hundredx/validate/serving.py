@@ -210,6 +210,8 @@ def _steady_value(case: dict, stack, isl: float, osl: float, frac: float, notes:
 
     c, metric = case["config"], case["metric"]
     scenario = str(c.get("scenario", "")).lower()
+    # fixed lengths keep closed-loop clients in step (predict/steady.py); an MLPerf dataset's lengths vary
+    fixed = not scenario
     if scenario in ("server", "interactive"):
         bench = benchmark(c.get("benchmark", ""))
         ttft_lim, tpot_lim = bench.limits(scenario)
@@ -219,9 +221,10 @@ def _steady_value(case: dict, stack, isl: float, osl: float, frac: float, notes:
     elif c.get("request_rate"):
         out = steady.open_loop(stack, isl, osl, float(c["request_rate"]), 50, kv_fraction=frac)
     elif c.get("concurrency") and not c.get("offline"):
-        out = steady.closed_loop(stack, isl, osl, [float(c["concurrency"])], kv_fraction=frac).scalar()
+        out = steady.closed_loop(stack, isl, osl, [float(c["concurrency"])], kv_fraction=frac,
+                                 synchronized=fixed).scalar()
     elif c.get("offline") or scenario == "offline" or c.get("max_batch_size"):
-        out = steady.offline(stack, isl, osl, kv_fraction=frac).scalar()
+        out = steady.offline(stack, isl, osl, kv_fraction=frac, synchronized=fixed).scalar()
     else:
         raise Unpredictable("no concurrency, request rate, batch or offline setting in the case")
     devices = int(case.get("n_devices", 1))
