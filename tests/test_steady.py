@@ -124,3 +124,15 @@ def test_warmup_requests_leave_the_metrics(stacks):
     assert warm["ttft_p99_s"] < cold["ttft_p99_s"]  # the initial burst's queueing is the warm-up
     with pytest.raises(InputError):
         simulate(dep, Workload(**{**base, "num_requests": 100}, warmup_requests=100))
+
+
+def test_mlperf_workloads():
+    from hundredx.serve.mlperf import workload
+
+    off, notes = workload("llama2-70b-99", "offline", num_requests=100)
+    assert off.arrival == "offline" and off.osl == 294 and off.num_requests == 100 and notes
+    srv, _ = workload("llama2-70b-99", "interactive", rate_per_s=5.0)
+    assert srv.arrival == "poisson" and (srv.ttft_limit_s, srv.tpot_limit_s) == (0.45, 0.04)
+    assert srv.num_requests == 24576  # the benchmark's sample count
+    with pytest.raises(InputError):
+        workload("llama2-70b-99", "server")  # the rate is what Server searches for: it must be given

@@ -101,4 +101,27 @@ def lengths(bench: Benchmark, isl: float | None = None, osl: float | None = None
     return float(isl), float(osl), notes
 
 
-__all__ = ["BENCHMARKS", "Benchmark", "SCENARIOS", "benchmark", "lengths"]
+def workload(name: str, scenario: str, rate_per_s: float | None = None, num_requests: int | None = None):
+    """The simulator's `scenario.Workload` of an MLPerf benchmark and scenario, with the assumptions made:
+    Offline submits every sample at t = 0; Server / Interactive are Poisson arrivals at `rate_per_s`
+    (the quantity the benchmark searches for) with the scenario's latency limits. Lengths are the
+    dataset means (fixed; the rules publish no distribution)."""
+    from hundredx.scenario.workload import Workload
+
+    bench = benchmark(name)
+    scenario = str(scenario).lower()
+    if scenario not in SCENARIOS:
+        raise InputError("scenario", scenario, f"must be one of {', '.join(SCENARIOS)}")
+    isl, osl, notes = lengths(bench)
+    n = num_requests if num_requests is not None else bench.samples
+    i, o = max(int(round(isl)), 1), max(int(round(osl)), 1)
+    if scenario == "offline":
+        return Workload(isl=i, osl=o, num_requests=n, arrival="offline"), notes
+    if rate_per_s is None:
+        raise InputError("rate_per_s", None, f"MLPerf {scenario} runs Poisson arrivals: give the rate to simulate")
+    ttft, tpot = bench.limits(scenario)
+    return Workload(isl=i, osl=o, num_requests=n, arrival="poisson", rate_per_s=rate_per_s, ttft_limit_s=ttft,
+                    tpot_limit_s=tpot), notes
+
+
+__all__ = ["BENCHMARKS", "Benchmark", "SCENARIOS", "benchmark", "lengths", "workload"]
