@@ -136,3 +136,24 @@ def test_mlperf_workloads():
     assert srv.num_requests == 24576  # the benchmark's sample count
     with pytest.raises(InputError):
         workload("llama2-70b-99", "server")  # the rate is what Server searches for: it must be given
+
+
+def test_cli_predict_shows_the_steady_state():
+    import json
+
+    from typer.testing import CliRunner
+
+    from hundredx.cli import app
+
+    args = ["predict", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--chip", "h100-sxm", "--isl", "1024",
+            "--osl", "128"]
+    r = CliRunner().invoke(app, [*args, "--concurrency", "64", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    st = d["steady_state"]
+    assert d["static_batch_prefill_s"] == d["ttft_s"] and st["ttft_s"] < d["ttft_s"]  # one request, not the batch
+    assert {"ttft_s", "tpot_s", "output_tokens_per_s"} <= set(st["intervals"]) and st["assumptions"]
+    plain = json.loads(CliRunner().invoke(app, [*args, "--json"]).output)
+    assert "steady_state" not in plain
+    table = CliRunner().invoke(app, [*args, "--concurrency", "64"])
+    assert "steady" in table.output and "static-batch" in table.output  # rows wrap in a narrow terminal
