@@ -1,6 +1,9 @@
 """`hundredx predict`: one stack on one workload, with bounds, bottleneck and breakdown.
 
-`--concurrency C` loads the deployment with C requests in flight (batch ceil(C / dp) per replica);
+`--concurrency C` loads the deployment with C requests in flight (batch ceil(C / dp) per replica) and
+adds the steady state a closed-loop benchmark at C sees (`steady_state`: in-flight TTFT with chunked
+prefill and queue wait, TPOT, throughput; predict/steady.py); the static model's TTFT is also
+reported under the name that says what it is, `static_batch_prefill_s`;
 `--disagg P:D` predicts prefill/decode pools (predict/pools.py: each pool its own parallelism,
 `--prefill-*` for the prefill pool, the stack's own for the decode pool, `--decode-chip` for another
 chip under the decode pool, `--concurrency` for closed-loop clients over the deployment, rate-matched);
@@ -110,6 +113,11 @@ def _aggregated(model, chip, o: dict, spec) -> tuple[dict, Any, Any]:
                                  "attention_dp": rt.attention_dp},
                  "workload": {"isl": o["isl"], "osl": o["osl"], "batch": scn.workload.batch,
                               "concurrency": o["concurrency"]}})
+    data["static_batch_prefill_s"] = result.ttft_s  # `ttft_s` of the static model: the whole batch's prefill
+    if o["concurrency"] is not None:
+        from hundredx.predict.steady import predict_steady
+
+        data["steady_state"] = predict_steady(stack, o["isl"], o["osl"], concurrency=o["concurrency"])
     return data, scn, result
 
 
@@ -203,6 +211,17 @@ def _print_prediction(result, scn, data: dict, top: int, calibration: str) -> No
             ["memory/device", f"{fmt_bytes(mem['total'])} of {fmt_bytes(mem['usable'])}", "",
              f"weights {fmt_bytes(mem['weights'])}, KV {fmt_bytes(mem['kv_cache'])}"],
             ["bottleneck (decode)", result.bottleneck, "", ""]]
+    rows[0][0] = "TTFT (static-batch prefill)"
+    st = data.get("steady_state")
+    if st:  # what a closed-loop benchmark at this concurrency measures (predict/steady.py)
+        siv = st["intervals"]
+        sspan = lambda key, f: f"{f(siv[key][0])} – {f(siv[key][1])}" if key in siv else ""  # noqa: E731
+        rows += [["steady TTFT (in flight)", fmt_time(st["ttft_s"]), sspan("ttft_s", fmt_time),
+                  f"queue {fmt_time(st['queue_wait_s'])}, {st['prefill_steps']:.0f} prefill step(s)"],
+                 ["steady TPOT", fmt_time(st["tpot_s"]), sspan("tpot_s", fmt_time),
+                  f"{st['running_per_replica']:.0f} running / {st['slots_per_replica']} slots a replica"],
+                 ["steady output tokens/s", count(st["output_tokens_per_s"]), sspan("output_tokens_per_s", count),
+                  f"{st['requests_per_s']:.2f} requests/s"]]
     print_table(f"{stack.model.id} on {stack.system.id} ({result.devices} devices; calibration {calibration})",
                 ["metric", "predicted", "80% interval", "lower bound / detail"], rows)
     ops = sorted((r for r in result.breakdown if r["phase"] == "decode"), key=lambda r: -r["time_s"])[:top]

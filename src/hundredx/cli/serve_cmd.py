@@ -46,7 +46,8 @@ def _spec(text: str | None):
 
 
 def build_workload(isl: int, osl: int, requests: int | None, concurrency: int | None, rate: float | None,
-                   trace: str | None, ttft_limit: float | None = None, tpot_limit: float | None = None):
+                   trace: str | None, ttft_limit: float | None = None, tpot_limit: float | None = None,
+                   warmup: int = 0):
     """The simulator's workload: closed loop (--concurrency), Poisson (--rate), a trace, or offline."""
     import math
 
@@ -55,12 +56,15 @@ def build_workload(isl: int, osl: int, requests: int | None, concurrency: int | 
     if sum(x is not None for x in (concurrency, rate, trace)) > 1:
         raise InputError("concurrency/rate/trace", "", "give at most one of --concurrency, --rate, --trace")
     common: dict[str, Any] = {"isl": isl, "osl": osl, "num_requests": requests,
-                              "ttft_limit_s": ttft_limit or math.inf, "tpot_limit_s": tpot_limit or math.inf}
+                              "ttft_limit_s": ttft_limit or math.inf, "tpot_limit_s": tpot_limit or math.inf,
+                              "warmup_requests": warmup}
     if trace:  # parsed here, before any progress bar, so a bad file fails with one clean line
         from hundredx.serve import load_trace
 
         if requests is not None:
             raise InputError("requests", requests, "a trace replays its own rows; --requests does not apply")
+        if warmup:
+            raise InputError("warmup", warmup, "a trace replay measures every row; --warmup does not apply")
         return load_trace(trace)
     if rate is not None:
         return Workload(arrival="poisson", rate_per_s=rate, **common)
@@ -112,6 +116,8 @@ def _register_serve(app: typer.Typer) -> None:
               ttft_limit: float | None = typer.Option(None, help="TTFT limit for goodput (unit: s)"),
               tpot_limit: float | None = typer.Option(None, help="TPOT limit for goodput (unit: s)"),
               seed: int = typer.Option(0, help="random seed of arrivals, lengths and acceptance (unit: integer seed)"),
+              warmup: int = typer.Option(0, help="leave the first N requests out of the metrics (benchmark "
+                                                 "warm-up, e.g. --concurrency of them) (unit: requests)"),
               as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
               out: str | None = typer.Option(None, "--out", help=OUT_HELP + "; CSV/Parquet: one row per "
                                              "request")) -> None:
@@ -124,7 +130,7 @@ def _register_serve(app: typer.Typer) -> None:
             engine = dict(max_seqs=max_seqs, max_batched_tokens=max_batched_tokens, prefix_cache=prefix_cache)
             scn, deployment = _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv, disagg,
                                           prefill_tp, afd, spec, engine, prefill_chip)
-            workload = build_workload(isl, osl, requests, concurrency, rate, trace, ttft_limit, tpot_limit)
+            workload = build_workload(isl, osl, requests, concurrency, rate, trace, ttft_limit, tpot_limit, warmup)
             result = _run(simulate, deployment, workload, seed, quiet=as_json)
             data = {**result.to_dict(), "model": scn.model.id, "system": scn.system.id}
             if out:

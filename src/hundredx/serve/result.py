@@ -67,14 +67,19 @@ def replica_stats(rep: Replica) -> dict:
 
 
 def build_result(dep: Deployment, req: Requests, book: Book, main: list[Replica], pre: list[Replica],
-                 ttft_limit_s: float, tpot_limit_s: float) -> SimResult:
+                 ttft_limit_s: float, tpot_limit_s: float, warmup: int = 0) -> SimResult:
+    """The result; the first `warmup` requests (a benchmark's warm-up) stay out of the summary metrics,
+    whose window then opens at the first measured request's arrival."""
     arrival, first, finish = (np.array(x, dtype=float) for x in (book.arrival, book.first, book.finish))
     finished = np.array([w == DONE for w in book.where])
     times = request_times(arrival, first, finish, req.output_len)
     main_stats = [replica_stats(r) for r in main]
     pre_stats = [replica_stats(r) for r in pre]
-    summary = summarize(times, arrival, finish, req.input_len, req.output_len, finished, ttft_limit_s, tpot_limit_s,
-                        dep.devices, dep.device_hour_usd, dep.device_power_w, main_stats, pre_stats)
+    measured = np.arange(len(finished)) >= warmup
+    summary = summarize({k: v[measured] for k, v in times.items()}, arrival[measured], finish[measured],
+                        req.input_len[measured], req.output_len[measured], finished[measured], ttft_limit_s,
+                        tpot_limit_s, dep.devices, dep.device_hour_usd, dep.device_power_w, main_stats, pre_stats)
+    summary["warmup_requests"] = int(warmup)
     prompt = sum(r.prompt_tokens for r in main + pre)
     every = main_stats + pre_stats
     summary.update({

@@ -45,6 +45,7 @@ class CaseResult:
     place: str = ""
     interval: list[float] | None = None
     fold: str = ""
+    assumptions: list[str] | None = None  # defaults used for what the case leaves out (serving)
 
     @property
     def covered(self) -> bool | None:
@@ -58,6 +59,8 @@ class CaseResult:
                "source": self.source, "place": self.place, "interval": self.interval}
         if self.fold:
             out["fold"] = self.fold
+        if self.assumptions:
+            out["assumptions"] = self.assumptions
         return out
 
 
@@ -139,6 +142,7 @@ def predict_detail(case: dict) -> tuple[float, str, str, str]:
     return float(mod.predict_case(case)), module, group, "any"
 
 
+
 def run_cases(cases: list[dict], table: dict | None = None) -> list[CaseResult]:
     """Predict every case; with an interval `table` each predicted case gets its 80% interval."""
     results = []
@@ -146,7 +150,13 @@ def run_cases(cases: list[dict], table: dict | None = None) -> list[CaseResult]:
         measured = float(case["value"])
         base = CaseResult(case["id"], case["kind"], measured, None, None, None, metric=case["metric"])
         try:
-            predicted, cls, group, where = predict_detail(case)
+            if case["kind"] == "serving":  # serving predictions also say what they assumed
+                from hundredx.validate.serving import predict_case_detail
+
+                predicted, base.assumptions = predict_case_detail(case)
+                cls, group, where = "serving", serving_group(case["metric"]), "any"
+            else:
+                predicted, cls, group, where = predict_detail(case)
             if not np.isfinite(predicted) or predicted <= 0:
                 raise Unpredictable(f"prediction not positive and finite ({predicted})")
         except Unpredictable as exc:
