@@ -73,6 +73,14 @@ class ChipSpec:
         return float(self.peak_flops_per_s.get(compute, 0.0))
 
     @property
+    def preliminary_note(self) -> str:
+        """'' for a shipped part; for a `preliminary: true` chip the flag every output using it carries."""
+        if not self.preliminary:
+            return ""
+        return (f"chip {self.id}: PRELIMINARY datasheet figures (announced, not shipped; "
+                f"see `hundredx chip show {self.id}` notes and sources)")
+
+    @property
     def ridge_flop_per_byte(self) -> float:
         """Arithmetic intensity where BF16 compute and memory time are equal."""
         return self.peak("bf16") / self.mem_bytes_per_s

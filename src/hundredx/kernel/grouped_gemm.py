@@ -28,7 +28,7 @@ from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
 from hundredx.kernel import catalog
-from hundredx.kernel.gemm import alignment_factor, gemm_time, resolve_compute
+from hundredx.kernel.gemm import alignment_factor, gemm_time, operand_bytes, resolve_compute
 from hundredx.kernel.params import KernelParams, KernelTime, combine
 from hundredx.kernel.roofline import sol_time
 
@@ -101,7 +101,7 @@ def grouped_gemm_time(chip: ChipSpec, params: KernelParams, k, n, tokens_per_gro
         return _loop(chip, params, k, n, rows, active, max_load, tpg, dtype, lib_note)
     cls, fallback = resolve_compute(dtype, chip)
     fmt = get_format(dtype, "dtype")
-    eb = fmt.bytes_per_element
+    act_b, weight_b, dequant = operand_bytes(fmt, cls, fallback, params)  # no tensor-core path: gemm.py docstring
     flops = 2.0 * rows * n * k
     best_q = np.zeros(np.broadcast(rows, n).shape)
     for tn in (tn0, 2 * tn0):
@@ -110,10 +110,11 @@ def grouped_gemm_time(chip: ChipSpec, params: KernelParams, k, n, tokens_per_gro
         best_q = np.maximum(best_q, rows * n / np.maximum(waves * chip.num_sms * tm * tn, 1.0))
     keff = k / (k + params["gemm.k_half"])
     align = alignment_factor(n, k, fmt.bits, 16, chip.alignment_bytes, params)
-    eff = np.minimum(params[f"gemm.eff.{cls}"] * params[f"grouped.lib.{library}"] * best_q * keff * align, 1.0)
+    eff = np.minimum(params[f"gemm.eff.{cls}"] * params[f"grouped.lib.{library}"] * best_q * keff * align * dequant,
+                     1.0)
     peak, bw = chip.peak(cls), chip.mem_bytes_per_s
     compute_s = flops / (peak * np.maximum(eff, 1e-9))
-    nbytes = (active * k * n + rows * (k + n)) * eb
+    nbytes = active * k * n * weight_b + rows * (k + n) * act_b
     memory_s = nbytes / (bw * params["gemm.mem_eff"])
     latency = np.full(np.shape(compute_s), params["gemm.latency_s"])
     time_s = combine(compute_s, memory_s, params["gemm.overlap_p"]) + latency

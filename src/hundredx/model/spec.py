@@ -162,6 +162,7 @@ class ModelSpec:
     norms_per_layer: int = 2
     hc_mult: int = 1
     max_position_embeddings: int = 0
+    rope_scaling: str = ""  # config.json's RoPE extension, e.g. "yarn x40 from 4096" ("" = none declared)
     not_modelled: tuple[str, ...] = ()
     source: str = ""
     _groups: dict[LayerKind, int] = field(init=False, repr=False, compare=False)  # set by __post_init__

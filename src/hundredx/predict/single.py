@@ -26,6 +26,7 @@ from hundredx.errors import InputError
 from hundredx.predict import intervals as iv
 from hundredx.predict.engine import BOUNDS, ForwardCost, ForwardStep, chip_params, forward_costs
 from hundredx.scenario.memory import MemoryUse, memory_use
+from hundredx.scenario.rules import check_context
 from hundredx.scenario.stack import Stack
 from hundredx.scenario.workload import Workload
 from hundredx.units import fmt_bytes
@@ -191,6 +192,7 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
             return predict(stack, workload, check_memory, None, **build_args)
     stack, workload = _resolve(stack, workload, build_args)
     rt, w = stack.runtime, workload
+    context_note = check_context(stack.model, w.isl, w.osl)
     # Paged KV under continuous batching holds isl + osl/2 tokens per sequence on average.
     kv_osl = w.osl / 2.0 if rt.scheduler.policy == "continuous" else w.osl
     mem = memory_use(stack, w.batch, w.isl, kv_osl)
@@ -223,4 +225,11 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
     breakdown = _breakdown("prefill", prefill, pre_recs, pre_f) + _breakdown("decode", decode, dec_recs, dec_f)
     return Prediction(ttft, tpot, total_tps, total_tps / devices, 1.0 / tpot, devices, mem, bottleneck, lower,
                       {"decode": by_bound, "prefill": {b: _f(prefill.by_bound[b]) for b in BOUNDS}}, breakdown,
-                      provenance, sorted(prefill.fallbacks | decode.fallbacks), float(np.max(bubble)), intervals)
+                      provenance, _fallbacks(stack, prefill, decode, context_note), float(np.max(bubble)), intervals)
+
+
+def _fallbacks(stack: Stack, prefill, decode, context_note: str = "") -> list[str]:
+    """The ops' substitutions, sorted, after the chip's preliminary flag (chip/spec.py) and the RoPE
+    extension the context relies on (scenario/rules.check_context), when there are."""
+    notes = [n for n in (stack.chip.preliminary_note, context_note) if n]
+    return notes + sorted(prefill.fallbacks | decode.fallbacks)

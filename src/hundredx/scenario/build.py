@@ -210,6 +210,7 @@ def build(model: Any, chip: Any, *, devices: int | None = None, nodes: int | Non
     w = workload if workload is not None else Workload()
     if w.concurrency:
         w = replace(w, batch=max(1, -(-w.concurrency // dp_)))
+    rules.check_context(spec, w.isl, w.osl)
     return Scenario(stack, w, batch_auto, name, source)
 
 
