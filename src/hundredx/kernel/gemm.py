@@ -9,7 +9,9 @@ q_tile_wave: output tiles of shape tm x tn (candidates derived from the chip's t
 tiles run in ceil(tiles/num_sms) waves (split-K fills a partial wave); q = m n / (waves * num_sms * tm * tn), the best
 candidate wins (a library heuristic picks the tile). Small M (decode) therefore becomes
 memory-bound: the weights stream from HBM while most of each tile is padding.
-align: TMA-era kernels (Hopper/Blackwell cuBLAS) need 16-byte row strides; a K or N stride
+align (only on platforms with a stride penalty, kernel/platforms.py: CUDA, ROCm; XLA / Neuron / CANN
+pad operands to their tiles, a dataflow compiler places them): TMA-era kernels (Hopper/Blackwell cuBLAS)
+need 16-byte row strides; a K or N stride
 that is not a multiple of `chip.alignment_bytes` runs at `gemm.unaligned`, and one that is
 not 4-byte aligned (odd sizes) at `gemm.unaligned * gemm.odd`; unaligned operands also stream
 at `gemm.unaligned_mem` of the aligned bandwidth (narrower vector loads, no TMA).
@@ -35,6 +37,7 @@ from hundredx.errors import InputError
 from hundredx.formats import get_format
 from hundredx.kernel import catalog
 from hundredx.kernel.params import KernelParams, KernelTime, combine
+from hundredx.kernel.platforms import platform_of
 from hundredx.kernel.roofline import gemm_flops, sol_time
 
 SMALL_TILE_PENALTY = 0.90  # ASSUMPTION: a half-height (64-row) tile reaches ~90% of the per-SM rate of a full one
@@ -82,9 +85,13 @@ def tile_wave_efficiency(m, n, num_sms: int, tile_m: int, tile_n: int, k=None, t
     return best
 
 
-def alignment_factor(n, k, bits: int, out_bits: int, align_bytes: int, params: KernelParams):
-    """1 when K and N strides are multiples of align_bytes; else gemm.unaligned (x gemm.odd below 4 bytes)."""
+def alignment_factor(n, k, bits: int, out_bits: int, align_bytes: int, params: KernelParams,
+                     stride_penalty: bool = True):
+    """1 when K and N strides are multiples of align_bytes; else gemm.unaligned (x gemm.odd below 4 bytes).
+    `stride_penalty=False` (platforms whose compiler lays operands out: kernel/platforms.py): always 1."""
     n, k = np.asarray(n, float), np.asarray(k, float)
+    if not stride_penalty:
+        return np.ones(np.broadcast_shapes(n.shape, k.shape))
     strides = [k * bits / 8.0, n * bits / 8.0] + ([n * out_bits / 8.0] if out_bits != bits else [])
     aligned = even = True
     for s in strides:  # strides are whole bytes; a residue under 1e-6 B is float noise
@@ -144,7 +151,8 @@ def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16"
     peak, bw = chip.peak(cls), chip.mem_bytes_per_s
     quant = tile_wave_efficiency(m, n, chip.num_sms, chip.gemm_tile_m, chip.gemm_tile_n, k, chip.gemm_tile_k)
     keff = k / (k + params["gemm.k_half"])
-    align = alignment_factor(n, k, fmt.bits, out_fmt.bits, chip.alignment_bytes, params)
+    align = alignment_factor(n, k, fmt.bits, out_fmt.bits, chip.alignment_bytes, params,
+                             platform_of(chip).stride_penalty)
     lib = 1.0 if library == "auto" else params[f"gemm.lib.{library}"]
     eff = np.minimum(params[f"gemm.eff.{cls}"] * lib * quant * keff * align * dequant, 1.0)
     compute_s = flops / (peak * eff)

@@ -30,6 +30,7 @@ from hundredx.formats import get_format
 from hundredx.kernel import catalog
 from hundredx.kernel.gemm import alignment_factor, gemm_time, operand_bytes, resolve_compute
 from hundredx.kernel.params import KernelParams, KernelTime, combine
+from hundredx.kernel.platforms import platform_of
 from hundredx.kernel.roofline import sol_time
 
 DISTRIBUTIONS = ("uniform", "random", "skewed", "tile_rounded")
@@ -109,7 +110,7 @@ def grouped_gemm_time(chip: ChipSpec, params: KernelParams, k, n, tokens_per_gro
         waves = np.ceil(tiles / chip.num_sms)
         best_q = np.maximum(best_q, rows * n / np.maximum(waves * chip.num_sms * tm * tn, 1.0))
     keff = k / (k + params["gemm.k_half"])
-    align = alignment_factor(n, k, fmt.bits, 16, chip.alignment_bytes, params)
+    align = alignment_factor(n, k, fmt.bits, 16, chip.alignment_bytes, params, platform_of(chip).stride_penalty)
     eff = np.minimum(params[f"gemm.eff.{cls}"] * params[f"grouped.lib.{library}"] * best_q * keff * align * dequant,
                      1.0)
     peak, bw = chip.peak(cls), chip.mem_bytes_per_s

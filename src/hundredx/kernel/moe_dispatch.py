@@ -8,7 +8,9 @@ chip layer (chip/topology.py, chip/collectives.FIT). Modes are the catalog row's
 by name.
 
 Each of `tokens` tokens per rank carries `hidden` elements of `dtype` (FP8 adds one FP32
-scale per 128 elements, DeepSeek-V3 block scaling) to its `topk` experts; `experts` are
+scale per 128 elements, DeepSeek-V3 block scaling; mxfp8 / mxfp4 one E8M0 byte per 32, nvfp4 one
+FP8 byte per 16 elements: hundredx.formats) to its `topk` experts — the payload is the stack's
+activation format (kernel/sharding.dispatch_payload), combine returns bf16; `experts` are
 spread evenly over the `ranks` (EP degree), `n_in` ranks per scale-up domain. Uniform
 routing is assumed here (kernel/ep_placement.py handles skewed routing and placement).
 
@@ -37,9 +39,11 @@ from hundredx.chip import topology as topo
 from hundredx.chip.collectives import FIT, CollectiveCost, finish_cost
 from hundredx.chip.spec import SystemSpec
 from hundredx.errors import InputError
+from hundredx.formats import get_format
 from hundredx.kernel import catalog
 
 ELEMENT_BYTES = {"fp8": 1.0, "bf16": 2.0, "fp16": 2.0, "fp32": 4.0, "fp4": 0.5}
+BLOCK_SCALED = ("mxfp8", "nvfp4", "mxfp4")  # bytes per element with their block scales from hundredx.formats
 OPS = ("moe_dispatch", "moe_combine")
 DISPATCH_LIBRARY = "deepep"  # the catalog row whose kernels this model describes
 # Fitted on data/validation/collective.jsonl (DeepEP README tables, H800, 2026 snapshot;
@@ -55,9 +59,11 @@ def modes() -> tuple[str, ...]:
 
 def token_bytes(hidden, dtype: str) -> np.ndarray:
     """Bytes of one token's hidden state on the wire (FP8: + FP32 scale per 128 elements)."""
-    if dtype not in ELEMENT_BYTES:
-        raise InputError("dtype", dtype, f"unknown; known: {', '.join(ELEMENT_BYTES)}")
     hidden = np.asarray(hidden, dtype=float)
+    if dtype in BLOCK_SCALED:
+        return hidden * get_format(dtype).bytes_per_element
+    if dtype not in ELEMENT_BYTES:
+        raise InputError("dtype", dtype, f"unknown; known: {', '.join((*ELEMENT_BYTES, *BLOCK_SCALED))}")
     scales = np.ceil(hidden / 128.0) * 4.0 if dtype == "fp8" else 0.0
     return hidden * ELEMENT_BYTES[dtype] + scales
 
