@@ -90,3 +90,14 @@ def test_dispatch_off_deepep_chips_is_flagged_and_payload_follows_the_format():
     assert any("deepep does not run on tpu-v6e" in f for f in p.mismatches)
     q = predict("Qwen/Qwen3-30B-A3B", "h100-sxm", tp=4, ep=4, attention_dp=True, batch=8, isl=512, osl=16)
     assert not any("deepep does not run" in f for f in q.mismatches)
+
+
+def test_grouped_gemm_decode_is_priced_by_the_weights_it_streams():
+    """Item 6: few tokens per expert (decode, MoE-TP splits) pick the small-M tiles, so the time follows the
+    weight bytes of the active experts, not 256-row padded tiles."""
+    chip = load_chip("b200")
+    params = load_params(chip)
+    t = grouped_gemm_time(chip, params, 256, 7168, groups=256, tokens_total=512, dtype="fp8")  # DSV3 down, TP8
+    assert float(np.asarray(t.memory_s)) > float(np.asarray(t.compute_s))
+    weights = float(np.asarray(t.parts["active_experts"])) * 256 * 7168
+    assert float(np.asarray(t.time_s)) < 2.0 * weights / (chip.mem_bytes_per_s * params["gemm.mem_eff"])
