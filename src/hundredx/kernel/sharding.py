@@ -45,12 +45,14 @@ class MoeExchange:
     topk: int  # experts per token
     experts: int  # routed experts of the model (all ranks together)
     mode: str  # DeepEP kernels: "low_latency" (decode batches) or "normal"
-    dtype: str  # on-the-wire format: "fp8" (dispatch of fp8 activations) or "bf16"
+    dtype: str  # on-the-wire format: the activation format (dispatch_payload); combine: "bf16"
+    routing_groups: tuple[int, int] | None = None  # node-limited routing (n_group, topk_group), DeepSeek-V3
 
     def kwargs(self) -> dict:
         """The keyword arguments of collective_time for this exchange."""
-        return {"tokens": self.tokens, "hidden": self.hidden, "topk": self.topk, "experts": self.experts,
-                "mode": self.mode, "dtype": self.dtype}
+        out = {"tokens": self.tokens, "hidden": self.hidden, "topk": self.topk, "experts": self.experts,
+               "mode": self.mode, "dtype": self.dtype}
+        return out if self.routing_groups is None else {**out, "routing_groups": self.routing_groups}
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +237,13 @@ def _context_parallel(op: Op, comms: list[Collective], cp: int, count) -> tuple[
                       bytes_written=_div(op.bytes_written, cp)), scaled
 
 
+def runtime_routing_groups(op: Op) -> tuple[int, int] | None:
+    """(n_group, topk_group) of node-limited routing from the expert op's shape, or None."""
+    shape = op.shape
+    n_group, topk_group = getattr(shape, "n_group", 1), getattr(shape, "topk_group", 0)
+    return (int(n_group), int(topk_group)) if n_group > 1 and 0 < topk_group < n_group else None
+
+
 def dispatch_payload(act_format: str, act_bytes: float) -> str:
     """The wire format of a MoE dispatch: the activation format itself (fp8 / fp8_block128 -> "fp8",
     DeepEP's FP32 scale per 128 elements; mxfp8, nvfp4, mxfp4 with their own block scales; 16-bit
@@ -275,7 +284,8 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
     # DeepEP low-latency kernels serve decode batches (<= LL_MAX_TOKENS tokens per rank).
     low_latency = float(np.max(per_rank)) <= LL_MAX_TOKENS
     mode = "low_latency" if low_latency else "normal"
-    dispatch = MoeExchange(per_rank, hidden, top_k, e.groups, mode, dispatch_payload(act_format, act_bytes))
+    groups = runtime_routing_groups(op)
+    dispatch = MoeExchange(per_rank, hidden, top_k, e.groups, mode, dispatch_payload(act_format, act_bytes), groups)
     size = np.multiply(np.multiply(per_rank, top_k), hidden * act_bytes)
     return [Collective(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, dispatch),
             Collective(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count,

@@ -153,7 +153,9 @@ def _moe(cfg: dict) -> MoESpec | None:
                    shared_gate=bool(cfg.get("shared_expert_intermediate_size")),
                    router_bias=(str(cfg.get("topk_method", "")) == "noaux_tc" or bool(cfg.get("use_routing_bias"))
                                 or mt == "gpt_oss"),
-                   expert_bias=mt == "gpt_oss", scoring=str(cfg.get("scoring_func", "softmax")))
+                   expert_bias=mt == "gpt_oss", scoring=str(cfg.get("scoring_func", "softmax")),
+                   n_group=_int(cfg, "n_group", 1, minimum=1) if cfg.get("n_group") else 1,
+                   topk_group=_int(cfg, "topk_group", 0) if cfg.get("n_group") else 0)
 
 
 def _layer_ffn(cfg: dict, n_layers: int, moe: MoESpec | None) -> list[str]:
