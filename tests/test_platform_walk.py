@@ -101,3 +101,18 @@ def test_grouped_gemm_decode_is_priced_by_the_weights_it_streams():
     assert float(np.asarray(t.memory_s)) > float(np.asarray(t.compute_s))
     weights = float(np.asarray(t.parts["active_experts"])) * 256 * 7168
     assert float(np.asarray(t.time_s)) < 2.0 * weights / (chip.mem_bytes_per_s * params["gemm.mem_eff"])
+
+
+def test_sram_dataflow_weights_resident_across_as_many_chips_as_needed():
+    from hundredx.predict import predict
+    from hundredx.scenario.build import sram_resident_plan
+
+    groq = predict("meta-llama/Llama-3.1-8B-Instruct", "groq-lpu", batch=1, isl=512, osl=64)
+    rt_devices = groq.devices
+    assert rt_devices * load_chip("groq-lpu").mem_bytes > 16e9  # every weight byte has an SRAM home
+    assert any("weights resident in on-chip SRAM" in f for f in groq.mismatches)
+    from hundredx.model import load_model
+
+    assert sram_resident_plan(load_model("meta-llama/Llama-3.1-8B-Instruct"), "h100-sxm") is None
+    pinned = predict("meta-llama/Llama-3.1-8B-Instruct", "cerebras-wse3", batch=1, isl=512, osl=64)
+    assert pinned.devices == 1  # one wafer holds 16 GB

@@ -228,8 +228,20 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
                       provenance, _fallbacks(stack, prefill, decode, context_note), float(np.max(bubble)), intervals)
 
 
+def _sram_note(stack: Stack) -> str:
+    """The SRAM-dataflow assumption (kernel/platforms.py): weights resident on-chip over the devices."""
+    from hundredx.kernel.platforms import platform_of
+
+    if not platform_of(stack.chip).sram_dataflow:
+        return ""
+    rt = stack.runtime
+    return (f"{stack.chip.id}: SRAM dataflow, weights resident in on-chip SRAM over {rt.devices} chips "
+            f"(tp={rt.tp}, pp={rt.pp}); decode priced as the generic ops on SRAM bandwidth and chip-to-chip links "
+            f"(ASSUMPTION: no measured case)")
+
+
 def _fallbacks(stack: Stack, prefill, decode, context_note: str = "") -> list[str]:
     """The ops' substitutions, sorted, after the chip's preliminary flag (chip/spec.py) and the RoPE
     extension the context relies on (scenario/rules.check_context), when there are."""
-    notes = [n for n in (stack.chip.preliminary_note, context_note) if n]
+    notes = [n for n in (stack.chip.preliminary_note, context_note, _sram_note(stack)) if n]
     return notes + sorted(prefill.fallbacks | decode.fallbacks)
