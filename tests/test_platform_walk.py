@@ -61,6 +61,7 @@ def test_nvidia_mechanisms_only_where_they_belong(chip_id):
     assert (float(np.min(unaligned.parts["align"])) < 1.0) == (p.name in ("cuda", "rocm"))
     assert p.collective != "nccl" or chip.generation in catalog.NVIDIA
     assert bool(engine_note(chip)) == (p.name not in ("cuda", "rocm"))
+    assert bool(library_used_note("all_reduce", chip)) == (p.name not in ("cuda", "rocm"))  # NCCL-fitted ramp
     a = attention_time(chip, params, 1, 4096, 4096, 32, 8, 128)
     assert a.parts["kernel"] != "eager_unfused", f"{chip_id} has no fused attention of its own"
 

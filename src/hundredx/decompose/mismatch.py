@@ -234,7 +234,8 @@ def _attention(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
                      _cost(ev.tokens_per_s_per_device, _tps(alt)), None, "re-predicted with attention=auto")]
 
 
-_ASSUMPTION_MARKS = ("analytic prior", "does not run on", "no efficiency model", "not applied on")
+_ASSUMPTION_MARKS = ("analytic prior", "does not run on", "no efficiency model", "not applied on",
+                     "fitted on NCCL/RCCL")
 
 
 def _assumptions(scn: Scenario, ev: Evaluation) -> list[Mismatch]:

@@ -37,8 +37,18 @@ def comm_time(system: SystemSpec, op: str, message_bytes, ranks, scope: str = "a
                            one_shot_all_reduce=row.one_shot_all_reduce, **options)
 
 
+FITTED_ON = ("nccl", "rccl")  # chip/collectives.FIT (link efficiencies, protocol ramp): NCCL / RCCL sweeps
+
+
 def library_used_note(op: str, chip) -> str:
-    """'' when the library `comm_time` uses for `op` by default runs on `chip`, else the fallback note
-    (MoE dispatch is the DeepEP model, which runs on Hopper and the Blackwell family only)."""
+    """'' when the library `comm_time` uses for `op` by default runs on `chip` and the chip layer's fitted
+    constants were measured with it, else the fallback note (MoE dispatch is the DeepEP model, which runs on
+    Hopper and the Blackwell family only; the link efficiencies and the protocol ramp of
+    chip/collectives.FIT were fitted on NCCL/RCCL sweeps, so XLA, Neuron, HCCL and dataflow collectives
+    carry them as an assumption)."""
     library = DISPATCH_LIBRARY if op in DISPATCH_OPS else platform_of(chip).collective
-    return catalog.library_note("collective", library, chip)
+    note = catalog.library_note("collective", library, chip)
+    if note or op in DISPATCH_OPS or library in FITTED_ON:
+        return note
+    return (f"{library} collectives on {chip.id} priced with the link efficiencies and protocol ramp fitted on "
+            f"NCCL/RCCL sweeps (ASSUMPTION: not fitted on {library} measurements)")
