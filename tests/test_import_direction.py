@@ -8,7 +8,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "hundredx"
 
 # unit -> the hundredx units it may import (besides itself)
-BASE = {"units", "formats", "errors", "fileio", "arrays", "yamlio"}
+BASE = {"units", "formats", "errors", "fileio", "arrays", "yamlio", "views"}
 LAYERS = BASE | {"model", "chip", "kernel"}
 ALLOWED = {
     "units": {"errors"},
@@ -17,6 +17,7 @@ ALLOWED = {
     "errors": set(),
     "fileio": {"errors"},
     "yamlio": {"errors"},
+    "views": set(),
     "model": BASE,
     "chip": BASE,
     "kernel": BASE | {"model", "chip"},

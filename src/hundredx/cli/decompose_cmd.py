@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from hundredx.claims import VERDICTS
-from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.cli.common import print_json, print_table, progress, user_errors
+from hundredx.errors import InputError
 from hundredx.fileio import atomic_write_many
 
 
@@ -17,16 +18,37 @@ def _run(a: str, b: str, metric: str, waterfall: list[str] | None):
     return sa, sb, decompose(sa, sb, metric=metric, steps=load_steps(waterfall))
 
 
-def _write_report(path: str, d, sa, sb, png: str | None = None) -> None:
-    """The HTML report (and the waterfall PNG): written together, or neither."""
+def _write_report(path: str, d, sa, sb, png: str | None = None, interactive: str | None = None,
+                  roofline_png: str | None = None) -> list[str]:
+    """The HTML report, and optionally the waterfall PNG, the roofline PNG and the interactive plotly
+    page (report/interactive.py, plotly.js inline): written together, or none of them."""
     from hundredx.report import render_html
 
-    files = {path: render_html(d.to_dict(), d.evaluations, {"a": sa.chip, "b": sb.chip})}
+    chips, scenarios = {"a": sa.chip, "b": sb.chip}, {"a": sa, "b": sb}
+    files: dict[str, str | bytes] = {path: render_html(d.to_dict(), d.evaluations, chips, scenarios)}
     if png:
         from hundredx.report.charts import waterfall_chart
 
         files[png] = waterfall_chart(d.to_dict(), "png")
+    if interactive or roofline_png:
+        from hundredx.report.charts import roofline_chart
+        from hundredx.report.roofline import stack_points
+
+        evs = d.evaluations
+        if not all(evs.get(k) for k in ("a", "b")):
+            raise InputError("interactive", interactive or roofline_png, "A or B cannot run, so there is no roofline")
+        names = {k: f"{k.upper()}: {d.to_dict()[k].get('name') or k.upper()}" for k in ("a", "b")}
+        stacks = [(names[k], chips[k], stack_points(scenarios[k], evs[k])) for k in ("a", "b")]
+        if roofline_png:
+            files[roofline_png] = roofline_chart(stacks, "png")
+        if interactive:
+            from hundredx.report.interactive import memory_figure, page, roofline_figure, waterfall_figure
+
+            memories = [(names[k], evs[k].prediction.memory.to_dict()) for k in ("a", "b")]
+            files[interactive] = page(f"hundredx: {names['b']} vs {names['a']}",
+                                      [roofline_figure(stacks), memory_figure(memories), waterfall_figure(d.to_dict())])
     atomic_write_many(files, "html")
+    return list(files)
 
 
 def _print(d) -> None:
@@ -44,11 +66,12 @@ def _print(d) -> None:
     print_table("waterfall", ["step", "factor", "cumulative", "note"],
                 [[r["label"], fmt_factor(r.get("factor")), fmt_factor(r.get("cumulative")),
                   r.get("reason") or "; ".join(r.get("adjustments", []))] for r in x["waterfall"]])
-    mm = [[k.upper(), m["kind"], m["message"][:90],
-           "-" if m["cost_fraction"] is None else f"{100 * m['cost_fraction']:.1f}%"]
+    from hundredx.report.html import mismatch_cost
+
+    mm = [[k.upper(), m["kind"], m["message"], mismatch_cost(m)]
           for k in ("a", "b") for m in x["mismatches"].get(k, [])]
     if mm:
-        print_table("mismatches", ["stack", "kind", "what", "throughput lost"], mm)
+        print_table("mismatches", ["stack", "kind", "what", "cost"], mm)
     for note in x["notes"]:
         typer.echo(f"note: {note}")
 
@@ -82,7 +105,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Decompose B/A into model, kernel and chip factors (Shapley), interaction, waterfall, mismatches;
         with --sweep/--curve, also as a curve over interactivity."""
-        with user_errors():
+        with user_errors(), progress("decomposing", quiet=as_json):
             sa, sb, d = _run(a, b, metric, waterfall)
             out = d.to_dict()
             if sweep or curve:
@@ -105,14 +128,23 @@ def register(app: typer.Typer) -> None:
         b: str = typer.Argument(..., help="stack file B"),
         html_out: str = typer.Option(..., "--html", help="HTML file to write"),
         png: str | None = typer.Option(None, "--png", help="also write the waterfall chart as PNG"),
+        roofline_png: str | None = typer.Option(None, "--roofline-png", help="also write the roofline chart as PNG"),
+        interactive: str | None = typer.Option(None, "--interactive", help="also write FILE.html: the roofline "
+                                               "(hover per op), memory and waterfall as plotly charts, offline"),
         metric: str = typer.Option("output_tokens_per_s_per_device", help="metric to decompose"),
         waterfall: list[str] | None = typer.Option(None, "--waterfall", help="step file (repeatable, in order)"),
+        as_json: bool = typer.Option(False, "--json", help="print one JSON object: the files written and the "
+                                     "decomposition"),
     ) -> None:
         """Write a self-contained HTML report (waterfall, roofline, memory, mismatches) for A vs B."""
-        with user_errors():
+        with user_errors(), progress("writing the report", quiet=as_json):
             sa, sb, d = _run(a, b, metric, waterfall)
-            _write_report(html_out, d, sa, sb, png)
-        typer.echo(f"wrote {html_out}" + (f" and {png}" if png else ""))
+            written = _write_report(html_out, d, sa, sb, png, interactive, roofline_png)
+        if as_json:
+            print_json({"html": html_out, "png": png, "roofline_png": roofline_png, "interactive": interactive,
+                        "written": written, "decomposition": d.to_dict()})
+            return
+        typer.echo(f"wrote {', '.join(written)}")
 
     @app.command("claims")
     def claims_command(as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:

@@ -13,7 +13,17 @@ from typing import Any
 
 import typer
 
-from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.cli.common import (
+    CHIP_HELP,
+    OUT_HELP,
+    SYSTEM_HELP,
+    check_table_path,
+    chip_ref,
+    print_json,
+    print_table,
+    user_errors,
+    write_table,
+)
 from hundredx.errors import InputError
 
 
@@ -100,15 +110,18 @@ def register(app: typer.Typer) -> None:
     @app.command("predict")
     def predict_command(
         model: str = typer.Option(..., help="zoo id, name, config.json path or folder"),
-        chip: str = typer.Option(..., help="chip id or system id (hundredx chip list)"),
+        chip: str | None = typer.Option(None, help=CHIP_HELP),
+        system: str | None = typer.Option(None, help=SYSTEM_HELP),
         devices: int | None = typer.Option(None, help="devices in total (default tp*pp*cp*dp; "
-                                                      "without --tp, tp fills them)"),
-        nodes: int | None = typer.Option(None, help="nodes the devices span (checked against the system)"),
-        tp: int | None = typer.Option(None, help="tensor parallel degree"),
-        pp: int = typer.Option(1, help="pipeline parallel degree"),
-        ep: int = typer.Option(1, help="expert parallel degree"),
-        dp: int | None = typer.Option(None, help="data parallel replicas (default devices / (tp*pp*cp), else 1)"),
-        cp: int = typer.Option(1, help="context parallel degree (ring attention over long prompts)"),
+                                                      "without --tp, tp fills them) (unit: devices)"),
+        nodes: int | None = typer.Option(None, help="nodes the devices span (checked against the system) (unit: "
+                                                    "nodes)"),
+        tp: int | None = typer.Option(None, help="tensor parallel degree (unit: ways)"),
+        pp: int = typer.Option(1, help="pipeline parallel degree (unit: stages)"),
+        ep: int = typer.Option(1, help="expert parallel degree (unit: ways)"),
+        dp: int | None = typer.Option(None, help="data parallel replicas (default devices / (tp*pp*cp), else 1) "
+                                                 "(unit: replicas)"),
+        cp: int = typer.Option(1, help="context parallel degree (ring attention over long prompts) (unit: ways)"),
         attention_dp: bool = typer.Option(False, "--attention-dp", help="attention data-parallel over the tp ranks"),
         weights: str | None = typer.Option(None, help="weight format (bf16, fp8, fp8_block128, nvfp4, mxfp4, int4...)"),
         kv: str | None = typer.Option(None, help="KV-cache format"),
@@ -116,28 +129,34 @@ def register(app: typer.Typer) -> None:
         attention_kernel: str = typer.Option("auto", help="fa2, fa3, fa4, flashmla, flashinfer, cudnn, ..."),
         moe_routing: str = typer.Option("uniform", help="MoE routing: uniform, random, skewed, tile_rounded"),
         spec: str | None = typer.Option(None, help="speculative decoding METHOD:K:ACCEPT, e.g. mtp:1:0.85"),
-        isl: int = typer.Option(1024, help="input tokens per request"),
-        osl: int = typer.Option(128, help="output tokens per request"),
-        batch: int = typer.Option(1, help="sequences in flight per replica (with --disagg: per decode replica)"),
-        concurrency: int | None = typer.Option(None, help="requests in flight over the deployment "
-                                                          "(batch = ceil(concurrency / dp) per replica)"),
+        isl: int = typer.Option(1024, help="input tokens per request (unit: tokens)"),
+        osl: int = typer.Option(128, help="output tokens per request (unit: tokens)"),
+        batch: int = typer.Option(1, help="sequences in flight per replica (with --disagg: per decode replica) "
+                                          "(unit: sequences)"),
+        concurrency: int | None = typer.Option(None, help="requests in flight over the deployment (batch "
+                                                          "= ceil(concurrency / dp) per replica) (unit: requests)"),
         disagg: str | None = typer.Option(None, help="P:D prefill and decode devices (P/D disaggregation)"),
-        prefill_tp: int | None = typer.Option(None, help="prefill pool tensor parallelism (default --tp)"),
-        prefill_pp: int | None = typer.Option(None, help="prefill pool pipeline parallelism (default --pp)"),
-        prefill_ep: int | None = typer.Option(None, help="prefill pool expert parallelism (default --ep)"),
+        prefill_tp: int | None = typer.Option(None, help="prefill pool tensor parallelism (default --tp) (unit: ways)"),
+        prefill_pp: int | None = typer.Option(None, help="prefill pool pipeline parallelism (default --pp) (unit: "
+                                                         "stages)"),
+        prefill_ep: int | None = typer.Option(None, help="prefill pool expert parallelism (default --ep) (unit: ways)"),
         prefill_attention_dp: bool = typer.Option(False, "--prefill-attention-dp",
                                                   help="prefill pool attention data-parallel"),
-        prefill_batch: int = typer.Option(1, help="prompts prefilled together per prefill replica"),
+        prefill_batch: int = typer.Option(1, help="prompts prefilled together per prefill replica (unit: sequences)"),
         what_if: list[str] = typer.Option([], "--what-if", help="model.KEY=VALUE or chip.KEY=VALUE spec change "
                                                                 "(hundredx search's model and chip axes)"),
-        top: int = typer.Option(8, help="ops shown in the breakdown table"),
+        top: int = typer.Option(8, help="ops shown in the breakdown table (unit: rows)"),
         calibration: str = typer.Option("auto", help="sources the kernel prices may use: auto, profile, fitted, "
                                         "family (nothing fitted or measured on the chip itself), analytic"),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+        out: str | None = typer.Option(None, "--out", help=OUT_HELP + "; CSV/Parquet: one row per op and phase"),
     ) -> None:
         """Predict TTFT, TPOT, throughput and memory of MODEL on CHIP, with bounds and a per-op breakdown."""
         from hundredx.search.space import parse_spec
 
+        with user_errors():
+            chip = chip_ref(chip, system)
+            check_table_path(out)
         o = dict(locals())
         with user_errors():
             speculative = parse_spec(spec, "spec") if spec else None
@@ -148,6 +167,8 @@ def register(app: typer.Typer) -> None:
                 data, scn, result = _aggregated(model, chip, o, speculative)
             else:
                 data, scn, result = _disaggregated(model, chip, o, speculative), None, None
+            if out:
+                write_table(out, result, data)
         if as_json or scn is None:
             print_json(data)
             return
@@ -179,6 +200,8 @@ def _print_prediction(result, scn, data: dict, top: int, calibration: str) -> No
                 ["op", "kind", "time", "80% interval", "share", "bound", "efficiency", "source"],
                 [[r["op"], r["kind"], fmt_time(r["time_s"]),
                   f"{fmt_time(r['interval_s'][0])} – {fmt_time(r['interval_s'][1])}", f"{100 * r['share']:.1f}%",
-                  r["bound"], f"{r['efficiency']:.2f}", r["source"]] for r in ops])
+                  r["bound"], f"{r['efficiency']:.2f}", r["source"]] for r in ops], keep=("op",))
+    for note in result.provenance.get("assumptions", []):
+        typer.echo(f"assumption: {note}")
     if result.mismatches:
         typer.echo("fallbacks (substitutions the model made): " + "; ".join(result.mismatches))

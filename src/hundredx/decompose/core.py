@@ -29,12 +29,13 @@ from hundredx.decompose.shapley import coalitions, interaction, one_at_a_time, s
 from hundredx.decompose.waterfall import waterfall
 from hundredx.errors import InputError
 from hundredx.scenario import Scenario, compose
+from hundredx.views import View
 
 _PLAYERS = ("model", "kernel", "chip")
 
 
-@dataclass
-class Decomposition:
+@dataclass(repr=False)
+class Decomposition(View):
     metric: str
     direction: str
     unit: str
@@ -57,6 +58,21 @@ class Decomposition:
                 "a": self.a, "b": self.b, "total": self.total, "shapley": self.shapley,
                 "one_at_a_time": self.one_at_a_time, "interaction": self.interaction, "waterfall": self.waterfall,
                 "mismatches": self.mismatches, "combinations": self.combinations, "notes": self.notes}
+
+    def _title(self) -> str:
+        return f"{self.metric} ({self.unit}) of B/A: {self.b.get('name', 'B')} vs {self.a.get('name', 'A')}"
+
+    def _summary(self) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = [("A", f"{self.a.get('name')}: {self.a.get('value')}"),
+                                      ("B", f"{self.b.get('name')}: {self.b.get('value')}"), ("total B/A", self.total)]
+        out += [(f"shapley {p}", (self.shapley or {}).get(p)) for p in _PLAYERS]
+        out += [("interaction", self.interaction), ("waterfall steps", len(self.waterfall))]
+        out += [(f"mismatch {k.upper()}", m.get("message")) for k in ("a", "b") for m in self.mismatches.get(k, [])][:6]
+        return out
+
+    def _rows(self) -> list[dict]:
+        return [{"step": r.get("label"), "factor": r.get("factor"), "cumulative": r.get("cumulative"),
+                 "note": r.get("reason") or "; ".join(r.get("adjustments", []))} for r in self.waterfall]
 
 
 def _label(s: frozenset) -> str:

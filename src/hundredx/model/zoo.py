@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from hundredx.errors import InputError
 from hundredx.model.config import spec_from_config
@@ -100,10 +101,29 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not a number a config may hold")
 
 
-def load_model(ref: str, weights: str | None = None, kv: str | None = None, act: str | None = None) -> ModelSpec:
-    """Load a ModelSpec; optional format names override the config's quantization."""
-    alias = alias_target(ref) if ref not in list_models() else None
-    if alias is not None:
+def _from_mapping(ref: Any) -> ModelSpec:
+    """A ModelSpec of a config mapping, or of anything with `.to_dict()` (a transformers
+    `PretrainedConfig`, duck-typed: transformers is not needed)."""
+    data = ref.to_dict() if hasattr(ref, "to_dict") and not isinstance(ref, dict) else ref
+    if not isinstance(data, dict):
+        raise InputError("model", type(ref).__name__, "to_dict() must give a config mapping")
+    data = json.loads(json.dumps(data, default=str))  # plain JSON data, as a config.json would hold
+    name = str(data.get("_name_or_path") or getattr(ref, "name_or_path", "") or data.get("model_type") or "<dict>")
+    return spec_from_config(data, name, source=f"<{type(ref).__name__}>")
+
+
+def load_model(ref: Any, weights: str | None = None, kv: str | None = None, act: str | None = None) -> ModelSpec:
+    """Load a ModelSpec from a zoo id or name, a config.json path or folder, `hf:ORG/NAME` (the
+    Hub's config.json, model/hub.py), a config dict or a `transformers.PretrainedConfig`;
+    optional format names override the config's quantization."""
+    if isinstance(ref, str) and ref.startswith("hf:"):
+        from hundredx.model.hub import fetch_config
+
+        path = fetch_config(ref)
+        spec = spec_from_config(read_config(path), ref[3:], source=f"{ref} ({path})")
+    elif isinstance(ref, dict) or (not isinstance(ref, str) and hasattr(ref, "to_dict")):
+        spec = _from_mapping(ref)
+    elif (alias := alias_target(ref) if ref not in list_models() else None) is not None:
         model_id, target, why = alias
         _, path = _resolve(target)
         spec = spec_from_config(read_config(path), model_id, source=f"{path} (alias of {target}: {why})")

@@ -5,6 +5,9 @@ chip collectives. `predict_many` imports pandas, so it is loaded on first use.
 """
 
 from hundredx.predict.single import Prediction, predict
+from hundredx.views import callable_package
+
+callable_package(__name__, predict)  # hundredx.predict(...) is predict(...) (views.py)
 
 
 def __getattr__(name: str):

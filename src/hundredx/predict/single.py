@@ -30,10 +30,11 @@ from hundredx.scenario.rules import check_context
 from hundredx.scenario.stack import Stack
 from hundredx.scenario.workload import Workload
 from hundredx.units import fmt_bytes
+from hundredx.views import View
 
 
-@dataclass
-class Prediction:
+@dataclass(repr=False)
+class Prediction(View):
     ttft_s: float
     tpot_s: float
     output_tokens_per_s: float
@@ -58,6 +59,33 @@ class Prediction:
                 "time_by_bound": self.time_by_bound, "lower_bound": self.lower_bound,
                 "breakdown": self.breakdown, "provenance": self.provenance, "fallbacks": self.mismatches,
                 "pipeline_bubble": self.pipeline_bubble, "intervals": self.intervals}
+
+    def _title(self) -> str:
+        return f"{self.provenance.get('system', '?')}, {self.devices} devices, {self.bottleneck}-bound decode"
+
+    def _summary(self) -> list[tuple[str, Any]]:
+        iv_ = self.intervals
+        mem = self.memory.to_dict()
+        out = [("ttft_s", self.ttft_s), ("ttft_s 80%", iv_.get("ttft_s")), ("tpot_s", self.tpot_s),
+               ("tpot_s 80%", iv_.get("tpot_s")), ("output_tokens_per_s", self.output_tokens_per_s),
+               ("output_tokens_per_s_per_device", self.output_tokens_per_s_per_device),
+               ("tokens_per_s_per_user", self.tokens_per_s_per_user),
+               ("memory/device", f"{fmt_bytes(mem['total'])} of {fmt_bytes(mem['usable'])}"),
+               ("bottleneck", self.bottleneck), ("lower bound tpot_s", self.lower_bound.get("tpot_s")),
+               ("ops", f"{len(self.breakdown)} rows (to_frame())")]
+        out += [("fallback", m) for m in self.mismatches[:3]]
+        out += [("assumption", a) for a in self.provenance.get("assumptions", [])[:3]]
+        return out
+
+    def _rows(self) -> list[dict]:
+        return [dict(r) for r in self.breakdown]
+
+
+def user_assumptions(system) -> list[str]:
+    """The source lines of a system and its chip that are the user's, not the catalog's (chip/userfile.py)."""
+    from hundredx.chip.userfile import ASSUMPTION_PREFIXES
+
+    return [s for s in (*system.chip.sources, *system.sources) if str(s).startswith(ASSUMPTION_PREFIXES)]
 
 
 def _f(x) -> float:
@@ -215,7 +243,7 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
     provenance = {"model": getattr(stack.model, "source", stack.model.id), "chip": list(stack.chip.sources),
                   "system": stack.system.id, "kernel_sources": sorted(prefill.sources | decode.sources),
                   "not_modelled": list(getattr(stack.model, "not_modelled", ())), "calibration": params.calibration,
-                  "intervals": iv.table_provenance()}
+                  "intervals": iv.table_provenance(), "assumptions": user_assumptions(stack.system)}
     table = iv.load_table()
     pre_recs, dec_recs = prefill.records, decode.records
     pre_f = iv.record_factors(prefill, stack.chip, params, table)

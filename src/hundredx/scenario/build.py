@@ -83,11 +83,8 @@ def resolve_model(model: Any, weights=None, kv=None, act=None, expert_weights=No
 
     if isinstance(model, ModelSpec):
         spec = model
-    elif isinstance(model, dict):
-        from hundredx.model.config import spec_from_config
-
-        spec = spec_from_config(model, str(model.get("_name_or_path") or model.get("model_type") or "<dict>"),
-                                source="<dict>")
+    elif isinstance(model, dict) or hasattr(model, "to_dict"):  # a config mapping or transformers config
+        spec = load_model(model)
     elif isinstance(model, str):
         spec = load_model(model)
     else:

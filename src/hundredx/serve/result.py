@@ -15,10 +15,11 @@ from hundredx.serve.deploy import Deployment
 from hundredx.serve.metrics import request_times, summarize
 from hundredx.serve.scheduler import DONE, Book, Replica
 from hundredx.serve.workload import Requests
+from hundredx.views import View
 
 
-@dataclass(frozen=True, slots=True)
-class SimResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class SimResult(View):
     """Summary metrics, per-request columns (numpy arrays) and per-replica statistics."""
 
     summary: dict
@@ -30,9 +31,27 @@ class SimResult:
         return {**self.summary, "replicas": [dict(r) for r in self.replicas]}
 
     def to_frame(self):
+        """One row per request (arrival, ttft, tpot, lengths, ...): `requests_frame()`."""
+        return self.requests_frame()
+
+    def requests_frame(self):
+        """The per-request table as a pandas DataFrame."""
         import pandas as pd
 
         return pd.DataFrame(self.requests)
+
+    def _title(self) -> str:
+        n = len(next(iter(self.requests.values()), ()))
+        return f"{n} requests on {self.summary.get('devices', '?')} devices"
+
+    def _summary(self) -> list[tuple[str, object]]:
+        keys = ("output_tokens_per_s", "output_tokens_per_s_per_device", "tokens_per_s_per_user", "ttft_p50_s",
+                "ttft_p99_s", "tpot_p50_s", "tpot_p99_s", "e2e_p90_s", "goodput_fraction", "kv_peak_utilization",
+                "preemptions", "usd_per_million_output_tokens", "joules_per_output_token", "makespan_s")
+        return [(k, self.summary[k]) for k in keys if k in self.summary] + [("replicas", len(self.replicas))]
+
+    def _rows(self) -> list[dict]:
+        return self.requests_frame().to_dict("records")
 
     def __getitem__(self, key: str):
         return self.summary[key]
