@@ -159,8 +159,10 @@ def sized(system: SystemSpec, devices: int) -> SystemSpec:
         raise InputError("devices", devices, f"system {system.id} holds at most {system.max_devices} chips")
     if system.topology.startswith("torus") and devices < system.scaleup_domain:
         dims = torus_slice_dims(devices, len(system.torus_dims) or 2)
+        pod = system.extra.get("pod_torus_dims", tuple(system.torus_dims))  # the full axes (wraparound rules)
         return dataclasses.replace(system, scaleup_domain=devices, torus_dims=dims, devices=devices,
-                                   devices_per_node=min(system.devices_per_node, devices))
+                                   devices_per_node=min(system.devices_per_node, devices),
+                                   extra={**system.extra, "pod_torus_dims": tuple(pod)})
     return dataclasses.replace(system, devices=devices)
 
 

@@ -56,6 +56,7 @@ def _report(title: str, chip, params, t, extra: dict, as_json: bool, shape: dict
 
     time_s, sol_s = float(np.asarray(t.time_s)), float(np.asarray(t.sol_s))
     source, fallback = params.source, str(extra.pop("fallback", ""))
+    fallback = "; ".join(f for f in (chip.preliminary_note, fallback) if f)
     shape = dict(shape or {})
     measured = None
     if params.calibration == "profile":

@@ -48,12 +48,14 @@ class MoeExchange:
     topk: int  # experts per token
     experts: int  # routed experts of the model (all ranks together)
     mode: str  # DeepEP kernels: "low_latency" (decode batches) or "normal"
-    dtype: str  # on-the-wire format: "fp8" (dispatch of fp8 activations) or "bf16"
+    dtype: str  # on-the-wire format: the activation format (dispatch_payload); combine: "bf16"
+    routing_groups: tuple[int, int] | None = None  # node-limited routing (n_group, topk_group), DeepSeek-V3
 
     def kwargs(self) -> dict:
         """The keyword arguments of collective_time for this exchange."""
-        return {"tokens": self.tokens, "hidden": self.hidden, "topk": self.topk, "experts": self.experts,
-                "mode": self.mode, "dtype": self.dtype}
+        out = {"tokens": self.tokens, "hidden": self.hidden, "topk": self.topk, "experts": self.experts,
+               "mode": self.mode, "dtype": self.dtype}
+        return out if self.routing_groups is None else {**out, "routing_groups": self.routing_groups}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +151,9 @@ def routing_imbalance(runtime: RuntimeSpec, ep) -> object:
 
 
 def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int,
-              tp=None, ep=None, pp=None) -> tuple[list[Op], list[Collective]]:
-    """One device's ops and its collectives. tp/ep/pp default to the runtime's (arrays allowed)."""
+              tp=None, ep=None, pp=None, act_format: str = "") -> tuple[list[Op], list[Collective]]:
+    """One device's ops and its collectives. tp/ep/pp default to the runtime's (arrays allowed);
+    `act_format` (the activation format's name) is the MoE dispatch payload (dispatch_payload)."""
     tp = runtime.tp if tp is None else tp
     ep = runtime.ep if ep is None else ep
     pp = runtime.pp if pp is None else pp
@@ -172,7 +175,8 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
         count = op.count if whole else np.divide(op.count, pp)
         if not whole:
             changes["count"] = count if np.ndim(count) else float(count)
-        op_comms = [] if one_rank else _comms_for(op, runtime, act_bytes, hidden, tp, ep, count, attn_dp, in_attention)
+        op_comms = [] if one_rank else _comms_for(op, runtime, act_bytes, hidden, tp, ep, count, attn_dp, in_attention,
+                                                  act_format)
         new = op.replace(**changes) if changes else op
         if runtime.cp > 1:
             new, op_comms = _context_parallel(new, op_comms, runtime.cp, count)
@@ -236,7 +240,26 @@ def _context_parallel(op: Op, comms: list[Collective], cp: int, count) -> tuple[
                       bytes_written=_div(op.bytes_written, cp)), scaled
 
 
-def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, ep, count, attn_dp, in_attention):
+def runtime_routing_groups(op: Op) -> tuple[int, int] | None:
+    """(n_group, topk_group) of node-limited routing from the expert op's shape, or None."""
+    shape = op.shape
+    n_group, topk_group = getattr(shape, "n_group", 1), getattr(shape, "topk_group", 0)
+    return (int(n_group), int(topk_group)) if n_group > 1 and 0 < topk_group < n_group else None
+
+
+def dispatch_payload(act_format: str, act_bytes: float) -> str:
+    """The wire format of a MoE dispatch: the activation format itself (fp8 / fp8_block128 -> "fp8",
+    DeepEP's FP32 scale per 128 elements; mxfp8, nvfp4, mxfp4 with their own block scales; 16-bit
+    formats -> "bf16"). Without a format name: "fp8" for 1-byte activations, else "bf16"."""
+    if act_format in ("mxfp8", "nvfp4", "mxfp4", "fp4"):
+        return act_format
+    if act_format.startswith("fp8") or act_format == "int8" or (not act_format and act_bytes <= 1):
+        return "fp8"
+    return "bf16"
+
+
+def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, ep, count, attn_dp, in_attention,
+               act_format: str = ""):
     """Collectives after one op: TP all-reduce after row-parallel GEMMs (the shared expert's output
     joins the routed experts' single all-reduce), logits all-gather, MoE dispatch/combine under
     attention-DP (DeepEP: normal mode for prefill, low-latency mode for decode) or one all-reduce
@@ -265,7 +288,8 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
     # DeepEP low-latency kernels serve decode batches (<= LL_MAX_TOKENS tokens per rank).
     low_latency = float(np.max(per_rank)) <= LL_MAX_TOKENS
     mode = "low_latency" if low_latency else "normal"
-    dispatch = MoeExchange(per_rank, hidden, top_k, e.groups, mode, "fp8" if act_bytes <= 1 else "bf16")
+    groups = runtime_routing_groups(op)
+    dispatch = MoeExchange(per_rank, hidden, top_k, e.groups, mode, dispatch_payload(act_format, act_bytes), groups)
     size = np.multiply(np.multiply(per_rank, top_k), hidden * act_bytes)
     return out + [Collective(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, dispatch),
                   Collective(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count,

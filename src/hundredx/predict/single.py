@@ -29,6 +29,7 @@ from hundredx.predict import intervals as iv
 from hundredx.predict.engine import BOUNDS, ForwardCost, ForwardStep, chip_params, forward_costs
 from hundredx.predict.speculative import draft_pass_s
 from hundredx.scenario.memory import MemoryUse, memory_use
+from hundredx.scenario.rules import check_context
 from hundredx.scenario.stack import Stack
 from hundredx.scenario.workload import Workload
 from hundredx.units import fmt_bytes
@@ -249,6 +250,7 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
             return predict(stack, workload, check_memory, None, **build_args)
     stack, workload = _resolve(stack, workload, build_args)
     rt, w = stack.runtime, workload
+    context_note = check_context(stack.model, w.isl, w.osl)
     # Paged KV under continuous batching holds isl + osl/2 tokens per sequence on average.
     kv_osl = w.osl / 2.0 if rt.scheduler.policy == "continuous" else w.osl
     mem = memory_use(stack, w.batch, w.isl, kv_osl)
@@ -282,10 +284,24 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
     breakdown = _breakdown("prefill", prefill, pre_recs, pre_f) + _breakdown("decode", decode, dec_recs, dec_f)
     return Prediction(ttft, tpot, total_tps, total_tps / devices, 1.0 / tpot, devices, mem, bottleneck, lower,
                       {"decode": by_bound, "prefill": {b: _f(prefill.by_bound[b]) for b in BOUNDS}}, breakdown,
-                      provenance, sorted(prefill.fallbacks | decode.fallbacks | _engine_fallback(rt)),
-                      float(np.max(bubble)), intervals)
+                      provenance, _fallbacks(stack, prefill, decode, context_note), float(np.max(bubble)), intervals)
 
 
-def _engine_fallback(rt) -> set[str]:
-    note = engine_profile(rt.engine, rt.tp).note
-    return {note} if note else set()
+def _sram_note(stack: Stack) -> str:
+    """The SRAM-dataflow assumption (kernel/platforms.py): weights resident on-chip over the devices."""
+    from hundredx.kernel.platforms import platform_of
+
+    if not platform_of(stack.chip).sram_dataflow:
+        return ""
+    rt = stack.runtime
+    return (f"{stack.chip.id}: SRAM dataflow, weights resident in on-chip SRAM over {rt.devices} chips "
+            f"(tp={rt.tp}, pp={rt.pp}); decode priced as the generic ops on SRAM bandwidth and chip-to-chip links "
+            f"(ASSUMPTION: no measured case)")
+
+
+def _fallbacks(stack: Stack, prefill, decode, context_note: str = "") -> list[str]:
+    """The ops' substitutions, sorted, after the chip's preliminary flag (chip/spec.py) and the RoPE
+    extension the context relies on (scenario/rules.check_context), when there are."""
+    notes = [n for n in (stack.chip.preliminary_note, context_note, _sram_note(stack)) if n]
+    engine = engine_profile(stack.runtime.engine, stack.runtime.tp).note
+    return notes + sorted(prefill.fallbacks | decode.fallbacks | ({engine} if engine else set()))

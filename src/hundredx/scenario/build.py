@@ -28,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import numpy as np
+
 from hundredx.errors import InputError
 from hundredx.kernel.runtime import Disaggregation, RuntimeSpec, SchedulerSpec
 from hundredx.scenario import rules
@@ -117,6 +119,30 @@ def _int(name: str, value, default=None):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(name, value, "must be an integer >= 1")
     return value
+
+
+SRAM_MARGIN = 1.10  # ASSUMPTION: 10% of SRAM left for activations, KV and the compiler's buffers
+
+
+def sram_resident_plan(spec, chip_ref) -> tuple[int, int] | None:
+    """(tp, pp) that keep the weights resident in on-chip SRAM on an SRAM-dataflow chip (Groq, Cerebras:
+    kernel/platforms.py) when the user sized nothing: chips = ceil(1.1 x weights / usable SRAM), pp up to
+    the layer count, tp the smallest divisor of the heads covering the rest. None elsewhere or when one
+    chip holds the model."""
+    from hundredx.kernel.platforms import platform_of
+    from hundredx.model.accounting import weight_bytes
+    from hundredx.scenario.memory import USABLE_FRACTION
+
+    chip = resolve_system(chip_ref, 1).chip
+    if not platform_of(chip).sram_dataflow or chip.mem_bytes <= 0:
+        return None
+    need = int(np.ceil(SRAM_MARGIN * weight_bytes(spec) / (chip.mem_bytes * USABLE_FRACTION)))
+    if need <= 1:
+        return None
+    pp = min(need, spec.num_layers)
+    per_stage = int(np.ceil(need / pp))
+    tp = next((t for t in range(per_stage, spec.num_heads + 1) if spec.num_heads % t == 0), spec.num_heads)
+    return tp, pp
 
 
 def _devices(devices, tp, pp, cp, dp, disagg: Disaggregation | None) -> tuple[int, int, int]:
@@ -213,6 +239,10 @@ def build(model: Any, chip: Any, *, devices: int | None = None, nodes: int | Non
     RuntimeSpec field: attention_kernel, gemm_library, scheduler, speculative, disaggregation, ...)
     override it. dp follows from the devices when they are given."""
     spec = resolve_model(model, weights, kv, act, expert_weights)
+    if devices is None and tp is None and pp is None and runtime is None:
+        plan = sram_resident_plan(spec, chip)
+        if plan is not None:
+            tp, pp = plan
     given = {k: v for k, v in dict(tp=tp, pp=pp, ep=ep, cp=cp, attention_dp=attention_dp).items() if v is not None}
     values = _runtime(runtime, {**given, **knobs})
     if runtime is not None and tp is None:
@@ -231,6 +261,7 @@ def build(model: Any, chip: Any, *, devices: int | None = None, nodes: int | Non
     w = workload if workload is not None else Workload()
     if w.concurrency:
         w = replace(w, batch=max(1, -(-w.concurrency // dp_)))
+    rules.check_context(spec, w.isl, w.osl)
     return Scenario(stack, w, batch_auto, name, source)
 
 
