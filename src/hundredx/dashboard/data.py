@@ -81,9 +81,10 @@ def _fmt(value: str) -> str | None:
 def _from_choice(c: Choice):
     from hundredx.scenario import Workload, build
 
-    load = {"concurrency": c.concurrency} if c.concurrency else {"batch": c.batch}
-    return build(c.model, c.chip, devices=c.devices, tp=c.tp, weights=_fmt(c.weights), kv=_fmt(c.kv),
-                 workload=Workload(isl=c.isl, osl=c.osl, **load), name=c.label(), source="dashboard")
+    w = Workload(isl=c.isl, osl=c.osl, concurrency=c.concurrency) if c.concurrency else \
+        Workload(isl=c.isl, osl=c.osl, batch=c.batch)
+    return build(c.model, c.chip, devices=c.devices, tp=c.tp, weights=_fmt(c.weights), kv=_fmt(c.kv), workload=w,
+                 name=c.label(), source="dashboard")
 
 
 @lru_cache(maxsize=64)

@@ -28,7 +28,8 @@ def streamlit_argv(port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, browser: 
         raise InputError("host", host, "expected an address to bind, e.g. 127.0.0.1")
     return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port), "--server.address", host,
             "--server.headless", "false" if browser else "true", "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none", "--global.developmentMode", "false"]
+            "--server.fileWatcherType", "none", "--global.developmentMode", "false",
+            "--client.toolbarMode", "minimal"]
 
 
 def check_installed() -> None:
