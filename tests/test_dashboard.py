@@ -107,7 +107,7 @@ def test_search_summary_is_the_stored_front(search_dir):
     s = data.search_summary(search_dir)
     cols = read_columns(search_dir)
     assert s["rows"] == len(cols["mode"]) and len(s["front"]) == len(front(cols))
-    assert sum(p["front"] for p in s["points"]) == len(s["front"])
+    assert sum(p["point"] == "Pareto front" for p in s["points"]) == len(s["front"])
     top = data.search_query(search_dir, "SELECT count(*) AS n FROM rows WHERE feasible")
     assert top == [{"n": s["feasible"]}]
 

@@ -29,6 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = find_chromium()
 
 
+_IMAGES = ("[...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
+           ".filter(i => i.complete && i.naturalWidth > 0).length >= {n}")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -140,11 +144,12 @@ def test_pages_in_chromium(server, browser, tmp_path):
     browser.wait_for_text(["total B/A", "model factor", "Waterfall", "model.weights: bf16", "model.kv: bf16",
                            "chip: hgx-h100-8", "Mismatches"],
                           timeout=90)
-    assert browser.evaluate("document.querySelectorAll('img').length") >= 1  # the waterfall chart
+    browser.wait_for(_IMAGES.format(n=1), 60, "the waterfall chart")
     pages["decompose"] = browser.screenshot(shots / "dashboard-decompose.png")
 
     browser.click_text("[data-testid=\"stRadio\"] label", "Roofline & memory")
     browser.wait_for_text(["Roofline & memory", "intensity (FLOP/B)", "ffn.gate_up"], timeout=90)
+    browser.wait_for(_IMAGES.format(n=2), 60, "the roofline and memory charts")
     pages["roofline"] = browser.screenshot(shots / "dashboard-roofline.png")
 
     browser.click_text("[data-testid=\"stRadio\"] label", "Search results")

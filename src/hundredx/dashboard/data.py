@@ -226,10 +226,11 @@ def search_summary(out: str | Path) -> dict[str, Any]:
     keep = ("mode", "devices", "tp", "pp", "ep", "dp", "batch", "weights", "kv", "ttft_s", "tpot_s")
     rows = [{"layout": str(labels[i]), X: float(cols[X][i]), Y: float(cols[Y][i]),
              **{k: _plain(cols[k][i]) for k in keep if k in cols}} for i in idx]
-    points = [{"layout": str(labels[i]), X: float(cols[X][i]), Y: float(cols[Y][i]), "front": i in on_front}
-              for i in np.flatnonzero(np.asarray(cols["feasible"], dtype=bool)).tolist()]
+    feasible = np.flatnonzero(np.asarray(cols["feasible"], dtype=bool)).tolist()
+    points = [{"layout": str(labels[i]), X: float(cols[X][i]), Y: float(cols[Y][i]),
+               "point": "Pareto front" if i in on_front else "other"} for i in feasible]
     return {"question": manifest.get("question", {}), "complete": bool(manifest.get("complete")),
-            "rows": len(cols["mode"]), "feasible": int(np.sum(np.asarray(cols["feasible"], dtype=bool))),
+            "rows": len(cols["mode"]), "feasible": len(feasible),
             "front": rows, "points": points}
 
 

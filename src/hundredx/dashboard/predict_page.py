@@ -17,7 +17,7 @@ from hundredx.units import fmt_time
 
 def _value(x: float, unit: str) -> str:
     if not math.isfinite(x):
-        return "-"
+        return "n/a"
     return fmt_time(x) if unit == "s" else f"{x:,.1f} {unit}"
 
 

@@ -33,7 +33,7 @@ def render() -> None:
     c1.metric("rows", f"{s['rows']:,}")
     c2.metric("Pareto front points", f"{len(s['front']):,}")
     if s["points"]:
-        st.scatter_chart(pd.DataFrame(s["points"]), x=X, y=Y, color="front")
+        st.scatter_chart(pd.DataFrame(s["points"]), x=X, y=Y, color="point")
     st.subheader("Pareto front")
     st.table(pd.DataFrame(s["front"]).style.format({X: "{:.1f}", Y: "{:.1f}", "ttft_s": "{:.3f}",
                                                     "tpot_s": "{:.4f}"}))
