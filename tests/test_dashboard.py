@@ -112,6 +112,13 @@ def test_search_summary_is_the_stored_front(search_dir):
     assert top == [{"n": s["feasible"]}]
 
 
+def test_search_points_are_thinned_but_keep_the_front(search_dir, monkeypatch):
+    monkeypatch.setattr(data, "MAX_POINTS", 20)
+    s = data.search_summary(search_dir)
+    front = [p for p in s["points"] if p["point"] == "Pareto front"]
+    assert len(front) == len(s["front"]) and len(s["points"]) <= len(s["front"]) + 20 < s["feasible"]
+
+
 def test_search_dir_refusal(tmp_path):
     with pytest.raises(InputError, match="manifest"):
         data.search_summary(tmp_path)

@@ -30,6 +30,7 @@ METRIC_ROWS = (("TTFT", "ttft_s", "s"), ("TPOT", "tpot_s", "s"),
                ("output tokens/s per device", "output_tokens_per_s_per_device", "tok/s"),
                ("tokens/s per user", "tokens_per_s_per_user", "tok/s"))
 MAX_UPLOAD = 1_000_000
+MAX_POINTS = 5000  # scatter points drawn from a search: every front row, the rest evenly thinned
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,8 @@ def mismatch_rows(d: dict) -> list[dict]:
 
 
 def search_summary(out: str | Path) -> dict[str, Any]:
-    """A `search --out` directory: its question, row counts, and the Pareto front's rows."""
+    """A `search --out` directory: its question, row counts, the Pareto front's rows, and the feasible points
+    to draw (all of them up to MAX_POINTS; beyond, every front row and an even thinning of the rest)."""
     import numpy as np
 
     from hundredx.search.pareto import X, Y, front, series_labels
@@ -226,11 +228,14 @@ def search_summary(out: str | Path) -> dict[str, Any]:
     keep = ("mode", "devices", "tp", "pp", "ep", "dp", "batch", "weights", "kv", "ttft_s", "tpot_s")
     rows = [{"layout": str(labels[i]), X: float(cols[X][i]), Y: float(cols[Y][i]),
              **{k: _plain(cols[k][i]) for k in keep if k in cols}} for i in idx]
-    feasible = np.flatnonzero(np.asarray(cols["feasible"], dtype=bool)).tolist()
+    feasible = np.flatnonzero(np.asarray(cols["feasible"], dtype=bool))
+    others = feasible[~np.isin(feasible, idx)]
+    step = max(1, -(-others.size // MAX_POINTS))
+    drawn = np.sort(np.concatenate([idx, others[::step]])).tolist()
     points = [{"layout": str(labels[i]), X: float(cols[X][i]), Y: float(cols[Y][i]),
-               "point": "Pareto front" if i in on_front else "other"} for i in feasible]
+               "point": "Pareto front" if i in on_front else "other"} for i in drawn]
     return {"question": manifest.get("question", {}), "complete": bool(manifest.get("complete")),
-            "rows": len(cols["mode"]), "feasible": len(feasible),
+            "rows": len(cols["mode"]), "feasible": int(feasible.size),
             "front": rows, "points": points}
 
 
