@@ -2,7 +2,7 @@
 
 Starts Debian's `chromium --headless --remote-debugging-port=0`, reads the port Chromium picked
 from DevToolsActivePort, attaches to the page target over a websocket (`websockets`, a Streamlit
-dependency) and offers navigate / evaluate / wait_for / click_text / screenshot. No selenium and
+dependency) and offers navigate / evaluate / wait_for / click_text / set_file / screenshot. No selenium and
 no chromedriver: the one system package the test needs is `chromium`.
 """
 
@@ -104,6 +104,14 @@ class Browser:
               "if (!el) return false; el.click(); return true; })()")
         if not self.evaluate(js):
             raise RuntimeError(f"no {selector} reading {text!r}")
+
+    def set_file(self, selector: str, path: Path) -> None:
+        """Choose `path` in the first file input matching `selector` (as a user's file dialog would)."""
+        root = self.call("DOM.getDocument", depth=-1, pierce=True)["root"]["nodeId"]
+        node = self.call("DOM.querySelector", nodeId=root, selector=selector)["nodeId"]
+        if not node:
+            raise RuntimeError(f"no {selector}")
+        self.call("DOM.setFileInputFiles", files=[str(path)], nodeId=node)
 
     def screenshot(self, path: Path) -> bytes:
         png = base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])

@@ -243,6 +243,14 @@ def test_bad_choice_is_one_line():
     assert "tp" in at.error[0].value and "\n" not in at.error[0].value.strip()
 
 
+def test_stack_meeting_no_limit_is_one_line():
+    at = _app()
+    at.radio(key="a_source").set_value("upload YAML").run()
+    text = (data.EXAMPLES / EXAMPLE).read_text().replace("tpot_limit_s: 0.05", "tpot_limit_s: 0.0001")
+    at.text_area(key="a_yaml").set_value(text).run()
+    assert not at.exception and len(at.error) == 1 and "SLO" in at.error[0].value
+
+
 def test_search_page_sql(search_dir):
     at = _app()
     at.radio(key="page").set_value("Search results").run()

@@ -33,6 +33,10 @@ _IMAGES = ("[...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
            ".filter(i => i.complete && i.naturalWidth > 0).length >= {n}")
 
 
+_LABELS = "[...document.querySelectorAll('[data-testid=\"stMetricLabel\"]')].map(e => e.innerText.trim())"
+_IDLE = "document.readyState === 'complete' && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -135,8 +139,8 @@ def test_pages_in_chromium(server, browser, tmp_path):
     browser.navigate(f"http://127.0.0.1:{server}/")
     browser.wait_for_text(["TPOT", "TTFT", "tokens/s per user", "Llama-3.1-8B-Instruct on 1x h100-sxm",
                            "Llama-3.1-8B-Instruct fp8 on 1x h200-sxm", "decode step breakdown"], timeout=90)
-    labels = browser.evaluate("[...document.querySelectorAll('[data-testid=\"stMetricLabel\"]')].map(e => e.innerText)")
-    assert labels.count("TPOT") == 2 and labels.count("TTFT") == 2, labels
+    browser.wait_for(f"{_LABELS}.filter(t => t === 'TPOT').length === 2", 60, "both stacks' TPOT metric")
+    assert browser.evaluate(_LABELS).count("TTFT") == 2
     browser.wait_for("document.querySelectorAll('[data-testid=\"stTable\"] table').length >= 4", 30, "4 tables")
     pages = {"predict": browser.screenshot(shots / "dashboard-predict.png")}
 
@@ -162,3 +166,17 @@ def test_pages_in_chromium(server, browser, tmp_path):
     if os.environ.get("HUNDREDX_SCREENSHOTS"):
         for name, png in pages.items():
             _small_png(png, shots / f"dashboard-{name}.png")
+
+
+def test_upload_a_stack_file_in_chromium(server, browser):
+    example = ROOT / "src" / "hundredx" / "examples" / "llama70b-h100-bf16.yaml"
+    browser.navigate(f"http://127.0.0.1:{server}/")
+    browser.wait_for(f"{_LABELS}.filter(t => t === 'TPOT').length === 2", 90, "both stacks' TPOT metric")
+    browser.wait_for(_IDLE, 60, "the script run to finish")
+    browser.click_text("[data-testid=\"stRadio\"] label", "upload YAML")  # stack A's picker comes first
+    browser.wait_for("!!document.querySelector('input[type=file]')", 60, "the file uploader")
+    browser.wait_for(_IDLE, 60, "the script run to finish")
+    browser.set_file("input[type=file]", example)
+    browser.wait_for_text(["A: Llama-3.1-70B BF16 on 8x H100 (FA2)", "B: Llama-3.1-8B-Instruct fp8 on 1x h200-sxm"],
+                          timeout=90)
+    assert "Traceback" not in browser.text()

@@ -1,8 +1,9 @@
 """The dashboard's entry script (`streamlit run app.py`): the two stacks in the sidebar, one page at a time.
 
 Only the chosen page computes, so a widget change reruns predict (milliseconds) or decompose (under
-a second for two stacks) and nothing else. Bad input is the library's one-line InputError shown in
-place of the page, never a traceback.
+a second for two stacks) and nothing else. Bad input is the library's one-line InputError (or, for a
+`batch: auto` stack that meets its limits at no batch, decompose's Infeasible reason) shown in place of
+the page, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import streamlit as st
 
 from hundredx.dashboard import data, decompose_page, predict_page, roofline_page, search_page
 from hundredx.dashboard.sidebar import stack_picker
+from hundredx.decompose.metrics import Infeasible
 from hundredx.errors import InputError
 
 PAGES = ("Predict", "Decompose", "Roofline & memory", "Search results")
@@ -31,8 +33,8 @@ def main() -> None:
             roofline_page.render(sources)
         else:
             search_page.render()
-    except (InputError, ValueError) as exc:
-        st.error(str(exc))
+    except (InputError, ValueError, Infeasible) as exc:
+        st.error(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
 
 
 main()
