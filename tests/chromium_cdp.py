@@ -73,9 +73,13 @@ class Browser:
                     raise RuntimeError(f"{method}: {msg['error']}")
                 return msg.get("result", {})
 
-    def navigate(self, url: str) -> None:
+    def navigate(self, url: str, timeout: float = 60.0) -> None:
+        """Load `url` and return once the new document (not the one before it) has loaded."""
         self.call("Page.enable")
+        self.evaluate("window.__cdp_old_document = true")
         self.call("Page.navigate", url=url)
+        self.wait_for("window.__cdp_old_document === undefined && document.readyState === 'complete'", timeout,
+                      f"{url} to load")
 
     def evaluate(self, js: str):
         res = self.call("Runtime.evaluate", expression=js, returnByValue=True, awaitPromise=True)
@@ -98,12 +102,14 @@ class Browser:
         cond = " && ".join(f"document.body.innerText.includes({json.dumps(n)})" for n in needles)
         self.wait_for(f"!!document.body && {cond}", timeout, f"text {needles}")
 
-    def click_text(self, selector: str, text: str) -> None:
-        js = (f"(() => {{ const el = [...document.querySelectorAll({json.dumps(selector)})]"
+    def click_text(self, selector: str, text: str, within: str = "document", timeout: float = 30.0) -> None:
+        """Click the first element matching `selector` whose text is `text` inside the JS node `within`,
+        waiting (up to `timeout`) for it to be rendered."""
+        js = (f"(() => {{ const root = {within}; if (!root) return false; "
+              f"const el = [...root.querySelectorAll({json.dumps(selector)})]"
               f".find(e => e.innerText.trim() === {json.dumps(text)}); "
               "if (!el) return false; el.click(); return true; })()")
-        if not self.evaluate(js):
-            raise RuntimeError(f"no {selector} reading {text!r}")
+        self.wait_for(js, timeout, f"a {selector} reading {text!r} to click")
 
     def set_file(self, selector: str, path: Path) -> None:
         """Choose `path` in the first file input matching `selector` (as a user's file dialog would)."""

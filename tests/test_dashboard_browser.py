@@ -173,7 +173,8 @@ def test_upload_a_stack_file_in_chromium(server, browser):
     browser.navigate(f"http://127.0.0.1:{server}/")
     browser.wait_for(f"{_LABELS}.filter(t => t === 'TPOT').length === 2", 90, "both stacks' TPOT metric")
     browser.wait_for(_IDLE, 60, "the script run to finish")
-    browser.click_text("[data-testid=\"stRadio\"] label", "upload YAML")  # stack A's picker comes first
+    browser.click_text("[data-testid=\"stRadio\"] label", "upload YAML",  # in stack A's expander
+                       within="document.querySelector('[data-testid=\"stSidebar\"] [data-testid=\"stExpander\"]')")
     browser.wait_for("!!document.querySelector('input[type=file]')", 60, "the file uploader")
     browser.wait_for(_IDLE, 60, "the script run to finish")
     browser.set_file("input[type=file]", example)
