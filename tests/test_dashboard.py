@@ -184,6 +184,15 @@ def _metrics(at) -> dict[str, list[str]]:
     return out
 
 
+def _images(at) -> int:
+    """st.image elements on the page ("imgs" in Streamlit 1.40, "image" in later versions)."""
+    def walk(node) -> int:
+        own = getattr(node, "type", "") in ("image", "imgs")
+        return own + sum(walk(c) for c in getattr(node, "children", {}).values())
+
+    return walk(at._tree)
+
+
 def _subheaders(at) -> list[str]:
     return [s.value for s in at.subheader]
 
@@ -192,13 +201,22 @@ def test_every_page_renders(search_dir, monkeypatch):
     monkeypatch.setenv(srv.SEARCH_ENV, str(search_dir))
     at = _app()
     assert len(_metrics(at)["TPOT"]) == 2 and not at.error
-    for page, expect in (("Decompose", "total B/A"), ("Roofline & memory", None), ("Search results", "rows")):
+    for page, expect, images in (("Decompose", "total B/A", 1), ("Roofline & memory", None, 2),
+                                 ("Search results", "rows", 0)):
         at.radio(key="page").set_value(page).run()
         assert not at.exception and not at.error, (page, at.exception, [e.value for e in at.error])
-        assert at.header[0].value == page
+        assert at.header[0].value == page and _images(at) == images, (page, _images(at))
         if expect:
             assert expect in _metrics(at), (page, _metrics(at))
     assert _metrics(at)["rows"] == [f"{data.search_summary(search_dir)['rows']:,}"]
+
+
+def test_roofline_phase_switches_the_table():
+    at = _app()
+    at.radio(key="page").set_value("Roofline & memory").run()
+    decode = at.table[0].value
+    at.radio(key="roofline_phase").set_value("prefill").run()
+    assert not at.exception and not at.table[0].value.equals(decode)
 
 
 def test_widgets_change_the_numbers():
