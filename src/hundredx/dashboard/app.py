@@ -19,6 +19,9 @@ PAGES = ("Predict", "Decompose", "Roofline & memory", "Search results")
 
 
 def main() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # the server draws charts in Streamlit's script threads, never on a display
     st.set_page_config(page_title="hundredx dashboard", layout="wide")
     st.sidebar.title("hundredx")
     page = st.sidebar.radio("page", PAGES, key="page")

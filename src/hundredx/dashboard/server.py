@@ -1,9 +1,10 @@
 """Start the dashboard: `streamlit run app.py` bound to 127.0.0.1 (or the host given), headless on request.
 
 `streamlit_argv` builds the command line (unit-tested: the default address is 127.0.0.1, never
-Streamlit's own 0.0.0.0); `launch` replaces this process with it, so the process a user or a test
-starts is the server itself. Usage statistics are off; the file watcher is off (the app is a
-library, not a script being edited). `--search DIR` reaches the app as HUNDREDX_DASHBOARD_SEARCH.
+Streamlit's own default, which listens on every interface); `launch` replaces this process with
+it, so the process a user or a test starts is the server itself. Usage statistics are off; the
+file watcher is off (the app is a library, not a script being edited). `--search DIR` reaches the
+app as HUNDREDX_DASHBOARD_SEARCH.
 """
 
 from __future__ import annotations
