@@ -38,10 +38,15 @@ class Browser:
                                       f"--window-size={width},{height}", "about:blank"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._ids = itertools.count(1)
-        port = self._devtools_port(profile / "DevToolsActivePort", timeout)
-        url = self._page_url(port, timeout)
         self._exit = contextlib.ExitStack()
-        self.ws = self._exit.enter_context(connect(url, max_size=None, open_timeout=timeout, proxy=None))
+        try:
+            port = self._devtools_port(profile / "DevToolsActivePort", timeout)
+            url = self._page_url(port, timeout)
+            self.ws = self._exit.enter_context(connect(url, max_size=None, open_timeout=timeout, proxy=None))
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait()
+            raise
 
     def _devtools_port(self, path: Path, timeout: float) -> int:
         end = time.monotonic() + timeout
