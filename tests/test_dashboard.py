@@ -85,6 +85,15 @@ def test_decomposition_tables():
     assert any(s.startswith("model.weights") for s in steps) and any(s.startswith("chip:") for s in steps)
 
 
+def test_roofline_rows_are_the_chart_points_under_their_roofs():
+    points = data.roofline(A)
+    rows = data.roofline_rows(points, "decode")
+    assert len(rows) == sum(p["phase"] == "decode" for p in points) > 0
+    assert all(r["of roof (%)"] <= 100.5 for r in rows), [(r["op"], r["of roof (%)"]) for r in rows]
+    ex = data.StackSource("example", name=EXAMPLE)
+    assert data.roofline(ex)  # batch: auto stacks are drawn at the batch their evaluation ran
+
+
 def test_mismatch_cost_is_never_blank():
     d = data.decomposition(data.StackSource("example", name=EXAMPLE),
                            data.StackSource("example", name="llama70b-b200-fp8.yaml"),
@@ -133,6 +142,17 @@ def test_binds_localhost_unless_told():
     other = srv.streamlit_argv(9000, "0.0.0.0", browser=False)
     assert other[other.index("--server.address") + 1] == "0.0.0.0"
     assert other[other.index("--server.headless") + 1] == "true"
+
+
+def test_cli_json_is_one_object(monkeypatch):
+    import json
+
+    monkeypatch.setattr(srv.os, "execve", lambda exe, argv, env: None)
+    monkeypatch.setattr(srv.os, "dup2", lambda a, b: None)
+    res = CliRunner().invoke(app, ["dashboard", "--no-browser", "--port", "8601", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout) == {"url": "http://127.0.0.1:8601", "host": "127.0.0.1", "port": 8601,
+                                      "browser": False, "search": None}
 
 
 def test_cli_passes_port_host_and_search(monkeypatch, tmp_path):
@@ -217,6 +237,13 @@ def test_roofline_phase_switches_the_table():
     decode = at.table[0].value
     at.radio(key="roofline_phase").set_value("prefill").run()
     assert not at.exception and not at.table[0].value.equals(decode)
+
+
+def test_interactive_roofline():
+    at = _app()
+    at.radio(key="page").set_value("Roofline & memory").run()
+    at.toggle(key="roofline_interactive").set_value(True).run()
+    assert not at.exception and not at.error
 
 
 def test_widgets_change_the_numbers():

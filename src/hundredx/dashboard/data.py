@@ -116,17 +116,25 @@ def stack_name(src: StackSource) -> str:
 
 
 @lru_cache(maxsize=64)
-def prediction(src: StackSource):
-    """predict() at the source's operating point: its batch, or `batch: auto`'s largest batch meeting the
-    stack file's limits (decompose.metrics.evaluate, as decompose prices it)."""
+def operating_point(src: StackSource):
+    """(workload, prediction) at the source's operating point: its batch, or `batch: auto`'s largest batch
+    meeting the stack file's limits (decompose.metrics.evaluate, as decompose prices it)."""
+    import dataclasses
+
     from hundredx.predict import predict
 
     scn = scenario(src)
     if not scn.batch_auto:
-        return predict(scn)
+        return scn.workload, predict(scn)
     from hundredx.decompose.metrics import evaluate
 
-    return evaluate(scn).prediction
+    ev = evaluate(scn)
+    return dataclasses.replace(scn.workload, batch=int(ev.batch)), ev.prediction
+
+
+def prediction(src: StackSource):
+    """predict() at the source's operating point (`operating_point`)."""
+    return operating_point(src)[1]
 
 
 def metric_rows(pred) -> list[dict]:
@@ -155,11 +163,23 @@ def breakdown_rows(pred, phase: str = "decode", top: int = 10) -> list[dict]:
              "source": r["source"]} for r in ops]
 
 
-def roofline_rows(pred) -> list[dict]:
-    """Each op at (FLOP/byte, achieved FLOP/s) as the roofline chart draws it (report/charts.py)."""
-    return [{"phase": r["phase"], "op": r["op"], "intensity (FLOP/B)": r["flops"] / r["bytes"],
-             "achieved (TFLOP/s)": r["flops"] / r["time_s"] / 1e12, "bound": r["bound"]}
-            for r in pred.breakdown if r["bytes"] > 0 and r["time_s"] > 0 and r["flops"] > 0]
+@lru_cache(maxsize=64)
+def roofline(src: StackSource) -> list[dict]:
+    """report/roofline.py's points at the operating point: each op at its priced bytes, under its own
+    format's roof (the data of the roofline chart)."""
+    from hundredx.report.roofline import roofline_points
+
+    return roofline_points(scenario(src).stack, operating_point(src)[0])
+
+
+def roofline_rows(points: list[dict], phase: str) -> list[dict]:
+    """The chart's points of one phase as a table, slowest first."""
+    pts = sorted((p for p in points if p["phase"] == phase), key=lambda p: -p["total_time_s"])
+    return [{"op": p["op"], "kind": p["kind"], "format": p["format"], "fused": p["fused"],
+             "intensity (FLOP/B)": p["intensity"], "achieved (TFLOP/s)": p["achieved_flops_per_s"] / 1e12,
+             "roof (TFLOP/s)": p["roof_flops_per_s"] / 1e12,
+             "of roof (%)": 100 * p["achieved_flops_per_s"] / p["roof_flops_per_s"] if p["roof_flops_per_s"] else
+             math.nan} for p in pts]
 
 
 @lru_cache(maxsize=32)
@@ -199,16 +219,11 @@ def waterfall_rows(d: dict) -> list[dict]:
 
 
 def mismatch_rows(d: dict) -> list[dict]:
-    """Both stacks' mismatches; the cost is the throughput lost where the finder prices it, else the
-    decode-time share of the ops concerned."""
-    def cost(m: dict) -> str:
-        if m.get("cost_fraction") is not None:
-            return f"{100 * m['cost_fraction']:.1f}% throughput"
-        share = m.get("time_share")
-        return "-" if share is None else f"{100 * share:.1f}% of decode time"
+    """Both stacks' mismatches with their cost in words (report.html.mismatch_cost, as the HTML report)."""
+    from hundredx.report.html import mismatch_cost
 
-    return [{"stack": k.upper(), "kind": m["kind"], "layers": m["layers"], "what": m["message"], "cost": cost(m)}
-            for k in ("a", "b") for m in d["mismatches"].get(k, [])]
+    return [{"stack": k.upper(), "kind": m["kind"], "layers": m["layers"], "what": m["message"],
+             "cost": mismatch_cost(m)} for k in ("a", "b") for m in d["mismatches"].get(k, [])]
 
 
 def search_summary(out: str | Path) -> dict[str, Any]:

@@ -38,12 +38,21 @@ def check_installed() -> None:
         raise InputError("dashboard", "streamlit", "is not installed: pip install 'hundredx[dashboard]'")
 
 
-def launch(port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, browser: bool = True, search: str | None = None) -> None:
-    """Run the dashboard in this process's place (os.execv); returns only on error."""
+def launch(port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, browser: bool = True, search: str | None = None,
+           log_to_stderr: bool = False) -> None:
+    """Run the dashboard in this process's place (os.execve); with `log_to_stderr` the server's stdout
+    goes to stderr (`--json`: stdout holds one JSON object)."""
     argv = streamlit_argv(port, host, browser)
     check_installed()
     env = dict(os.environ)
     if search:
         env[SEARCH_ENV] = search
     sys.stdout.flush()
+    if log_to_stderr:
+        try:
+            out, err = sys.stdout.fileno(), sys.stderr.fileno()
+        except (AttributeError, OSError, ValueError):  # no real stdout (a test runner's): nothing to redirect
+            pass
+        else:
+            os.dup2(err, out)
     os.execve(sys.executable, argv, env)
