@@ -24,13 +24,15 @@ WEIGHT_CLASSES = {"embed": ("embed",), "head": ("lm_head", "norm", "hc"), "atten
 
 
 def step_time(stack: Stack, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
-              decode_context_tokens, blocks: tuple[str, ...] | None = None, host: bool = True):
+              decode_context_tokens, blocks: tuple[str, ...] | None = None, host: bool = True, tp=None, ep=None,
+              pp=None):
     """Seconds for one engine step of one replica (all its tp*pp devices).
 
     Inputs broadcast over numpy arrays (one step per element, all with the same segments present:
     a prefill part where prefill_tokens > 0, a decode part where decode_seqs > 0). `blocks`
     keeps only the ops of those blocks (attention/FFN disaggregation prices each side alone);
     `host=False` leaves out the per-sequence host time (counted once, on the attention side).
+    tp / ep / pp: degrees in place of the stack's (arrays: predict/steady.py prices search rows in blocks).
     """
     model = stack.model
     segments = []
@@ -50,7 +52,7 @@ def step_time(stack: Stack, prefill_tokens, prefill_seqs, prefill_context_tokens
         ops = [op for op in ops if op.block in blocks]
     total_tokens = np.add(prefill_tokens if has_prefill else 0, decode_seqs if has_decode else 0)
     seqs_total = np.add(prefill_seqs if has_prefill else 0, decode_seqs if has_decode else 0)
-    cost = forward_cost(stack, 1, total_tokens, 0, ops=ops, host_seqs=seqs_total if host else 0)
+    cost = forward_cost(stack, 1, total_tokens, 0, tp, ep, pp, ops=ops, host_seqs=seqs_total if host else 0)
     time_s = np.asarray(cost.time_s, dtype=float)
     return float(time_s) if time_s.ndim == 0 else time_s
 
