@@ -101,44 +101,55 @@ class _Costs:
         self.fixed = np.stack(np.broadcast_arrays(self.tp, self.ep, self.pp, scope.astype(float),
                                                   (self.ep > self.tp).astype(float)), axis=1)
 
-    def _price(self, tokens, *args):
-        """step_times_s(*args) per row, in blocks (class docstring); `tokens`: the step's tokens per row."""
+    def _price(self, tokens, *args, copies: int = 1):
+        """step_times_s(*args) per row, in blocks (class docstring); `tokens`: the step's tokens per row;
+        `copies`: the arrays hold that many loads per row, one after the other."""
         from hundredx.kernel.sharding import LL_MAX_TOKENS
 
         args = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (tokens, *args)))
         n = args[0].size
-        fixed = np.broadcast_to(self.fixed, (n, self.fixed.shape[1])) if self.fixed.shape[0] == 1 else self.fixed
-        per_rank = np.maximum(args[0] / fixed[:, 0], 1.0) if self.stack.runtime.attention_dp else args[0]
-        key = np.column_stack([fixed[:, 1:], (per_rank <= LL_MAX_TOKENS).astype(float)])  # tp and pp may vary
+        fixed = np.tile(self.fixed, (copies, 1)) if copies > 1 else self.fixed
+        fixed = np.broadcast_to(fixed, (n, fixed.shape[1])) if fixed.shape[0] == 1 else fixed
+        tp, ep = fixed[:, 0], fixed[:, 1]
+        per_rank = np.maximum(args[0] / tp, 1.0) if self.stack.runtime.attention_dp else args[0]
+        dispatch = (self.stack.runtime.attention_dp | (ep > tp)) & (ep > 1) & (self.stack.model.moe is not None)
+        low = (per_rank <= LL_MAX_TOKENS) & dispatch  # DeepEP's mode matters only where tokens are dispatched
+        key = np.column_stack([fixed[:, [1, 3, 4]], low.astype(float)])  # tp and pp may vary within a block
         groups, inverse = np.unique(key, axis=0, return_inverse=True)
         out = np.empty(n)
         inverse = inverse.reshape(-1)
-        for j, ep in enumerate(groups[:, 0]):
+        for j, ep_j in enumerate(groups[:, 0]):
             rows = np.flatnonzero(inverse == j)
-            tp, pp = (_scalar_if_constant(fixed[rows, c]) for c in (0, 2))
-            out[rows] = step_times(self.cost, *(a[rows] for a in args[1:]), tp=tp, ep=float(ep), pp=pp)
+            tp_j, pp_j = (_scalar_if_constant(fixed[rows, c]) for c in (0, 2))
+            out[rows] = step_times(self.cost, *(a[rows] for a in args[1:]), tp=tp_j, ep=float(ep_j), pp=pp_j)
         return out
 
-    def decode(self, d, ctx):
-        return self._price(d, 0, 0, 0, d, np.multiply(d, ctx))
+    def decode(self, d, ctx, copies: int = 1):
+        return self._price(d, 0, 0, 0, d, np.multiply(d, ctx), copies=copies)
 
     def mixed(self, p_tokens, p_seqs, p_ctx, d, ctx):
         d = np.maximum(d, 1e-9)
         return self._price(np.add(p_tokens, d), p_tokens, np.maximum(p_seqs, 1), p_ctx, d, np.multiply(d, ctx))
 
-    def spec_factor(self, running, ctx: float):
-        """Speculative decoding: predict's TPOT over the plain decode step at each load's running batch
-        (rounded; 1 without), predict's TPOT from `price_replicas` (blocked like predict alone)."""
+    def decodes(self, d, running, ctx: float, known_tpot=None):
+        """(plain decode step at d, speculative factor at the running batch): predict's TPOT over the plain
+        decode step at each load's running batch (rounded; 1 without speculation). predict's TPOT is
+        `known_tpot` where given and finite (the caller priced predict at that batch: search rows), else
+        from `price_replicas` (blocked like predict alone). Both plain steps in one blocked call."""
         if self.stack.runtime.speculative is None:
-            return 1.0
+            return self.decode(d, ctx), 1.0
         from hundredx.predict.many import price_replicas
 
         batch = np.maximum(np.round(np.asarray(running, dtype=float)), 1.0)
         n = batch.size
-        tp, ep, pp = (np.broadcast_to(x, (n,)) for x in (self.tp, self.ep, self.pp))
-        spec = price_replicas(self.stack, tp, ep, pp, batch, 1.0, 2.0 * (ctx - 1.0))["tpot_s"]
-        plain = self.decode(batch, ctx)
-        return np.where(plain > 0, spec / np.where(plain > 0, plain, 1.0), 1.0)
+        both = self.decode(np.concatenate([np.broadcast_to(d, (n,)), batch]), ctx, copies=2)
+        tau_d, plain = both[:n], both[n:]
+        spec = np.full(n, np.nan) if known_tpot is None else np.array(np.broadcast_to(known_tpot, (n,)), dtype=float)
+        todo = np.flatnonzero(~np.isfinite(spec))
+        if todo.size:
+            tp, ep, pp = (np.broadcast_to(x, (n,))[todo] for x in (self.tp, self.ep, self.pp))
+            spec[todo] = price_replicas(self.stack, tp, ep, pp, batch[todo], 1.0, 2.0 * (ctx - 1.0))["tpot_s"]
+        return tau_d, np.where(plain > 0, spec / np.where(plain > 0, plain, 1.0), 1.0)
 
 
 def _scalar_if_constant(x: np.ndarray):
@@ -183,16 +194,21 @@ def closed_loop(stack: Stack, isl: float, osl: float, concurrency, max_seqs: int
 
 
 def closed_loop_arrays(stack: Stack, isl: float, osl: float, concurrency, tp, ep, pp, dp,
-                       kv_fraction: float = 0.9, synchronized: bool = True) -> SteadyState:
+                       kv_fraction: float = 0.9, synchronized: bool = True, static_tpot_s=None) -> SteadyState:
     """The array entry point (`search` prices its aggregated rows with it): row i is the closed loop at
     concurrency[i] of dp[i] replicas of `stack`'s structure at tp[i] / ep[i] / pp[i] (the stack's own degrees
     are not used), as `closed_loop` gives it for that deployment alone. Rows with no room for one sequence are
-    NaN (slots 0)."""
+    NaN (slots 0). `static_tpot_s`: predict's TPOT of each row at batch concurrency / dp, where the caller has
+    it (speculative decoding's factor reuses it where that is the running batch instead of pricing it again)."""
     n_all, tp, ep, pp, dp = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (concurrency, tp, ep, pp, dp)))
     limit = int(stack.runtime.scheduler.max_seqs)
     fit = np.broadcast_to(max_batch_rows(stack, isl, osl, kv_fraction, limit, tp, ep, pp), n_all.shape)
+    known = None
+    if static_tpot_s is not None:  # only where the running batch is the static one (r = n = concurrency / dp)
+        n = n_all / dp
+        known = np.where((n <= fit) & (n == np.round(n)), np.broadcast_to(static_tpot_s, n.shape), np.nan)
     st = _loop(stack, _Costs(stack, tp, ep, pp), isl, osl, n_all, dp, np.maximum(fit, 1).astype(float),
-               synchronized)
+               synchronized, known)
     for name in ("ttft_s", "tpot_s", "e2e_s", "queue_wait_s", "step_s", "requests_per_s", "output_tokens_per_s"):
         setattr(st, name, np.where(fit >= 1, getattr(st, name), np.nan))
     st.slots_per_replica, st.devices = fit, tp * pp * stack.runtime.cp * dp
@@ -207,7 +223,8 @@ def max_batch_rows(stack: Stack, isl: float, osl: float, kv_fraction: float, cap
                      tp=tp, ep=ep, pp=pp)
 
 
-def _loop(stack: Stack, costs: _Costs, isl: float, osl: float, n_all, dp, B, synchronized: bool) -> SteadyState:
+def _loop(stack: Stack, costs: _Costs, isl: float, osl: float, n_all, dp, B, synchronized: bool,
+          known_tpot=None) -> SteadyState:
     """The closed loop of the module docstring at arrays of load n_all, replicas dp and slots B."""
     rt = stack.runtime
     n = n_all / dp
@@ -232,8 +249,7 @@ def _loop(stack: Stack, costs: _Costs, isl: float, osl: float, n_all, dp, B, syn
     p_seqs = np.maximum(p_tokens / np.minimum(isl, budget), 1.0)
     chunks = np.ceil(isl / np.maximum(budget - d, 1.0))  # a prompt's chunks; a chunk's prior context is
     tau_p = costs.mixed(p_tokens, p_seqs, p_tokens * (1.0 - 1.0 / chunks) / 2.0, d, ctx)  # isl (1-1/chunks)/2
-    tau_d = costs.decode(np.maximum(d, 1.0), ctx)
-    spec = costs.spec_factor(r, ctx)
+    tau_d, spec = costs.decodes(np.maximum(d, 1.0), r, ctx, known_tpot)
     tau = f * tau_p + (1.0 - f) * tau_d * spec
     x = r / (life * tau)
     wait = q / x

@@ -36,7 +36,8 @@ def steady_columns(question: Question, unit: Unit, rows: dict[str, np.ndarray], 
             continue
         stack = structure(question, unit, adp, question.devices)
         st = closed_loop_arrays(stack, float(question.isl), float(question.osl), rows["batch"][sel] * dp[sel],
-                                rows["tp"][sel], rows["ep"][sel], rows["pp"][sel], dp[sel])
+                                rows["tp"][sel], rows["ep"][sel], rows["pp"][sel], dp[sel],
+                                static_tpot_s=rows["tpot_s"][sel])
         no_room[sel] = np.asarray(st.slots_per_replica) < 1
         for key, value in (("ttft_s", st.ttft_s), ("tpot_s", st.tpot_s),
                            ("output_tokens_per_s", st.output_tokens_per_s), ("request_rate_per_s", st.requests_per_s)):
