@@ -101,69 +101,58 @@ class _Costs:
         self.fixed = np.stack(np.broadcast_arrays(self.tp, self.ep, self.pp, scope.astype(float),
                                                   (self.ep > self.tp).astype(float)), axis=1)
 
-    def _price(self, tokens, *args, copies: int = 1):
-        """step_times_s(*args) per row, in blocks (class docstring); `tokens`: the step's tokens per row;
-        `copies`: the arrays hold that many loads per row, one after the other."""
+    def price(self, kinds: list[tuple]) -> list[np.ndarray]:
+        """Step seconds of each kind of step per row: `kinds` holds (tokens, five step_time arguments) with
+        one load per row each; all kinds of a block priced together (class docstring)."""
         from hundredx.kernel.sharding import LL_MAX_TOKENS
+        from hundredx.predict.step import step_times_together
 
-        args = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (tokens, *args)))
-        n = args[0].size
-        fixed = np.tile(self.fixed, (copies, 1)) if copies > 1 else self.fixed
-        fixed = np.broadcast_to(fixed, (n, fixed.shape[1])) if fixed.shape[0] == 1 else fixed
-        tp, ep = fixed[:, 0], fixed[:, 1]
-        per_rank = np.maximum(args[0] / tp, 1.0) if self.stack.runtime.attention_dp else args[0]
-        dispatch = (self.stack.runtime.attention_dp | (ep > tp)) & (ep > 1) & (self.stack.model.moe is not None)
-        low = (per_rank <= LL_MAX_TOKENS) & dispatch  # DeepEP's mode matters only where tokens are dispatched
-        key = np.column_stack([fixed[:, [1, 3, 4]], low.astype(float)])  # tp and pp may vary within a block
+        kinds = [np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (tokens, *args))) for tokens, args in kinds]
+        n = kinds[0][0].size
+        fixed = np.broadcast_to(self.fixed, (n, self.fixed.shape[1])) if self.fixed.shape[0] == 1 else self.fixed
+        rt, tp, ep = self.stack.runtime, fixed[:, 0], fixed[:, 1]
+        dispatch = (rt.attention_dp | (ep > tp)) & (ep > 1) & (self.stack.model.moe is not None)
+        lows = [((np.maximum(k[0] / tp, 1.0) if rt.attention_dp else k[0]) <= LL_MAX_TOKENS) & dispatch for k in kinds]
+        key = np.column_stack([fixed[:, [1, 3, 4]], *lows])  # DeepEP's mode matters only where tokens are dispatched
         groups, inverse = np.unique(key, axis=0, return_inverse=True)
-        out = np.empty(n)
+        out = [np.empty(n) for _ in kinds]
         inverse = inverse.reshape(-1)
         for j, ep_j in enumerate(groups[:, 0]):
-            rows = np.flatnonzero(inverse == j)
+            rows = np.flatnonzero(inverse == j)  # tp and pp may vary within a block
             tp_j, pp_j = (_scalar_if_constant(fixed[rows, c]) for c in (0, 2))
-            out[rows] = step_times(self.cost, *(a[rows] for a in args[1:]), tp=tp_j, ep=float(ep_j), pp=pp_j)
+            steps = [tuple(a[rows] for a in k[1:]) for k in kinds]
+            times = step_times_together(self.cost.stack, steps, self.cost.blocks, self.cost.host, tp=tp_j,
+                                        ep=float(ep_j), pp=pp_j)
+            for o, t in zip(out, times):
+                o[rows] = np.broadcast_to(t, rows.shape)
         return out
 
-    def decode(self, d, ctx, copies: int = 1):
-        return self._price(d, 0, 0, 0, d, np.multiply(d, ctx), copies=copies)
-
-    def mixed(self, p_tokens, p_seqs, p_ctx, d, ctx):
-        d = np.maximum(d, 1e-9)
-        return self._price(np.add(p_tokens, d), p_tokens, np.maximum(p_seqs, 1), p_ctx, d, np.multiply(d, ctx))
-
-    def decodes(self, d, running, ctx: float, known_tpot=None):
-        """(plain decode step at d, speculative factor at the running batch): predict's TPOT over the plain
-        decode step at each load's running batch (rounded; 1 without speculation). predict's TPOT is
-        `known_tpot` where given and finite (the caller priced predict at that batch: search rows), else
-        from `price_replicas` (blocked like predict alone). Both plain steps in one blocked call."""
+    def steps(self, p_tokens, p_seqs, p_ctx, d, running, ctx: float, known_tpot=None):
+        """(mixed step, plain decode step at d, speculative factor at the running batch). The factor: predict's
+        TPOT over the plain decode step at each load's running batch (rounded; 1 without speculation);
+        predict's TPOT is `known_tpot` where given and finite (the caller priced predict at that batch: search
+        rows), else from `price_replicas` (blocked like predict alone)."""
+        dm, dd = np.maximum(d, 1e-9), np.maximum(d, 1.0)
+        kinds = [(np.add(p_tokens, dm), (p_tokens, np.maximum(p_seqs, 1), p_ctx, dm, np.multiply(dm, ctx))),
+                 (dd, (0.0, 0.0, 0.0, dd, np.multiply(dd, ctx)))]
         if self.stack.runtime.speculative is None:
-            return self.decode(d, ctx), 1.0
+            tau_p, tau_d = self.price(kinds)
+            return tau_p, tau_d, 1.0
         from hundredx.predict.many import price_replicas
 
         batch = np.maximum(np.round(np.asarray(running, dtype=float)), 1.0)
         n = batch.size
-        both = self.decode(np.concatenate([np.broadcast_to(d, (n,)), batch]), ctx, copies=2)
-        tau_d, plain = both[:n], both[n:]
+        tau_p, tau_d, plain = self.price(kinds + [(batch, (0.0, 0.0, 0.0, batch, batch * ctx))])
         spec = np.full(n, np.nan) if known_tpot is None else np.array(np.broadcast_to(known_tpot, (n,)), dtype=float)
         todo = np.flatnonzero(~np.isfinite(spec))
         if todo.size:
             tp, ep, pp = (np.broadcast_to(x, (n,))[todo] for x in (self.tp, self.ep, self.pp))
             spec[todo] = price_replicas(self.stack, tp, ep, pp, batch[todo], 1.0, 2.0 * (ctx - 1.0))["tpot_s"]
-        return tau_d, np.where(plain > 0, spec / np.where(plain > 0, plain, 1.0), 1.0)
+        return tau_p, tau_d, np.where(plain > 0, spec / np.where(plain > 0, plain, 1.0), 1.0)
 
 
 def _scalar_if_constant(x: np.ndarray):
     return float(x[0]) if x.size and np.all(x == x[0]) else x
-
-
-def step_times(cost, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs, decode_context_tokens,
-               tp, ep, pp) -> np.ndarray:
-    """One block of `_Costs._price`: the StackStepCost's step_time at the block's degrees."""
-    from hundredx.predict.step import step_time
-
-    out = step_time(cost.stack, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
-                    decode_context_tokens, cost.blocks, cost.host, tp=tp, ep=ep, pp=pp)
-    return np.broadcast_to(np.asarray(out, dtype=float), np.broadcast_shapes(np.shape(decode_seqs), np.shape(tp)))
 
 
 def slots(stack: Stack, isl: float, osl: float, cap: int | None = None, kv_fraction: float = 0.9) -> int:
@@ -247,9 +236,9 @@ def _loop(stack: Stack, costs: _Costs, isl: float, osl: float, n_all, dp, B, syn
         f = np.minimum(1.0, k * r / life)
         p_tokens = r * isl / life / f
     p_seqs = np.maximum(p_tokens / np.minimum(isl, budget), 1.0)
-    chunks = np.ceil(isl / np.maximum(budget - d, 1.0))  # a prompt's chunks; a chunk's prior context is
-    tau_p = costs.mixed(p_tokens, p_seqs, p_tokens * (1.0 - 1.0 / chunks) / 2.0, d, ctx)  # isl (1-1/chunks)/2
-    tau_d, spec = costs.decodes(np.maximum(d, 1.0), r, ctx, known_tpot)
+    chunks = np.ceil(isl / np.maximum(budget - d, 1.0))  # a prompt's chunks
+    # a chunk's prior context is isl (1 - 1/chunks) / 2 on average
+    tau_p, tau_d, spec = costs.steps(p_tokens, p_seqs, p_tokens * (1.0 - 1.0 / chunks) / 2.0, d, r, ctx, known_tpot)
     tau = f * tau_p + (1.0 - f) * tau_d * spec
     x = r / (life * tau)
     wait = q / x
