@@ -31,6 +31,9 @@ keep requests in step: `open_loop` and `best_rate_under_limits` spread the promp
 at rate lambda: the requests in flight
 of an M/G/infinity system are Poisson with mean lambda E2E, so `open_loop` solves N = lambda E2E(N)
 on the grid and reads latency percentiles at the Poisson quantile of N (normal approximation).
+`closed_loop_arrays` is the array entry point (search's aggregated rows): rows with their own tp / ep /
+pp / dp over one structure stack, the steps priced in blocks in which every once-per-call choice of
+the layers is the one a row priced alone gets, so each row equals `closed_loop` of its deployment.
 `serve` (the request-level simulator) is the reference; tests/test_steady.py keeps this within
 its stated tolerance of it.
 """
