@@ -70,7 +70,7 @@ def step_times_together(stack: Stack, steps: list[tuple], blocks: tuple[str, ...
                         tp=None, ep=None, pp=None) -> list[np.ndarray]:
     """`step_time` of several kinds of step (each a tuple of its five arguments) priced as one table
     (predict.engine.forward_costs: the same numbers, the efficiency models run once per op kind)."""
-    built = [engine_step(stack, *args, blocks=blocks, host=host) for args in steps]
+    built = [engine_step(stack, a[0], a[1], a[2], a[3], a[4], blocks, host) for a in steps]
     costs = iter(forward_costs(stack, [b for b in built if b is not None], tp, ep, pp))
     return [np.zeros(()) if b is None else np.asarray(next(costs).time_s, dtype=float) for b in built]
 

@@ -95,11 +95,11 @@ def max_batch(stack: Stack, isl: int, osl: int, kv_fraction: float = 0.9, cap: i
     tp / ep / pp (degrees in place of the stack's): an array of batches, one per element."""
     if tp is not None or ep is not None or pp is not None:
         base = memory_use(stack, 1, isl, osl / 2.0, tp=tp, ep=ep, pp=pp)
-        per_seq = np.asarray(base.kv_bytes, dtype=float)
-        free = (stack.chip.mem_bytes * USABLE_FRACTION - np.asarray(base.weights_bytes)
+        seq = np.asarray(base.kv_bytes, dtype=float)
+        left = (stack.chip.mem_bytes * USABLE_FRACTION - np.asarray(base.weights_bytes)
                 - np.asarray(base.activation_bytes))
         with np.errstate(divide="ignore", invalid="ignore"):
-            fit = np.where((free > 0) & (per_seq > 0), np.minimum(cap, free * kv_fraction // per_seq), 0.0)
+            fit = np.where((left > 0) & (seq > 0), np.minimum(cap, left * kv_fraction // seq), 0.0)
         return fit.astype(np.int64)
     base = memory_use(stack, 1, isl, osl / 2.0)
     per_seq = float(np.max(base.kv_bytes))
