@@ -6,7 +6,8 @@ Sarathi-Serve chunked prefill) loaded by clients; this module gives its steady s
 form plus a short fixed-point iteration, vectorized over the load (numpy arrays of concurrency).
 
 Closed loop at concurrency N over the deployment (n = N / dp clients per replica; engine slots
-B = min(max_seqs, KV-cache fit at isl + osl/2 tokens a sequence, the cap); budget C tokens a step):
+B = min(max_seqs, KV-cache fit at isl + osl/2 tokens a sequence, the cap); budget C tokens a step; with
+attention data-parallelism max_seqs and C hold per attention-DP rank, tp schedulers a replica):
   running r = min(n, B), queued q = n - r;
   a request lives k prefill steps + (osl - 1) decode steps; requests start r / (k + osl - 1) a step;
   decode sequences per step d = r (osl - 1) / (k + osl - 1); prefill tokens per step P = r isl / (k + osl - 1);
@@ -158,11 +159,20 @@ def _scalar_if_constant(x: np.ndarray):
     return float(x[0]) if x.size and np.all(x == x[0]) else x
 
 
+def schedulers(stack: Stack) -> int:
+    """Schedulers in one replica: with attention data-parallelism every attention-DP rank (tp of them) runs
+    its own scheduler and KV cache, so the scheduler's max_seqs and token budget hold per rank (TensorRT-LLM
+    enable_attention_dp, SGLang --enable-dp-attention; docs/serving.md); else one."""
+    rt = stack.runtime
+    return int(rt.tp) if rt.attention_dp else 1
+
+
 def slots(stack: Stack, isl: float, osl: float, cap: int | None = None, kv_fraction: float = 0.9) -> int:
-    """Engine slots of one replica: the scheduler's max_seqs, the KV fit, and `cap`."""
+    """Engine slots of one replica: the scheduler's max_seqs (per attention-DP rank, `schedulers`), the KV fit,
+    and `cap` (per replica)."""
     from hundredx.scenario.memory import max_batch
 
-    limit = int(cap) if cap else int(stack.runtime.scheduler.max_seqs)
+    limit = int(cap) if cap else int(stack.runtime.scheduler.max_seqs) * schedulers(stack)
     fit = max_batch(stack, max(int(round(isl)), 1), max(int(round(osl)), 1), kv_fraction=kv_fraction, cap=limit)
     if fit < 1:
         raise InputError("isl", isl, f"no sequence of {isl:g}+{osl:g} tokens fits in the KV cache of one replica")
@@ -222,7 +232,7 @@ def _loop(stack: Stack, costs: _Costs, isl: float, osl: float, n_all, dp, B, syn
     n = n_all / dp
     r = np.minimum(np.maximum(n, 1.0), B)
     q = np.maximum(n - r, 0.0)
-    budget = float(rt.scheduler.max_batched_tokens)
+    budget = float(rt.scheduler.max_batched_tokens) * schedulers(stack)  # per attention-DP rank
     ctx = isl + osl / 2.0
     k = np.full_like(r, max(1.0, math.ceil(isl / budget)))
     for _ in range(FIXED_POINT_ITERATIONS):
