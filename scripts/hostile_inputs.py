@@ -232,7 +232,7 @@ def _case_cases() -> list[Case]:
     add("config-huge", good + [_case_line(id="x", config={"m": 10 ** 30, "n": 1, "k": 1, "dtype": "bf16"})])
     add("config-list", good + [_case_line(id="x", config=[1, 2])])
     add("not-object", good + ["[1, 2]"])
-    add("bad-hardware", good + [_case_line(id="x", hardware="h9000")])
+    add("bad-hardware", good + [_case_line(id="x", hardware="h9000")], refuse=False)  # listed as unpredicted
     add("bad-metric", good + [_case_line(id="x", metric="furlongs")])
     add("empty-file", [])
     add("ndev-0", good + [_case_line(id="x", n_devices=0)])

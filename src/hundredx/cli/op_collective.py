@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.cli.common import MAX_BYTES, MAX_RANKS, bounded, print_json, print_table, user_errors
+from hundredx.errors import InputError
 from hundredx.units import fmt_si, fmt_time, parse_size
 
 
@@ -35,7 +36,11 @@ def op_collective(
 
     with user_errors():
         system = load_system(chip)
-        size = parse_size(nbytes, "bytes")
+        size = bounded("bytes", parse_size(nbytes, "bytes"), 1, MAX_BYTES)
+        bounded("ranks", ranks, 1, system.max_devices or MAX_RANKS)
+        if scope == "intra_node" and ranks > system.scaleup_domain:
+            raise InputError("ranks", ranks, f"more than the {system.scaleup_domain} devices of one "
+                                             f"{system.id} scale-up domain (--scope intra_node)")
         moe: dict[str, Any] = {}
         if op in ("moe_dispatch", "moe_combine"):
             moe = {"tokens": tokens, "hidden": hidden, "topk": topk, "experts": experts, "dtype": dtype, "mode": mode}

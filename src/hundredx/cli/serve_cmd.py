@@ -59,6 +59,18 @@ def build_workload(isl: int, osl: int, requests: int | None, concurrency: int | 
     return Workload(arrival="offline", **common)
 
 
+def _check_lengths(model, workload, isl: int, osl: int) -> None:
+    """Every request's prompt + output within the model's context (scenario.build.check_context)."""
+    from hundredx.scenario.build import check_context
+
+    inp, out = getattr(workload, "input_len", None), getattr(workload, "output_len", None)
+    if inp is None or out is None or not len(inp):
+        check_context(model, isl, osl)
+        return
+    row = int((inp + out).argmax())
+    check_context(model, int(inp[row]), int(out[row]), field=f"trace.input_length[row {row}]")
+
+
 def register(app: typer.Typer) -> None:
     _register_serve(app)
 
@@ -103,7 +115,12 @@ def _register_serve(app: typer.Typer) -> None:
             scn, deployment = _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv, disagg,
                                           prefill_tp, afd, spec, engine)
             workload = build_workload(isl, osl, requests, concurrency, rate, trace, ttft_limit, tpot_limit)
+            _check_lengths(scn.model, workload, isl, osl)
             result = _run(simulate, deployment, workload, seed, quiet=as_json)
+            if not result.to_dict().get("output_tokens"):
+                raise InputError("trace" if trace else "isl", trace or isl,
+                                 "no request completed: none fits the KV cache of a replica "
+                                 "(shorter prompts, more devices or a smaller KV format)")
         _print_serve(scn, result.to_dict(), as_json)
 
 

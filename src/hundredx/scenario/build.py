@@ -111,11 +111,14 @@ def resolve_system(chip: Any, devices: int):
     return load_system(chip, devices=devices)
 
 
+MAX_DEVICES = 1 << 17  # one deployment: above the largest published clusters (~100k GPUs)
+
+
 def _int(name: str, value, default=None):
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(name, value, "must be an integer >= 1")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DEVICES:
+        raise InputError(name, value, f"must be an integer in [1, {MAX_DEVICES}]")
     return value
 
 
@@ -180,6 +183,26 @@ def _runtime(template: RuntimeSpec | None, knobs: dict) -> dict:
     return {**base, **knobs}
 
 
+def check_context(spec, isl: int, osl: int, field: str = "isl") -> None:
+    """isl + osl within the model's context window (config.json max_position_embeddings; 0 = unknown)."""
+    ctx = int(getattr(spec, "max_position_embeddings", 0) or 0)
+    if ctx and int(isl) + int(osl) > ctx:
+        raise InputError(field, int(isl), f"isl + osl = {int(isl) + int(osl)} exceeds the context window of "
+                                          f"{spec.id} (max_position_embeddings={ctx})")
+
+
+def _check_attention(kernel: str | None, chip) -> None:
+    """A named attention kernel must run on the chip: pricing another one instead would be silent."""
+    if not kernel or kernel == "auto":
+        return
+    from hundredx.kernel.catalog import attention_kernels_on, runs_on
+
+    ok, why = runs_on(kernel, chip, "attention")
+    if not ok:
+        raise InputError("attention_kernel", kernel, f"{why}; on {chip.id}: auto, "
+                                                     f"{', '.join(attention_kernels_on(chip))}")
+
+
 def build(model: Any, chip: Any, *, devices: int | None = None, nodes: int | None = None, tp: int | None = None,
           pp: int | None = None, ep: int | None = None, dp: int | None = None, cp: int | None = None,
           attention_dp: bool | None = None, weights: str | None = None, kv: str | None = None,
@@ -205,9 +228,13 @@ def build(model: Any, chip: Any, *, devices: int | None = None, nodes: int | Non
                                values.get("disaggregation"))
     system = _priced(resolve_system(chip, total), price_per_hour, power_w)
     _check_nodes(system, nodes, total)
+    if total > MAX_DEVICES:
+        raise InputError("devices", total, f"more than {MAX_DEVICES} devices in one deployment")
     values.update(tp=tp_, pp=pp_, cp=cp_, dp=dp_)
     stack = Stack(spec, system, RuntimeSpec(**values))
     w = workload if workload is not None else Workload()
+    check_context(spec, w.isl, w.osl)
+    _check_attention(values.get("attention_kernel"), system.chip)
     if w.concurrency:
         w = replace(w, batch=max(1, -(-w.concurrency // dp_)))
     return Scenario(stack, w, batch_auto, name, source)
