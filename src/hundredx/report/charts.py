@@ -25,9 +25,13 @@ if TYPE_CHECKING:
     from hundredx.predict.single import Prediction
 
 
-def _out(fig, fmt: str):
+def _out(fig, fmt: str, name: str = "chart"):
+    """The figure's bytes (SVG as text), deterministic: no date, ids salted by the chart's name, not
+    random (the same input gives the same report, byte for byte; docs/robustness.md)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=110)
+    metadata = {"Date": None} if fmt == "svg" else {"Software": None} if fmt == "png" else None
+    with matplotlib.rc_context({"svg.hashsalt": f"hundredx-{name}"}):
+        fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=110, metadata=metadata)
     plt.close(fig)
     data = buf.getvalue()
     return data.decode("utf-8") if fmt == "svg" else data
@@ -63,7 +67,7 @@ def waterfall_chart(d: dict, fmt: str = "png"):
     top = max([r["cumulative"] for r in rows] + [total, 1.0])
     bottom = min([r["cumulative"] for r in rows] + [total, 1.0])
     ax.set_ylim(bottom / 1.3, top * 1.5)
-    return _out(fig, fmt)
+    return _out(fig, fmt, "waterfall")
 
 
 def roofline_chart(stacks: list[tuple[str, ChipSpec, Prediction]], fmt: str = "svg"):
@@ -87,7 +91,7 @@ def roofline_chart(stacks: list[tuple[str, ChipSpec, Prediction]], fmt: str = "s
     ax.set_ylabel("achieved FLOP/s")
     ax.set_title("Roofline: ops of each stack", fontsize=10)
     ax.legend(fontsize=6, loc="lower right")
-    return _out(fig, fmt)
+    return _out(fig, fmt, "roofline")
 
 
 def memory_chart(items: list[tuple[str, dict]], fmt: str = "svg"):
@@ -108,7 +112,7 @@ def memory_chart(items: list[tuple[str, dict]], fmt: str = "svg"):
     ax.set_ylabel("GB per device")
     ax.set_title("Memory per device (line = capacity)", fontsize=10)
     ax.legend(fontsize=7)
-    return _out(fig, fmt)
+    return _out(fig, fmt, "memory")
 
 
 def fmt_factor(x) -> str:

@@ -191,18 +191,6 @@ def check_context(spec, isl: int, osl: int, field: str = "isl") -> None:
                                           f"{spec.id} (max_position_embeddings={ctx})")
 
 
-def _check_attention(kernel: str | None, chip) -> None:
-    """A named attention kernel must run on the chip: pricing another one instead would be silent."""
-    if not kernel or kernel == "auto":
-        return
-    from hundredx.kernel.catalog import attention_kernels_on, runs_on
-
-    ok, why = runs_on(kernel, chip, "attention")
-    if not ok:
-        raise InputError("attention_kernel", kernel, f"{why}; on {chip.id}: auto, "
-                                                     f"{', '.join(attention_kernels_on(chip))}")
-
-
 def build(model: Any, chip: Any, *, devices: int | None = None, nodes: int | None = None, tp: int | None = None,
           pp: int | None = None, ep: int | None = None, dp: int | None = None, cp: int | None = None,
           attention_dp: bool | None = None, weights: str | None = None, kv: str | None = None,
@@ -234,7 +222,6 @@ def build(model: Any, chip: Any, *, devices: int | None = None, nodes: int | Non
     stack = Stack(spec, system, RuntimeSpec(**values))
     w = workload if workload is not None else Workload()
     check_context(spec, w.isl, w.osl)
-    _check_attention(values.get("attention_kernel"), system.chip)
     if w.concurrency:
         w = replace(w, batch=max(1, -(-w.concurrency // dp_)))
     return Scenario(stack, w, batch_auto, name, source)
