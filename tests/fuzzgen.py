@@ -46,6 +46,8 @@ def invoke(args: list[str]):
 
 def _null_metric(data: object) -> str | None:
     if isinstance(data, dict):
+        if data.get("unpredicted_reason"):  # validate: a case it cannot predict, listed with the reason
+            return None
         for key, value in data.items():
             if key in METRICS and value is None:
                 return key
@@ -135,7 +137,8 @@ def stack_texts(draw) -> str:
     text = STACK.format(weights=pick(["bf16", "fp8", "fp3", "nvfp4", "1", "~"]),
                         attention=pick(["fa2", "fa3", "fa4", "auto", "bogus"]),
                         tp=pick(["1", "2"] + HOSTILE_TEXT), system=pick(["h100-sxm", "hgx-h100-8", "b200", "h9000"]),
-                        devices=pick(["1", "8"] + HOSTILE_TEXT), price=pick(["2.5", ".inf", ".nan", "-3", "0", "1e400"]),
+                        devices=pick(["1", "8"] + HOSTILE_TEXT),
+                        price=pick(["2.5", ".inf", ".nan", "-3", "0", "1e400"]),
                         isl=pick(["1024", "128"] + HOSTILE_TEXT), osl=pick(["128", "16"] + HOSTILE_TEXT),
                         batch=pick(["1", "auto", "8"] + HOSTILE_TEXT), tpot=pick(["5e-2", "0.05", ".inf", "-1", "0"]),
                         extra=pick(["", "bogus_key: 1\n", BOMB, "deep: " + "[" * 200 + "]" * 200 + "\n",

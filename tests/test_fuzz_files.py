@@ -6,8 +6,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from fuzzgen import LLAMA8, case_texts, check_outcome, config_texts, invoke, stack_texts, trace_texts
 from hypothesis import HealthCheck, given, settings
+
+from fuzzgen import LLAMA8, case_texts, check_outcome, config_texts, invoke, stack_texts, trace_texts
 
 FAST = settings(max_examples=35, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

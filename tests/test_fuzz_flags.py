@@ -3,8 +3,9 @@ with finite numbers)."""
 
 from __future__ import annotations
 
-from fuzzgen import check_outcome, invoke, op_args, predict_args, serve_args
 from hypothesis import HealthCheck, given, settings
+
+from fuzzgen import check_outcome, invoke, op_args, predict_args, serve_args
 
 FAST = settings(max_examples=50, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])

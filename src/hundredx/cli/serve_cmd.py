@@ -71,6 +71,20 @@ def _check_lengths(model, workload, isl: int, osl: int) -> None:
     check_context(model, int(inp[row]), int(out[row]), field=f"trace.input_length[row {row}]")
 
 
+def _check_defined(data: dict, trace: str | None, isl: int, osl: int) -> None:
+    """A run whose headline metrics are undefined is an input error, not a table of NaN."""
+    import math
+
+    if not data.get("output_tokens"):
+        raise InputError("trace" if trace else "isl", trace or isl,
+                         "no request completed: none fits the KV cache of a replica "
+                         "(shorter prompts, more devices or a smaller KV format)")
+    tpot = data.get("tpot_p50_s")
+    if not (isinstance(tpot, float) and math.isfinite(tpot)):
+        raise InputError("trace.output_length" if trace else "osl", trace or osl,
+                         "no request has a second output token, so TPOT is undefined; give >= 2 output tokens")
+
+
 def register(app: typer.Typer) -> None:
     _register_serve(app)
 
@@ -117,10 +131,7 @@ def _register_serve(app: typer.Typer) -> None:
             workload = build_workload(isl, osl, requests, concurrency, rate, trace, ttft_limit, tpot_limit)
             _check_lengths(scn.model, workload, isl, osl)
             result = _run(simulate, deployment, workload, seed, quiet=as_json)
-            if not result.to_dict().get("output_tokens"):
-                raise InputError("trace" if trace else "isl", trace or isl,
-                                 "no request completed: none fits the KV cache of a replica "
-                                 "(shorter prompts, more devices or a smaller KV format)")
+            _check_defined(result.to_dict(), trace, isl, osl)
         _print_serve(scn, result.to_dict(), as_json)
 
 

@@ -115,7 +115,7 @@ def _check_config(config: dict, where: str) -> None:
     walk(config, where, 0)
     for key in SIZES:
         value = config.get(key)
-        if value is None or isinstance(value, (list, dict)):
+        if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value <= MAX_SIZE:
             raise InputError(f"{where}.{key}", value, "a size must be a number in [1, 2^50]")
