@@ -15,6 +15,7 @@ and MPLCONFIGDIR pointed at private folders. The outcome is one of:
     python scripts/hostile_inputs.py            # the table and the counts
     python scripts/hostile_inputs.py --only validate --verbose
     python scripts/hostile_inputs.py --json counts.json
+    HOSTILE_SRC=/path/to/old/src python scripts/hostile_inputs.py   # measure another checkout
 
 Exit status 1 when any case is not `clear`/`ok` (so it can gate CI). docs/robustness.md.
 """
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SRC = Path(os.environ.get("HOSTILE_SRC", ROOT / "src"))  # the hundredx under test (e.g. an older checkout)
 ZOO = ROOT / "src" / "hundredx" / "zoo"
 LLAMA8 = "meta-llama/Llama-3.1-8B-Instruct"
 DSV3 = "deepseek-ai/DeepSeek-V3"
@@ -426,7 +428,7 @@ def run_case(case: Case) -> dict:
     _prepare(case, cwd)
     before = _snapshot(cwd)
     env = {**os.environ, "HOME": str(cwd / "home"), "HUNDREDX_HOME": str(cwd / "home" / "hx"),
-           "MPLCONFIGDIR": str(work / "mpl"), "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "100",
+           "MPLCONFIGDIR": str(work / "mpl"), "PYTHONPATH": str(SRC), "COLUMNS": "100",
            "PYTHONHASHSEED": "0", **case.env}
     (cwd / "home").mkdir(exist_ok=True)
     before = _snapshot(cwd)
