@@ -311,6 +311,28 @@ def _flag_cases() -> list[Case]:
         ("chip-show-bogus", ["chip", "show", "h9000"]), ("model-show-bogus", ["model", "show", "../../etc/passwd"]),
         ("calibrate-out-devnull", ["calibrate", "fit", "--out", "/dev/null"]),
     ]
+    q = ["search", "--model", LLAMA8, "--chip", "h100-sxm", "--devices", "8"]
+    ex = str(ROOT / "examples")
+    pair = [f"{ex}/llama70b-h100-bf16.yaml", f"{ex}/llama70b-b200-fp8.yaml"]
+    cases += [
+        ("search-target-rate-nan", [*q, "--target-rate", "nan"]), ("search-workers-0", [*q, "--workers", "0"]),
+        ("search-ttft-limit-0", [*q, "--ttft-limit", "0"]), ("search-ttft-limit-neg", [*q, "--ttft-limit", "-1"]),
+        ("serve-tpot-limit-0", [*s, "--tpot-limit", "0"]), ("serve-osl-1", [*s, "--osl", "1"]),
+        ("decompose-sweep-0", ["decompose", *pair, "--sweep", "0"]),
+        ("decompose-sweep-nan", ["decompose", *pair, "--sweep", "nan"]),
+        ("decompose-metric-bogus", ["decompose", *pair, "--metric", "bogus"]),
+        ("what-if-layers-1e9", [*p, "--what-if", "model.num_layers=1000000000"]),
+        ("spec-k-100", [*p, "--spec", "mtp:100:0.5"]), ("spec-k-0", [*p, "--spec", "mtp:0:0.5"]),
+        ("serve-afd-0", [*s, "--afd", "0:0"]), ("serve-disagg-0-8", [*s, "--disagg", "0:8"]),
+        ("serve-disagg-prefill-tp-3", [*s, "--disagg", "8:8", "--prefill-tp", "3"]),
+        ("nodes-gt-devices", [*p, "--nodes", "1000"]),
+        ("disagg-with-concurrency", [*p, "--disagg", "8:8", "--concurrency", "4"]),
+        ("model-show-dir", ["model", "show", "/"]),
+        ("op-collective-intra-16", ["op", "collective", "--chip", "hgx-h100-8", "--ranks", "16", "--scope",
+                                    "intra_node"]),
+        ("op-attention-heads-kv-7", ["op", "attention", "--chip", "h100-sxm", "--seqlen-kv", "1024", "--heads-q",
+                                     "32", "--heads-kv", "7"]),
+    ]
     out = [Case(f"flag:{cid}", "CLI flags", args) for cid, args in cases]
     out.append(Case("flag:fa4-h100", "CLI flags", [*p, "--attention-kernel", "fa4"], fallback="fa4"))
     out.append(Case("flag:fa4-h100-json", "CLI flags", [*p, "--attention-kernel", "fa4", "--json"], fallback="fa4"))

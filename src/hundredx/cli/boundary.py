@@ -4,8 +4,9 @@ Click/typer report a bad flag (`--tp abc`, an unknown option, a missing argument
 multi-line usage message; `OneLineGroup` (the root group of `hundredx`) turns each into the
 project's one line `error: FIELD=VALUE: why` with exit code 2 (docs/robustness.md). It also
 guards every command generically, including commands added later: a float option or argument
-that is NaN or infinite (`--rate nan`, `--bytes inf`, `--sweep nan`) is refused before the
-command runs, naming the flag and the value. Range checks that depend on the command (ranks
+that is NaN or infinite (`--rate nan`, `--bytes inf`, `--sweep nan`), and a `--*-limit` that is
+<= 0 (`--ttft-limit 0` used to mean "no limit"), is refused before the command runs, naming the
+flag and the value. Range checks that depend on the command (ranks
 against the system, lengths against the model's context) live where the value is used.
 """
 
@@ -72,8 +73,11 @@ def _guard(command: Any) -> None:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         for name, value in kwargs.items():
             for v in value if isinstance(value, (list, tuple)) else [value]:
-                if isinstance(v, float) and not math.isfinite(v):
-                    typer.echo(f"error: {_flag(params.get(name))}={v}: must be a finite number", err=True)
+                why = ("must be a finite number" if isinstance(v, float) and not math.isfinite(v) else
+                       "a limit must be > 0 (leave it out for none)" if name.endswith("_limit")
+                       and isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 0 else "")
+                if why:
+                    typer.echo(f"error: {_flag(params.get(name))}={v}: {why}", err=True)
                     raise typer.Exit(code=2)
         return callback(*args, **kwargs)
 

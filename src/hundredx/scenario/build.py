@@ -153,6 +153,8 @@ def _check_nodes(system, nodes, total: int) -> None:
         return
     if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
         raise InputError("nodes", nodes, "must be an integer >= 1")
+    if nodes > total:
+        raise InputError("nodes", nodes, f"more nodes than the {total} devices they would hold")
     if total > nodes * system.devices_per_node:
         raise InputError("nodes", nodes, f"{total} devices need {-(-total // system.devices_per_node)} nodes of "
                          f"{system.devices_per_node} ({system.id})")
