@@ -165,3 +165,11 @@ def test_the_fuzz_rule_can_fail(result):
 def test_the_fuzz_rule_accepts_the_two_good_endings():
     assert check_outcome(_Result(2, stderr="error: tp=0: must be >= 1\n")) == "refused"
     assert check_outcome(_Result(0, stdout='{"ttft_s": 0.01}')) == "ok"
+
+
+def test_serve_flags_its_substitutions():
+    r = invoke(["serve", "--model", LLAMA8, "--chip", "h100-sxm", "--requests", "8", "--weights", "nvfp4", "--json"])
+    assert r.exit_code == 0, r.output
+    assert any("fp4->fp8" in f for f in json.loads(r.stdout)["fallbacks"])
+    r = invoke(["serve", "--model", LLAMA8, "--chip", "h100-sxm", "--requests", "8", "--json"])
+    assert json.loads(r.stdout)["fallbacks"] == []

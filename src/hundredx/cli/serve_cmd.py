@@ -71,6 +71,22 @@ def _check_lengths(model, workload, isl: int, osl: int) -> None:
     check_context(model, int(inp[row]), int(out[row]), field=f"trace.input_length[row {row}]")
 
 
+def _fallbacks(scn) -> list[str]:
+    """The substitutions the step costs make (fp4->fp8 on Hopper, a kernel the chip lacks), as predict reports
+    them: the simulator prices its steps with the same kernel layer, so they are never silent."""
+    from hundredx.predict import predict
+
+    try:
+        notes = predict(scn).mismatches
+    except (InputError, ValueError):
+        return []
+    by_note: dict[str, list[str]] = {}
+    for item in notes:
+        op, _, note = item.partition(": ")
+        by_note.setdefault(note or op, []).append(op)
+    return [f"{note} ({', '.join(ops[:4])}{', ...' if len(ops) > 4 else ''})" for note, ops in by_note.items()]
+
+
 def _check_defined(data: dict, trace: str | None, isl: int, osl: int) -> None:
     """A run whose headline metrics are undefined is an input error, not a table of NaN."""
     import math
@@ -132,7 +148,7 @@ def _register_serve(app: typer.Typer) -> None:
             _check_lengths(scn.model, workload, isl, osl)
             result = _run(simulate, deployment, workload, seed, quiet=as_json)
             _check_defined(result.to_dict(), trace, isl, osl)
-        _print_serve(scn, result.to_dict(), as_json)
+        _print_serve(scn, {**result.to_dict(), "fallbacks": _fallbacks(scn)}, as_json)
 
 
 def _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv, disagg, prefill_tp, afd, spec,
@@ -168,6 +184,8 @@ def _print_serve(scn, data: dict, as_json: bool) -> None:
             "preemptions", "usd_per_million_output_tokens", "joules_per_output_token"]
     print_table(f"{scn.model.id} on {scn.system.id}", ["metric", "value"],
                 [[k, f"{data[k]:.4g}" if isinstance(data.get(k), float) else data.get(k)] for k in keys if k in data])
+    if data.get("fallbacks"):
+        typer.echo("fallbacks (substitutions the model made): " + "; ".join(data["fallbacks"]))
 
 
 def _run(simulate, deployment, workload, seed: int, quiet: bool):
