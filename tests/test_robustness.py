@@ -173,3 +173,29 @@ def test_serve_flags_its_substitutions():
     assert any("fp4->fp8" in f for f in json.loads(r.stdout)["fallbacks"])
     r = invoke(["serve", "--model", LLAMA8, "--chip", "h100-sxm", "--requests", "8", "--json"])
     assert json.loads(r.stdout)["fallbacks"] == []
+
+
+def test_boundary_guards_any_command_but_not_its_defaults():
+    import typer
+    from typer.testing import CliRunner
+
+    from hundredx.cli.boundary import OneLineGroup
+
+    demo = typer.Typer(cls=OneLineGroup)
+
+    @demo.command("run")
+    def run(rate: float = typer.Option(math.inf), ttft_limit: float | None = None, n: int = 1) -> None:
+        typer.echo(f"rate={rate:g}")
+
+    @demo.command("other")
+    def other() -> None:
+        pass
+
+    runner = CliRunner()
+    assert runner.invoke(demo, ["run"]).stdout.strip() == "rate=inf"  # the command's own default
+    for args, line in ((["run", "--rate", "nan"], "error: --rate=nan: must be a finite number"),
+                       (["run", "--ttft-limit", "0"], "error: --ttft-limit=0.0: a limit must be > 0"),
+                       (["run", "--n", "x"], "error: --n='x': "),
+                       (["run", "--bogus"], "error: option='--bogus': no such option")):
+        r = runner.invoke(demo, args)
+        assert r.exit_code == 2 and r.stderr.startswith(line) and r.stderr.count("\n") == 1, r.output

@@ -23,8 +23,10 @@ from typer.core import TyperGroup
 
 try:  # typer >= 0.24 vendors click as typer._click; older typer uses click itself
     from typer._click import exceptions as cx
+    from typer._click.globals import get_current_context
 except ImportError:  # pragma: no cover
     import click.exceptions as cx  # type: ignore[no-redef]
+    from click import get_current_context  # type: ignore[no-redef]
 
 from hundredx.errors import shorten
 
@@ -62,6 +64,15 @@ def one_line(exc: Any, args: Sequence[str]) -> str:
     return f"error: arguments={shorten(' '.join(args))}: {why} (see --help)"
 
 
+def _given_by_user(name: str) -> bool:
+    """Whether the parameter came from the command line or the environment (not its default)."""
+    try:
+        source = get_current_context().get_parameter_source(name)
+    except Exception:  # noqa: BLE001 - no context (a direct call): check it
+        return True
+    return source is None or getattr(source, "name", "") in ("COMMANDLINE", "ENVIRONMENT", "PROMPT")
+
+
 def _guard(command: Any) -> None:
     """Wrap the command's callback so a non-finite float parameter is refused (module docstring)."""
     callback = command.callback
@@ -72,6 +83,8 @@ def _guard(command: Any) -> None:
     @functools.wraps(callback)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         for name, value in kwargs.items():
+            if not _given_by_user(name):
+                continue  # a default (say inf) is the command's own choice
             for v in value if isinstance(value, (list, tuple)) else [value]:
                 why = ("must be a finite number" if isinstance(v, float) and not math.isfinite(v) else
                        "a limit must be > 0 (leave it out for none)" if name.endswith("_limit")
