@@ -367,6 +367,13 @@ def _output_cases() -> list[Case]:
         Case("profiles-huge", "profiles", ["op", "gemm", "--chip", "h100-sxm", "--m", "64", "--n", "64", "--k", "64"],
              setup="huge-home", refuse=False),
     ]
+    fitted = json.loads((ROOT / "src/hundredx/kernel/fitted/h100-sxm.json").read_text())
+    for name, value in (("nan", float("nan")), ("neg", -1.0), ("zero", 0.0), ("null", None), ("list", [1]),
+                        ("str", "x"), ("huge", 1e300)):
+        doc = json.loads(json.dumps(fitted))
+        doc["values"]["gemm.eff.bf16"] = value
+        out.append(Case(f"fitted-{name}", "profiles", ["predict", "--model", LLAMA8, "--chip", "h100-sxm", "--json"],
+                        {"home/hx/fitted/h100-sxm.json": json.dumps(doc)}))
     return out
 
 
@@ -428,7 +435,8 @@ def classify(case: Case, rc: int | None, out: str, err: str, new_files: list[str
     """The outcome class of one run (module docstring)."""
     if rc is None or rc not in (0, 2) or "Traceback (most recent call last)" in err + out:
         return "traceback"
-    stray = [f for f in new_files if f not in case.outputs and not f.startswith(("mpl", "home/hx/"))]
+    stray = [f for f in new_files if f not in case.outputs and not f.startswith(("mpl", "home/hx/"))
+             and f not in case.files]
     if stray:
         return "outside"
     if rc == 0:

@@ -199,3 +199,14 @@ def test_boundary_guards_any_command_but_not_its_defaults():
                        (["run", "--bogus"], "error: option='--bogus': no such option")):
         r = runner.invoke(demo, args)
         assert r.exit_code == 2 and r.stderr.startswith(line) and r.stderr.count("\n") == 1, r.output
+
+
+@pytest.mark.parametrize("value", [math.nan, -1.0, 0.0, None, [1], "x", 1e300])
+def test_a_hand_edited_fitted_file_is_checked(tmp_path, monkeypatch, value):
+    shipped = Path(__file__).resolve().parents[1] / "src/hundredx/kernel/fitted/h100-sxm.json"
+    doc = json.loads(shipped.read_text())
+    doc["values"]["gemm.eff.bf16"] = value
+    (tmp_path / "fitted").mkdir()
+    (tmp_path / "fitted" / "h100-sxm.json").write_text(json.dumps(doc))
+    monkeypatch.setenv("HUNDREDX_HOME", str(tmp_path))
+    _refused([*PREDICT, "--json"], "fitted.values.gemm.eff.bf16=", "h100-sxm.json")
