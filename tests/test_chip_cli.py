@@ -25,7 +25,7 @@ def _apps():
 def test_chip_list_json():
     result = runner.invoke(_apps(), ["chip", "list", "--json"])
     assert result.exit_code == 0, result.output
-    chips = json.loads(result.output)
+    chips = json.loads(result.output)["chips"]
     assert len(chips) == 23 and all(c["sources"] for c in chips)
 
 

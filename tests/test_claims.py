@@ -47,6 +47,8 @@ def test_curve_claim_states_its_range_and_point(claims):
     h = claims["hopper_to_blackwell_moe"]
     assert h.range and h.range[0] < h.tool <= h.range[1] and "tokens/s per user" in h.point
     assert len(h.details["curve"]) >= 5
+    lo, hi = h.details["interval"]
+    assert lo <= h.tool <= hi and "80% interval" in h.why
 
 
 def test_circular_evidence_is_not_checkable(claims):
@@ -74,3 +76,43 @@ def test_cli_json_from_outside_the_checkout(tmp_path):
     judged = [c for c in data["claims"] if c["verdict"] != "not checkable"]
     assert len(judged) >= 20
     assert all({"range", "tol", "tol_reason", "why", "point"} <= set(c) for c in data["claims"])
+
+
+def test_heterogeneous_pd_is_priced_by_composed_pools(claims):
+    h = claims["heterogeneous_pd"]
+    assert h.verdict in ("consistent", "inconsistent") and "composed through predict" in h.why
+    found = h.details
+    assert found["homogeneous"] and found["heterogeneous"]
+    best_homo = max(found["homogeneous"].values())
+    assert h.tool == pytest.approx(max(found["heterogeneous"].values()) / best_homo)
+    # each pool's cost per request/s is positive and the pair's tokens/USD follows from the two pools
+    pre, dec = found["prefill"]["h100-sxm"], found["decode"]["b200"]
+    assert found["tokens_per_usd"]["h100-sxm->b200"] == pytest.approx(512 * 3600 / (pre["cost"] + dec["cost"]))
+
+
+def test_artefacts_fixed(claims):
+    a2a = claims["nvlink_domain_alltoall"]
+    d = a2a.details
+    assert d["nvl72_s"] < d["torus_s"] < d["hgx_b200_s"] and "torus" in a2a.why and "all-to-all alone" in a2a.why
+    rubin = claims["rubin_fp4_width"]
+    assert rubin.range == [rubin.tool, rubin.tool] and "ASSUMPTION" in rubin.why
+    hbm = claims["hbm_a100_to_b200"]
+    assert hbm.tool == pytest.approx(8.0 / 2.039, rel=1e-3) and hbm.verdict == "not checkable"
+    fa3 = claims["flashattention3_h100"]
+    assert "head dim 256" in fa3.point and "ablation" in fa3.why
+    pd = claims["pd_disaggregation"]
+    assert "DeepSeek" in pd.why and "chunked prefill" in pd.why
+    assert "not a multiple" in claims["gemm_tile_alignment"].point
+
+
+def test_fitter_skips_ablation_rows():
+    from hundredx.calibrate.pooling import members_of
+    from hundredx.chip import load_chip
+
+    root = Path(__file__).resolve().parents[1] / "data" / "validation" / "attention.jsonl"
+    cases = [json.loads(line) for line in root.read_text().splitlines() if '"fa3tab2' in line]
+    assert len(cases) == 3
+    members, skipped = members_of(cases, {"h100-sxm": load_chip("h100-sxm")})
+    assert [c["id"] for c in members["h100-sxm"].cases] == ["fa3tab2-661"]
+    assert {s["id"] for s in skipped["h100-sxm"]} == {"fa3tab2-582", "fa3tab2-570"}
+    assert all("ablation" in s["reason"] for s in skipped["h100-sxm"])

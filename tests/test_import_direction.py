@@ -8,7 +8,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "hundredx"
 
 # unit -> the hundredx units it may import (besides itself)
-BASE = {"units", "formats", "errors", "fileio", "arrays", "yamlio"}
+BASE = {"units", "formats", "errors", "fileio", "arrays", "yamlio", "views"}
 LAYERS = BASE | {"model", "chip", "kernel"}
 ALLOWED = {
     "units": {"errors"},
@@ -17,6 +17,7 @@ ALLOWED = {
     "errors": set(),
     "fileio": {"errors"},
     "yamlio": {"errors"},
+    "views": set(),
     "model": BASE,
     "chip": BASE,
     "kernel": BASE | {"model", "chip"},
@@ -24,8 +25,8 @@ ALLOWED = {
     "predict": LAYERS | {"scenario"},
     "serve": LAYERS | {"scenario", "predict"},
     "stackfile": LAYERS | {"scenario"},
-    "decompose": LAYERS | {"scenario", "predict", "serve"},
-    "search": LAYERS | {"scenario", "predict", "serve", "decompose"},
+    "decompose": LAYERS | {"scenario", "predict", "serve", "search"},
+    "search": LAYERS | {"scenario", "predict", "serve"},
     "calibrate": BASE | {"kernel", "chip"},
     "validate": LAYERS | {"scenario", "predict", "serve", "calibrate", "validate"},
     "claims": None,

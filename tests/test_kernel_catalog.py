@@ -21,14 +21,17 @@ from hundredx.scenario import Stack, Workload
 
 HOPPER = ["fa2", "fa3", "flashmla", "cudnn", "flashinfer", "triton", "sdpa_flash", "sdpa_math", "eager_unfused"]
 BLACKWELL = ["fa4", "flashmla", "cudnn", "flashinfer", "triton", "sdpa_flash", "sdpa_math", "eager_unfused"]
-CDNA = ["fa2", "triton", "sdpa_flash", "sdpa_math", "eager_unfused"]
-# the `attention_kernels:` lists of the chip YAMLs before the kernel catalog (2026-11), member for member, in order
+CDNA = ["fa2", "aiter", "triton", "sdpa_flash", "sdpa_math", "eager_unfused"]
+# the `attention_kernels:` lists of the chip YAMLs before the kernel catalog (2026-11), in order, plus each
+# platform's own kernels added for issue 11 (aiter, ragged_paged_attention, dataflow_attention)
 BEFORE = {"a100-sxm-80gb": ["fa2", "cudnn", "flashinfer", "triton", "sdpa_flash", "sdpa_math", "eager_unfused"],
-          "ascend-910c": ["npu_fusion_attention", "eager_unfused"], "cerebras-wse3": ["eager_unfused"],
-          "groq-lpu": ["eager_unfused"], "mi300x": CDNA, "mi325x": CDNA, "mi355x": CDNA,
+          "ascend-910c": ["npu_fusion_attention", "eager_unfused"],
+          "cerebras-wse3": ["dataflow_attention", "eager_unfused"],
+          "groq-lpu": ["dataflow_attention", "eager_unfused"], "mi300x": CDNA, "mi325x": CDNA, "mi355x": CDNA,
           **{c: HOPPER for c in ("h100-pcie", "h100-sxm", "h20", "h200-sxm", "h800-sxm")},
           **{c: BLACKWELL for c in ("b200", "b300", "gb200", "gb300", "rubin")},
-          **{c: ["pallas_flash", "eager_unfused"] for c in ("tpu-v5e", "tpu-v5p", "tpu-v6e", "tpu-v7")},
+          **{c: ["pallas_flash", "ragged_paged_attention", "eager_unfused"]
+             for c in ("tpu-v5e", "tpu-v5p", "tpu-v6e", "tpu-v7")},
           **{c: ["nki_flash", "eager_unfused"] for c in ("trainium2", "trainium3")}}
 
 
@@ -52,9 +55,11 @@ def test_rows_say_modelled_and_own_their_parameters():
     for row in catalog.rows():
         for p in row.params:
             assert PARAMS[p.name].doc == p.doc and PARAMS[p.name].lo == p.lo and PARAMS[p.name].hi == p.hi
-    unmodelled = catalog.names("attention", modelled=False)
-    assert unmodelled == ("pallas_flash", "nki_flash", "npu_fusion_attention")
-    assert not any(f"attn.eff.{k}" in PARAMS for k in unmodelled)
+    assert catalog.names("attention", modelled=False) == ()  # every shipped attention row has a model
+    prior = [r.name for r in catalog.rows("attention") if r.prior_only]
+    assert prior == ["pallas_flash", "ragged_paged_attention", "nki_flash", "npu_fusion_attention", "aiter",
+                     "dataflow_attention"]
+    assert all(f"attn.eff.{k}" in PARAMS for k in prior)
     flashmla = catalog.get("attention", "flashmla")
     assert (flashmla.max_kv_heads, flashmla.min_head_dim, flashmla.seq_underfill) == (1, 256, False)
     assert catalog.get("collective", "deepep").dispatch_modes == ("normal", "low_latency")
@@ -64,8 +69,13 @@ def test_rows_say_modelled_and_own_their_parameters():
 
 def test_runtime_validates_against_the_catalog():
     RuntimeSpec(attention_kernel="flashmla", gemm_library="deepgemm")
-    with pytest.raises(InputError, match="attention_kernel"):
-        RuntimeSpec(attention_kernel="pallas_flash")  # in the catalog, but no efficiency model
+    RuntimeSpec(attention_kernel="pallas_flash")  # a platform kernel with an (analytic prior) model
+    catalog.register(KernelRow("noeff", "attention", ("tpu",), ("test",), modelled=False))
+    try:
+        with pytest.raises(InputError, match="attention_kernel"):
+            RuntimeSpec(attention_kernel="noeff")  # in the catalog, but no efficiency model
+    finally:
+        catalog.unregister("attention", "noeff")
     with pytest.raises(InputError, match="gemm_library"):
         RuntimeSpec(gemm_library="hipblaslt")
     assert "auto" in ATTENTION_KERNELS and list(ATTENTION_KERNELS)[0] == "auto"
@@ -82,20 +92,38 @@ def test_stack_files_accept_exactly_the_catalog_kernels():
     assert exc.value.field == "kernel.attention" and "fa3" in str(exc.value)
 
 
-def test_unmodelled_kernel_is_priced_unfused_and_flagged():
+def test_platform_kernel_is_fused_and_its_prior_flagged():
     tpu = load_chip("tpu-v6e")
     p = KernelParams.analytic(tpu)
     t = attention_time(tpu, p, 8, 2048, 2048, 32, 8, 128, causal=True)
     eager = attention_time(tpu, p, 8, 2048, 2048, 32, 8, 128, causal=True, kernel="eager_unfused")
-    assert t.parts["kernel"] == "eager_unfused" and float(t.time_s) == float(eager.time_s)
-    assert t.parts["notes"] == ("attention kernel pallas_flash on tpu-v6e has no efficiency model; "
-                                "priced as eager_unfused")
+    assert t.parts["kernel"] == "pallas_flash" and float(t.time_s) < float(eager.time_s)
+    assert "pallas_flash on tpu-v6e: efficiency is an analytic prior" in t.parts["notes"]
     assert eager.parts["notes"] == ""  # asked for explicitly: not a fallback
-    with pytest.raises(InputError, match="no efficiency model"):
-        attention_time(tpu, p, 8, 2048, 2048, 32, 8, 128, kernel="pallas_flash")
     stack = Stack(load_model("meta-llama/Llama-3.1-8B-Instruct"), load_system("tpu-v6e"), RuntimeSpec(tp=8))
     pred = predict(stack, Workload(isl=512, osl=16, batch=1))
-    assert any("pallas_flash on tpu-v6e has no efficiency model" in m for m in pred.mismatches)
+    assert any("on tpu-v6e: efficiency is an analytic prior" in m for m in pred.mismatches)
+
+
+def test_unmodelled_kernel_is_priced_unfused_and_flagged():
+    catalog.register(KernelRow("noeff", "attention", ("tpu",), ("test",), modelled=False),
+                     before="pallas_flash")
+    original = {k: catalog.get("attention", k) for k in ("pallas_flash", "ragged_paged_attention")}
+    try:
+        for k in original:
+            catalog.unregister("attention", k)
+        tpu = load_chip("tpu-v6e")
+        p = KernelParams.analytic(tpu)
+        t = attention_time(tpu, p, 8, 2048, 2048, 32, 8, 128, causal=True)
+        eager = attention_time(tpu, p, 8, 2048, 2048, 32, 8, 128, causal=True, kernel="eager_unfused")
+        assert t.parts["kernel"] == "eager_unfused" and float(t.time_s) == float(eager.time_s)
+        assert t.parts["notes"] == "attention kernel noeff on tpu-v6e has no efficiency model; priced as eager_unfused"
+        with pytest.raises(InputError, match="no efficiency model"):
+            attention_time(tpu, p, 8, 2048, 2048, 32, 8, 128, kernel="noeff")
+    finally:
+        catalog.unregister("attention", "noeff")
+        for row in original.values():
+            catalog.register(row, before="nki_flash")
 
 
 def test_gemm_library_off_its_chip_keeps_numbers_and_is_flagged():

@@ -22,7 +22,7 @@ def _out(result):
 def test_model_list_json():
     result = runner.invoke(app, ["model", "list", "--json"])
     assert result.exit_code == 0
-    rows = json.loads(result.stdout)
+    rows = json.loads(result.stdout)["models"]
     ids = {r["id"] for r in rows}
     assert "deepseek-ai/DeepSeek-V3" in ids and all(r["params_total"] > 0 for r in rows)
 

@@ -27,12 +27,24 @@ _EXPORTS = {
     "build": "hundredx.scenario.build",
     "Prediction": "hundredx.predict.single", "predict": "hundredx.predict.single",
     "predict_many": "hundredx.predict.many", "InputError": "hundredx.errors",
+    "simulate": "hundredx.serve", "SimResult": "hundredx.serve.result", "Deployment": "hundredx.serve.deploy",
+    "deployment_from_stack": "hundredx.serve.from_stack",
+    "decompose": "hundredx.decompose", "Decomposition": "hundredx.decompose.core", "search": "hundredx.search",
+    "load_stack": "hundredx.stackfile", "SearchResult": "hundredx.search.run",
+    "Question": "hundredx.search.space", "validate_files": "hundredx.validate.runner",
+    "ValidationReport": "hundredx.validate.runner", "check_claims": "hundredx.claims", "Claim": "hundredx.claims",
+    "Claims": "hundredx.claims",
 }
+_ALIASES = {"SimulationResult": "SimResult"}
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = ["__version__", *sorted(_EXPORTS), *sorted(_ALIASES)]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _ALIASES:
+        value = __getattr__(_ALIASES[name])
+        globals()[name] = value
+        return value
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'hundredx' has no attribute {name!r}")
@@ -42,4 +54,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(_EXPORTS) | set(_ALIASES))

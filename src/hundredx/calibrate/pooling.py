@@ -232,6 +232,10 @@ def members_of(cases: list[dict], chips: dict[str, ChipSpec]) -> tuple[dict[str,
         chip = chips[chip_id]
         usable, skip = [], []
         for case in group:
+            if (case.get("config") or {}).get("ablation"):  # e.g. FA3's Table 2 rows with a pipelining stage removed
+                skip.append({"id": case.get("id"), "reason": f"ablation variant {case['config']['ablation']!r}: "
+                             "not the kernel as shipped, so it does not fit that kernel's parameters"})
+                continue
             try:
                 predict_value(case, chip, KernelParams.analytic(chip))
                 usable.append(case)

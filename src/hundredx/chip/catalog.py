@@ -77,9 +77,16 @@ def chip_from_dict(data: dict, ident: str = "<dict>") -> ChipSpec:
     return _validate(TypeAdapter(ChipSpec), data, "chip", ident)
 
 
+def load_chip(chip_id: str | Path) -> ChipSpec:
+    """The catalog's `ChipSpec` for `chip_id`, or a user's chip file (chip/userfile.py) when it
+    names a .yaml file; InputError naming the known ids otherwise."""
+    from hundredx.chip.userfile import chip_file, is_file_ref
+
+    return chip_file(chip_id) if is_file_ref(chip_id) else _catalog_chip(str(chip_id))
+
+
 @cache
-def load_chip(chip_id: str) -> ChipSpec:
-    """The catalog's `ChipSpec` for `chip_id`; InputError naming the known ids otherwise."""
+def _catalog_chip(chip_id: str) -> ChipSpec:
     key = str(chip_id).strip().lower()
     if key not in list_chips():
         raise InputError("chip", chip_id, f"unknown chip; known: {', '.join(list_chips())}")
@@ -129,9 +136,12 @@ def _resolve_ref(ref: str) -> str:
     raise InputError("system", ref, f"unknown system or chip; systems: {known}; chips: {', '.join(list_chips())}")
 
 
-def load_system(ref: str, devices: int | None = None) -> SystemSpec:
-    """System by id, or a chip id's standard system; `devices` sizes the deployment (see `sized`)."""
-    system = _load_system_file(_resolve_ref(ref))
+def load_system(ref: str | Path, devices: int | None = None) -> SystemSpec:
+    """System by id, or a chip id's standard system, or a user's system or chip file
+    (chip/userfile.py); `devices` sizes the deployment (see `sized`)."""
+    from hundredx.chip.userfile import is_file_ref, system_file
+
+    system = system_file(ref) if is_file_ref(ref) else _load_system_file(_resolve_ref(str(ref)))
     return system if devices is None else sized(system, devices)
 
 
@@ -149,8 +159,10 @@ def sized(system: SystemSpec, devices: int) -> SystemSpec:
         raise InputError("devices", devices, f"system {system.id} holds at most {system.max_devices} chips")
     if system.topology.startswith("torus") and devices < system.scaleup_domain:
         dims = torus_slice_dims(devices, len(system.torus_dims) or 2)
+        pod = system.extra.get("pod_torus_dims", tuple(system.torus_dims))  # the full axes (wraparound rules)
         return dataclasses.replace(system, scaleup_domain=devices, torus_dims=dims, devices=devices,
-                                   devices_per_node=min(system.devices_per_node, devices))
+                                   devices_per_node=min(system.devices_per_node, devices),
+                                   extra={**system.extra, "pod_torus_dims": tuple(pod)})
     return dataclasses.replace(system, devices=devices)
 
 

@@ -20,6 +20,8 @@ from hundredx.chip.family import derive_family
 
 TOPOLOGIES = ("switched", "nvl72", "full_mesh", "torus2d", "torus3d", "ring", "single")
 SCALEOUT_KINDS = ("fat_tree", "rail_optimized", "torus", "none")
+WRAPAROUND = ("always", "full_axis", "cube")  # torus slices: every axis wraps / only a pod-length axis / axes
+# that are whole multiples of the 4-chip cube edge (OCS-joined cubes); chip/topology.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,14 @@ class ChipSpec:
         return float(self.peak_flops_per_s.get(compute, 0.0))
 
     @property
+    def preliminary_note(self) -> str:
+        """'' for a shipped part; for a `preliminary: true` chip the flag every output using it carries."""
+        if not self.preliminary:
+            return ""
+        return (f"chip {self.id}: PRELIMINARY datasheet figures (announced, not shipped; "
+                f"see `hundredx chip show {self.id}` notes and sources)")
+
+    @property
     def ridge_flop_per_byte(self) -> float:
         """Arithmetic intensity where BF16 compute and memory time are equal."""
         return self.peak("bf16") / self.mem_bytes_per_s
@@ -94,6 +104,7 @@ class SystemSpec:
     scaleout_latency_s: float
     scaleout_kind: str = "fat_tree"
     torus_dims: tuple[int, ...] = ()
+    wraparound: str = "always"  # torus: which slice axes close into rings (chip/topology.py WRAPAROUND)
     max_devices: int = 0
     in_switch_reduction: bool = False
     scaleout_in_network_reduction: bool = False
@@ -105,6 +116,8 @@ class SystemSpec:
     def __post_init__(self) -> None:
         if self.topology not in TOPOLOGIES:
             raise ValueError(f"system {self.id}: topology={self.topology!r} not in {TOPOLOGIES}")
+        if self.wraparound not in WRAPAROUND:
+            raise ValueError(f"system {self.id}: wraparound={self.wraparound!r} not in {WRAPAROUND}")
         if self.scaleout_kind not in SCALEOUT_KINDS:
             raise ValueError(f"system {self.id}: scaleout_kind={self.scaleout_kind!r} not in {SCALEOUT_KINDS}")
         if self.devices_per_node < 1 or self.scaleup_domain < 1:

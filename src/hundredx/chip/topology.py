@@ -15,6 +15,16 @@ Per topology (the bandwidth one rank injects, `B` = chip's scale-up bytes/s):
   on average `sum_i d_i` hops with `d_i = floor(k/2)*ceil(k/2)/k` in a k-ring with wraparound
   (Dally & Towles, Principles and Practices of Interconnection Networks, ch. 3), so its
   per-rank throughput is the link capacity divided by that mean hop count.
+- Wraparound only where the slice has it (`SystemSpec.wraparound`): "always" (every axis of
+  every slice closes, the default), "full_axis" (TPU v5e / v6e: only an axis spanning the pod's
+  full extent, 16, wraps; smaller slices are meshes), "cube" (TPU v5p / TPU7x: axes that are
+  whole multiples of the 4-chip cube edge wrap through the optical switches). Source:
+  jax-ml.github.io/scaling-book/tpus (wraparound on full axes / full cubes only) — the rule as
+  recalled from that text, an ASSUMPTION until re-read. An axis of k chips WITHOUT wraparound is
+  a line: a ring over it sends its forward and return halves over the same links (half the
+  bandwidth of the closed ring), all-to-all crosses (k^2 - 1)/(3k) hops on average instead of
+  floor(k/2)ceil(k/2)/k, and the diameter is k - 1 instead of floor(k/2). Every hop costs the
+  system's per-hop latency (`scaleup_latency_s`, the collectives' alpha per step).
 """
 
 from __future__ import annotations
@@ -71,18 +81,34 @@ def _slice_dims(system: SystemSpec, n: float) -> list[int]:
     return list(torus_slice_dims(max(int(n), 1), ndims))
 
 
+def wraps(system: SystemSpec, k: int, axis: int = 0) -> bool:
+    """Whether a slice axis of k chips closes into a ring (module docstring, `wraparound`)."""
+    rule = getattr(system, "wraparound", "always")
+    if k <= 2 or rule == "always":
+        return True  # 2 chips: the one link is the ring
+    if rule == "full_axis":  # the pod's axes (a sized slice keeps them in extra["pod_torus_dims"])
+        return k in tuple(system.extra.get("pod_torus_dims", system.torus_dims))
+    return k % 4 == 0  # "cube": whole 4-chip cube edges, joined by the optical switches
+
+
 def _torus_ring(system: SystemSpec, n: float) -> tuple[float, float]:
     """(ring bandwidth, ring steps per pass) for a slice of n chips of a torus."""
     dims = _slice_dims(system, n)
     ndims = len(dims)
     link = system.scaleup_bytes_per_s / (2 * ndims)
-    active = sum(1 for k in dims if k > 1)
-    return link * 2 * max(active, 1), float(sum(k - 1 for k in dims))
+    lanes = sum((2 if wraps(system, k, i) else 1) for i, k in enumerate(dims) if k > 1)
+    return link * max(lanes, 2), float(sum(k - 1 for k in dims))
+
+
+def _axis_mean_hops(system: SystemSpec, k: int, axis: int) -> float:
+    if wraps(system, k, axis):
+        return (k // 2) * ((k + 1) // 2) / k
+    return (k * k - 1) / (3.0 * k)
 
 
 def _torus_mean_hops(system: SystemSpec, n: float) -> float:
     dims = _slice_dims(system, n)
-    return float(sum((k // 2) * ((k + 1) // 2) / k for k in dims))
+    return float(sum(_axis_mean_hops(system, k, i) for i, k in enumerate(dims)))
 
 
 def _per_n(fn, n_in):
@@ -126,5 +152,6 @@ def diameter_hops(system: SystemSpec, n_in) -> np.ndarray:
     """Worst-case hop count between two ranks of the group (1 on a switch or mesh)."""
     n_in = np.asarray(n_in, dtype=float)
     if system.topology.startswith("torus") or system.topology == "ring":
-        return _per_n(lambda n: float(sum(k // 2 for k in _slice_dims(system, n))), n_in)
+        return _per_n(lambda n: float(sum(k // 2 if wraps(system, k, i) else k - 1
+                                          for i, k in enumerate(_slice_dims(system, n)))), n_in)
     return np.where(n_in > 1, 1.0, 0.0)

@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from hundredx.views import View
+
 VERDICTS = ("consistent", "inconsistent", "not checkable")
 EXACT = (1.0 + 1e-9, "arithmetic on config.json and datasheet figures: no model error")
 KERNEL = (1.15, "a kernel figure measured by its authors; the kernel models' held-out error is ~10-15%")
@@ -34,8 +36,8 @@ SYSTEM = (1.5, "a system ratio whose batch, lengths and SLO the claim does not s
 RANGE = (1.25, "a claimed range of ratios; the model's system-level error is ~20-25%")
 
 
-@dataclass
-class Claim:
+@dataclass(repr=False)
+class Claim(View):
     id: str
     claim: str
     source: str
@@ -74,6 +76,33 @@ class Claim:
         out["claimed_text"], out["tool_text"] = self.claimed_text, self.tool_text
         return out
 
+    def _title(self) -> str:
+        return f"{self.id}: {self.verdict}"
+
+    def _summary(self) -> list[tuple[str, object]]:
+        return [("claim", self.claim), ("claimed", self.claimed_text), ("tool", self.tool_text), ("why", self.why),
+                ("point", self.point), ("source", self.source)]
+
+    def _rows(self) -> list[dict]:
+        return [{k: v for k, v in self.to_dict().items() if k != "details"}]
+
+
+class Claims(View, list):
+    """`check_claims()`'s list of claims, with the notebook views (views.py)."""
+
+    def _title(self) -> str:
+        return f"{len(self)} claims"
+
+    def _summary(self) -> list[tuple[str, object]]:
+        counts = [(v, sum(c.verdict == v for c in self)) for v in VERDICTS]
+        return counts + [(c.id, c.verdict) for c in self]
+
+    def _rows(self) -> list[dict]:
+        return [r for c in self for r in c._rows()]
+
+    def to_dict(self) -> dict:
+        return {"claims": [c.to_dict() for c in self], "verdicts": dict(self._summary()[:len(VERDICTS)])}
+
 
 def judge(tool: float, claimed, tol: float, kind: str = "value") -> str:
     """Verdict of `tool` against a claimed value, range or lower bound with tolerance factor `tol`."""
@@ -100,7 +129,7 @@ def not_checkable(cid: str, text: str, src: str, claimed, unit: str, why: str, t
     return Claim(cid, text, src, claimed, tool, unit, 1.0, "not checkable", why, kind, "", **extra)
 
 
-def check_claims(progress: Callable[[int, int], None] | None = None) -> list[Claim]:
+def check_claims(progress: Callable[[int, int], None] | None = None) -> Claims:
     """Evaluate every claim; a check that cannot run becomes `not checkable` with the reason."""
     from hundredx.claims.registry import CHECKS
 
@@ -113,7 +142,7 @@ def check_claims(progress: Callable[[int, int], None] | None = None) -> list[Cla
                                      f"the tool could not evaluate it: {type(exc).__name__}: {exc}"))
         if progress is not None:
             progress(i + 1, len(CHECKS))
-    return out
+    return Claims(out)
 
 
-__all__ = ["Claim", "VERDICTS", "check_claims", "judge", "make", "not_checkable"]
+__all__ = ["Claim", "Claims", "VERDICTS", "check_claims", "judge", "make", "not_checkable"]

@@ -28,7 +28,8 @@ def expert_params(cid, text, src) -> Claim:
            f"{3 * d * 1536 / 1e6:.1f}M, "
            f"an expert width of 1536; DeepSeek-V3's is {f}. Both widths are multiples of 128 (tile-aligned on 128x128 "
            f"GEMM tiles), so the alignment half of the claim holds either way")
-    return make(cid, text, src, 33e6, float(params), "params", EXACT, why,
+    return make(cid, text, src, 33e6, float(params), "params", EXACT, why, range=[float(params), float(params)],
+                point="one gated routed expert of DeepSeek-V3 (config.json; no setting is left open)",
                 details={"hidden_size": d, "expert_width": f, "width_the_claim_implies": 1536})
 
 
@@ -104,10 +105,13 @@ def flash_attention3(cid, text, src) -> Claim:
 
 
 def flash_attention3_fp8(cid, text, src) -> Claim:
-    v = _attn_tflops("h100-sxm", "fa3", 256, "fp8")
+    by_hd = {hd: _attn_tflops("h100-sxm", "fa3", hd, "fp8") for hd in (64, 128, 256)}
+    v = by_hd[256]
     return make(cid, text, src, 1200.0, v, "TFLOP/s", KERNEL,
                 "kernel.attention fa3 on h100-sxm, FP8 forward, seqlen 16k, non-causal, head dim 256 (the paper's "
-                "FP8 headline setting)", point="head dim 256, FP8, 16k, non-causal")
+                f"FP8 headline setting). Head dim 64 / 128: {by_hd[64]:.0f} / {by_hd[128]:.0f} TFLOP/s",
+                point="head dim 256, FP8, 16k, non-causal", range=[min(by_hd.values()), max(by_hd.values())],
+                details={"by_head_dim": by_hd})
 
 
 def flash_attention4(cid, text, src) -> Claim:
@@ -177,4 +181,6 @@ def alltoall_volume(cid, text, src) -> Claim:
            f"doubling the experts 256 -> 512 changes the bytes sent per rank x{ratio:.2f}; doubling top-k 8 -> 16 "
            f"x{more_topk / base:.2f}. The thesis is wrong here: all-to-all volume scales with top-k (each token goes "
            "to its k experts), not with the number of experts")
-    return make(cid, text, src, 2.0, ratio, "x", SYSTEM, why, details={"topk_doubled": more_topk / base})
+    return make(cid, text, src, 2.0, ratio, "x", SYSTEM, why, range=sorted([ratio, more_topk / base]),
+                point="experts doubled at fixed top-k (the claim's variable); the range adds top-k doubled",
+                details={"topk_doubled": more_topk / base})

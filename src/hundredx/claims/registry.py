@@ -54,6 +54,8 @@ CHECKS = [
      "Guo et al. 2025, SonicMoE (arXiv:2512.14080)", kernels.sonicmoe_split),
     ("rubin_fp4_width", "Rubin doubles the FP4/FP8 tensor throughput of Blackwell Ultra",
      "NVIDIA GTC 2025 Rubin announcement", systems.rubin_width),
+    ("hbm_a100_to_b200", "HBM per GPU from A100 to B200 (bandwidth and capacity ratio)", "co-design thesis text; "
+     "NVIDIA A100 / B200 datasheets", systems.hbm_a100_b200),
     ("rubin_cost_per_token", "Rubin cuts cost per token ~10x vs Blackwell", "NVIDIA Rubin announcement",
      systems.rubin_cost),
     ("yearly_40_60x", "Inference gets 40-60x cheaper per year as model, kernel and chip generations multiply",

@@ -5,7 +5,7 @@ FFN ops), heterogeneous prefill/decode chips.
 
 from __future__ import annotations
 
-from hundredx.claims import RANGE, SYSTEM, Claim, make, not_checkable
+from hundredx.claims import RANGE, SYSTEM, Claim, make
 
 MODEL = "deepseek-ai/DeepSeek-V3"
 
@@ -72,10 +72,7 @@ def afd_utilization(cid, text, src) -> Claim:
 
 
 def heterogeneous_pd(cid, text, src) -> Claim:
-    from hundredx.kernel.runtime import Disaggregation
+    """Pools on two chip types, composed through predict (claims/hetero.py)."""
+    from hundredx.claims.hetero import heterogeneous_pd as check
 
-    if "decode_chip" not in Disaggregation.__dataclass_fields__:
-        return not_checkable(cid, text, src, 1.0, "x",
-                             "P/D pools on different chips are not modelled yet (a decode pool with its own chip is "
-                             "part of the serving work); the claim needs them")
-    return not_checkable(cid, text, src, 1.0, "x", "heterogeneous pools exist but this check is not written yet")
+    return check(cid, text, src)

@@ -1,4 +1,5 @@
-"""Top-level typer app: registers each command group's module."""
+"""Top-level typer app: registers each command group's module; `--version`, shell completion
+(`--install-completion`, `--show-completion`) come from typer."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import typer
 
 from hundredx.cli.boundary import OneLineGroup
 
-app = typer.Typer(cls=OneLineGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(cls=OneLineGroup, add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="hundredx: how fast will this model run on that chip with these kernels, and why?")
 
 
@@ -24,11 +25,30 @@ def _register() -> None:
         mod.register(app)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from hundredx import __version__
+
+        typer.echo(f"hundredx {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                       help="print the hundredx version and exit")) -> None:
+    """hundredx: how fast will this model run on that chip with these kernels, and why?"""
+
+
 @app.command("version")
-def version() -> None:
+def version(as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Print the hundredx version."""
     from hundredx import __version__
 
+    if as_json:
+        from hundredx.cli.common import print_json
+
+        print_json({"version": __version__})
+        return
     typer.echo(__version__)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.cli.common import print_json, print_table, progress, user_errors
 
 calibrate_app = typer.Typer(no_args_is_help=True,
                             help="GPU microbenchmarks -> calibration profiles -> fitted kernel models.")
@@ -112,7 +112,8 @@ def fit_cmd(
     with user_errors():
         from hundredx.calibrate.fit import fit_profiles
 
-        result = fit_profiles(profiles, out)
+        with progress("fitting kernel models", quiet=as_json):
+            result = fit_profiles(profiles, out)
     if as_json:
         print_json({"fitted": result})
         return

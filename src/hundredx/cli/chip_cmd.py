@@ -6,37 +6,44 @@ from __future__ import annotations
 import typer
 
 from hundredx.cli.common import print_json, print_table, user_errors
-from hundredx.units import fmt_bytes, fmt_si
+from hundredx.units import fmt_si
+
+
+def _sig(v: float) -> str:
+    return f"{v:.0f}" if v >= 100 else f"{v:.3g}"
 
 
 def _row(chip) -> list:
-    return [chip.id, chip.vendor, chip.year, fmt_si(chip.peak("bf16"), "FLOP/s"), fmt_si(chip.peak("fp8"), "FLOP/s"),
-            fmt_si(chip.peak("fp4"), "FLOP/s"), fmt_bytes(chip.mem_bytes), fmt_si(chip.mem_bytes_per_s, "B/s"),
-            fmt_si(chip.scaleup_bytes_per_s, "B/s"), "yes" if chip.preliminary else ""]
+    """One chip in fixed units (those in the table title), so that the list fits 80 columns."""
+    num = lambda v, scale: f"{v / scale:.0f}" if v else "-"  # noqa: E731
+    return [chip.id + ("*" if chip.preliminary else ""), chip.vendor, *(num(chip.peak(f), 1e12) for f in
+            ("bf16", "fp8", "fp4")), f"{chip.mem_bytes / 2**30:.0f}", _sig(chip.mem_bytes_per_s / 1e12),
+            num(chip.scaleup_bytes_per_s, 1e9)]
 
 
-def chip_list(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+def chip_list(as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """List the chips in the catalog (dense peaks; bandwidths per direction)."""
     from hundredx.chip.catalog import chip_to_dict, list_chips, load_chip
 
     with user_errors():
         chips = [load_chip(cid) for cid in list_chips()]
     if as_json:
-        print_json([chip_to_dict(c) for c in chips])
+        print_json({"chips": [chip_to_dict(c) for c in chips]})
         return
-    print_table("chips (dense peak FLOP/s; scale-up bandwidth per direction)",
-                ["id", "vendor", "year", "bf16", "fp8", "fp4", "memory", "mem bw", "scale-up", "preliminary"],
-                [_row(c) for c in chips])
+    print_table("chips: dense peak TFLOP/s per format, memory GiB and TB/s, scale-up GB/s per direction "
+                "(* preliminary; all fields: hundredx chip show ID)",
+                ["id", "vendor", "bf16", "fp8", "fp4", "GiB", "TB/s", "scale-up"], [_row(c) for c in chips],
+                keep=("id", "vendor", "bf16", "fp8", "fp4", "GiB", "TB/s", "scale-up"))
 
 
-def chip_show(chip: str = typer.Argument(..., help="chip id (see `hundredx chip list`)"),
-              as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+def chip_show(chip: str = typer.Argument(..., help="chip id (see `hundredx chip list`) or a chip YAML file"),
+              as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Every field of one chip, its standard system, and the sources."""
     from hundredx.chip.catalog import chip_to_dict, load_chip, load_system
 
     with user_errors():
         spec = load_chip(chip)
-        system = load_system(spec.id)
+        system = load_system(chip if str(chip).lower().endswith((".yaml", ".yml")) else spec.id)
     from hundredx.kernel.catalog import KINDS, kernels_on
 
     data = chip_to_dict(spec)

@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
     sub = typer.Typer(help="Model zoo and model specs (params, KV cache, formats).", no_args_is_help=True)
 
     @sub.command("list")
-    def list_cmd(json_out: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    def list_cmd(json_out: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
         """List the zoo models with their sizes."""
         from hundredx.model import list_models, load_model, params_active, params_total
 
@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
                 rows.append({"id": model_id, "params_total": params_total(spec), "params_active": params_active(spec),
                              "attention": spec.attention.kind, "moe": spec.moe is not None})
             if json_out:
-                print_json(rows)
+                print_json({"models": rows})
                 return
             print_table("hundredx model zoo", ["id", "total", "active", "attention", "moe"],
                         [[r["id"], f"{r['params_total'] / 1e9:.1f}B", f"{r['params_active'] / 1e9:.1f}B",
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
                  weights: str | None = typer.Option(None, "--weights", help="weight format, e.g. fp8, nvfp4"),
                  kv: str | None = typer.Option(None, "--kv", help="KV-cache format"),
                  act: str | None = typer.Option(None, "--act", help="activation format"),
-                 json_out: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+                 json_out: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
         """Show one model: parameters, attention, KV bytes per token, weight bytes, formats."""
         from hundredx.model import load_model
         from hundredx.units import fmt_bytes

@@ -30,6 +30,8 @@ def _load_chip(chip_id: str):
     return load_chip(chip_id)
 
 
+CHIP_HELP = "chip id or chip YAML file (hundredx chip list)"
+DTYPE_HELP = "operand format: bf16, fp16, fp8, nvfp4, mxfp4, int8, ..."
 CALIBRATION_HELP = "sources the price may use: auto, profile, fitted, family (nothing of the chip itself), analytic"
 
 
@@ -54,6 +56,7 @@ def _report(title: str, chip, params, t, extra: dict, as_json: bool, shape: dict
 
     time_s, sol_s = float(np.asarray(t.time_s)), float(np.asarray(t.sol_s))
     source, fallback = params.source, str(extra.pop("fallback", ""))
+    fallback = "; ".join(f for f in (chip.preliminary_note, fallback) if f)
     shape = dict(shape or {})
     measured = None
     if params.calibration == "profile":
@@ -86,10 +89,15 @@ def _report(title: str, chip, params, t, extra: dict, as_json: bool, shape: dict
 
 
 @op_app.command("gemm")
-def gemm_cmd(chip: str = typer.Option(..., "--chip"), m: int = typer.Option(..., "--m"),
-             n: int = typer.Option(..., "--n"), k: int = typer.Option(..., "--k"), dtype: str = "bf16",
-             library: str = "auto", calibration: str = typer.Option("auto", help=CALIBRATION_HELP),
-             as_json: bool = typer.Option(False, "--json")) -> None:
+def gemm_cmd(chip: str = typer.Option(..., "--chip", help=CHIP_HELP),
+             m: int = typer.Option(..., "--m", help="rows of A and C (unit: elements)"),
+             n: int = typer.Option(..., "--n", help="columns of B and C (unit: elements)"),
+             k: int = typer.Option(..., "--k", help="reduction dimension (unit: elements)"),
+             dtype: str = typer.Option("bf16", help=DTYPE_HELP),
+             library: str = typer.Option("auto", help="GEMM library of the kernel catalog (auto, "
+                                                      "cublas, cutlass, ...)"),
+             calibration: str = typer.Option("auto", help=CALIBRATION_HELP),
+             as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Dense GEMM C[m,n] = A[m,k] B[k,n]."""
     from hundredx.kernel.gemm import gemm_time
 
@@ -105,14 +113,19 @@ def gemm_cmd(chip: str = typer.Option(..., "--chip"), m: int = typer.Option(...,
 
 
 @op_app.command("grouped-gemm")
-def grouped_cmd(chip: str = typer.Option(..., "--chip"), k: int = typer.Option(..., "--k"),
-                n: int = typer.Option(..., "--n"),
-                tokens_per_group: str = typer.Option("", "--tokens-per-group", help="comma list, e.g. 128,256"),
-                groups: int = typer.Option(0, "--groups"),
-                tokens: int = typer.Option(0, "--tokens", help="routed rows"),
-                distribution: str = "uniform", library: str = "deepgemm", dtype: str = "bf16",
+def grouped_cmd(chip: str = typer.Option(..., "--chip", help=CHIP_HELP),
+                k: int = typer.Option(..., "--k", help="reduction dimension (unit: elements)"),
+                n: int = typer.Option(..., "--n", help="output columns per expert (unit: elements)"),
+                tokens_per_group: str = typer.Option("", "--tokens-per-group", help="tokens routed to each "
+                                                     "group, comma list, e.g. 128,256 (unit: tokens)"),
+                groups: int = typer.Option(0, "--groups", help="experts (groups) of the GEMM (unit: groups)"),
+                tokens: int = typer.Option(0, "--tokens", help="routed rows over all groups (unit: tokens)"),
+                distribution: str = typer.Option("uniform", help="tokens over groups: uniform, random, skewed, "
+                                                                 "tile_rounded"),
+                library: str = typer.Option("deepgemm", help="grouped GEMM library of the kernel catalog"),
+                dtype: str = typer.Option("bf16", help=DTYPE_HELP),
                 calibration: str = typer.Option("auto", help=CALIBRATION_HELP),
-                as_json: bool = typer.Option(False, "--json")) -> None:
+                as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """MoE grouped GEMM over experts."""
     from hundredx.kernel.grouped_gemm import grouped_gemm_time
 
@@ -139,13 +152,21 @@ def grouped_cmd(chip: str = typer.Option(..., "--chip"), k: int = typer.Option(.
 
 
 @op_app.command("attention")
-def attention_cmd(chip: str = typer.Option(..., "--chip"), phase: str = "prefill", batch: int = 1,
-                  seqlen_q: int = typer.Option(0, "--seqlen-q"), seqlen_kv: int = typer.Option(..., "--seqlen-kv"),
-                  heads_q: int = typer.Option(..., "--heads-q"), heads_kv: int = typer.Option(0, "--heads-kv"),
-                  head_dim: int = typer.Option(128, "--head-dim"), causal: bool = typer.Option(False, "--causal"),
-                  kernel: str = "auto", dtype: str = "bf16",
+def attention_cmd(chip: str = typer.Option(..., "--chip", help=CHIP_HELP),
+                  phase: str = typer.Option("prefill", help="prefill or decode"),
+                  batch: int = typer.Option(1, help="sequences (unit: sequences)"),
+                  seqlen_q: int = typer.Option(0, "--seqlen-q", help="query tokens per sequence; 0: 1 in decode, "
+                                                                     "seqlen-kv in prefill (unit: tokens)"),
+                  seqlen_kv: int = typer.Option(..., "--seqlen-kv", help="key/value tokens per sequence (unit: "
+                                                                         "tokens)"),
+                  heads_q: int = typer.Option(..., "--heads-q", help="query heads (unit: heads)"),
+                  heads_kv: int = typer.Option(0, "--heads-kv", help="key/value heads; 0: as --heads-q (unit: heads)"),
+                  head_dim: int = typer.Option(128, "--head-dim", help="head dimension (unit: elements)"),
+                  causal: bool = typer.Option(False, "--causal", help="causal mask"),
+                  kernel: str = typer.Option("auto", help="fa2, fa3, fa4, flashmla, flashinfer, cudnn, ..."),
+                  dtype: str = typer.Option("bf16", help=DTYPE_HELP),
                   calibration: str = typer.Option("auto", help=CALIBRATION_HELP),
-                  as_json: bool = typer.Option(False, "--json")) -> None:
+                  as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Attention prefill or decode."""
     from hundredx.kernel.attention import attention_time
 
@@ -168,9 +189,12 @@ def attention_cmd(chip: str = typer.Option(..., "--chip"), phase: str = "prefill
 
 
 @op_app.command("memory")
-def memory_cmd(chip: str = typer.Option(..., "--chip"), op: str = "copy", nbytes: float = typer.Option(..., "--bytes"),
+def memory_cmd(chip: str = typer.Option(..., "--chip", help=CHIP_HELP),
+               op: str = typer.Option("copy", help="memory op: copy, read, add, triad, rmsnorm, activation, rope, "
+                                                   "quantize, gather"),
+               nbytes: float = typer.Option(..., "--bytes", help="bytes read plus written (unit: bytes)"),
                calibration: str = typer.Option("auto", help=CALIBRATION_HELP),
-               as_json: bool = typer.Option(False, "--json")) -> None:
+               as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Memory-bound op moving --bytes (read + written)."""
     from hundredx.kernel.memory import memory_time
 

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 import typer
 
-from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.cli.common import (
+    CHIP_HELP,
+    SYSTEM_HELP,
+    TABLE_SUFFIXES,
+    check_table_path,
+    chip_ref,
+    print_json,
+    print_table,
+    user_errors,
+    write_table,
+)
 from hundredx.errors import InputError
 
 search_app = typer.Typer(add_completion=False, no_args_is_help=False, invoke_without_command=True,
@@ -96,22 +107,27 @@ def _print(result) -> None:
 @search_app.callback()
 def search(ctx: typer.Context,
            model: str | None = typer.Option(None, help="zoo id, name, config.json path or folder"),
-           chip: str | None = typer.Option(None, help="chip id or system id (hundredx chip list)"),
-           devices: int | None = typer.Option(None, help="devices of the deployment (with --target-rate: at most)"),
-           isl: int = typer.Option(1024, help="input tokens per request"),
-           osl: int = typer.Option(128, help="output tokens per request"),
-           ttft_limit: float | None = typer.Option(None, help="TTFT limit, s"),
-           tpot_limit: float | None = typer.Option(None, help="TPOT limit, s"),
+           chip: str | None = typer.Option(None, help=CHIP_HELP),
+           system: str | None = typer.Option(None, help=SYSTEM_HELP),
+           devices: int | None = typer.Option(None, help="devices of the deployment (with --target-rate: at most) "
+                                                         "(unit: devices)"),
+           isl: int = typer.Option(1024, help="input tokens per request (unit: tokens)"),
+           osl: int = typer.Option(128, help="output tokens per request (unit: tokens)"),
+           ttft_limit: float | None = typer.Option(None, help="TTFT limit (unit: s)"),
+           tpot_limit: float | None = typer.Option(None, help="TPOT limit (unit: s)"),
            request_latency_limit: float | None = typer.Option(None, help="request latency limit (TTFT + (osl-1) "
-                                                                          "TPOT), s"),
+                                                                          "TPOT) (unit: s)"),
            modes: str = typer.Option("agg,disagg", help="agg, disagg or both (comma-separated)"),
-           target_rate: float | None = typer.Option(None, help="requests/s to serve: the fewest devices that do"),
-           top: int = typer.Option(5, help="rows shown"),
+           target_rate: float | None = typer.Option(None, help="request rate to serve: the fewest devices that do "
+                                                               "(unit: requests/s)"),
+           top: int = typer.Option(5, help="rows shown (unit: rows)"),
            space: str | None = typer.Option(None, help="SPACE.yaml: deployment, model and chip axes"),
-           out: str | None = typer.Option(None, help="store every row here (Parquet chunks + manifest)"),
+           out: str | None = typer.Option(None, help="DIR: store every row there (Parquet chunks + manifest); "
+                                          "FILE.csv, FILE.parquet or FILE.json: write the top rows (or the --json "
+                                          "object) to that file instead"),
            resume: bool = typer.Option(False, "--resume", help="finish the search stored under --out"),
            executor: str = typer.Option("local", help="local, process (a process pool) or ray"),
-           workers: int = typer.Option(1, help="processes or Ray CPUs"),
+           workers: int = typer.Option(1, help="processes or Ray CPUs (unit: workers)"),
            emit: tuple[str, str] | None = typer.Option(None, help="ENGINE DIR: launch files of the best row "
                                                                   "(vllm, sglang, trtllm, dynamo)"),
            as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
@@ -122,8 +138,11 @@ def search(ctx: typer.Context,
 
     bar = _Bar(quiet=as_json)
     with user_errors():
+        chip = chip_ref(chip, system) if chip is not None or system is not None else None
         q = question_from(model, chip, devices, isl, osl, ttft_limit, tpot_limit, request_latency_limit, modes,
                           target_rate, top)
+        table, out = (out, None) if out and Path(out).suffix.lower() in TABLE_SUFFIXES else (None, out)
+        check_table_path(table)
         if resume and out is None:
             raise InputError("resume", True, "give the --out of the search to finish")
         try:
@@ -131,9 +150,11 @@ def search(ctx: typer.Context,
         finally:
             bar.close()
         emitted = _emit(emit, result, q) if emit else None
-    data = result.to_dict()
-    if emitted is not None:
-        data["emitted"] = emitted
+        data = result.to_dict()
+        if emitted is not None:
+            data["emitted"] = emitted
+        if table:
+            write_table(table, result, data)
     if as_json:
         print_json(data)
         return

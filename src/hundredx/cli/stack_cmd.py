@@ -10,7 +10,7 @@ stack_app = typer.Typer(no_args_is_help=True, help="Stack files: the JSON Schema
 
 
 @stack_app.command("schema")
-def schema_command() -> None:
+def schema_command(as_json: bool = typer.Option(True, "--json", help="print one JSON object (always JSON)")) -> None:
     """Print the JSON Schema of a stack file (generated from the pydantic models)."""
     from hundredx.stackfile import schema
 
@@ -37,7 +37,8 @@ def check_command(files: list[str] = typer.Argument(..., help="stack files (YAML
 
 
 @stack_app.command("show")
-def show_command(file: str = typer.Argument(..., help="stack file (YAML)")) -> None:
+def show_command(file: str = typer.Argument(..., help="stack file (YAML)"),
+                 as_json: bool = typer.Option(True, "--json", help="print one JSON object (always JSON)")) -> None:
     """Print the normalised stack file (every default written out) as JSON."""
     from hundredx.stackfile import load_stack, stack_file
 

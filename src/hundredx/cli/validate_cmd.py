@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import typer
 
-from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.cli.common import OUT_HELP, check_table_path, print_json, print_table, progress, user_errors, write_table
 
 
 def register(app: typer.Typer) -> None:
     @app.command("validate")
     def validate(files: list[str] = typer.Argument(..., help="case files (JSON Lines, docs/cases.md)"),
-                 kind: str | None = typer.Option(None, help="only this kind"),
-                 show_worst: int = typer.Option(5, help="worst cases listed per kind"),
+                 kind: str | None = typer.Option(None, help="only this kind (gemm, attention, grouped_gemm, memory, "
+                                                            "collective, e2e, serving, ...)"),
+                 show_worst: int = typer.Option(5, help="worst cases listed per kind (unit: cases)"),
                  calibration: str = typer.Option("auto", help="sources predictions may use: auto (fitted, family, "
                                                  "analytic), profile (measured profiles only, each case left out of "
                                                  "its own lookup), fitted, family (nothing of the case's own chip), "
@@ -20,9 +21,11 @@ def register(app: typer.Typer) -> None:
                  cv: str | None = typer.Option(None, "--cv", help="cross-validate: chip (leave one chip out), source "
                                                "(leave one source out) or k (k-fold, --folds); refits the kernel "
                                                "parameters per fold (about a minute per scheme)"),
-                 folds: int = typer.Option(5, help="folds of --cv k"),
-                 seed: int = typer.Option(0, help="seed of the --cv k fold assignment"),
-                 as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
+                 folds: int = typer.Option(5, help="folds of --cv k (unit: folds)"),
+                 seed: int = typer.Option(0, help="seed of the --cv k fold assignment (unit: integer seed)"),
+                 as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+                 out: str | None = typer.Option(None, "--out", help=OUT_HELP + "; CSV/Parquet: one row per "
+                                                "case")) -> None:
         """Predict every case in FILES and report median/p90 APE per kind, the share of measured values inside the
         80% intervals (coverage) and their mean relative width; unpredicted cases are listed.
 
@@ -30,7 +33,11 @@ def register(app: typer.Typer) -> None:
         from hundredx.validate.runner import validate_files
 
         with user_errors():
-            report = validate_files(files, kind, calibration=calibration, cv=cv, folds=folds, seed=seed)
+            check_table_path(out)
+            with progress("validating cases" + (f" (--cv {cv})" if cv else ""), quiet=as_json):
+                report = validate_files(files, kind, calibration=calibration, cv=cv, folds=folds, seed=seed)
+            if out:
+                write_table(out, report)
         if as_json:
             print_json(report)
             return

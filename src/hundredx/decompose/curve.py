@@ -7,9 +7,10 @@ serving dashboards plot (InferenceMAX-style throughput/interactivity charts) —
 at each point with the same 8-coalition Shapley computation as `decompose` (both stacks run at
 their largest batch meeting the limit, on A's workload with that limit). Each point carries the
 total, the Shapley factors, the one-at-a-time factors, the interaction and what limited each
-side; a point where a combination cannot run says so (its Shapley factors are null, as in
-`decompose`). `summary(points)` gives the range of the total and of each factor over the
-points that ran.
+side, the 80% interval of each factor (decompose/uncertainty.py) and the combinations the
+search re-planned at that point (decompose/replan.py); a point where a combination cannot run
+says so (its Shapley factors are null, as in `decompose`). `summary(points)` gives the range
+of the total and of each factor over the points that ran.
 """
 
 from __future__ import annotations
@@ -38,11 +39,14 @@ class CurvePoint:
     a: dict
     b: dict
     notes: list[str] = field(default_factory=list)
+    intervals: dict = field(default_factory=dict)  # 80% intervals of the factors (decompose/uncertainty.py)
+    replanned: list[str] = field(default_factory=list)  # "label: old -> new" per re-planned combination
 
     def to_dict(self) -> dict:
         return {"tokens_per_s_per_user": self.tokens_per_s_per_user, "tpot_limit_s": self.tpot_limit_s,
                 "total": self.total, "shapley": self.shapley, "one_at_a_time": self.one_at_a_time,
-                "interaction": self.interaction, "a": self.a, "b": self.b, "notes": self.notes}
+                "interaction": self.interaction, "intervals": self.intervals, "a": self.a, "b": self.b,
+                "replanned": self.replanned, "notes": self.notes}
 
 
 def _check_rates(rates: Sequence[float]) -> list[float]:
@@ -56,16 +60,18 @@ def _check_rates(rates: Sequence[float]) -> list[float]:
 
 
 def decompose_curve(a: Scenario, b: Scenario, user_rates: Sequence[float] = DEFAULT_USER_RATES,
-                    metric: str = DEFAULT_METRIC) -> list[CurvePoint]:
+                    metric: str = DEFAULT_METRIC, replan: bool | str = True) -> list[CurvePoint]:
     """Decompose B/A at each interactivity point (tokens/s per user; TPOT limit = 1 / rate)."""
     out = []
     for rate in _check_rates(user_rates):
         change = {"workload.tpot_limit_s": 1.0 / rate, "workload.batch": "auto"}
         pa, pb = with_changes(a, change), with_changes(b, change)
-        d = decompose(pa, pb, metric, mismatches=False, with_waterfall=False)
-        keep = ("value", "batch", "limited_by", "tpot_s", "output_tokens_per_s_per_device")
+        d = decompose(pa, pb, metric, mismatches=False, with_waterfall=False, replan=replan)
+        keep = ("value", "interval", "batch", "limited_by", "tpot_s", "output_tokens_per_s_per_device")
+        again = [f"{c['label']}: {c['replanned']['change']}" for c in d.combinations if c.get("replanned")]
         out.append(CurvePoint(rate, 1.0 / rate, d.total, d.shapley, d.one_at_a_time, d.interaction,
-                              {k: d.a.get(k) for k in keep}, {k: d.b.get(k) for k in keep}, d.notes))
+                              {k: d.a.get(k) for k in keep}, {k: d.b.get(k) for k in keep}, d.notes,
+                              d.intervals, again))
     return out
 
 

@@ -11,6 +11,8 @@ Metrics (all per device, so deployments of different sizes compare):
   cost_per_million_tokens   = price_per_hour / 3600 / (tokens/s/device) * 1e6   (USD)
   energy_per_token_j        = power_w / (tokens/s/device)                       (J = W*s)
   tpot_s, ttft_s            seconds
+Intervals: each evaluation carries the 80% interval of its value (`value_interval`: the
+prediction's own interval, predict/intervals.py, at the operating point's batch).
 The decomposition works on a "goodness" g that is larger-is-better: g = metric for
 throughput, 1/metric for the lower-is-better metrics, so every ratio B/A > 1 means B is better.
 
@@ -22,6 +24,7 @@ output = min(decode, prefill * osl), over prefill + decode devices.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 from hundredx.errors import InputError
@@ -66,11 +69,38 @@ class Evaluation:
     devices: int
     prediction: Prediction = field(repr=False)
     notes: list[str] = field(default_factory=list)
+    interval: list[float] | None = None  # 80% interval of `value` (goodness_interval module docstring)
 
     def to_dict(self) -> dict:
-        return {"metric": self.metric, "value": self.value, "batch": self.batch, "limited_by": self.limited_by,
-                "output_tokens_per_s_per_device": self.tokens_per_s_per_device, "tpot_s": self.tpot_s,
-                "ttft_s": self.ttft_s, "devices": self.devices, "notes": self.notes}
+        return {"metric": self.metric, "value": self.value, "interval": self.interval, "batch": self.batch,
+                "limited_by": self.limited_by, "output_tokens_per_s_per_device": self.tokens_per_s_per_device,
+                "tpot_s": self.tpot_s, "ttft_s": self.ttft_s, "devices": self.devices, "notes": self.notes}
+
+    @property
+    def goodness_interval(self) -> tuple[float, float] | None:
+        """80% interval of the goodness (larger is better) from `interval`."""
+        if self.interval is None:
+            return None
+        lo, hi = self.interval
+        if METRICS[self.metric][0] == "higher":
+            return lo, hi
+        return 1.0 / hi, 1.0 / lo
+
+
+def value_interval(metric: str, value: float, pred: Prediction) -> list[float] | None:
+    """80% interval of a metric's value from the prediction's intervals (predict/intervals.py).
+
+    Throughput, cost and energy per token scale with the prediction's output tokens/s per
+    device (its relative interval; under P/D the decode pool's); TPOT and TTFT take theirs."""
+    key = "output_tokens_per_s_per_device" if metric not in ("tpot_s", "ttft_s") else metric
+    bounds = pred.intervals.get(key)
+    base = getattr(pred, key, None)
+    if not bounds or not base or not all(math.isfinite(x) and x > 0 for x in bounds):
+        return None
+    lo, hi = bounds[0] / base, bounds[1] / base
+    if metric in ("cost_per_million_tokens", "energy_per_token_j"):
+        lo, hi = 1.0 / hi, 1.0 / lo
+    return [min(value * lo, value), max(value * hi, value)]
 
 
 def _predict(stack, w: Workload, batch: int, check: bool = True) -> Prediction:
@@ -157,4 +187,5 @@ def evaluate(scn: Scenario, metric: str = DEFAULT_METRIC) -> Evaluation:
     if value <= 0:
         raise Infeasible(f"{metric} = {value}: price or power is zero for {stack.chip.id}")
     goodness = value if METRICS[metric][0] == "higher" else 1.0 / value
-    return Evaluation(metric, value, goodness, int(batch), limited, tps, tpot, ttft, devices, pred, notes)
+    interval = value_interval(metric, value, pred)
+    return Evaluation(metric, value, goodness, int(batch), limited, tps, tpot, ttft, devices, pred, notes, interval)

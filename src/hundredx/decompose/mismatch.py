@@ -16,6 +16,11 @@ Checks (each a `Mismatch` with the layers involved, the field, a message and a c
                    fixed batch does not fit. Cost: re-predict at the SLO batch ignoring memory.
   attention_kernel an attention kernel the chip does not have (kernel catalog: attention_kernels_on).
                    Cost: re-predict with attention_kernel=auto.
+  kernel_assumption an op priced by an assumption instead of a native, measured kernel: an efficiency
+                   that is only an analytic prior (the chip platform's own kernels, kernel/catalog.py
+                   prior_only), a library that does not run on the chip (priced as if it did), an op
+                   with no efficiency model, engine overheads not applied (kernel/platforms.py).
+                   Cost: time share of the ops named (no fix to re-predict: the number is uncertain).
 `cost_fraction` is the share of output tokens/s per device lost (1 - actual / fixed);
 `time_share` the share of step time spent in the affected ops; either is None when unknown.
 """
@@ -31,6 +36,7 @@ import numpy as np
 from hundredx.decompose.metrics import Evaluation, Infeasible, evaluate
 from hundredx.errors import InputError
 from hundredx.kernel.catalog import attention_kernels_on
+from hundredx.kernel.platforms import platform_of
 from hundredx.predict import predict
 from hundredx.scenario import Scenario
 
@@ -88,7 +94,8 @@ def _formats(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
 
 
 def _aligned(n: float, k: float, bits: int, chip) -> tuple[bool, bool]:
-    stride_ok = all(math.isclose((x * bits / 8.0) % chip.alignment_bytes, 0.0, abs_tol=1e-9) for x in (n, k))
+    stride_ok = not platform_of(chip).stride_penalty or all(  # XLA/Neuron/CANN/dataflow lay operands out
+        math.isclose((x * bits / 8.0) % chip.alignment_bytes, 0.0, abs_tol=1e-9) for x in (n, k))
     tile_ok = (math.isclose(n % chip.gemm_tile_n, 0.0, abs_tol=1e-9)
                and math.isclose(k % chip.gemm_tile_k, 0.0, abs_tol=1e-9))
     return stride_ok, tile_ok
@@ -227,6 +234,20 @@ def _attention(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
                      _cost(ev.tokens_per_s_per_device, _tps(alt)), None, "re-predicted with attention=auto")]
 
 
+_ASSUMPTION_MARKS = ("analytic prior", "does not run on", "no efficiency model", "not applied on",
+                     "fitted on NCCL/RCCL")
+
+
+def _assumptions(scn: Scenario, ev: Evaluation) -> list[Mismatch]:
+    notes = [m for m in ev.prediction.mismatches if any(mark in m for mark in _ASSUMPTION_MARKS)]
+    if not notes:
+        return []
+    ops = {m.split(":", 1)[0] for m in notes if ":" in m}
+    return [Mismatch("kernel_assumption", "kernel x chip", "kernel", f"{len(notes)} op(s) priced by an assumption on "
+                     f"{scn.stack.chip.id}: {'; '.join(sorted(notes)[:3])}", None, _share(ev, ops) if ops else None,
+                     "time share of the ops priced by the assumption")]
+
+
 def find_mismatches(scn: Scenario, ev: Evaluation | None = None) -> list[Mismatch]:
     """All mismatches of one scenario at its operating point (evaluated here when `ev` is None)."""
     if ev is None:
@@ -235,7 +256,7 @@ def find_mismatches(scn: Scenario, ev: Evaluation | None = None) -> list[Mismatc
         except Infeasible as exc:
             return [Mismatch("not_runnable", "model x kernel x chip", "stack", str(exc))]
     out: list[Mismatch] = []
-    for check in (_formats, _alignment, _expert_padding, _scaleout, _kv, _attention):
+    for check in (_formats, _alignment, _expert_padding, _scaleout, _kv, _attention, _assumptions):
         out.extend(check(scn, ev))
     return out
 

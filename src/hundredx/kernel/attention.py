@@ -28,9 +28,11 @@ kernel="auto" takes the fastest modelled fused kernel that runs on the chip
 (catalog.attention_kernels_on; ties: the earlier row), never one whose shape limits
 (max_kv_heads, min/max_head_dim: FlashMLA runs only a shared latent) exclude the shape; an
 explicit kernel is honoured. A kernel that does not run on the chip gives `unsupported`
-(reason) with the time of the best available kernel. When auto finds no modelled fused kernel
-(TPU pallas_flash, Trainium nki_flash, Ascend npu_fusion_attention have no efficiency model;
-Groq, Cerebras have no fused row) the op is priced unfused and parts["notes"] says so.
+(reason) with the time of the best available kernel. Every platform has its own fused rows
+(TPU pallas_flash / ragged_paged_attention, Trainium nki_flash, Ascend npu_fusion_attention, AMD
+aiter, Groq / Cerebras dataflow_attention); rows whose efficiency is only an analytic prior
+(`prior_only`) put that in parts["notes"], so the op's fallback says so. When auto finds no
+modelled fused kernel the op is priced unfused and parts["notes"] says so.
 """
 
 from __future__ import annotations
@@ -227,6 +229,17 @@ def _candidates(chip: ChipSpec, kernel: str) -> tuple[list[str], str, str]:
     return ordered, unsupported, note
 
 
+def _prior_note(chosen, chip: ChipSpec, note: str) -> str:
+    """`note`, plus the chosen kernels whose efficiency is only an analytic prior (catalog prior_only)."""
+    names = [chosen] if isinstance(chosen, str) else sorted(set(np.ravel(chosen).tolist()))
+    prior = [k for k in names if catalog.get("attention", k).prior_only]
+    if not prior:
+        return note
+    flag = f"attention kernel {', '.join(prior)} on {chip.id}: efficiency is an analytic prior (ASSUMPTION: no " \
+           f"measured case)"
+    return f"{note}; {flag}" if note else flag
+
+
 def _select(ordered: list[str], res: tuple):
     """The fastest candidate per shape (ties: the earlier one): (time, compute, memory, latency, kernel)."""
     pick = fastest(res[0])
@@ -261,5 +274,5 @@ def attention_time(chip: ChipSpec, params: KernelParams, batch, seqlen_q, seqlen
     flops = s["flops"] * (BACKWARD_FLOP_RATIO if direction == "forward_backward" else 1.0)
     nbytes = s["bytes"] * (3.0 if direction == "forward_backward" else 1.0)
     sol = sol_time(flops, nbytes, peak, chip.mem_bytes_per_s)
-    parts = {"kernel": chosen, "compute_class": cls, "attended_kv": s["att"], "notes": note}
+    parts = {"kernel": chosen, "compute_class": cls, "attended_kv": s["att"], "notes": _prior_note(chosen, chip, note)}
     return KernelTime(t, c, m, lat, sol, flops, nbytes, parts, unsupported)

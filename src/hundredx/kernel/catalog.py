@@ -71,6 +71,7 @@ class KernelRow:
     head_dim_scaling: bool = True   # attention: hd(d) applies (False: FlashMLA's native 576/512 tiles)
     dispatch_modes: tuple[str, ...] = ()  # collective: MoE dispatch/combine modes it implements
     one_shot_all_reduce: bool = False     # collective: has a one-shot (direct) all-reduce kernel
+    prior_only: bool = False              # efficiency an analytic prior no measured case constrains (flagged)
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -96,6 +97,8 @@ ROCM_FA = ("ROCm/flash-attention (Composable Kernel and Triton backends for MI20
            "on CDNA")
 PALLAS = "Pallas TPU flash/splash attention kernels (jax.experimental.pallas.ops.tpu)"
 LISTED = "ASSUMPTION: listed for this architecture as the chip catalog did before the kernel catalog (2026-11)"
+PRIOR = ("ASSUMPTION: analytic prior, no measured case on this platform (prior_only: a prediction using it "
+         "lists it in fallbacks)")
 TORCH_GPU = "PyTorch CUDA and ROCm builds (pytorch.org/get-started): torch runs on NVIDIA and AMD data-center GPUs"
 
 
@@ -103,10 +106,6 @@ def _attn(name: str, archs, eff: float, sources, *, source: str = "", **kw) -> K
     doc = f"{name}: max fraction of the 16-bit peak, long non-causal prefill, head_dim 128"
     param = EffParam(f"attn.eff.{name}", eff, 0.02, 1.0, doc, **({"source": source} if source else {}))
     return KernelRow(name, "attention", tuple(archs), tuple(sources), (param,), **kw)
-
-
-def _unmodelled_attn(name: str, archs, sources, notes: str) -> KernelRow:
-    return KernelRow(name, "attention", tuple(archs), tuple(sources), modelled=False, notes=notes)
 
 
 def _lib(kind: str, name: str, archs, default: float, sources, doc: str, lo: float, hi: float,
@@ -148,12 +147,28 @@ _SHIPPED: tuple[KernelRow, ...] = (
           dtypes=_HALF + ("fp8",)),
     _attn("flashinfer", NVIDIA, 0.55, ("flashinfer-ai/flashinfer README: Ampere, Hopper, Blackwell kernels", LISTED),
           dtypes=_HALF + ("fp8",)),
-    _unmodelled_attn("pallas_flash", ("tpu",), (PALLAS,), "no efficiency model: priced as eager_unfused, flagged"),
-    _unmodelled_attn("nki_flash", ("trainium",), ("AWS Neuron NKI kernels: flash attention (nki.kernels) on Trainium",),
-                     "no efficiency model: priced as eager_unfused, flagged"),
-    _unmodelled_attn("npu_fusion_attention", ("davinci",),
-                     ("Ascend Extension for PyTorch: torch_npu.npu_fusion_attention (fused FlashAttention on Ascend)",),
-                     "no efficiency model: priced as eager_unfused, flagged"),
+    # ---- each non-NVIDIA platform's own fused kernels (issue 11 item 4). No measured case exists for any
+    # of them: their efficiency is an analytic prior (prior_only), and a prediction that uses one says so.
+    _attn("pallas_flash", ("tpu",), 0.55, (PALLAS, "jax.experimental.pallas.ops.tpu.flash_attention / "
+                                           "splash_attention: fused flash attention on the TPU MXU"),
+          source=PRIOR, dtypes=_HALF, prior_only=True),
+    _attn("ragged_paged_attention", ("tpu",), 0.50,
+          ("vllm-project/tpu-inference and JAX Pallas ops: ragged_paged_attention (one kernel for mixed "
+           "prefill/decode batches over a paged KV cache, TPU)",),
+          source=PRIOR, dtypes=_HALF + ("fp8",), prior_only=True),
+    _attn("nki_flash", ("trainium",), 0.50,
+          ("AWS Neuron NKI kernels: flash attention (nki.kernels / neuronxcc.nki.kernels.attention) on Trainium",),
+          source=PRIOR, dtypes=_HALF, prior_only=True),
+    _attn("npu_fusion_attention", ("davinci",), 0.50,
+          ("Ascend Extension for PyTorch: torch_npu.npu_fusion_attention (fused FlashAttention on Ascend)",),
+          source=PRIOR, dtypes=_HALF, prior_only=True),
+    _attn("aiter", AMD, 0.55, ("ROCm/aiter README: AI Tensor Engine for ROCm, CK/assembly flash-attention and "
+                               "paged-attention (incl. MLA decode) kernels for MI300/MI355",),
+          source=PRIOR, dtypes=_HALF + ("fp8",), prior_only=True),
+    _attn("dataflow_attention", ("lpu", "wse"), 0.50,
+          ("Groq TSP / Cerebras WSE: attention compiled into the static dataflow schedule (scores stay in "
+           "on-chip SRAM; no separate kernel library)",),
+          source=PRIOR, dtypes=_HALF, prior_only=True),
     _attn("triton", GPUS, 0.40, ("Triton fused-attention tutorial (triton-lang/triton, tutorials/06-fused-attention); "
                                  "Triton targets NVIDIA SM80+ and AMD CDNA", LISTED), dtypes=_HALF + ("fp8",)),
     _attn("sdpa_flash", GPUS, 0.36, ("torch.nn.functional.scaled_dot_product_attention, flash backend "
@@ -184,6 +199,10 @@ _SHIPPED: tuple[KernelRow, ...] = (
              "ASSUMPTION: analytic 0.70, no measured data yet"),
     _grouped("megablocks", NVIDIA, 0.75, ("databricks/megablocks: block-sparse MoE kernels for NVIDIA GPUs",),
              "ASSUMPTION: analytic 0.75, no measured data yet"),
+    _grouped("megablox", ("tpu",), 0.70, ("jax.experimental.pallas.ops.tpu.megablox: grouped matmul (gmm) for "
+                                          "MoE on TPU; XLA jax.lax.ragged_dot",), PRIOR),
+    _grouped("npu_grouped_matmul", ("davinci",), 0.70,
+             ("Ascend Extension for PyTorch: torch_npu.npu_grouped_matmul (MoE grouped GEMM on Ascend)",), PRIOR),
     # ---- collective and MoE-dispatch libraries (alpha-beta physics in chip/collectives.py; dispatch in
     # kernel/moe_dispatch.py)
     _coll("nccl", NVIDIA, ("NVIDIA NCCL: collectives over NVLink/NVSwitch and InfiniBand/RoCE",)),
@@ -197,6 +216,9 @@ _SHIPPED: tuple[KernelRow, ...] = (
           one_shot_all_reduce=True),
     _coll("xla", ("tpu",), ("XLA / JAX collectives over TPU ICI (jax.lax.psum, all_gather, all_to_all)",)),
     _coll("neuron", ("trainium",), ("AWS Neuron collective communication over NeuronLink and EFA",)),
+    _coll("hccl", ("davinci",), ("Huawei HCCL (Huawei Collective Communication Library) over HCCS / Unified Bus",)),
+    _coll("dataflow", ("lpu", "wse"), ("Groq TSP / Cerebras WSE: chip-to-chip transfers scheduled by the compiler "
+                                       "(no collective library; the links' alpha-beta is the chip layer's)",)),
 )
 
 _ROWS: dict[tuple[str, str], KernelRow] = {}

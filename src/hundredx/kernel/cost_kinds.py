@@ -25,6 +25,7 @@ from hundredx.kernel.gemm import gemm_time, resolve_compute
 from hundredx.kernel.grouped_gemm import grouped_gemm_time
 from hundredx.kernel.memory import memory_time
 from hundredx.kernel.params import KernelTime, combine
+from hundredx.kernel.platforms import grouped_library
 from hundredx.kernel.roofline import sol_time
 from hundredx.model.ops import AttentionShape, ExpertGemmShape, MemoryShape, Op
 
@@ -79,7 +80,8 @@ def _gemm(ops, shape, chip, params, runtime):
 
 
 def _grouped(ops, shape, chip, params, runtime):
-    lib = "deepgemm" if runtime.gemm_library in ("auto", "deepgemm") else "torch_grouped_mm"
+    lib = grouped_library(chip) if runtime.gemm_library == "auto" else (
+        "deepgemm" if runtime.gemm_library == "deepgemm" else "torch_grouped_mm")
     dist = _ROUTING[runtime.moe_routing] if runtime.routing_skew == 0 else "skewed"
     k, n, tokens = (stack([getattr(o.shape, f) for o in ops], shape) for f in ("k", "n", "tokens_total"))
     t = grouped_gemm_time(chip, params, k, n, None, ops[0].shape.groups, tokens, dist, lib, ops[0].compute,

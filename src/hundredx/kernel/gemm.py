@@ -9,12 +9,20 @@ q_tile_wave: output tiles of shape tm x tn (candidates derived from the chip's t
 tiles run in ceil(tiles/num_sms) waves (split-K fills a partial wave); q = m n / (waves * num_sms * tm * tn), the best
 candidate wins (a library heuristic picks the tile). Small M (decode) therefore becomes
 memory-bound: the weights stream from HBM while most of each tile is padding.
-align: TMA-era kernels (Hopper/Blackwell cuBLAS) need 16-byte row strides; a K or N stride
+align (only on platforms with a stride penalty, kernel/platforms.py: CUDA, ROCm; XLA / Neuron / CANN
+pad operands to their tiles, a dataflow compiler places them): TMA-era kernels (Hopper/Blackwell cuBLAS)
+need 16-byte row strides; a K or N stride
 that is not a multiple of `chip.alignment_bytes` runs at `gemm.unaligned`, and one that is
 not 4-byte aligned (odd sizes) at `gemm.unaligned * gemm.odd`; unaligned operands also stream
 at `gemm.unaligned_mem` of the aligned bandwidth (narrower vector loads, no TMA).
 Formats: the compute class picks the peak (fp4 -> chip.peak("fp4")); block-scaled formats
 (fp4, mx*) pay `gemm.scaled_latency_s` extra fixed time.
+No tensor-core path for the format (FP4 weights on Hopper, FP8 on Ampere): the GEMM runs on the
+next wider class the chip has (FALLBACK_CHAIN, flagged "fp4->fp8" in the op's fallback) as a
+weight-dequantizing kernel (Marlin/machete style): the B (weight) operand streams at its STORED
+width, the A (activation) operand is kept in the supported class's format (fp8, else bf16), and
+the in-kernel dequantization costs `gemm.dequant_eff` of the compute rate (ASSUMPTION 0.85: no
+measured case identifies it, so it is never fitted).
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from hundredx.errors import InputError
 from hundredx.formats import get_format
 from hundredx.kernel import catalog
 from hundredx.kernel.params import KernelParams, KernelTime, combine
+from hundredx.kernel.platforms import platform_of
 from hundredx.kernel.roofline import gemm_flops, sol_time
 
 SMALL_TILE_PENALTY = 0.90  # ASSUMPTION: a half-height (64-row) tile reaches ~90% of the per-SM rate of a full one
@@ -76,9 +85,13 @@ def tile_wave_efficiency(m, n, num_sms: int, tile_m: int, tile_n: int, k=None, t
     return best
 
 
-def alignment_factor(n, k, bits: int, out_bits: int, align_bytes: int, params: KernelParams):
-    """1 when K and N strides are multiples of align_bytes; else gemm.unaligned (x gemm.odd below 4 bytes)."""
+def alignment_factor(n, k, bits: int, out_bits: int, align_bytes: int, params: KernelParams,
+                     stride_penalty: bool = True):
+    """1 when K and N strides are multiples of align_bytes; else gemm.unaligned (x gemm.odd below 4 bytes).
+    `stride_penalty=False` (platforms whose compiler lays operands out: kernel/platforms.py): always 1."""
     n, k = np.asarray(n, float), np.asarray(k, float)
+    if not stride_penalty:
+        return np.ones(np.broadcast_shapes(n.shape, k.shape))
     strides = [k * bits / 8.0, n * bits / 8.0] + ([n * out_bits / 8.0] if out_bits != bits else [])
     aligned = even = True
     for s in strides:  # strides are whole bytes; a residue under 1e-6 B is float noise
@@ -105,6 +118,19 @@ def resolve_compute(dtype: str, chip: ChipSpec) -> tuple[str, str]:
     raise InputError("dtype", dtype, f"chip {chip.id} has no compute path for {wanted} (or a wider fallback)")
 
 
+_CLASS_BYTES = {"fp8": 1.0, "int8": 1.0, "fp6": 0.75, "bf16": 2.0, "fp16": 2.0, "tf32": 4.0, "fp32": 4.0}
+
+
+def operand_bytes(fmt, cls: str, fallback: str, params: KernelParams) -> tuple[float, float, float]:
+    """(activation bytes/element, weight bytes/element, dequantization factor) of a GEMM (module docstring)."""
+    if not fallback:
+        return fmt.bytes_per_element, fmt.bytes_per_element, 1.0
+    act = _CLASS_BYTES.get(cls, 2.0)
+    if fmt.bytes_per_element >= act:  # a wider format on a narrower path (fp32 on tf32): no dequantization
+        return act, act, 1.0
+    return act, fmt.bytes_per_element, params["gemm.dequant_eff"]
+
+
 def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16", library: str = "auto",
               out_dtype: str = "bf16", bytes_total=None, check: bool = True) -> KernelTime:
     """Time of one GEMM call (arrays broadcast); `bytes_total` overrides the operand-byte count (e.g. int4
@@ -116,18 +142,19 @@ def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16"
         raise InputError("m,n,k", (m.tolist(), n.tolist(), k.tolist()), "GEMM dims must be positive")
     cls, fallback = resolve_compute(dtype, chip)
     fmt, out_fmt = get_format(dtype, "dtype"), get_format(out_dtype, "out_dtype")
-    elem_bytes = fmt.bytes_per_element if not fallback else min(fmt.bytes_per_element, 2.0)
+    a_bytes, b_bytes, dequant = operand_bytes(fmt, cls, fallback, params)
     flops = gemm_flops(m, n, k)
-    nbytes = (m * k + k * n) * elem_bytes + m * n * out_fmt.bytes_per_element
+    nbytes = m * k * a_bytes + k * n * b_bytes + m * n * out_fmt.bytes_per_element
     if bytes_total is not None:  # entries <= 0 keep the nominal count
         given = np.asarray(bytes_total, float)
         nbytes = np.where(given > 0, given, nbytes)
     peak, bw = chip.peak(cls), chip.mem_bytes_per_s
     quant = tile_wave_efficiency(m, n, chip.num_sms, chip.gemm_tile_m, chip.gemm_tile_n, k, chip.gemm_tile_k)
     keff = k / (k + params["gemm.k_half"])
-    align = alignment_factor(n, k, fmt.bits, out_fmt.bits, chip.alignment_bytes, params)
+    align = alignment_factor(n, k, fmt.bits, out_fmt.bits, chip.alignment_bytes, params,
+                             platform_of(chip).stride_penalty)
     lib = 1.0 if library == "auto" else params[f"gemm.lib.{library}"]
-    eff = np.minimum(params[f"gemm.eff.{cls}"] * lib * quant * keff * align, 1.0)
+    eff = np.minimum(params[f"gemm.eff.{cls}"] * lib * quant * keff * align * dequant, 1.0)
     compute_s = flops / (peak * eff)
     align_mem = np.where(align < 1.0, params["gemm.unaligned_mem"], 1.0)
     memory_s = nbytes / (bw * params["gemm.mem_eff"] * align_mem)
@@ -137,6 +164,7 @@ def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16"
     time_s = combine(compute_s, memory_s, params["gemm.overlap_p"]) + latency
     sol_s = sol_time(flops, nbytes, peak, bw)
     lib_note = "" if library == "auto" else catalog.library_note("gemm", library, chip)
-    parts = {"compute_class": cls, "fallback": fallback, "tile_wave_eff": quant, "k_eff": keff, "align": align,
+    parts = {"compute_class": cls, "fallback": fallback, "dequant": dequant, "tile_wave_eff": quant, "k_eff": keff,
+             "align": align,
              "eff_compute": eff, "notes": "; ".join(n for n in (fallback, lib_note) if n)}
     return KernelTime(time_s, compute_s, memory_s, latency, sol_s, flops, nbytes, parts)

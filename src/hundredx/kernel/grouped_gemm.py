@@ -5,7 +5,10 @@ Each expert e multiplies its t_e routed rows by its [k, n] weight. A grouped ker
 row tiles: tiles = sum_e ceil(t_e / tm) * ceil(n / tn), scheduled persistently in
 ceil(tiles / num_sms) waves, so
 
-    q = sum_e t_e * n / (waves * num_sms * tm * tn)     (padding waste + wave tail)
+    q = sum_e t_e * n / (waves * num_sms * tm * tn)     (padding waste + wave tail), best over the row
+        tiles tm (the chip's), tm/2 (x0.9) and a 16-row swap-AB tile (x0.5: gemm.py's per-SM rates)
+        and tn, 2 tn columns: decode (few tokens per expert) and MoE-TP splits pick the small tile, so
+        their time is the weight bytes each expert streams (memory_s), not padded 256-row tiles
     compute_s = 2 k n sum_e t_e / (peak * gemm.eff * grouped.lib[library] * q * K/(K+k_half) * align)
     memory_s  = (active_experts * k n + sum_e t_e (k + n)) * bytes / (bw * gemm.mem_eff)
     time_s    = ||(compute_s, memory_s)||_p + gemm.latency_s
@@ -28,8 +31,16 @@ from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.formats import get_format
 from hundredx.kernel import catalog
-from hundredx.kernel.gemm import alignment_factor, gemm_time, resolve_compute
+from hundredx.kernel.gemm import (
+    SMALL_TILE_PENALTY,
+    SWAP_TILE_PENALTY,
+    alignment_factor,
+    gemm_time,
+    operand_bytes,
+    resolve_compute,
+)
 from hundredx.kernel.params import KernelParams, KernelTime, combine
+from hundredx.kernel.platforms import platform_of
 from hundredx.kernel.roofline import sol_time
 
 DISTRIBUTIONS = ("uniform", "random", "skewed", "tile_rounded")
@@ -87,6 +98,23 @@ def _counts(tokens_per_group, groups, tokens_total, distribution, skew, tile_m):
     return np.asarray(tokens_total, float), tiles, active, max_load, None
 
 
+def _best_tiles(chip: ChipSpec, n, rows, tiles_m, tokens_per_group, groups, tokens_total, distribution, skew):
+    """Best useful/issued fraction over the row-tile candidates a grouped kernel picks among (module
+    docstring): the chip's tile, a half-height tile, and the 16-row swap-AB tile of decode-time grouped
+    kernels (DeepGEMM masked / CUTLASS small-M), each x (tn, 2 tn) columns, at gemm.py's per-SM rates."""
+    tm, tn0 = chip.gemm_tile_m, chip.gemm_tile_n
+    best = np.zeros(np.broadcast(rows, n).shape)
+    for tile, rel in ((tm, 1.0), (max(tm // 2, 16), SMALL_TILE_PENALTY), (16, SWAP_TILE_PENALTY)):
+        count = tiles_m if tile == tm else _counts(tokens_per_group, groups, tokens_total, distribution, skew,
+                                                   tile)[1]
+        for tn in (tn0, 2 * tn0):
+            waves = np.ceil(count * np.ceil(n / tn) / chip.num_sms)
+            best = np.maximum(best, rel * rows * n / np.maximum(waves * chip.num_sms * tile * tn, 1.0))
+        if tile == 16:
+            break
+    return best
+
+
 def grouped_gemm_time(chip: ChipSpec, params: KernelParams, k, n, tokens_per_group=None, groups=None,
                       tokens_total=None, distribution: str = "uniform", library: str = "deepgemm",
                       dtype: str = "bf16", skew: float = 0.0) -> KernelTime:
@@ -94,26 +122,23 @@ def grouped_gemm_time(chip: ChipSpec, params: KernelParams, k, n, tokens_per_gro
     if not catalog.is_known("grouped_gemm", library, modelled=True):
         raise InputError("library", library, f"must be one of {', '.join(catalog.names('grouped_gemm', True))}")
     k, n = np.asarray(k, float), np.asarray(n, float)
-    tm, tn0 = chip.gemm_tile_m, chip.gemm_tile_n
+    tm = chip.gemm_tile_m
     rows, tiles_m, active, max_load, tpg = _counts(tokens_per_group, groups, tokens_total, distribution, skew, tm)
     lib_note = catalog.library_note("grouped_gemm", library, chip)
     if library == "torch_mm_loop":
         return _loop(chip, params, k, n, rows, active, max_load, tpg, dtype, lib_note)
     cls, fallback = resolve_compute(dtype, chip)
     fmt = get_format(dtype, "dtype")
-    eb = fmt.bytes_per_element
+    act_b, weight_b, dequant = operand_bytes(fmt, cls, fallback, params)  # no tensor-core path: gemm.py docstring
     flops = 2.0 * rows * n * k
-    best_q = np.zeros(np.broadcast(rows, n).shape)
-    for tn in (tn0, 2 * tn0):
-        tiles = tiles_m * np.ceil(n / tn)
-        waves = np.ceil(tiles / chip.num_sms)
-        best_q = np.maximum(best_q, rows * n / np.maximum(waves * chip.num_sms * tm * tn, 1.0))
+    best_q = _best_tiles(chip, n, rows, tiles_m, tokens_per_group, groups, tokens_total, distribution, skew)
     keff = k / (k + params["gemm.k_half"])
-    align = alignment_factor(n, k, fmt.bits, 16, chip.alignment_bytes, params)
-    eff = np.minimum(params[f"gemm.eff.{cls}"] * params[f"grouped.lib.{library}"] * best_q * keff * align, 1.0)
+    align = alignment_factor(n, k, fmt.bits, 16, chip.alignment_bytes, params, platform_of(chip).stride_penalty)
+    eff = np.minimum(params[f"gemm.eff.{cls}"] * params[f"grouped.lib.{library}"] * best_q * keff * align * dequant,
+                     1.0)
     peak, bw = chip.peak(cls), chip.mem_bytes_per_s
     compute_s = flops / (peak * np.maximum(eff, 1e-9))
-    nbytes = (active * k * n + rows * (k + n)) * eb
+    nbytes = active * k * n * weight_b + rows * (k + n) * act_b
     memory_s = nbytes / (bw * params["gemm.mem_eff"])
     latency = np.full(np.shape(compute_s), params["gemm.latency_s"])
     time_s = combine(compute_s, memory_s, params["gemm.overlap_p"]) + latency

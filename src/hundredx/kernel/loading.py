@@ -39,7 +39,7 @@ from pathlib import Path
 from hundredx.chip.spec import ChipSpec
 from hundredx.errors import InputError
 from hundredx.kernel.params import PARAMS, KernelParams
-from hundredx.kernel.transfer import to_chip
+from hundredx.kernel.transfer import class_transfer, to_chip
 
 CALIBRATIONS = ("auto", "profile", "fitted", "family", "analytic")
 _SCOPE: ContextVar[tuple[str, Path | None]] = ContextVar("hundredx_calibration", default=("auto", None))
@@ -186,8 +186,17 @@ def _from_family(chip: ChipSpec, base: KernelParams, directory, exclude_self: bo
         source = f"{source} without {chip.id}"
     values = {k: v for k, v in to_chip(doc.get("values", {}), float(doc["reference_clock_hz"]), chip).items()
               if k in PARAMS}
-    return KernelParams(chip.id, base.replace_values(values).values, source, (), doc.get("provenance", {}),
+    values, provenance = _with_classes(values, base, doc.get("provenance", {}))
+    return KernelParams(chip.id, base.replace_values(values).values, source, (), provenance,
                         {"family": doc.get("domain", {})}, mode)
+
+
+def _with_classes(values: dict, base: KernelParams, provenance: dict) -> tuple[dict, dict]:
+    """`values` plus the GEMM classes the fit lacks, transferred across classes (kernel/transfer.py)."""
+    extra, how = class_transfer(values, frozenset(values), base.values)
+    if not extra:
+        return values, provenance
+    return {**values, **extra}, {**provenance, "class_transfer": how}
 
 
 def load_params(chip: ChipSpec, directory: str | Path | None = None, calibration: str | None = None) -> KernelParams:
@@ -204,7 +213,8 @@ def load_params(chip: ChipSpec, directory: str | Path | None = None, calibration
         return _from_family(chip, base, directory, False, mode)
     doc = _read_fitted(path)
     values = {k: float(v) for k, v in doc.get("values", {}).items() if k in PARAMS}
+    values, provenance = _with_classes(values, base, doc.get("provenance", {}))
     fitted = base.replace_values(values, source)
     domains = {"fitted": doc.get("domain", {}), "family": doc.get("family_domain", {})}
     keys = tuple(doc.get("fitted_keys", values))
-    return KernelParams(chip.id, fitted.values, fitted.source, keys, doc.get("provenance", {}), domains, mode)
+    return KernelParams(chip.id, fitted.values, fitted.source, keys, provenance, domains, mode)

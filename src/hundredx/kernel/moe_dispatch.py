@@ -8,15 +8,21 @@ chip layer (chip/topology.py, chip/collectives.FIT). Modes are the catalog row's
 by name.
 
 Each of `tokens` tokens per rank carries `hidden` elements of `dtype` (FP8 adds one FP32
-scale per 128 elements, DeepSeek-V3 block scaling) to its `topk` experts; `experts` are
+scale per 128 elements, DeepSeek-V3 block scaling; mxfp8 / mxfp4 one E8M0 byte per 32, nvfp4 one
+FP8 byte per 16 elements: hundredx.formats) to its `topk` experts — the payload is the stack's
+activation format (kernel/sharding.dispatch_payload), combine returns bf16; `experts` are
 spread evenly over the `ranks` (EP degree), `n_in` ranks per scale-up domain. Uniform
 routing is assumed here (kernel/ep_placement.py handles skewed routing and placement).
 
 - normal mode (DeepEP normal kernels, throughput): a token goes once to each distinct
   destination rank (intra-domain, NVLink) or once to each distinct destination domain over
   RDMA and is then forwarded over NVLink. Distinct ranks per token with m = E/n experts per
-  rank: n·(1 - C(E-m, k)/C(E, k)); with node-limited routing (`topk_groups`, DeepSeek-V3)
-  a token reaches at most `topk_groups` domains.
+  rank: n·(1 - C(E-m, k)/C(E, k)); with node-limited routing a token reaches at most
+  `topk_groups` domains — given directly, or from the model's `routing_groups` (n_group,
+  topk_group) (DeepSeek-V3: 8 groups, 4 per token): with the groups laid out over the n_out
+  domains (n_out/n_group domains per group, at least one), topk_groups = topk_group · max(n_out /
+  n_group, 1), so at EP 64 over 8 nodes a token crosses to at most 4 of them (DeepSeek-V3 report
+  arXiv:2412.19437, section 2.1.2). predict passes the model's groups (kernel/sharding.py).
 - low_latency mode (DeepEP low-latency kernels, decode): one message per (token, expert)
   pair, no deduplication; same-domain pairs go over NVLink unless `pure_rdma`.
 
@@ -37,9 +43,11 @@ from hundredx.chip import topology as topo
 from hundredx.chip.collectives import FIT, CollectiveCost, finish_cost
 from hundredx.chip.spec import SystemSpec
 from hundredx.errors import InputError
+from hundredx.formats import get_format
 from hundredx.kernel import catalog
 
 ELEMENT_BYTES = {"fp8": 1.0, "bf16": 2.0, "fp16": 2.0, "fp32": 4.0, "fp4": 0.5}
+BLOCK_SCALED = ("mxfp8", "nvfp4", "mxfp4")  # bytes per element with their block scales from hundredx.formats
 OPS = ("moe_dispatch", "moe_combine")
 DISPATCH_LIBRARY = "deepep"  # the catalog row whose kernels this model describes
 # Fitted on data/validation/collective.jsonl (DeepEP README tables, H800, 2026 snapshot;
@@ -55,9 +63,11 @@ def modes() -> tuple[str, ...]:
 
 def token_bytes(hidden, dtype: str) -> np.ndarray:
     """Bytes of one token's hidden state on the wire (FP8: + FP32 scale per 128 elements)."""
-    if dtype not in ELEMENT_BYTES:
-        raise InputError("dtype", dtype, f"unknown; known: {', '.join(ELEMENT_BYTES)}")
     hidden = np.asarray(hidden, dtype=float)
+    if dtype in BLOCK_SCALED:
+        return hidden * get_format(dtype).bytes_per_element
+    if dtype not in ELEMENT_BYTES:
+        raise InputError("dtype", dtype, f"unknown; known: {', '.join((*ELEMENT_BYTES, *BLOCK_SCALED))}")
     scales = np.ceil(hidden / 128.0) * 4.0 if dtype == "fp8" else 0.0
     return hidden * ELEMENT_BYTES[dtype] + scales
 
@@ -86,7 +96,7 @@ def traffic(op, tokens, hidden, topk, experts, dtype, ranks, n_in, n_out, mode="
         return 0.0 * ranks_hit, tokens * bpt * ranks_hit * (n_in - 1.0) / n_in
     nodes_hit = n_out * _p_hit(experts, experts / n_out, topk)
     if topk_groups is not None:
-        nodes_hit = np.minimum(nodes_hit, float(topk_groups))
+        nodes_hit = np.minimum(nodes_hit, np.asarray(topk_groups, dtype=float))
     rdma = tokens * bpt * nodes_hit * (n_out - 1.0) / n_out
     nvlink = tokens * bpt * nodes_hit * ranks_hit / n_out * (n_in - 1.0) / n_in
     return rdma, nvlink
@@ -94,7 +104,7 @@ def traffic(op, tokens, hidden, topk, experts, dtype, ranks, n_in, n_out, mode="
 
 def dispatch_time(system: SystemSpec, op: str, ranks, scope="auto", library=DISPATCH_LIBRARY, tokens=None,
                   hidden=None, topk=None, experts=None, dtype="bf16", mode="normal", topk_groups=None, pure_rdma=False,
-                  nodes=None, **_ignored) -> CollectiveCost:
+                  nodes=None, routing_groups=None, **_ignored) -> CollectiveCost:
     """CollectiveCost of one MoE dispatch/combine per rank (see module docstring). Options a plain
     collective takes (nvls, transfer, ...) are ignored; `library` is recorded, not priced differently."""
     if op not in OPS:
@@ -109,6 +119,9 @@ def dispatch_time(system: SystemSpec, op: str, ranks, scope="auto", library=DISP
     if np.any(experts < topk):
         raise InputError("experts", experts, f"must be >= topk={topk}")
     n_in, n_out = topo.split_ranks(system, n, scope, nodes)
+    if topk_groups is None and routing_groups is not None:
+        n_group, topk_group = routing_groups
+        topk_groups = topk_group * np.maximum(np.asarray(n_out, float) / n_group, 1.0)
     rdma, nvl = traffic(op, np.asarray(tokens, float), hidden, topk, experts, dtype, n, n_in, n_out, mode,
                         topk_groups, pure_rdma)
     eff_out = LOW_LATENCY_RDMA_EFF if mode == "low_latency" else FIT["eff_scaleout"]

@@ -71,6 +71,9 @@ _GEMM_SPECS: tuple[ParamSpec, ...] = (
               "memory-bandwidth factor of GEMMs with unaligned operand strides"),
     ParamSpec("gemm.odd", lambda c: 0.8, 0.05, 1.0,
               "further factor when a row stride is not even 4-byte aligned (odd sizes)"),
+    ParamSpec("gemm.dequant_eff", lambda c: 0.85, 0.3, 1.0,
+              "compute-rate factor of a GEMM dequantizing weights of a format the chip has no tensor-core path "
+              "for (FP4 on Hopper, FP8 on Ampere; ASSUMPTION, no case identifies it)"),
     ParamSpec("gemm.k_half", lambda c: 64.0, 1.0, 2048.0,
               "K at which per-tile prologue/epilogue halves efficiency: eff_k = K/(K+k_half)"),
 )

@@ -7,8 +7,11 @@ by heads, so every tp rank holds all of it). Attention-DP (DeepSeek/SGLang style
 gives each of the tp ranks batch/tp sequences with all heads and no all-reduce.
 Expert parallelism splits the experts over `ep` ranks and adds an all-to-all dispatch
 and combine of tokens*top_k*D activations; tensor parallelism left over inside an expert
-(moe_tp = max(tp / ep, 1)) splits the expert width; when ep > tp the EP group spans
-ep / tp attention replicas, whose tokens all reach it. Pipeline parallelism gives each stage
+(moe_tp = max(tp / ep, 1), TensorRT-LLM's moe_tp x moe_ep = tp x dp) splits the expert width; when
+ep > tp the EP group spans ep / tp attention replicas, whose tokens all reach it. Under attention-DP
+a moe_tp > 1 group all-gathers its ranks' tokens before the experts and reduce-scatters the
+outputs after them (`_moe_tp_exchange`); without attention-DP every rank already holds all tokens
+and one all-reduce of the MoE output closes the layer. Pipeline parallelism gives each stage
 count/pp layers. Context parallelism splits the tokens over `cp` ranks: ring attention in
 prefill (each rank passes its KV chunk cp-1 times), split KV with a gather of partial
 outputs in decode.
@@ -45,12 +48,14 @@ class MoeExchange:
     topk: int  # experts per token
     experts: int  # routed experts of the model (all ranks together)
     mode: str  # DeepEP kernels: "low_latency" (decode batches) or "normal"
-    dtype: str  # on-the-wire format: "fp8" (dispatch of fp8 activations) or "bf16"
+    dtype: str  # on-the-wire format: the activation format (dispatch_payload); combine: "bf16"
+    routing_groups: tuple[int, int] | None = None  # node-limited routing (n_group, topk_group), DeepSeek-V3
 
     def kwargs(self) -> dict:
         """The keyword arguments of collective_time for this exchange."""
-        return {"tokens": self.tokens, "hidden": self.hidden, "topk": self.topk, "experts": self.experts,
-                "mode": self.mode, "dtype": self.dtype}
+        out = {"tokens": self.tokens, "hidden": self.hidden, "topk": self.topk, "experts": self.experts,
+               "mode": self.mode, "dtype": self.dtype}
+        return out if self.routing_groups is None else {**out, "routing_groups": self.routing_groups}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +151,9 @@ def routing_imbalance(runtime: RuntimeSpec, ep) -> object:
 
 
 def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int,
-              tp=None, ep=None, pp=None) -> tuple[list[Op], list[Collective]]:
-    """One device's ops and its collectives. tp/ep/pp default to the runtime's (arrays allowed)."""
+              tp=None, ep=None, pp=None, act_format: str = "") -> tuple[list[Op], list[Collective]]:
+    """One device's ops and its collectives. tp/ep/pp default to the runtime's (arrays allowed);
+    `act_format` (the activation format's name) is the MoE dispatch payload (dispatch_payload)."""
     tp = runtime.tp if tp is None else tp
     ep = runtime.ep if ep is None else ep
     pp = runtime.pp if pp is None else pp
@@ -169,7 +175,8 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
         count = op.count if whole else np.divide(op.count, pp)
         if not whole:
             changes["count"] = count if np.ndim(count) else float(count)
-        op_comms = [] if one_rank else _comms_for(op, runtime, act_bytes, hidden, tp, ep, count, attn_dp, in_attention)
+        op_comms = [] if one_rank else _comms_for(op, runtime, act_bytes, hidden, tp, ep, count, attn_dp, in_attention,
+                                                  act_format)
         new = op.replace(**changes) if changes else op
         if runtime.cp > 1:
             new, op_comms = _context_parallel(new, op_comms, runtime.cp, count)
@@ -233,7 +240,26 @@ def _context_parallel(op: Op, comms: list[Collective], cp: int, count) -> tuple[
                       bytes_written=_div(op.bytes_written, cp)), scaled
 
 
-def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, ep, count, attn_dp, in_attention):
+def runtime_routing_groups(op: Op) -> tuple[int, int] | None:
+    """(n_group, topk_group) of node-limited routing from the expert op's shape, or None."""
+    shape = op.shape
+    n_group, topk_group = getattr(shape, "n_group", 1), getattr(shape, "topk_group", 0)
+    return (int(n_group), int(topk_group)) if n_group > 1 and 0 < topk_group < n_group else None
+
+
+def dispatch_payload(act_format: str, act_bytes: float) -> str:
+    """The wire format of a MoE dispatch: the activation format itself (fp8 / fp8_block128 -> "fp8",
+    DeepEP's FP32 scale per 128 elements; mxfp8, nvfp4, mxfp4 with their own block scales; 16-bit
+    formats -> "bf16"). Without a format name: "fp8" for 1-byte activations, else "bf16"."""
+    if act_format in ("mxfp8", "nvfp4", "mxfp4", "fp4"):
+        return act_format
+    if act_format.startswith("fp8") or act_format == "int8" or (not act_format and act_bytes <= 1):
+        return "fp8"
+    return "bf16"
+
+
+def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, ep, count, attn_dp, in_attention,
+               act_format: str = ""):
     """Collectives after one op: TP all-reduce after row-parallel GEMMs (the shared expert's output
     joins the routed experts' single all-reduce), logits all-gather, MoE dispatch/combine under
     attention-DP (DeepEP: normal mode for prefill, low-latency mode for decode) or one all-reduce
@@ -257,12 +283,27 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
         size = np.multiply(np.multiply(routed, hidden), act_bytes)
         return [Collective(f"{op.name}.moe_all_reduce", "all_reduce", size, tp, count)]
     per_rank = np.maximum(_div(routed, tp) if attn_dp else routed, 1.0)
+    out = _moe_tp_exchange(op.name, per_rank, hidden, act_bytes, tp, ep, count) if attn_dp else []
     top_k = e.top_k
     # DeepEP low-latency kernels serve decode batches (<= LL_MAX_TOKENS tokens per rank).
     low_latency = float(np.max(per_rank)) <= LL_MAX_TOKENS
     mode = "low_latency" if low_latency else "normal"
-    dispatch = MoeExchange(per_rank, hidden, top_k, e.groups, mode, "fp8" if act_bytes <= 1 else "bf16")
+    groups = runtime_routing_groups(op)
+    dispatch = MoeExchange(per_rank, hidden, top_k, e.groups, mode, dispatch_payload(act_format, act_bytes), groups)
     size = np.multiply(np.multiply(per_rank, top_k), hidden * act_bytes)
-    return [Collective(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, dispatch),
-            Collective(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count,
-                       replace(dispatch, dtype="bf16"))]
+    return out + [Collective(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, dispatch),
+                  Collective(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count,
+                             replace(dispatch, dtype="bf16"))]
+
+
+def _moe_tp_exchange(name: str, per_rank, hidden: int, act_bytes: float, tp, ep, count) -> list[Collective]:
+    """Attention-DP with MoE tensor parallelism (moe_tp = tp / ep > 1; TensorRT-LLM's attention DP + MoE TP,
+    SGLang DP-attention without EP): every rank of a moe_tp group needs all the group's tokens, so an
+    all-gather of the tokens precedes the experts and a reduce-scatter of the partial outputs (bf16) follows.
+    Over a group of one (pure EP) both vanish."""
+    moe_tp = np.maximum(_div(tp, ep), 1.0)
+    if not (np.asarray(moe_tp) > 1).any():
+        return []
+    gathered = np.multiply(np.multiply(per_rank, moe_tp), hidden)
+    return [Collective(f"{name}.moe_tp_all_gather", "all_gather", np.multiply(gathered, act_bytes), moe_tp, count),
+            Collective(f"{name}.moe_tp_reduce_scatter", "reduce_scatter", np.multiply(gathered, 2.0), moe_tp, count)]

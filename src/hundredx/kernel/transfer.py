@@ -18,10 +18,19 @@ reference clock and carried to each member by the rule of its parameter:
   graph replay's per-node gap do not follow the GPU clock.
 
 `to_chip(values, reference_clock_hz, chip)` applies the rules; `to_reference` inverts them.
+
+Across compute classes of ONE chip (`class_transfer`): a fit that identifies the GEMM efficiency
+of some tensor-core classes but not of another (MI300X: FP8 measured, BF16 not) does not leave
+the missing class at the analytic prior, which would price an unmeasured class on the chip's
+own peak as if its kernels were as good as the best measured chip's (MI300X BF16 at 839 TFLOP/s,
+above H100's 735, with no evidence). The missing class takes, in order: the value of its twin
+on the same datapath (bf16 <-> fp16), else its analytic prior times the geometric mean of
+fitted / prior over the classes the fit has — the chip's measured distance from the prior.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from hundredx.chip.spec import ChipSpec
@@ -29,6 +38,34 @@ from hundredx.chip.spec import ChipSpec
 CLOCK_SCALED: frozenset[str] = frozenset({"gemm.latency_s", "gemm.scaled_latency_s", "attn.decode_latency_s",
                                           "mem.latency_s"})
 HOST_TIMES: frozenset[str] = frozenset({"launch_s", "graph_kernel_s"})
+
+
+TENSOR_CLASSES = ("bf16", "fp16", "fp8", "fp6", "fp4", "int8", "tf32")
+_TWIN = {"bf16": "fp16", "fp16": "bf16"}
+
+
+def class_transfer(values: Mapping[str, float], present: set[str] | frozenset[str],
+                   defaults: Mapping[str, float]) -> tuple[dict[str, float], dict[str, str]]:
+    """(gemm.eff.<class> values for the tensor classes not in `present`, how each was derived) —
+    module docstring. `present` names the gemm.eff keys the fit gave; nothing when it gave none."""
+    have = [c for c in TENSOR_CLASSES if f"gemm.eff.{c}" in present]
+    if not have:
+        return {}, {}
+    ratios = [float(values[f"gemm.eff.{c}"]) / float(defaults[f"gemm.eff.{c}"]) for c in have]
+    scale = math.exp(sum(math.log(max(r, 1e-9)) for r in ratios) / len(ratios))
+    out: dict[str, float] = {}
+    how: dict[str, str] = {}
+    for c in TENSOR_CLASSES:
+        key = f"gemm.eff.{c}"
+        if c in have or key not in defaults:
+            continue
+        twin = _TWIN.get(c)
+        if twin in have:
+            out[key], how[key] = float(values[f"gemm.eff.{twin}"]), f"= gemm.eff.{twin} (same datapath)"
+        else:
+            out[key] = min(float(defaults[key]) * scale, 1.0)
+            how[key] = f"prior x {scale:.3f} (fitted/prior of {', '.join(have)})"
+    return out, how
 
 
 def scaling(name: str) -> str:

@@ -28,6 +28,19 @@ LIMITS = {"num_hidden_layers": 4096, "vocab_size": 1 << 24, "max_position_embedd
 DEFAULT_LIMIT = 1 << 22  # widths, heads, ranks, windows: 4M
 
 
+def _rope_scaling(cfg: dict) -> str:
+    """config.json's RoPE context extension as text ("yarn x40 from 4096"), "" when none is declared.
+    HF convention: max_position_embeddings already counts the extension (DeepSeek-V3: 4096 x 40 = 163840)."""
+    rs = cfg.get("rope_scaling") or cfg.get("rope_parameters")
+    if not isinstance(rs, dict):
+        return ""
+    kind = str(rs.get("rope_type") or rs.get("type") or "")
+    factor, orig = rs.get("factor"), rs.get("original_max_position_embeddings")
+    if kind in ("", "default") or not isinstance(factor, (int, float)) or isinstance(factor, bool):
+        return ""
+    return f"{kind} x{factor:g}" + (f" from {int(orig)}" if isinstance(orig, (int, float)) and orig > 0 else "")
+
+
 def _int(cfg: dict, key: str, default: Any = None, minimum: int = 0) -> int:
     value = cfg.get(key, default)
     if value is None:
@@ -140,7 +153,9 @@ def _moe(cfg: dict) -> MoESpec | None:
                    shared_gate=bool(cfg.get("shared_expert_intermediate_size")),
                    router_bias=(str(cfg.get("topk_method", "")) == "noaux_tc" or bool(cfg.get("use_routing_bias"))
                                 or mt == "gpt_oss"),
-                   expert_bias=mt == "gpt_oss", scoring=str(cfg.get("scoring_func", "softmax")))
+                   expert_bias=mt == "gpt_oss", scoring=str(cfg.get("scoring_func", "softmax")),
+                   n_group=_int(cfg, "n_group", 1, minimum=1) if cfg.get("n_group") else 1,
+                   topk_group=_int(cfg, "topk_group", 0) if cfg.get("n_group") else 0)
 
 
 def _layer_ffn(cfg: dict, n_layers: int, moe: MoESpec | None) -> list[str]:
@@ -213,7 +228,7 @@ def spec_from_config(cfg_outer: Any, model_id: str, source: str = "") -> ModelSp
         tie_embeddings=bool(cfg.get("tie_word_embeddings", False)), norms_per_layer=4 if mt.startswith("gemma") else 2,
         hc_mult=_int(cfg, "hc_mult", 1, minimum=1), max_position_embeddings=_int(cfg, "max_position_embeddings", 0,
                                                                 minimum=1 if "max_position_embeddings" in cfg else 0),
-        source=source)
+        rope_scaling=_rope_scaling(cfg), source=source)
     from dataclasses import replace
 
     return replace(spec, not_modelled=not_modelled(cfg, cfg_outer, spec))

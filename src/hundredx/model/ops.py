@@ -119,6 +119,8 @@ class ExpertGemmShape(Shape):
     experts_touched: ArrayLike  # expected distinct experts with at least one token (their weights are read)
     expert_width: int  # the model's expert intermediate width
     moe_tp: ArrayLike = 1.0  # tensor parallelism inside one expert (set by sharding)
+    n_group: int = 1  # node-limited routing: expert groups (MoESpec.n_group)
+    topk_group: int = 0  # groups a token may reach (0 = no limit)
 
     def __post_init__(self) -> None:
         _one_of(self, "stage", STAGES)

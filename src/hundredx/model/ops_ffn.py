@@ -64,7 +64,8 @@ def moe_block(spec: ModelSpec, kind: LayerKind, at: Site, st: Step) -> list[Op]:
     for name, stage, n, kk in (("moe.gate_up", "up", 2 * Fe, D), ("moe.down", "down", D, Fe)):
         wb = touched * n * kk * fmt.bytes_per_element
         experts = ExpertGemmShape(stage=stage, n=n, k=kk, groups=E, top_k=k, tokens=T, tokens_total=rows,
-                                  experts_touched=touched, expert_width=Fe)
+                                  experts_touched=touched, expert_width=Fe, n_group=m.n_group,
+                                  topk_group=m.topk_group)
         ops.append(Op(name=name, group=at.group, block=at.block, count=float(at.count), flops=2.0 * rows * n * kk,
                       bytes_read=wb + rows * kk * st.gemm_in_bytes, bytes_written=rows * n * A, weight_bytes=wb,
                       compute=comp, shard="experts", shape=experts))

@@ -131,6 +131,8 @@ class MoESpec:
     router_bias: bool = False
     expert_bias: bool = False
     scoring: str = "softmax"
+    n_group: int = 1      # expert groups of node-limited routing (DeepSeek-V3: 8; config n_group)
+    topk_group: int = 0   # groups a token may route to (DeepSeek-V3: 4; 0 = no limit)
 
     def __post_init__(self) -> None:
         if not 0 < self.top_k <= self.num_experts:
@@ -162,6 +164,7 @@ class ModelSpec:
     norms_per_layer: int = 2
     hc_mult: int = 1
     max_position_embeddings: int = 0
+    rope_scaling: str = ""  # config.json's RoPE extension, e.g. "yarn x40 from 4096" ("" = none declared)
     not_modelled: tuple[str, ...] = ()
     source: str = ""
     _groups: dict[LayerKind, int] = field(init=False, repr=False, compare=False)  # set by __post_init__

@@ -19,10 +19,12 @@ import numpy as np
 
 from hundredx.arrays import ArrayLike
 from hundredx.chip.collectives import collective_time
+from hundredx.kernel.comm import library_used_note
 from hundredx.kernel.cost import OpCosts, config_shape, price_ops
 from hundredx.kernel.engine import engine_overhead
 from hundredx.kernel.loading import current_calibration, load_params
 from hundredx.kernel.params import KernelParams
+from hundredx.kernel.platforms import engine_note
 from hundredx.kernel.sharding import shard_ops
 from hundredx.model import build_ops
 from hundredx.predict.comms import PricedComm, price_comms
@@ -117,11 +119,15 @@ def _price_ops(out: ForwardCost, dev_ops, costs) -> None:
     out.ops, out.table, out.op_time_s, out.op_sol_s = dev_ops, costs, t, s
 
 
-def _price_comms(out: ForwardCost, priced: list[PricedComm], rt) -> None:
-    """Collective time not hidden by compute-communication overlap, into `out`."""
+def _price_comms(out: ForwardCost, priced: list[PricedComm], rt, chip=None) -> None:
+    """Collective time not hidden by compute-communication overlap, into `out`; a library that does not
+    run on the chip (DeepEP dispatch off Hopper/Blackwell) is flagged (kernel/comm.library_used_note)."""
     hidden = 1.0 - rt.overlap_comm
     for p in priced:
         comm = p.comm
+        note = library_used_note(comm.op, chip) if chip is not None else ""
+        if note:
+            out.fallbacks.add(f"{comm.name}: {note}")
         t = np.multiply(p.time_s, comm.count)
         out.by_bound["network"] = np.add(out.by_bound["network"], np.multiply(t, hidden))
         out.time_s = np.add(out.time_s, np.multiply(t, hidden))
@@ -155,15 +161,23 @@ def _pipeline(out: ForwardCost, stack: Stack, tokens, tp, pp) -> None:
     out.sol_s = np.multiply(out.sol_s, pp_arr)
 
 
-def _engine(out: ForwardCost, rt, seqs) -> None:
-    """Engine overheads (kernel/engine.py): device time x factor, plus host time per sequence."""
+def _engine(out: ForwardCost, rt, seqs, chip) -> None:
+    """Engine overheads (kernel/engine.py): device time x factor, plus host time per sequence; under
+    overlap scheduling the host time hides behind the device time (max of the two). Only on platforms
+    they were fitted for unless the runtime sets them (kernel/platforms.py), else flagged."""
+    note = engine_note(chip) if rt.gpu_time_factor is None and rt.per_seq_step_s is None else ""
+    if note:
+        out.fallbacks.add(note)
+        return
     overhead = engine_overhead(rt)
     host = np.multiply(overhead.per_seq_step_s, seqs)
+    device = np.multiply(out.time_s, overhead.gpu_time_factor)
+    visible = np.maximum(np.subtract(host, device), 0.0) if overhead.overlap else host
     for key in BOUNDS:
         out.by_bound[key] = np.multiply(out.by_bound[key], overhead.gpu_time_factor)
-    out.by_bound["overhead"] = np.add(out.by_bound["overhead"], host)
-    extra = np.add(np.multiply(out.time_s, overhead.gpu_time_factor - 1.0), host)
-    out.time_s = np.add(np.multiply(out.time_s, overhead.gpu_time_factor), host)
+    out.by_bound["overhead"] = np.add(out.by_bound["overhead"], visible)
+    extra = np.add(np.subtract(device, out.time_s), visible)
+    out.time_s = np.add(device, visible)
     out.sources.add(f"engine:{overhead.source}")
     out.extra.append(OpRecord("engine.overhead", "overhead", "engine", 1.0, extra, 0.0, 0.0, (0.0, 0.0),
                               "overhead", 0.0, f"engine:{overhead.source}"))
@@ -201,7 +215,8 @@ def forward_costs(stack: Stack, steps: list[ForwardStep], tp=None, ep=None, pp=N
     sharded = []
     for step in steps:
         ops = build_ops(model, step.batch, step.new_tokens, step.context) if step.ops is None else step.ops
-        sharded.append(shard_ops(ops, rt, model.quant.act.bytes_per_element, model.hidden_size, tp=tp, ep=ep, pp=pp))
+        sharded.append(shard_ops(ops, rt, model.quant.act.bytes_per_element, model.hidden_size, tp=tp, ep=ep, pp=pp,
+                                 act_format=model.quant.act.name))
     # the op fields broadcast over the step's inputs; given op lists are inspected
     shapes = [config_shape(dev_ops) if step.ops is not None else _input_shape(step.batch, step.new_tokens, step.context,
                                                                                tp, ep, pp)
@@ -218,10 +233,10 @@ def forward_costs(stack: Stack, steps: list[ForwardStep], tp=None, ep=None, pp=N
         start = starts[shape]
         starts[shape] = start + len(dev_ops)
         _price_ops(cost, dev_ops, tables[shape].rows(start, start + len(dev_ops)))
-        _price_comms(cost, priced, rt)
+        _price_comms(cost, priced, rt, system.chip)
         _pipeline(cost, stack, np.multiply(step.batch, step.new_tokens), tp, pp)
         seqs = step.batch if step.host_seqs is None else step.host_seqs
-        _engine(cost, rt, np.divide(seqs, tp if rt.attention_dp else 1))
+        _engine(cost, rt, np.divide(seqs, tp if rt.attention_dp else 1), system.chip)
         out.append(cost)
     return out
 

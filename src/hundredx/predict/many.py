@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 NUMERIC = {"tp": 1, "pp": 1, "ep": 1, "dp": 1, "batch": 1, "isl": 1024, "osl": 128}
 STRUCTURAL = {"weights": None, "kv": None, "act": None, "attention_kernel": "auto", "attention_dp": False,
-              "fused": True, "cuda_graphs": True, "gemm_library": "auto"}
+              "fused": True, "cuda_graphs": True, "gemm_library": "auto", "engine": "generic"}
 SCALAR_ROWS = 256  # rows per (tp, pp) above which blocks keep tp and pp scalar (weight shapes stay scalars)
 RESULTS = ("ttft_s", "tpot_s", "output_tokens_per_s", "output_tokens_per_s_per_device", "tokens_per_s_per_user",
            "memory_per_device_bytes")
@@ -148,7 +148,7 @@ def _group_predict(key: tuple, rows: pd.DataFrame) -> pd.DataFrame:
     from hundredx.chip import load_system
     from hundredx.scenario.build import build
 
-    model_id, system_id, weights, kv, act, attn_kernel, attn_dp, fused, graphs, gemm_lib = key
+    model_id, system_id, weights, kv, act, attn_kernel, attn_dp, fused, graphs, gemm_lib, engine = key
     # The group's structure as one scenario; its parallel degrees are the arrays below. The system is sized
     # to the group's largest deployment (a torus slice of that size serves every row of the group).
     largest = int(np.max(rows["tp"].to_numpy() * rows["pp"].to_numpy() * rows["dp"].to_numpy(), initial=1))
@@ -156,7 +156,7 @@ def _group_predict(key: tuple, rows: pd.DataFrame) -> pd.DataFrame:
     largest = min(largest, cap) if cap else largest
     stack = build(model_id, system_id, tp=1, dp=largest, weights=weights, kv=kv, act=act,
                   attention_kernel=attn_kernel, attention_dp=bool(attn_dp), fused=bool(fused), cuda_graphs=bool(graphs),
-                  gemm_library=gemm_lib).stack
+                  gemm_library=gemm_lib, engine=engine or "generic").stack
     a = {k: rows[k].to_numpy(dtype=float) for k in NUMERIC}
     res = predict_arrays(stack, a["tp"], a["ep"], a["pp"], a["dp"], a["batch"], a["isl"], a["osl"], kv_osl=a["osl"],
                          price="valid")
@@ -200,7 +200,7 @@ def predict_many(table: pd.DataFrame | dict) -> pd.DataFrame:
         if col not in df.columns:
             df[col] = default
     keys = ["model", "system", "weights", "kv", "act", "attention_kernel", "attention_dp", "fused", "cuda_graphs",
-            "gemm_library"]
+            "gemm_library", "engine"]
     if _constant(df, keys):  # the common sweep: one structure, numbers vary (skip a 200k-row groupby)
         first = df.iloc[0]
         key = tuple(None if _missing(first[k]) else first[k] for k in keys)

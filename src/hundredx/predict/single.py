@@ -7,8 +7,9 @@ context-dependent part). Both phases' forward passes are priced in one `forward_
 (`phase_steps`). Pipeline parallelism: prefill runs min(batch, pp) micro-batches on a GPipe
 schedule (bubble (pp - 1) / (m + pp - 1)); decode runs micro-batches of batch/pp. Memory: with
 continuous batching the paged KV cache holds isl + osl/2 tokens per sequence on average (static
-batching: isl + osl). Speculative decoding: TPOT = (verify step over k+1 tokens + k draft steps) /
-E[tokens per step]. Output tokens/s of a replica = batch * osl / (TTFT + osl * TPOT);
+batching: isl + osl). Speculative decoding: TPOT = (verify step over k+1 tokens + k draft passes) /
+E[tokens per step] (predict/speculative.py: an MTP draft pass is one layer plus the LM head).
+Output tokens/s of a replica = batch * osl / (TTFT + osl * TPOT);
 the deployment runs dp replicas. Lower bounds use the ops' speed-of-light times.
 Intervals (predict/intervals.py): every breakdown row carries the 80% interval of its time
 (`interval_s`), and `intervals` holds those of TTFT, TPOT and the throughputs, from the
@@ -23,16 +24,20 @@ from typing import Any
 import numpy as np
 
 from hundredx.errors import InputError
+from hundredx.kernel.engine import engine_profile, engine_provenance
 from hundredx.predict import intervals as iv
 from hundredx.predict.engine import BOUNDS, ForwardCost, ForwardStep, chip_params, forward_costs
+from hundredx.predict.speculative import draft_pass_s
 from hundredx.scenario.memory import MemoryUse, memory_use
+from hundredx.scenario.rules import check_context
 from hundredx.scenario.stack import Stack
 from hundredx.scenario.workload import Workload
 from hundredx.units import fmt_bytes
+from hundredx.views import View
 
 
-@dataclass
-class Prediction:
+@dataclass(repr=False)
+class Prediction(View):
     ttft_s: float
     tpot_s: float
     output_tokens_per_s: float
@@ -58,6 +63,33 @@ class Prediction:
                 "breakdown": self.breakdown, "provenance": self.provenance, "fallbacks": self.mismatches,
                 "pipeline_bubble": self.pipeline_bubble, "intervals": self.intervals}
 
+    def _title(self) -> str:
+        return f"{self.provenance.get('system', '?')}, {self.devices} devices, {self.bottleneck}-bound decode"
+
+    def _summary(self) -> list[tuple[str, Any]]:
+        iv_ = self.intervals
+        mem = self.memory.to_dict()
+        out = [("ttft_s", self.ttft_s), ("ttft_s 80%", iv_.get("ttft_s")), ("tpot_s", self.tpot_s),
+               ("tpot_s 80%", iv_.get("tpot_s")), ("output_tokens_per_s", self.output_tokens_per_s),
+               ("output_tokens_per_s_per_device", self.output_tokens_per_s_per_device),
+               ("tokens_per_s_per_user", self.tokens_per_s_per_user),
+               ("memory/device", f"{fmt_bytes(mem['total'])} of {fmt_bytes(mem['usable'])}"),
+               ("bottleneck", self.bottleneck), ("lower bound tpot_s", self.lower_bound.get("tpot_s")),
+               ("ops", f"{len(self.breakdown)} rows (to_frame())")]
+        out += [("fallback", m) for m in self.mismatches[:3]]
+        out += [("assumption", a) for a in self.provenance.get("assumptions", [])[:3]]
+        return out
+
+    def _rows(self) -> list[dict]:
+        return [dict(r) for r in self.breakdown]
+
+
+def user_assumptions(system) -> list[str]:
+    """The source lines of a system and its chip that are the user's, not the catalog's (chip/userfile.py)."""
+    from hundredx.chip.userfile import ASSUMPTION_PREFIXES
+
+    return [s for s in (*system.chip.sources, *system.sources) if str(s).startswith(ASSUMPTION_PREFIXES)]
+
 
 def _f(x) -> float:
     """A scalar as float; an array (a sweep's configurations) as its maximum."""
@@ -80,27 +112,50 @@ def _breakdown(phase: str, cost: ForwardCost, recs: list, factors: list) -> list
             for r, (t, count, sol, flops, read, written, eff), fac in zip(recs, nums, factors)]
 
 
-def _decode_steps(stack: Stack, batch, context, pp) -> list[ForwardStep]:
-    """The forward passes of one decode iteration: one step of batch/pp sequences (a micro-batch per
-    pipeline stage); with speculative decoding a verify pass over k+1 tokens and a 1-token pass."""
+def _decode_steps(stack: Stack, batch, context, pp) -> tuple[list[ForwardStep], object]:
+    """(the forward passes of one decode iteration, True where it runs without a CUDA graph): one step of
+    batch/pp sequences (a micro-batch per pipeline stage), priced at the engine's padded CUDA-graph batch
+    (kernel/engine.EngineProfile.graph_batch) with the host work of the real one; with speculative decoding a
+    verify pass over k+1 tokens and a 1-token pass."""
     micro = np.maximum(np.divide(batch, pp), 1.0)
-    spec = stack.runtime.speculative
+    rt = stack.runtime
+    priced, eager = engine_profile(rt.engine, rt.tp).graph_batch(micro) if rt.cuda_graphs else (micro, True)
+    spec = rt.speculative
     if spec is None:
-        return [ForwardStep(micro, 1, context)]
-    return [ForwardStep(micro, spec.draft_tokens + 1, context), ForwardStep(micro, 1, context)]
+        return [ForwardStep(priced, 1, context, host_seqs=micro)], eager
+    return [ForwardStep(priced, spec.draft_tokens + 1, context, host_seqs=micro),
+            ForwardStep(priced, 1, context, host_seqs=micro)], eager
+
+
+def _price_decode(stack: Stack, steps: list[ForwardStep], eager, tp, ep, pp) -> list[ForwardCost]:
+    """The decode steps priced with CUDA graphs, without them (every kernel pays the host launch) where the
+    engine runs the batch eagerly, or both and chosen element-wise."""
+    eager_arr = np.asarray(eager, dtype=bool)
+    if not eager_arr.any() or not stack.runtime.cuda_graphs:
+        return forward_costs(stack, steps, tp, ep, pp)
+    plain = replace(stack, runtime=replace(stack.runtime, cuda_graphs=False))
+    eager_costs = forward_costs(plain, steps, tp, ep, pp)
+    if eager_arr.all():
+        return eager_costs
+    graphed = forward_costs(stack, steps, tp, ep, pp)
+    for g, e in zip(graphed, eager_costs):
+        g.time_s, g.sol_s = np.where(eager_arr, e.time_s, g.time_s), np.where(eager_arr, e.sol_s, g.sol_s)
+        for key in BOUNDS:
+            g.by_bound[key] = np.where(eager_arr, e.by_bound[key], g.by_bound[key])
+    return graphed
 
 
 def _decode_finish(stack: Stack, costs: list[ForwardCost]) -> tuple[ForwardCost, object]:
-    """(cost of one decode iteration, output tokens it yields per sequence)."""
+    """(cost of one decode iteration, output tokens it yields per sequence): with speculative decoding
+    the verify pass plus k draft passes (predict/speculative.py), their bound split like the plain step."""
     spec = stack.runtime.speculative
     if spec is None:
         return costs[0], 1.0
     verify, one = costs
-    layers = max(stack.model.num_layers, 1)
-    draft_layers = 1.0 if spec.method == "mtp" else layers
-    share = spec.draft_tokens * draft_layers / layers
-    verify.time_s = np.add(verify.time_s, np.multiply(one.time_s, share))
-    for key in BOUNDS:  # the draft steps' time, split by bound like the plain decode step it scales
+    draft = np.multiply(draft_pass_s(stack, one), spec.draft_tokens)
+    share = np.divide(draft, np.maximum(one.time_s, 1e-30))
+    verify.time_s = np.add(verify.time_s, draft)
+    for key in BOUNDS:  # the draft passes' time, split by bound like the plain decode step
         verify.by_bound[key] = np.add(verify.by_bound[key], np.multiply(one.by_bound[key], share))
     return verify, spec.expected_tokens_per_step
 
@@ -133,7 +188,11 @@ def phase_steps(stack: Stack, batch, isl, context, tp=None, ep=None, pp=None):
     priced as one table (one efficiency-model call per op kind for the whole prediction)."""
     pp = stack.runtime.pp if pp is None else pp
     prefill = _prefill_steps(stack, batch, isl, pp)
-    costs = forward_costs(stack, prefill + _decode_steps(stack, batch, context, pp), tp, ep, pp)
+    decode_steps, eager = _decode_steps(stack, batch, context, pp)
+    if np.asarray(eager).any() and stack.runtime.cuda_graphs:  # eager decode: its own table
+        costs = forward_costs(stack, prefill, tp, ep, pp) + _price_decode(stack, decode_steps, eager, tp, ep, pp)
+    else:
+        costs = forward_costs(stack, prefill + decode_steps, tp, ep, pp)
     cost, bubble = _prefill_finish(costs[0], batch, pp)
     decode, per_step = _decode_finish(stack, costs[len(prefill):])
     return cost, bubble, decode, per_step
@@ -191,6 +250,7 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
             return predict(stack, workload, check_memory, None, **build_args)
     stack, workload = _resolve(stack, workload, build_args)
     rt, w = stack.runtime, workload
+    context_note = check_context(stack.model, w.isl, w.osl)
     # Paged KV under continuous batching holds isl + osl/2 tokens per sequence on average.
     kv_osl = w.osl / 2.0 if rt.scheduler.policy == "continuous" else w.osl
     mem = memory_use(stack, w.batch, w.isl, kv_osl)
@@ -213,7 +273,8 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
     provenance = {"model": getattr(stack.model, "source", stack.model.id), "chip": list(stack.chip.sources),
                   "system": stack.system.id, "kernel_sources": sorted(prefill.sources | decode.sources),
                   "not_modelled": list(getattr(stack.model, "not_modelled", ())), "calibration": params.calibration,
-                  "intervals": iv.table_provenance()}
+                  "intervals": iv.table_provenance(), "assumptions": user_assumptions(stack.system),
+                  "engine": engine_provenance(rt)}
     table = iv.load_table()
     pre_recs, dec_recs = prefill.records, decode.records
     pre_f = iv.record_factors(prefill, stack.chip, params, table)
@@ -223,4 +284,24 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
     breakdown = _breakdown("prefill", prefill, pre_recs, pre_f) + _breakdown("decode", decode, dec_recs, dec_f)
     return Prediction(ttft, tpot, total_tps, total_tps / devices, 1.0 / tpot, devices, mem, bottleneck, lower,
                       {"decode": by_bound, "prefill": {b: _f(prefill.by_bound[b]) for b in BOUNDS}}, breakdown,
-                      provenance, sorted(prefill.fallbacks | decode.fallbacks), float(np.max(bubble)), intervals)
+                      provenance, _fallbacks(stack, prefill, decode, context_note), float(np.max(bubble)), intervals)
+
+
+def _sram_note(stack: Stack) -> str:
+    """The SRAM-dataflow assumption (kernel/platforms.py): weights resident on-chip over the devices."""
+    from hundredx.kernel.platforms import platform_of
+
+    if not platform_of(stack.chip).sram_dataflow:
+        return ""
+    rt = stack.runtime
+    return (f"{stack.chip.id}: SRAM dataflow, weights resident in on-chip SRAM over {rt.devices} chips "
+            f"(tp={rt.tp}, pp={rt.pp}); decode priced as the generic ops on SRAM bandwidth and chip-to-chip links "
+            f"(ASSUMPTION: no measured case)")
+
+
+def _fallbacks(stack: Stack, prefill, decode, context_note: str = "") -> list[str]:
+    """The ops' substitutions, sorted, after the chip's preliminary flag (chip/spec.py) and the RoPE
+    extension the context relies on (scenario/rules.check_context), when there are."""
+    notes = [n for n in (stack.chip.preliminary_note, context_note, _sram_note(stack)) if n]
+    engine = engine_profile(stack.runtime.engine, stack.runtime.tp).note
+    return notes + sorted(prefill.fallbacks | decode.fallbacks | ({engine} if engine else set()))

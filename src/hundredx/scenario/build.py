@@ -10,8 +10,11 @@ all build their stacks here, so each rule is written once:
             tp = devices / (pp*cp*dp) (dp default 1). With tp, dp = devices / (tp*pp*cp) (it must
             divide; a given dp must agree). Without devices, devices = tp*pp*cp*dp. Under P/D
             disaggregation the deployment is prefill_devices + decode_devices, both whole replicas
-            (the prefill pool's replica uses `prefill_tp` when given) and dp is the decode pool's.
+            (the prefill pool's replica uses `prefill_tp` when given) and dp is the decode pool's;
+            with PoolSpecs (full form) the stack runs a decode worker (tp = its tp x attention_dp).
   nodes     the devices must fit in `nodes` nodes of the system.
+  engine    a named engine without a `scheduler` gets its documented running-sequence cap and token
+            budget (kernel/engine.py, engines.yaml); generic keeps SchedulerSpec's.
   load      a concurrency (requests in flight over the deployment) gives each of the dp replicas
             batch = ceil(concurrency / dp) sequences for the static step model.
   rules     the parallelism rules of scenario/rules.py (Stack checks them).
@@ -25,8 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import numpy as np
+
 from hundredx.errors import InputError
-from hundredx.kernel.runtime import Disaggregation, RuntimeSpec
+from hundredx.kernel.runtime import Disaggregation, RuntimeSpec, SchedulerSpec
 from hundredx.scenario import rules
 from hundredx.scenario.stack import Stack
 from hundredx.scenario.workload import Workload
@@ -81,11 +86,8 @@ def resolve_model(model: Any, weights=None, kv=None, act=None, expert_weights=No
 
     if isinstance(model, ModelSpec):
         spec = model
-    elif isinstance(model, dict):
-        from hundredx.model.config import spec_from_config
-
-        spec = spec_from_config(model, str(model.get("_name_or_path") or model.get("model_type") or "<dict>"),
-                                source="<dict>")
+    elif isinstance(model, dict) or hasattr(model, "to_dict"):  # a config mapping or transformers config
+        spec = load_model(model)
     elif isinstance(model, str):
         spec = load_model(model)
     else:
@@ -122,12 +124,43 @@ def _int(name: str, value, default=None):
     return value
 
 
+SRAM_MARGIN = 1.10  # ASSUMPTION: 10% of SRAM left for activations, KV and the compiler's buffers
+
+
+def sram_resident_plan(spec, chip_ref) -> tuple[int, int] | None:
+    """(tp, pp) that keep the weights resident in on-chip SRAM on an SRAM-dataflow chip (Groq, Cerebras:
+    kernel/platforms.py) when the user sized nothing: chips = ceil(1.1 x weights / usable SRAM), pp up to
+    the layer count, tp the smallest divisor of the heads covering the rest. None elsewhere or when one
+    chip holds the model."""
+    from hundredx.kernel.platforms import platform_of
+    from hundredx.model.accounting import weight_bytes
+    from hundredx.scenario.memory import USABLE_FRACTION
+
+    chip = resolve_system(chip_ref, 1).chip
+    if not platform_of(chip).sram_dataflow or chip.mem_bytes <= 0:
+        return None
+    need = int(np.ceil(SRAM_MARGIN * weight_bytes(spec) / (chip.mem_bytes * USABLE_FRACTION)))
+    if need <= 1:
+        return None
+    pp = min(need, spec.num_layers)
+    per_stage = int(np.ceil(need / pp))
+    tp = next((t for t in range(per_stage, spec.num_heads + 1) if spec.num_heads % t == 0), spec.num_heads)
+    return tp, pp
+
+
 def _devices(devices, tp, pp, cp, dp, disagg: Disaggregation | None) -> tuple[int, int, int]:
     """(tp, dp, total devices) under the module docstring's device rule."""
     if disagg is not None:
+        if disagg.decode is not None:  # full form: the stack runs the decode pool's worker
+            tp = tp or disagg.decode.tp * disagg.decode.attention_dp
+            if tp * pp * cp != disagg.decode.worker_devices:
+                raise InputError("disaggregation.decode", disagg.decode,
+                                 f"a decode worker has {disagg.decode.worker_devices} devices, the stack's replica "
+                                 f"tp*pp*cp = {tp * pp * cp}")
         tp = tp or 1
         replica = tp * pp * cp
-        pre_replica = (disagg.prefill_tp or tp) * pp * cp
+        pre_replica = (disagg.prefill.worker_devices if disagg.prefill is not None
+                       else (disagg.prefill_tp or tp) * pp * cp)
         for name, n, size in (("disaggregation.prefill_devices", disagg.prefill_devices, pre_replica),
                               ("disaggregation.decode_devices", disagg.decode_devices, replica)):
             if n % size:
@@ -182,7 +215,21 @@ def _runtime(template: RuntimeSpec | None, knobs: dict) -> dict:
         raise InputError(unknown[0], knobs[unknown[0]],
                          f"not a runtime knob; known: {', '.join(sorted(_RUNTIME_FIELDS))}")
     base = {f: getattr(template, f) for f in _RUNTIME_FIELDS} if template is not None else {}
-    return {**base, **knobs}
+    values = {**base, **knobs}
+    if values.get("scheduler") is None and values.get("engine") not in (None, "generic"):
+        values["scheduler"] = _engine_scheduler(str(values["engine"]))
+    return values
+
+
+def _engine_scheduler(engine: str) -> SchedulerSpec:
+    """A named engine's documented running-sequence cap and token budget (kernel/engine.py) when no scheduler
+    is given; an engine without a profile keeps the generic SchedulerSpec."""
+    from hundredx.kernel.engine import engine_profile
+
+    prof = engine_profile(engine)
+    if prof.note:
+        return SchedulerSpec()
+    return SchedulerSpec(max_seqs=prof.max_seqs, max_batched_tokens=prof.max_batched_tokens)
 
 
 def check_context(spec, isl: int, osl: int, field: str = "isl") -> None:
@@ -205,6 +252,10 @@ def build(model: Any, chip: Any, *, devices: int | None = None, nodes: int | Non
     RuntimeSpec field: attention_kernel, gemm_library, scheduler, speculative, disaggregation, ...)
     override it. dp follows from the devices when they are given."""
     spec = resolve_model(model, weights, kv, act, expert_weights)
+    if devices is None and tp is None and pp is None and runtime is None:
+        plan = sram_resident_plan(spec, chip)
+        if plan is not None:
+            tp, pp = plan
     given = {k: v for k, v in dict(tp=tp, pp=pp, ep=ep, cp=cp, attention_dp=attention_dp).items() if v is not None}
     values = _runtime(runtime, {**given, **knobs})
     if runtime is not None and tp is None:
@@ -226,6 +277,7 @@ def build(model: Any, chip: Any, *, devices: int | None = None, nodes: int | Non
     check_context(spec, w.isl, w.osl)
     if w.concurrency:
         w = replace(w, batch=max(1, -(-w.concurrency // dp_)))
+    rules.check_context(spec, w.isl, w.osl)
     return Scenario(stack, w, batch_auto, name, source)
 
 

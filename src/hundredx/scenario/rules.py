@@ -14,6 +14,13 @@ as `InputError(field, value, why)`. The rules:
          divides tp or is a multiple of it (an EP group of 7 over 8 tp ranks has no layout).
   pp     at most the layer count;
   devices tp*pp*cp*dp within the system's `max_devices` (0 = no limit).
+
+`check_context(model, isl, osl)`: a request's isl + osl positions must fit the model's
+`max_position_embeddings` (config.json; 0 = not stated, not checked). HF configs count a RoPE
+extension in that number already (DeepSeek-V3: YaRN x40 from 4096 = 163840; Llama-3.1: llama3 x8
+from 8192 = 131072), so the refusal names the extension that applies, or says that none is
+declared (Qwen3's model card offers YaRN to 131072, but only a config.json with rope_scaling
+runs it). Returns the note a prediction carries when the context relies on the extension.
 """
 
 from __future__ import annotations
@@ -75,3 +82,26 @@ def check(model, system, runtime) -> None:
     for field, bad, value, why in _reasons(model, system, rt.tp, rt.ep, rt.pp, rt.dp, rt.cp, rt.attention_dp):
         if bool(bad):
             raise InputError(field, int(value), why)
+
+
+def check_context(model, isl: int, osl: int) -> str:
+    """InputError when isl + osl exceeds the model's positions (module docstring); else the note
+    ("" or which RoPE extension the context relies on)."""
+    limit, total = int(getattr(model, "max_position_embeddings", 0) or 0), int(isl) + int(osl)
+    if limit <= 0:
+        return ""
+    ext = getattr(model, "rope_scaling", "")
+    if total > limit:
+        how = (f"the RoPE extension in config.json ({ext}) is already counted" if ext else
+               "config.json declares no RoPE extension (add rope_scaling, e.g. YaRN, to run longer contexts)")
+        raise InputError("isl+osl", total, f"exceeds max_position_embeddings={limit} of {model.id}; {how}")
+    base = _original_positions(ext)
+    if ext and base and total > base:
+        return f"context {total} > {base} native positions of {model.id}: relies on RoPE {ext} (config.json)"
+    return ""
+
+
+def _original_positions(ext: str) -> int:
+    """The native positions of a "kind xF from N" extension text (0 when it names none)."""
+    _, _, tail = ext.partition(" from ")
+    return int(tail) if tail.isdigit() else 0

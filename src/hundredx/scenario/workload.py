@@ -15,7 +15,9 @@ coefficient of variation cv), "onoff" (Poisson at rate*(on+off)/on inside on win
 off windows), "trace" (replay of a CSV/Parquet file). `num_requests` None: 1000 synthetic
 requests, or every row of a trace. Shared prefixes: requests of the same prefix group begin
 with the same `prefix_tokens` tokens. Latency limits `ttft_limit_s`, `tpot_limit_s`:
-inf means none. Sizes are bounded (MAX_TOKENS, MAX_BATCH, MAX_REQUESTS).
+inf means none. `warmup_requests`: the simulator's metrics leave out the first that many requests
+(a benchmark's warm-up; for a closed loop, e.g. the `concurrency` requests of the initial burst).
+Sizes are bounded (MAX_TOKENS, MAX_BATCH, MAX_REQUESTS).
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ class Workload:
     trace_path: str = ""
     ttft_limit_s: float = math.inf
     tpot_limit_s: float = math.inf
+    warmup_requests: int = 0
 
     def __post_init__(self) -> None:
         _count("isl", self.isl, 1, MAX_TOKENS)
@@ -130,6 +133,7 @@ class Workload:
             raise InputError("trace_path", self.trace_path, "trace replay needs a CSV or Parquet file")
         _count("prefix_groups", self.prefix_groups, 0, MAX_REQUESTS)
         _count("prefix_tokens", self.prefix_tokens, 0, MAX_TOKENS)
+        _count("warmup_requests", self.warmup_requests, 0, MAX_REQUESTS)
         for name in ("ttft_limit_s", "tpot_limit_s"):
             _number(name, getattr(self, name), 0.0, math.inf, lo_open=True)
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from hundredx.views import callable_package
+
 _EXPORTS = {"search": "hundredx.search.run", "SearchResult": "hundredx.search.run",
             "Question": "hundredx.search.space", "Space": "hundredx.search.space",
             "default_space": "hundredx.search.space", "load_space": "hundredx.search.space",
@@ -22,6 +24,15 @@ _EXPORTS = {"search": "hundredx.search.run", "SearchResult": "hundredx.search.ru
             "predict_disaggregated": "hundredx.search.pools", "pool_scenarios": "hundredx.search.pools"}
 
 __all__ = sorted(_EXPORTS)
+
+
+def _search(*args: Any, **kwargs: Any) -> Any:
+    from hundredx.search.run import search
+
+    return search(*args, **kwargs)
+
+
+callable_package(__name__, _search)  # hundredx.search(question, ...) is search.run.search (views.py)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""Disaggregated rows of a search unit: prefill pool x decode pool x worker counts (search/pools.py).
+"""Disaggregated rows of a search unit: prefill pool x decode pool x worker counts (predict/pools.py).
 
 Pool candidates are the unit's priced replica candidates (search/evaluate.py): a prefill
 candidate fits at isl + 1/2 tokens of KV and has a prefill batch (deployment.prefill_batch), a
@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 
+from hundredx.predict.pools import compose
 from hundredx.search.evaluate import Tables, dp_rules, need_workers
-from hundredx.search.pools import compose
 from hundredx.search.rows import text_column
 from hundredx.search.space import Question, Space
 from hundredx.serve.pareto import pareto_front
@@ -64,7 +64,8 @@ def _rows(cand_p: dict, p: np.ndarray, cand_d: dict, d: np.ndarray, wp, wd, ques
     out = {k: cand_d[k][d] for k in POOL_KEYS}
     out.update({f"prefill_{k}": cand_p[k][p] for k in POOL_KEYS})
     out.update(compose(tables.system, float(question.osl), cand_p["ttft_s"][p], cand_p["batch"][p], wp, rep_p,
-                       cand_d["tpot_s"][d], cand_d["batch"][d], wd, rep_d, cand_d["kv_transfer_bytes"][d]))
+                       cand_d["tpot_s"][d], cand_d["batch"][d], wd, rep_d, cand_d["kv_transfer_bytes"][d],
+                       layers=tables.model.num_layers))
     out.update(dp=wd, prefill_workers=wp, concurrency=wd * cand_d["batch"][d], bottleneck=cand_d["bottleneck"][d],
                memory_per_device_bytes=cand_d["memory_decode_bytes"][d],
                prefill_memory_per_device_bytes=cand_p["memory_prefill_bytes"][p])

@@ -51,10 +51,7 @@ def front(cols: dict[str, np.ndarray]) -> np.ndarray:
 
 def plot(cols: dict[str, np.ndarray], path: str | Path, stack: str) -> Path:
     """Write the front plot (module docstring); `stack` is "MODEL on CHIP" for the legend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no global backend or figure state (docs/notebook.md)
 
     ok = np.flatnonzero(np.asarray(cols["feasible"], dtype=bool))
     on_front = front(cols)
@@ -64,7 +61,8 @@ def plot(cols: dict[str, np.ndarray], path: str | Path, stack: str) -> Path:
     for i in on_front:
         counts[labels[i]] = counts.get(labels[i], 0) + 1
     shown = sorted(counts, key=lambda k: -counts[k])[:MAX_SERIES]
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig = Figure(figsize=(8, 5))
+    ax = fig.subplots()
     rest = ok[~np.isin(labels[ok], shown)]
     if rest.size:
         ax.scatter(x[rest], y[rest], s=6, color="0.8", label="other configurations")
@@ -80,7 +78,6 @@ def plot(cols: dict[str, np.ndarray], path: str | Path, stack: str) -> Path:
     buf = io.BytesIO()
     path = Path(path)
     fig.savefig(buf, format=path.suffix.lstrip(".").lower() or "png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
     atomic_write(path, buf.getvalue(), "plot")
     return path
 

@@ -12,6 +12,11 @@ Columns (SCHEMA, in order; units in the names; docs/search.md describes each):
   ttft_s, tpot_s, request_latency_s, output_tokens_per_s, output_tokens_per_s_per_device,
   tokens_per_s_per_user, request_rate_per_s, prefill_ttft_s, kv_transfer_s,
   memory_per_device_bytes, prefill_memory_per_device_bytes, bottleneck, limited_by
+  <metric>_lo, <metric>_hi   the 80% interval of ttft_s, tpot_s, output_tokens_per_s_per_device and
+                     tokens_per_s_per_user: the measured held-out error of whole-deployment serving
+                     predictions (the serving cells of kernel/fitted/intervals.json, as `predict`'s
+                     metric intervals use them; predict's own interval is the union of that cell
+                     with its per-op composition, so it is at least as wide)
   runs               the rules hold and it fits in memory
   meets_slo          TTFT, TPOT and request latency (TTFT + (osl - 1) TPOT) within the limits
   feasible           runs and meets_slo;  reason: why not ("" when feasible)
@@ -28,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from hundredx.kernel.intervals import load_table, serving_group, time_factors
 from hundredx.search.space import NATIVE, Question, spec_text
 from hundredx.search.units import Unit
 from hundredx.search.whatif import parameters, what_if_args
@@ -36,7 +42,9 @@ INT = ("unit", "row", "devices", "tp", "pp", "ep", "dp", "batch", "concurrency",
        "prefill_pp", "prefill_ep", "prefill_batch", "prefill_devices", "decode_devices")
 FLOAT = ("total_params", "active_params", "moe_tp", "ttft_s", "tpot_s", "request_latency_s", "output_tokens_per_s",
          "output_tokens_per_s_per_device", "tokens_per_s_per_user", "request_rate_per_s", "prefill_ttft_s",
-         "kv_transfer_s", "memory_per_device_bytes", "prefill_memory_per_device_bytes")
+         "kv_transfer_s", "memory_per_device_bytes", "prefill_memory_per_device_bytes", "ttft_s_lo", "ttft_s_hi",
+         "tpot_s_lo", "tpot_s_hi", "output_tokens_per_s_per_device_lo", "output_tokens_per_s_per_device_hi",
+         "tokens_per_s_per_user_lo", "tokens_per_s_per_user_hi")
 BOOL = ("attention_dp", "prefill_attention_dp", "runs", "meets_slo", "feasible")
 TEXT = ("mode", "model", "chip", "system", "what_if", "weights", "kv", "attention_kernel", "moe_routing", "speculative",
         "bottleneck", "limited_by", "reason")
@@ -46,13 +54,32 @@ SCHEMA = ("unit", "row", "mode", "model", "chip", "system", "what_if", "total_pa
           "prefill_attention_dp", "prefill_batch", "prefill_devices", "decode_devices", "ttft_s", "tpot_s",
           "request_latency_s", "output_tokens_per_s", "output_tokens_per_s_per_device", "tokens_per_s_per_user",
           "request_rate_per_s", "prefill_ttft_s", "kv_transfer_s", "memory_per_device_bytes",
-          "prefill_memory_per_device_bytes", "bottleneck", "limited_by", "runs", "meets_slo", "feasible", "reason")
+          "prefill_memory_per_device_bytes", "bottleneck", "limited_by", "ttft_s_lo", "ttft_s_hi", "tpot_s_lo",
+          "tpot_s_hi", "output_tokens_per_s_per_device_lo", "output_tokens_per_s_per_device_hi",
+          "tokens_per_s_per_user_lo", "tokens_per_s_per_user_hi", "runs", "meets_slo", "feasible", "reason")
 METRICS = ("ttft_s", "tpot_s", "request_latency_s", "output_tokens_per_s_per_device", "tokens_per_s_per_user")
 
 
 def axis_columns(model_axes, chip_axes) -> tuple[str, ...]:
     """The extra columns of a space's model and chip axes."""
     return tuple(f"model_{k}" for k, _ in model_axes) + tuple(f"chip_{k}" for k, _ in chip_axes)
+
+
+def _intervals(cols: dict[str, np.ndarray]) -> None:
+    """The rows' 80% intervals from the serving cells of the interval table (module docstring)."""
+    table = load_table()
+    cells = {m: time_factors(table, "serving", serving_group(m), "any")
+             for m in ("ttft_s", "time_per_output_token_s", "output_tokens_per_s")}
+    for col, metric in (("ttft_s", "ttft_s"), ("tpot_s", "time_per_output_token_s")):
+        lo, hi = cells[metric]
+        cols[f"{col}_lo"], cols[f"{col}_hi"] = cols[col] * math.exp(-hi), cols[col] * math.exp(-lo)
+    lo, hi = cells["output_tokens_per_s"]
+    tps = cols["output_tokens_per_s_per_device"]
+    cols["output_tokens_per_s_per_device_lo"] = tps * math.exp(lo)
+    cols["output_tokens_per_s_per_device_hi"] = tps * math.exp(hi)
+    with np.errstate(divide="ignore"):
+        cols["tokens_per_s_per_user_lo"] = 1.0 / cols["tpot_s_hi"]
+        cols["tokens_per_s_per_user_hi"] = 1.0 / cols["tpot_s_lo"]
 
 
 def _slo(question: Question, out: dict[str, np.ndarray]) -> None:
@@ -79,6 +106,7 @@ def finish(question: Question, unit: Unit, model, system, cols: dict[str, np.nda
     cols["request_latency_s"] = cols["ttft_s"] + (question.osl - 1) * cols["tpot_s"]
     cols["moe_tp"] = np.maximum(cols["tp"] / cols["ep"], 1.0)
     _slo(question, cols)
+    _intervals(cols)
     total, active = parameters(model)
     changes, chips = dict(unit.model_changes), dict(unit.chip_changes)
     labels: dict[str, Any] = {"unit": unit.index, "model": model.id, "chip": system.chip.id, "system": system.id,

@@ -22,10 +22,11 @@ from hundredx.search.rank import best_by_mode, order, verdict
 from hundredx.search.rows import command, plain
 from hundredx.search.space import Question, Space, default_space, space_hash, spec_text
 from hundredx.search.units import Unit, base_specs, units
+from hundredx.views import View
 
 
-@dataclass
-class SearchResult:
+@dataclass(repr=False)
+class SearchResult(View):
     """The answer of one search (`to_dict` is the CLI's --json object)."""
 
     question: Question
@@ -42,6 +43,21 @@ class SearchResult:
         return {"rows": self.rows, "feasible": self.feasible, "best": self.best, "top": self.top,
                 "verdict": self.verdict, "out": self.out, "question": asdict(self.question),
                 "skipped_variants": self.skipped, "seconds": self.seconds}
+
+    def _title(self) -> str:
+        q = self.question
+        return f"{q.model} on {q.devices}x {q.chip}: {self.feasible:,} feasible of {self.rows:,}"
+
+    def _summary(self) -> list[tuple[str, object]]:
+        out: list[tuple[str, object]] = [("verdict", self.verdict), ("rows", self.rows), ("feasible", self.feasible)]
+        for mode, row in self.best.items():
+            if row is not None:
+                out.append((f"best {mode} tok/s/device", row.get("output_tokens_per_s_per_device")))
+                out.append((f"best {mode}", row.get("command")))
+        return out + [("stored", self.out)]
+
+    def _rows(self) -> list[dict]:
+        return [dict(r) for r in self.top]
 
 
 def _unit_dict(u: Unit) -> dict:

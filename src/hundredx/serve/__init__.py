@@ -35,12 +35,16 @@ def simulate(deployment: Deployment, workload: Workload | Requests, seed: int = 
     """Simulate serving `workload` on `deployment`; `progress(fraction)` is called as requests finish."""
     if not isinstance(deployment, Deployment):
         raise InputError("deployment", type(deployment).__name__, "must be a serve.Deployment")
+    warmup = 0
     if isinstance(workload, Requests):
         requests, slo_ttft, slo_tpot = workload, math.inf, math.inf
     elif isinstance(workload, Workload):
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x3A7]))
         requests, slo_ttft, slo_tpot = make_requests(workload, rng), workload.ttft_limit_s, workload.tpot_limit_s
+        warmup = workload.warmup_requests
+        if warmup >= len(requests):
+            raise InputError("warmup_requests", warmup, f"leaves none of the {len(requests)} requests to measure")
     else:
         raise InputError("workload", type(workload).__name__, "must be a serve.Workload or serve.Requests")
     book, main, pre = Engine(deployment, requests, seed, progress).run()
-    return build_result(deployment, requests, book, main, pre, slo_ttft, slo_tpot)
+    return build_result(deployment, requests, book, main, pre, slo_ttft, slo_tpot, warmup)

@@ -5,8 +5,9 @@ the op graph), cached by `MemoStepCost` on buckets of BUCKET_BITS (inputs rounde
 < 2^-bits; on benchmarks/serve_speed.py bits 3 vs 5 changed throughput by 0.8%). Every
 pool runs the stack's engine scheduler (`runtime.scheduler`). Disaggregation
 (`runtime.disaggregation`): prefill_devices and decode_devices split into pools of `tp*pp*cp`
-devices per replica (the prefill pool's tp is `prefill_tp` when given); the KV transfer runs over the scale-up
-domain when both pools fit in it, else over the scale-out network, each device of a
+devices per replica (the prefill pool's tp is `prefill_tp` when given; full-form PoolSpecs give each pool its
+own worker layout and the prefill pool its own chip); the KV transfer runs over scenario/pools.kv_link (the
+scale-up domain when both pools share a chip and fit in it, else the scale-out network), each device of a
 replica sending its shard in parallel. Speculative decoding: MTP drafts cost one decoder
 layer of the target per draft token (the MTP module is one layer); a draft model costs its
 own forward. Cost and energy use the chip's catalog price and TDP.
@@ -19,6 +20,8 @@ from typing import Any
 
 from hundredx.errors import InputError
 from hundredx.predict.step import ATTENTION_SIDE, FFN_SIDE, StackStepCost
+from hundredx.scenario.build import resolve_system
+from hundredx.scenario.pools import kv_link, pool_degrees
 from hundredx.scenario.stack import Stack
 from hundredx.serve.deploy import AFDStepCost, Deployment, KVTransfer, Pool
 from hundredx.serve.stepcost import MemoStepCost, StepCost, WrapsStepCost
@@ -99,14 +102,18 @@ def deployment_from_stack(stack: Stack, draft_model=None, bits: int = BUCKET_BIT
         return Deployment(_pool(plain, rt.dp, bits), **spec, **prices)
     pre = plain if d.prefill_tp is None else Stack(stack.model, system, replace(plain.runtime, tp=d.prefill_tp,
                                                                                ep=min(rt.ep, d.prefill_tp)))
+    if d.prefill is not None:  # full form: the prefill pool's own worker layout (scenario/pools.py)
+        args, _ = pool_degrees(d.prefill)
+        pre_system = resolve_system(d.prefill.chip, d.prefill_devices) if d.prefill.chip else system
+        pre = Stack(stack.model, pre_system, replace(plain.runtime, tp=args["tp"], pp=args["pp"], ep=args["ep"],
+                                                     attention_dp=args["attention_dp"], cp=1))
     per_replica, pre_replica = rt.replica_devices, pre.runtime.replica_devices
     for name, n, size in (("disaggregation.prefill_devices", d.prefill_devices, pre_replica),
                           ("disaggregation.decode_devices", d.decode_devices, per_replica)):
         if n < size or n % size:
             raise InputError(name, n, f"must be a positive multiple of the pool's tp*pp*cp = {size}")
-    inside = d.devices <= system.scaleup_domain
-    link = (system.scaleup_bytes_per_s if inside else system.scaleout_bytes_per_s) * min(per_replica, pre_replica)
-    latency = system.scaleup_latency_s if inside else system.scaleout_latency_s
+    bw, latency, _ = kv_link(pre.system, d.prefill_devices, d.decode_devices, system)
+    link, latency = float(bw) * min(per_replica, pre_replica), float(latency)
     return Deployment(_pool(plain, d.decode_devices // per_replica, bits),
                       prefill=_pool(pre, d.prefill_devices // pre_replica, bits),
                       transfer=KVTransfer(link, latency), **spec, **prices)

@@ -68,22 +68,21 @@ def sweep_pareto(evaluate: Callable[[dict], dict], grid: list[dict], x: str = X_
 def plot_pareto(frame, path: str | Path, x: str = X_DEFAULT, y: str = Y_DEFAULT, label: str | None = None,
                 title: str = "Throughput vs interactivity") -> Path:
     """Scatter all points, draw the front as a step line; one series per value of `label` if given."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no global backend or figure state (docs/notebook.md)
 
     for col in (x, y) + ((label,) if label else ()):
         if col not in frame.columns:
             raise InputError("column", col, f"not in the sweep table ({', '.join(map(str, frame.columns))})")
     path = Path(path)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     groups = frame.groupby(label, sort=True) if label else [("all", frame)]
     for name, part in groups:
         pts = part[[x, y]].to_numpy(dtype=float)
         dots = ax.scatter(pts[:, 0], pts[:, 1], s=14, alpha=0.4)
         front = pts[pareto_front(pts)]
-        ax.plot(front[:, 0], front[:, 1], "-o", ms=4, color=np.asarray(dots.get_facecolor())[0][:3], label=str(name))
+        ax.plot(front[:, 0], front[:, 1], "-o", ms=4, color=np.asarray(dots.get_facecolor())[0][:3],
+                label=f"{label}={name}" if label else str(name))
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(y.replace("_", " "))
     ax.set_title(title)
@@ -93,7 +92,6 @@ def plot_pareto(frame, path: str | Path, x: str = X_DEFAULT, y: str = Y_DEFAULT,
     buf = io.BytesIO()
     fmt = path.suffix.lstrip(".").lower() or "png"
     fig.savefig(buf, format=fmt, dpi=120, bbox_inches="tight")
-    plt.close(fig)
     atomic_write(path, buf.getvalue())
     return path
 

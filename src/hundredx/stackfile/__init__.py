@@ -11,6 +11,7 @@ other file a complete intermediate stack.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,8 @@ def to_scenario(sf: StackFile, path: str = "<dict>", name: str | None = None) ->
         workload = Workload(isl=w.isl, osl=w.osl, batch=1 if w.batch == "auto" else w.batch,
                             concurrency=w.concurrency or 0, ttft_limit_s=w.ttft_limit_s or float("inf"),
                             tpot_limit_s=w.tpot_limit_s or float("inf"))
-        return build(m.id, c.ref, devices=c.devices, nodes=c.nodes, tp=k.tp, pp=k.pp, ep=k.ep, dp=k.dp, cp=k.cp,
+        return build(m.id, _chip_ref(c.ref, path), devices=c.devices, nodes=c.nodes, tp=k.tp, pp=k.pp, ep=k.ep,
+                     dp=k.dp, cp=k.cp,
                      attention_dp=k.attention_dp, weights=m.weights, kv=m.kv, act=m.act,
                      expert_weights=m.expert_weights, workload=workload, batch_auto=auto,
                      price_per_hour=c.price_per_hour, power_w=c.power_w, name=str(label), source=path, **knobs)
@@ -84,6 +86,15 @@ def to_scenario(sf: StackFile, path: str = "<dict>", name: str | None = None) ->
         if exc.field == "chip" and c.chip is not None:
             raise InputError("chip.chip", exc.value, exc.why) from None
         raise InputError(field_path(exc.field), exc.value, exc.why) from None
+
+
+def _chip_ref(ref: str, path: str) -> str:
+    """A chip/system YAML named in a stack file is read relative to the stack file (chip/userfile.py)."""
+    from hundredx.chip.userfile import is_file_ref
+
+    if is_file_ref(ref) and not Path(ref).is_absolute() and path != "<dict>":
+        return str(Path(path).parent / ref)
+    return ref
 
 
 def parse_stack(data: Any, path: str = "<dict>", name: str | None = None) -> Scenario:
@@ -138,7 +149,7 @@ def stack_file(scn: Scenario) -> dict:
     for key in ("scheduler", "speculative", "disaggregation"):
         value = getattr(rt, key)
         if value is not None and not (key == "scheduler" and value == SchedulerSpec()):
-            kernel[key] = {f: getattr(value, f) for f in value.__dataclass_fields__}
+            kernel[key] = asdict(value)  # nested specs (a Disaggregation's PoolSpecs) as plain mappings
     workload: dict[str, Any] = {"isl": w.isl, "osl": w.osl}
     if w.concurrency:
         workload["concurrency"] = w.concurrency
@@ -147,7 +158,7 @@ def stack_file(scn: Scenario) -> dict:
     for key in ("ttft_limit_s", "tpot_limit_s"):
         if getattr(w, key) != float("inf"):
             workload[key] = getattr(w, key)
-    chip: dict[str, Any] = {"system": system.id, "devices": scn.devices}
+    chip: dict[str, Any] = {"system": system.extra.get("file", system.id), "devices": scn.devices}
     catalog = _catalog_chip(system.chip.id)
     for key, field in (("price_per_hour", "price_per_hour"), ("power_w", "tdp_w")):
         if catalog is None or getattr(catalog, field) != getattr(system.chip, field):

@@ -23,6 +23,7 @@ from hundredx.errors import InputError
 from hundredx.kernel.intervals import load_table, serving_group, time_factors, value_interval
 from hundredx.kernel.loading import calibration_scope, check_calibration
 from hundredx.validate.base import Unpredictable
+from hundredx.views import View
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 PREDICTORS = {"gemm": "kernels", "attention": "kernels", "memory": "kernels", "grouped_gemm": "kernels",
@@ -52,6 +53,7 @@ class CaseResult:
     place: str = ""
     interval: list[float] | None = None
     fold: str = ""
+    assumptions: list[str] | None = None  # defaults used for what the case leaves out (serving)
 
     @property
     def covered(self) -> bool | None:
@@ -65,6 +67,8 @@ class CaseResult:
                "source": self.source, "place": self.place, "interval": self.interval}
         if self.fold:
             out["fold"] = self.fold
+        if self.assumptions:
+            out["assumptions"] = self.assumptions
         return out
 
 
@@ -175,6 +179,7 @@ def predict_detail(case: dict) -> tuple[float, str, str, str]:
     return float(mod.predict_case(case)), module, group, "any"
 
 
+
 def run_cases(cases: list[dict], table: dict | None = None) -> list[CaseResult]:
     """Predict every case; with an interval `table` each predicted case gets its 80% interval."""
     results = []
@@ -182,7 +187,13 @@ def run_cases(cases: list[dict], table: dict | None = None) -> list[CaseResult]:
         measured = float(case["value"])
         base = CaseResult(case["id"], case["kind"], measured, None, None, None, metric=case["metric"])
         try:
-            predicted, cls, group, where = predict_detail(case)
+            if case["kind"] == "serving":  # serving predictions also say what they assumed
+                from hundredx.validate.serving import predict_case_detail
+
+                predicted, base.assumptions = predict_case_detail(case)
+                cls, group, where = "serving", serving_group(case["metric"]), "any"
+            else:
+                predicted, cls, group, where = predict_detail(case)
             if not np.isfinite(predicted) or predicted <= 0:
                 raise Unpredictable(f"prediction not positive and finite ({predicted})")
         except Unpredictable as exc:
@@ -228,8 +239,28 @@ def summarise(results: list[CaseResult]) -> dict:
     return summary
 
 
+class ValidationReport(View, dict):
+    """`validate_files`'s object (a dict: summary, cases, calibration[, cv]) with the notebook views."""
+
+    def _title(self) -> str:
+        how = f"cross-validated ({self['cv']['scheme']})" if "cv" in self else "in-sample"
+        return f"{len(self.get('cases', []))} cases, {how}, calibration {self.get('calibration')}"
+
+    def _summary(self) -> list[tuple[str, object]]:
+        pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+        return [(kind, f"median APE {pct(s['median_ape'])}, p90 {pct(s['p90_ape'])}, in 80% interval "
+                       f"{pct(s['coverage_80'])} ({s['predicted']}/{s['cases']} predicted)")
+                for kind, s in self.get("summary", {}).items()]
+
+    def _rows(self) -> list[dict]:
+        return [dict(c) for c in self.get("cases", [])]
+
+    def to_dict(self) -> dict:
+        return dict(self)
+
+
 def validate_files(paths: list[str], kind: str | None = None, calibration: str = "auto", cv: str | None = None,
-                   folds: int = 5, seed: int = 0) -> dict:
+                   folds: int = 5, seed: int = 0) -> ValidationReport:
     """The `hundredx validate --json` object: {"summary": {...}, "cases": [...]} (with `cv`, also "cv")."""
     if kind and kind not in PREDICTORS:
         raise InputError("kind", kind, f"unknown case kind; known: {', '.join(PREDICTORS)}")
@@ -243,7 +274,7 @@ def validate_files(paths: list[str], kind: str | None = None, calibration: str =
     if cv is not None:
         from hundredx.validate.cv import cross_validate
 
-        return cross_validate(cases, cv, folds=folds, seed=seed, calibration=calibration)
+        return ValidationReport(cross_validate(cases, cv, folds=folds, seed=seed, calibration=calibration))
     with calibration_scope(calibration):
         results = run_cases(cases, load_table())
-    return {"summary": summarise(results), "cases": [r.to_dict() for r in results], "calibration": calibration}
+    return ValidationReport(summary=summarise(results), cases=[r.to_dict() for r in results], calibration=calibration)

@@ -1,0 +1,259 @@
+"""The steady state a serving benchmark sees: in-flight TTFT and TPOT with chunked prefill.
+
+`predict` prices one static batch (`static_batch_prefill_s`: the prefill of the whole batch at
+once). A benchmark instead runs a continuous-batching engine (Orca in-flight batching,
+Sarathi-Serve chunked prefill) loaded by clients; this module gives its steady state in closed
+form plus a short fixed-point iteration, vectorized over the load (numpy arrays of concurrency).
+
+Closed loop at concurrency N over the deployment (n = N / dp clients per replica; engine slots
+B = min(max_seqs, KV-cache fit at isl + osl/2 tokens a sequence, the cap); budget C tokens a step):
+  running r = min(n, B), queued q = n - r;
+  a request lives k prefill steps + (osl - 1) decode steps; requests start r / (k + osl - 1) a step;
+  decode sequences per step d = r (osl - 1) / (k + osl - 1); prefill tokens per step P = r isl / (k + osl - 1);
+  k = max(ceil(isl / (C - d)), r isl / (C - d) - (osl - 1)): a prompt needs isl / (C - d) chunks, and
+      a budget shared by more prompts than it holds stretches them (fixed point, a few iterations);
+  a share f of the steps carries prefill tokens (P / f each): random lengths spread the prompts,
+      f = min(1, k r / (k + osl - 1)); fixed lengths (`synchronized`, the default: benchmark clients
+      with fixed isl/osl stay in step) bunch them into chunks that fill the budget, P / f = min(r isl, C)
+      (on the simulator, p50 TTFT within ~10% where isl <= C / 2);
+  step time  tau_p (with a prefill chunk) and tau_d (decode only) from the stack's StepCost
+      (predict.step, the simulator's cost), mean step tau = f tau_p + (1 - f) tau_d;
+  TPOT = tau (every decode step of a request is one engine step: (E2E - TTFT) / (osl - 1)); with
+      fixed lengths a request's own group prefills before its first token, so its decode window holds
+      the (r isl / min(r isl, C) - 1) k prefill steps of the other groups: TPOT = tau_d + (tau_p - tau_d)
+      x that / (osl - 1);
+  TTFT = W + (1 - 1/r) tau / 2 + k tau_p (queue wait W; sent mid-step, a request joins the next step);
+  request rate X = r / ((k + osl - 1) tau) a replica; W = q / X (Little's law on the queue).
+Speculative decoding scales the decode step by the static model's verify-and-draft factor
+(`predict` TPOT / plain decode step at the same batch). Offline (all requests at once) is the
+closed loop with every slot full (n = B). Poisson arrivals (and datasets of varied lengths) do not
+keep requests in step: `open_loop` and `best_rate_under_limits` spread the prompts. Poisson arrivals
+at rate lambda: the requests in flight
+of an M/G/infinity system are Poisson with mean lambda E2E, so `open_loop` solves N = lambda E2E(N)
+on the grid and reads latency percentiles at the Poisson quantile of N (normal approximation).
+`serve` (the request-level simulator) is the reference; tests/test_steady.py keeps this within
+its stated tolerance of it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from hundredx.errors import InputError
+from hundredx.scenario.stack import Stack
+
+FIXED_POINT_ITERATIONS = 8
+Z_QUANTILE = {50: 0.0, 90: 1.2816, 99: 2.3263}  # standard normal quantiles
+
+
+@dataclass
+class SteadyState:
+    """Per-request benchmark metrics of one load (arrays when the load is an array)."""
+
+    concurrency: np.ndarray
+    running_per_replica: np.ndarray
+    queued_per_replica: np.ndarray
+    ttft_s: np.ndarray
+    tpot_s: np.ndarray
+    e2e_s: np.ndarray
+    queue_wait_s: np.ndarray
+    prefill_steps: np.ndarray
+    step_s: np.ndarray
+    requests_per_s: np.ndarray
+    output_tokens_per_s: np.ndarray
+    slots_per_replica: int
+    replicas: int
+    devices: int
+    assumptions: list[str] = field(default_factory=list)
+
+    def scalar(self, i: int = 0) -> dict:
+        """One load's metrics as plain floats."""
+        def pick(x):
+            a = np.asarray(x, dtype=float)
+            return float(a.reshape(-1)[i]) if a.ndim else float(a)
+        out = {k: pick(getattr(self, k)) for k in ("concurrency", "running_per_replica", "queued_per_replica",
+                                                   "ttft_s", "tpot_s", "e2e_s", "queue_wait_s", "prefill_steps",
+                                                   "step_s", "requests_per_s", "output_tokens_per_s")}
+        out["output_tokens_per_s_per_device"] = out["output_tokens_per_s"] / self.devices
+        out["slots_per_replica"] = self.slots_per_replica
+        return out
+
+
+class _Costs:
+    """The two step prices of a stack at arrays of (running, prefill) loads."""
+
+    def __init__(self, stack: Stack):
+        from hundredx.predict.step import StackStepCost
+
+        plain = replace(stack, runtime=replace(stack.runtime, speculative=None, disaggregation=None))
+        self.stack, self.cost = stack, StackStepCost(plain)
+
+    def decode(self, d, ctx):
+        return np.asarray(self.cost.step_times_s(0, 0, 0, d, d * ctx), dtype=float)
+
+    def mixed(self, p_tokens, p_seqs, p_ctx, d, ctx):
+        d = np.maximum(d, 1e-9)
+        return np.asarray(self.cost.step_times_s(p_tokens, np.maximum(p_seqs, 1), p_ctx, d, d * ctx), dtype=float)
+
+
+def slots(stack: Stack, isl: float, osl: float, cap: int | None = None, kv_fraction: float = 0.9) -> int:
+    """Engine slots of one replica: the scheduler's max_seqs, the KV fit, and `cap`."""
+    from hundredx.scenario.memory import max_batch
+
+    limit = int(cap) if cap else int(stack.runtime.scheduler.max_seqs)
+    fit = max_batch(stack, max(int(round(isl)), 1), max(int(round(osl)), 1), kv_fraction=kv_fraction, cap=limit)
+    if fit < 1:
+        raise InputError("isl", isl, f"no sequence of {isl:g}+{osl:g} tokens fits in the KV cache of one replica")
+    return fit
+
+
+def _spec_factor(stack: Stack, costs: _Costs, batch: int, ctx: float) -> float:
+    """Speculative decoding: predict's TPOT over the plain decode step at the same batch (1 without)."""
+    if stack.runtime.speculative is None:
+        return 1.0
+    from hundredx.predict.single import phase_steps
+
+    _, _, decode, per_step = phase_steps(stack, batch, 1, ctx)
+    plain = float(costs.decode(np.asarray([float(batch)]), ctx)[0])
+    return float(np.max(decode.time_s)) / per_step / plain if plain > 0 else 1.0
+
+
+def closed_loop(stack: Stack, isl: float, osl: float, concurrency, max_seqs: int | None = None,
+                kv_fraction: float = 0.9, synchronized: bool = True) -> SteadyState:
+    """Steady state of `concurrency` closed-loop clients over the deployment (module docstring)."""
+    rt = stack.runtime
+    if isl < 1 or osl < 1:
+        raise InputError("isl/osl", (isl, osl), "need >= 1 input and >= 1 output token")
+    n_all = np.atleast_1d(np.asarray(concurrency, dtype=float))
+    if np.any(n_all < 1):
+        raise InputError("concurrency", float(n_all.min()), "must be >= 1")
+    B = slots(stack, isl, osl, max_seqs, kv_fraction)
+    n = n_all / rt.dp
+    r = np.minimum(np.maximum(n, 1.0), B)
+    q = np.maximum(n - r, 0.0)
+    budget = float(rt.scheduler.max_batched_tokens)
+    ctx = isl + osl / 2.0
+    k = np.full_like(r, max(1.0, math.ceil(isl / budget)))
+    for _ in range(FIXED_POINT_ITERATIONS):
+        d = r * (osl - 1.0) / (k + osl - 1.0)
+        room = np.maximum(budget - d, 1.0)
+        # the prompts of a lifetime must pass the budget left by decodes: k + osl - 1 >= r isl / room
+        k = np.maximum(np.ceil(isl / room), r * isl / room - (osl - 1.0))
+    life = k + osl - 1.0
+    d = r * (osl - 1.0) / life
+    if synchronized:  # fixed lengths: prompts arrive in groups that fill the budget (module docstring)
+        p_tokens = np.minimum(r * isl, budget)
+        f = np.minimum(1.0, r * isl / life / p_tokens)
+    else:
+        f = np.minimum(1.0, k * r / life)
+        p_tokens = r * isl / life / f
+    p_seqs = np.maximum(p_tokens / np.minimum(isl, budget), 1.0)
+    costs = _Costs(stack)
+    chunks = np.ceil(isl / np.maximum(budget - d, 1.0))  # a prompt's chunks; a chunk's prior context is
+    tau_p = costs.mixed(p_tokens, p_seqs, p_tokens * (1.0 - 1.0 / chunks) / 2.0, d, ctx)  # isl (1-1/chunks)/2
+    tau_d = costs.decode(np.maximum(d, 1.0), ctx) if np.any(f < 1) else np.zeros_like(r)
+    spec = _spec_factor(stack, costs, int(max(round(float(np.median(r))), 1)), ctx)
+    tau = f * tau_p + (1.0 - f) * tau_d * spec
+    x = r / (life * tau)
+    wait = q / x
+    ttft = wait + tau / 2.0 * (1.0 - 1.0 / r) + k * tau_p  # alone, a request starts at once
+    tpot = tau if osl > 1 else np.zeros_like(tau)
+    if synchronized and osl > 1:  # a request's own group prefills before its first token, the others' after
+        others = np.minimum(np.maximum(r * isl / p_tokens - 1.0, 0.0) * k, osl - 1.0)
+        plain = tau_d * spec
+        tpot = np.where(f >= 1.0, tau_p, plain + (tau_p - plain) * others / (osl - 1.0))
+    e2e = ttft + (osl - 1.0) * tpot
+    out_tps = x * osl * rt.dp
+    assumptions = []
+    if max_seqs is None:
+        assumptions.append(f"engine slots per replica: scheduler max_seqs {rt.scheduler.max_seqs} "
+                           f"(KV fit gives {B})")
+    return SteadyState(n_all, r, q, ttft, tpot, e2e, wait, k, tau, x * rt.dp, out_tps, B, rt.dp, rt.devices,
+                       assumptions)
+
+
+def offline(stack: Stack, isl: float, osl: float, max_seqs: int | None = None, kv_fraction: float = 0.9,
+            synchronized: bool = True) -> SteadyState:
+    """Offline throughput: every engine slot of every replica busy (a closed loop at n = slots)."""
+    B = slots(stack, isl, osl, max_seqs, kv_fraction)
+    return closed_loop(stack, isl, osl, B * stack.runtime.dp, max_seqs, kv_fraction, synchronized)
+
+
+def open_loop(stack: Stack, isl: float, osl: float, rate_per_s: float, percentile: int = 50,
+              max_seqs: int | None = None, kv_fraction: float = 0.9) -> dict:
+    """Poisson arrivals at `rate_per_s`: mean in flight N = rate E2E(N) (M/G/infinity), latency at the
+    `percentile` of the Poisson in-flight count. Returns the scalar metrics (or raises if unstable)."""
+    grid = load_grid(stack, isl, osl, max_seqs, kv_fraction)
+    st = closed_loop(stack, isl, osl, grid, max_seqs, kv_fraction, synchronized=False)
+    lam = st.requests_per_s
+    if rate_per_s > float(lam.max()):
+        raise InputError("request_rate", rate_per_s, f"exceeds the deployment's capacity {float(lam.max()):.3g} req/s")
+    mean_n = float(np.interp(rate_per_s, lam, grid))
+    z = Z_QUANTILE.get(int(percentile), 0.0)
+    at = min(mean_n + z * math.sqrt(mean_n), float(grid.max()))
+    tail = closed_loop(stack, isl, osl, [max(at, 1.0)], max_seqs, kv_fraction, synchronized=False).scalar()
+    tail.update(concurrency=mean_n, requests_per_s=rate_per_s, output_tokens_per_s=rate_per_s * osl,
+                output_tokens_per_s_per_device=rate_per_s * osl / stack.runtime.devices)
+    return tail
+
+
+def load_grid(stack: Stack, isl: float, osl: float, max_seqs: int | None = None, kv_fraction: float = 0.9,
+              points: int = 48) -> np.ndarray:
+    """Concurrencies from 1 to every slot full (geometric), for searches over the load."""
+    B = slots(stack, isl, osl, max_seqs, kv_fraction) * stack.runtime.dp
+    return np.unique(np.round(np.geomspace(1, max(B, 1), points)))
+
+
+def best_rate_under_limits(stack: Stack, isl: float, osl: float, ttft_limit_s: float, tpot_limit_s: float,
+                           percentile: int = 99, max_seqs: int | None = None, kv_fraction: float = 0.9) -> dict:
+    """MLPerf Server / Interactive: the highest Poisson rate whose `percentile` TTFT and TPOT meet the
+    limits (M/G/infinity in-flight count, module docstring). Scalar metrics at that rate."""
+    grid = load_grid(stack, isl, osl, max_seqs, kv_fraction, points=64)
+    mean = closed_loop(stack, isl, osl, grid, max_seqs, kv_fraction, synchronized=False)
+    z = Z_QUANTILE.get(int(percentile), 2.3263)
+    top = float(grid.max())
+    at = np.minimum(grid + z * np.sqrt(grid), top)
+    tail = closed_loop(stack, isl, osl, at, max_seqs, kv_fraction, synchronized=False)
+    ok = (tail.ttft_s <= ttft_limit_s) & (tail.tpot_s <= tpot_limit_s) & (at < top)
+    if not ok.any():
+        raise InputError("latency limits", (ttft_limit_s, tpot_limit_s),
+                         "no load meets them at the stated percentile on this deployment")
+    i = int(np.flatnonzero(ok)[np.argmax(mean.requests_per_s[ok])])
+    out = mean.scalar(i)
+    out.update(ttft_p_s=float(tail.ttft_s[i]), tpot_p_s=float(tail.tpot_s[i]), percentile=percentile)
+    return out
+
+
+def intervals(metrics: dict) -> dict:
+    """80% intervals of steady-state metrics from the serving cells of the interval table (widths: the
+    measured cross-validation error of the public serving cases, kernel/intervals.py)."""
+    from hundredx.kernel.intervals import load_table, time_factors, value_interval
+
+    table = load_table()
+    spec = {"ttft_s": ("ttft_s", "ttft_s"), "tpot_s": ("time_per_output_token_s", "time_per_output_token_s"),
+            "output_tokens_per_s": ("throughput", "output_tokens_per_s"),
+            "output_tokens_per_s_per_device": ("throughput", "output_tokens_per_s")}
+    return {k: value_interval(float(metrics[k]), metric, time_factors(table, "serving", group, "any"))
+            for k, (group, metric) in spec.items() if k in metrics and metrics[k] > 0}
+
+
+def predict_steady(stack: Stack, isl: float, osl: float, concurrency: int | None = None,
+                   rate_per_s: float | None = None) -> dict:
+    """The Python API: steady-state metrics (closed loop at `concurrency`, Poisson at `rate_per_s`, else
+    offline) with their 80% `intervals` and the `assumptions` made."""
+    if rate_per_s is not None:
+        out = open_loop(stack, isl, osl, rate_per_s)
+        notes: list[str] = []
+    else:
+        st = closed_loop(stack, isl, osl, [concurrency]) if concurrency else offline(stack, isl, osl)
+        out, notes = st.scalar(), st.assumptions
+    out["intervals"] = intervals(out)
+    out["assumptions"] = list(notes)
+    return out
+
+
+__all__ = ["SteadyState", "best_rate_under_limits", "closed_loop", "intervals", "load_grid", "offline", "open_loop",
+           "predict_steady", "slots"]
