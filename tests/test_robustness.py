@@ -39,7 +39,7 @@ def test_zero_parallel_degrees_name_the_flag(flag):
     (["--prefill-tp", "2"], ("prefill-tp=2", "--disagg")),
     (["--tp", "abc"], ("--tp='abc'",)),
     (["--frobnicate", "1"], ("option='--frobnicate'", "no such option")),
-    (["--isl", "200000"], ("isl=200000", "max_position_embeddings=131072")),
+    (["--isl", "200000"], ("isl+osl=200128", "max_position_embeddings=131072")),
 ])
 def test_predict_flags_refused_in_one_line(args, words):
     _refused([*PREDICT, *args], *words)
@@ -85,7 +85,7 @@ def test_serve_trace_longer_than_the_context(tmp_path):
     trace = tmp_path / "t.csv"
     trace.write_text("timestamp,input_length,output_length\n0,100,10\n1,200000,10\n")
     _refused(["serve", "--model", LLAMA8, "--chip", "h100-sxm", "--trace", str(trace)],
-             "trace.input_length[row 1]=200000", "context")
+             "trace.input_length[row 1]=200000", "max_position_embeddings")
 
 
 @pytest.mark.parametrize("line, words", [

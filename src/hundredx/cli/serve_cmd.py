@@ -74,15 +74,18 @@ def build_workload(isl: int, osl: int, requests: int | None, concurrency: int | 
 
 
 def _check_lengths(model, workload, isl: int, osl: int) -> None:
-    """Every request's prompt + output within the model's context (scenario.build.check_context)."""
-    from hundredx.scenario.build import check_context
+    """Every request's prompt + output within the model's context (scenario.rules.check_context)."""
+    from hundredx.scenario.rules import check_context
 
     inp, out = getattr(workload, "input_len", None), getattr(workload, "output_len", None)
     if inp is None or out is None or not len(inp):
         check_context(model, isl, osl)
         return
     row = int((inp + out).argmax())
-    check_context(model, int(inp[row]), int(out[row]), field=f"trace.input_length[row {row}]")
+    try:
+        check_context(model, int(inp[row]), int(out[row]))
+    except InputError as exc:
+        raise InputError(f"trace.input_length[row {row}]", int(inp[row]), exc.why) from None
 
 
 def _fallbacks(scn) -> list[str]:

@@ -232,14 +232,6 @@ def _engine_scheduler(engine: str) -> SchedulerSpec:
     return SchedulerSpec(max_seqs=prof.max_seqs, max_batched_tokens=prof.max_batched_tokens)
 
 
-def check_context(spec, isl: int, osl: int, field: str = "isl") -> None:
-    """isl + osl within the model's context window (config.json max_position_embeddings; 0 = unknown)."""
-    ctx = int(getattr(spec, "max_position_embeddings", 0) or 0)
-    if ctx and int(isl) + int(osl) > ctx:
-        raise InputError(field, int(isl), f"isl + osl = {int(isl) + int(osl)} exceeds the context window of "
-                                          f"{spec.id} (max_position_embeddings={ctx})")
-
-
 def build(model: Any, chip: Any, *, devices: int | None = None, nodes: int | None = None, tp: int | None = None,
           pp: int | None = None, ep: int | None = None, dp: int | None = None, cp: int | None = None,
           attention_dp: bool | None = None, weights: str | None = None, kv: str | None = None,
@@ -274,7 +266,6 @@ def build(model: Any, chip: Any, *, devices: int | None = None, nodes: int | Non
     values.update(tp=tp_, pp=pp_, cp=cp_, dp=dp_)
     stack = Stack(spec, system, RuntimeSpec(**values))
     w = workload if workload is not None else Workload()
-    check_context(spec, w.isl, w.osl)
     if w.concurrency:
         w = replace(w, batch=max(1, -(-w.concurrency // dp_)))
     rules.check_context(spec, w.isl, w.osl)
