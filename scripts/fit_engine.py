@@ -5,7 +5,10 @@ padding, overlap scheduling: kernel/engines/engines.yaml) and given overheads, t
 gpu_time_factor and per_seq_step_s by robust least squares on log(pred/measured): once on every
 case (the generic pair), and once per engine that has at least MIN_ENGINE_CASES cases from at least
 MIN_ENGINE_SOURCES sources (identifiability: fewer cases do not pin two parameters; such an engine
-inherits the generic pair and fitted/engine.json says why). Writes src/hundredx/kernel/fitted/engine.json
+inherits the generic pair and fitted/engine.json says why). A per_seq_step_s the fit drives onto its
+lower bound (below PER_SEQ_FLOOR_S) is not identified by the cases: it is not fitted, the analytic
+value (kernel/engine.py DEFAULT, 0) is kept, gpu_time_factor is refitted alone, and the file says so.
+Writes src/hundredx/kernel/fitted/engine.json
 with the cases, date and fit quality.
 Run: python scripts/fit_engine.py [CASES.jsonl]
 """
@@ -23,12 +26,13 @@ from scipy.optimize import least_squares
 
 import hundredx.kernel.engine as engine_mod
 from hundredx.fileio import atomic_write
-from hundredx.kernel.engine import FITTED, MIN_ENGINE_CASES, MIN_ENGINE_SOURCES
+from hundredx.kernel.engine import DEFAULT, FITTED, MIN_ENGINE_CASES, MIN_ENGINE_SOURCES
 from hundredx.validate.base import Unpredictable
 from hundredx.validate.serving import predict_case
 
 DEFAULT_CASES = Path(__file__).resolve().parents[1] / "data" / "validation" / "serving.jsonl"
 KNOWN = ("trtllm", "vllm", "sglang", "deepseek")
+PER_SEQ_FLOOR_S = 1e-9  # a host time per sequence below a nanosecond is the optimizer sitting on the bound 0
 
 
 def _prediction(case: dict, factor: float, per_seq: float) -> float:
@@ -89,7 +93,13 @@ def main() -> None:
     for case in usable:
         name = case["config"].get("engine", "generic")
         by_engine[name if name in KNOWN else "generic"].append(case)
-    x, prov = _fit([_as_generic(c) for c in usable])  # the generic engine: no graph limit, no overlap
+    generic = [_as_generic(c) for c in usable]  # the generic engine: no graph limit, no overlap
+    x, prov = _fit(generic)
+    if x[1] < PER_SEQ_FLOOR_S:  # driven onto its bound: the cases do not identify it, keep the analytic value
+        x, prov = _fit(generic, DEFAULT["per_seq_step_s"])
+        prov["per_seq_step_s"] = ("not identified by these cases (the fit drives it onto its lower bound, below "
+                                  f"{PER_SEQ_FLOOR_S:g} s): not fitted, the analytic value "
+                                  f"{DEFAULT['per_seq_step_s']:g}")
     today = datetime.date.today().isoformat()
     doc: dict = {"values": {"gpu_time_factor": x[0], "per_seq_step_s": x[1]},
                  "provenance": {"fitted_on": path.name, "date": today, "method": "scipy least_squares, soft_l1, "
@@ -105,12 +115,13 @@ def main() -> None:
             continue
         fixed = None if _per_seq_identified(group, x[0], x[1]) else x[1]
         xe, pe = _fit(group, fixed)
-        if fixed is None and abs(xe[1] - 5e-6) < 1e-12:  # the optimizer never moved it: flat, not identified
+        why = "host time hidden by overlap scheduling"
+        if fixed is None and (abs(xe[1] - 5e-6) < 1e-12 or xe[1] < PER_SEQ_FLOOR_S):
+            why = "the fit leaves it at its start or drives it onto its lower bound"  # flat or at the bound
             fixed = x[1]
             xe, pe = _fit(group, fixed)
         if fixed is not None:
-            pe["per_seq_step_s"] = ("not identified by these cases (host time hidden by overlap scheduling): "
-                                    "the generic value")
+            pe["per_seq_step_s"] = f"not identified by these cases ({why}): the generic value"
         doc["engines"][name] = {"values": {"gpu_time_factor": xe[0], "per_seq_step_s": xe[1]},
                                 "provenance": {"fitted_on": path.name, "date": today,
                                                "method": "as above, the engine's documented mechanisms on", **pe}}

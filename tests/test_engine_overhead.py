@@ -24,6 +24,18 @@ def test_fitted_file_has_values_and_provenance():
     assert ov.source.startswith("fitted:")
 
 
+def test_unidentified_host_time_is_the_analytic_value_and_says_why():
+    """scripts/fit_engine.py: a per_seq_step_s on its bound is not fitted (kernel/engine.py DEFAULT kept)."""
+    from hundredx.kernel.engine import DEFAULT
+
+    doc = json.loads(FITTED.read_text())
+    entries = [doc, *doc["engines"].values()]
+    for entry in entries:
+        value, why = entry["values"]["per_seq_step_s"], entry["provenance"].get("per_seq_step_s", "")
+        if value < 1e-9:  # on the bound: must be exactly the analytic value, with the reason recorded
+            assert value == DEFAULT["per_seq_step_s"] and "not identified" in why
+
+
 def test_overrides_apply_exactly():
     model, system = load_model("meta-llama/Llama-3.1-8B-Instruct"), load_system("h100-sxm")
     w = Workload(isl=256, osl=32, batch=64)

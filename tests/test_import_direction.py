@@ -29,6 +29,7 @@ ALLOWED = {
     "search": LAYERS | {"scenario", "predict", "serve"},
     "calibrate": BASE | {"kernel", "chip"},
     "validate": LAYERS | {"scenario", "predict", "serve", "calibrate", "validate"},
+    "dashboard": LAYERS | {"scenario", "predict", "serve", "stackfile", "decompose", "search", "report", "dashboard"},
     "claims": None,
     "report": None,
     "cli": None,
@@ -73,6 +74,11 @@ def test_imports_go_one_way():
             if target not in allowed and target in ALLOWED:
                 bad.append(f"{path.relative_to(SRC)} imports hundredx.{target}")
     assert not bad, "backward or sideways imports:\n" + "\n".join(bad)
+
+
+def test_only_the_cli_imports_the_dashboard():
+    users = {_unit(p) for p in SRC.rglob("*.py") if "dashboard" in _imported_units(p)} - {"dashboard"}
+    assert users <= {"cli"}, users
 
 
 def test_model_and_chip_never_meet():

@@ -157,7 +157,10 @@ def test_every_configuration_is_a_row_with_its_reason():
 
 
 def test_search_rows_equal_predict_of_their_scenario():
+    """An aggregated row is the steady state of its scenario at the row's concurrency (predict --concurrency's
+    `steady_state` block); its memory is predict's."""
     from hundredx.predict import predict
+    from hundredx.predict.steady import predict_steady
     from hundredx.scenario import Workload
 
     q = Question(Q30, "h100-sxm", 8, 2048, 256, modes=("agg",), top=4)
@@ -166,9 +169,10 @@ def test_search_rows_equal_predict_of_their_scenario():
                     attention_dp=row["attention_dp"], weights=None if row["weights"] == "bf16" else row["weights"],
                     kv=None if row["kv"] == "bf16" else row["kv"], moe_routing=row["moe_routing"],
                     workload=Workload(isl=2048, osl=256, concurrency=row["concurrency"]))
-        p = predict(scn)
-        assert p.tpot_s == pytest.approx(row["tpot_s"], rel=1e-9)
-        assert p.output_tokens_per_s_per_device == pytest.approx(row["output_tokens_per_s_per_device"], rel=1e-9)
+        st = predict_steady(scn.stack, 2048, 256, concurrency=row["concurrency"])
+        for k in ("ttft_s", "tpot_s", "output_tokens_per_s_per_device"):
+            assert st[k] == pytest.approx(row[k], rel=1e-9), k
+        assert float(predict(scn).memory.total_bytes) == pytest.approx(row["memory_per_device_bytes"], rel=1e-9)
 
 
 def test_arrow_columns_round_trip_through_parquet_without_pandas(tmp_path):

@@ -157,3 +157,18 @@ def test_cli_predict_shows_the_steady_state():
     assert "steady_state" not in plain
     table = CliRunner().invoke(app, [*args, "--concurrency", "64"])
     assert "steady" in table.output and "static-batch" in table.output  # rows wrap in a narrow terminal
+
+
+def test_attention_dp_ranks_each_run_a_scheduler():
+    """With attention DP the scheduler's max_seqs and token budget hold per attention-DP rank (tp of them)."""
+    from dataclasses import replace
+
+    model = load_model("deepseek-ai/DeepSeek-V3", weights="fp8")
+    adp = build(model, "h200-sxm", tp=8, ep=8, attention_dp=True).stack
+    plain = build(model, "h200-sxm", tp=8, ep=8).stack
+    assert steady.schedulers(adp) == 8 and steady.schedulers(plain) == 1
+    small = replace(adp, runtime=replace(adp.runtime, scheduler=replace(adp.runtime.scheduler, max_seqs=16)))
+    assert steady.slots(small, 1024, 1024) == 8 * 16  # 16 a rank, far below the KV fit
+    one = replace(plain, runtime=replace(plain.runtime, scheduler=replace(plain.runtime.scheduler, max_seqs=16)))
+    assert steady.slots(one, 1024, 1024) == 16
+    assert steady.slots(small, 1024, 1024, cap=20) == 20  # an explicit cap is per replica

@@ -15,7 +15,7 @@ def _register() -> None:
     import importlib
 
     for module in ("model_cmd", "chip_cmd", "predict_cmd", "op_cmd", "validate_cmd", "calibrate_cmd",
-                   "serve_cmd", "decompose_cmd", "stack_cmd", "search_cmd"):
+                   "serve_cmd", "decompose_cmd", "stack_cmd", "search_cmd", "dashboard_cmd"):
         try:
             mod = importlib.import_module(f"hundredx.cli.{module}")
         except ModuleNotFoundError as exc:

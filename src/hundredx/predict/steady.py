@@ -6,7 +6,8 @@ Sarathi-Serve chunked prefill) loaded by clients; this module gives its steady s
 form plus a short fixed-point iteration, vectorized over the load (numpy arrays of concurrency).
 
 Closed loop at concurrency N over the deployment (n = N / dp clients per replica; engine slots
-B = min(max_seqs, KV-cache fit at isl + osl/2 tokens a sequence, the cap); budget C tokens a step):
+B = min(max_seqs, KV-cache fit at isl + osl/2 tokens a sequence, the cap); budget C tokens a step; with
+attention data-parallelism max_seqs and C hold per attention-DP rank, tp schedulers a replica):
   running r = min(n, B), queued q = n - r;
   a request lives k prefill steps + (osl - 1) decode steps; requests start r / (k + osl - 1) a step;
   decode sequences per step d = r (osl - 1) / (k + osl - 1); prefill tokens per step P = r isl / (k + osl - 1);
@@ -31,6 +32,9 @@ keep requests in step: `open_loop` and `best_rate_under_limits` spread the promp
 at rate lambda: the requests in flight
 of an M/G/infinity system are Poisson with mean lambda E2E, so `open_loop` solves N = lambda E2E(N)
 on the grid and reads latency percentiles at the Poisson quantile of N (normal approximation).
+`closed_loop_arrays` is the array entry point (search's aggregated rows): rows with their own tp / ep /
+pp / dp over one structure stack, the steps priced in blocks in which every once-per-call choice of
+the layers is the one a row priced alone gets, so each row equals `closed_loop` of its deployment.
 `serve` (the request-level simulator) is the reference; tests/test_steady.py keeps this within
 its stated tolerance of it.
 """
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -64,9 +69,9 @@ class SteadyState:
     step_s: np.ndarray
     requests_per_s: np.ndarray
     output_tokens_per_s: np.ndarray
-    slots_per_replica: int
-    replicas: int
-    devices: int
+    slots_per_replica: Any  # int, or an array per row (closed_loop_arrays)
+    replicas: Any
+    devices: Any
     assumptions: list[str] = field(default_factory=list)
 
     def scalar(self, i: int = 0) -> dict:
@@ -77,64 +82,157 @@ class SteadyState:
         out = {k: pick(getattr(self, k)) for k in ("concurrency", "running_per_replica", "queued_per_replica",
                                                    "ttft_s", "tpot_s", "e2e_s", "queue_wait_s", "prefill_steps",
                                                    "step_s", "requests_per_s", "output_tokens_per_s")}
-        out["output_tokens_per_s_per_device"] = out["output_tokens_per_s"] / self.devices
-        out["slots_per_replica"] = self.slots_per_replica
+        out["output_tokens_per_s_per_device"] = out["output_tokens_per_s"] / pick(self.devices)
+        out["slots_per_replica"] = int(pick(self.slots_per_replica))
         return out
 
 
 class _Costs:
-    """The two step prices of a stack at arrays of (running, prefill) loads."""
+    """The step prices of one structure at arrays of loads, each row with its own tp / ep / pp (the stack's when
+    not given). Rows are priced in blocks in which every once-per-call choice of the layers (one ep for the
+    grouped GEMM, the DeepEP mode from the largest per-rank token count, the pipeline hop's scope, ep > tp) is
+    the one a row priced alone gets, so an array of loads gives what each load gives alone."""
 
-    def __init__(self, stack: Stack):
+    def __init__(self, stack: Stack, tp=None, ep=None, pp=None):
         from hundredx.predict.step import StackStepCost
 
-        plain = replace(stack, runtime=replace(stack.runtime, speculative=None, disaggregation=None))
+        rt = stack.runtime
+        plain = replace(stack, runtime=replace(rt, speculative=None, disaggregation=None))
         self.stack, self.cost = stack, StackStepCost(plain)
+        self.tp, self.ep, self.pp = (np.atleast_1d(np.asarray(own if x is None else x, dtype=float))
+                                     for x, own in ((tp, rt.tp), (ep, rt.ep), (pp, rt.pp)))
+        scope = (self.pp > 1) & (self.tp * self.pp * rt.cp > stack.system.scaleup_domain)
+        self.fixed = np.stack(np.broadcast_arrays(self.tp, self.ep, self.pp, scope.astype(float),
+                                                  (self.ep > self.tp).astype(float)), axis=1)
 
-    def decode(self, d, ctx):
-        return np.asarray(self.cost.step_times_s(0, 0, 0, d, d * ctx), dtype=float)
+    def price(self, kinds: list[tuple]) -> list[np.ndarray]:
+        """Step seconds of each kind of step per row: `kinds` holds (tokens, five step_time arguments) with
+        one load per row each; all kinds of a block priced together (class docstring)."""
+        from hundredx.kernel.sharding import LL_MAX_TOKENS
+        from hundredx.predict.step import step_times_together
 
-    def mixed(self, p_tokens, p_seqs, p_ctx, d, ctx):
-        d = np.maximum(d, 1e-9)
-        return np.asarray(self.cost.step_times_s(p_tokens, np.maximum(p_seqs, 1), p_ctx, d, d * ctx), dtype=float)
+        kinds = [np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (tokens, *args))) for tokens, args in kinds]
+        n = kinds[0][0].size
+        fixed = np.broadcast_to(self.fixed, (n, self.fixed.shape[1])) if self.fixed.shape[0] == 1 else self.fixed
+        rt, tp, ep = self.stack.runtime, fixed[:, 0], fixed[:, 1]
+        dispatch = (rt.attention_dp | (ep > tp)) & (ep > 1) & (self.stack.model.moe is not None)
+        lows = [((np.maximum(k[0] / tp, 1.0) if rt.attention_dp else k[0]) <= LL_MAX_TOKENS) & dispatch for k in kinds]
+        key = np.column_stack([fixed[:, [1, 3, 4]], *lows])  # DeepEP's mode matters only where tokens are dispatched
+        groups, inverse = np.unique(key, axis=0, return_inverse=True)
+        out = [np.empty(n) for _ in kinds]
+        inverse = inverse.reshape(-1)
+        for j, ep_j in enumerate(groups[:, 0]):
+            rows = np.flatnonzero(inverse == j)  # tp and pp may vary within a block
+            tp_j, pp_j = (_scalar_if_constant(fixed[rows, c]) for c in (0, 2))
+            steps = [tuple(a[rows] for a in k[1:]) for k in kinds]
+            times = step_times_together(self.cost.stack, steps, self.cost.blocks, self.cost.host, tp=tp_j,
+                                        ep=float(ep_j), pp=pp_j)
+            for o, t in zip(out, times):
+                o[rows] = np.broadcast_to(t, rows.shape)
+        return out
+
+    def steps(self, p_tokens, p_seqs, p_ctx, d, running, ctx: float, known_tpot=None):
+        """(mixed step, plain decode step at d, speculative factor at the running batch). The factor: predict's
+        TPOT over the plain decode step at each load's running batch (rounded; 1 without speculation);
+        predict's TPOT is `known_tpot` where given and finite (the caller priced predict at that batch: search
+        rows), else from `price_replicas` (blocked like predict alone)."""
+        dm, dd = np.maximum(d, 1e-9), np.maximum(d, 1.0)
+        kinds = [(np.add(p_tokens, dm), (p_tokens, np.maximum(p_seqs, 1), p_ctx, dm, np.multiply(dm, ctx))),
+                 (dd, (0.0, 0.0, 0.0, dd, np.multiply(dd, ctx)))]
+        if self.stack.runtime.speculative is None:
+            tau_p, tau_d = self.price(kinds)
+            return tau_p, tau_d, 1.0
+        from hundredx.predict.many import price_replicas
+
+        batch = np.maximum(np.round(np.asarray(running, dtype=float)), 1.0)
+        n = batch.size
+        tau_p, tau_d, plain = self.price(kinds + [(batch, (0.0, 0.0, 0.0, batch, batch * ctx))])
+        spec = np.full(n, np.nan) if known_tpot is None else np.array(np.broadcast_to(known_tpot, (n,)), dtype=float)
+        todo = np.flatnonzero(~np.isfinite(spec))
+        if todo.size:
+            tp, ep, pp = (np.broadcast_to(x, (n,))[todo] for x in (self.tp, self.ep, self.pp))
+            spec[todo] = price_replicas(self.stack, tp, ep, pp, batch[todo], 1.0, 2.0 * (ctx - 1.0))["tpot_s"]
+        return tau_p, tau_d, np.where(plain > 0, spec / np.where(plain > 0, plain, 1.0), 1.0)
+
+
+def _scalar_if_constant(x: np.ndarray):
+    return float(x[0]) if x.size and np.all(x == x[0]) else x
+
+
+def schedulers(stack: Stack) -> int:
+    """Schedulers in one replica: with attention data-parallelism every attention-DP rank (tp of them) runs
+    its own scheduler and KV cache, so the scheduler's max_seqs and token budget hold per rank (TensorRT-LLM
+    enable_attention_dp, SGLang --enable-dp-attention; docs/serving.md); else one."""
+    rt = stack.runtime
+    return int(rt.tp) if rt.attention_dp else 1
 
 
 def slots(stack: Stack, isl: float, osl: float, cap: int | None = None, kv_fraction: float = 0.9) -> int:
-    """Engine slots of one replica: the scheduler's max_seqs, the KV fit, and `cap`."""
+    """Engine slots of one replica: the scheduler's max_seqs (per attention-DP rank, `schedulers`), the KV fit,
+    and `cap` (per replica)."""
     from hundredx.scenario.memory import max_batch
 
-    limit = int(cap) if cap else int(stack.runtime.scheduler.max_seqs)
+    limit = int(cap) if cap else int(stack.runtime.scheduler.max_seqs) * schedulers(stack)
     fit = max_batch(stack, max(int(round(isl)), 1), max(int(round(osl)), 1), kv_fraction=kv_fraction, cap=limit)
     if fit < 1:
         raise InputError("isl", isl, f"no sequence of {isl:g}+{osl:g} tokens fits in the KV cache of one replica")
     return fit
 
 
-def _spec_factor(stack: Stack, costs: _Costs, batch: int, ctx: float) -> float:
-    """Speculative decoding: predict's TPOT over the plain decode step at the same batch (1 without)."""
-    if stack.runtime.speculative is None:
-        return 1.0
-    from hundredx.predict.single import phase_steps
-
-    _, _, decode, per_step = phase_steps(stack, batch, 1, ctx)
-    plain = float(costs.decode(np.asarray([float(batch)]), ctx)[0])
-    return float(np.max(decode.time_s)) / per_step / plain if plain > 0 else 1.0
-
-
 def closed_loop(stack: Stack, isl: float, osl: float, concurrency, max_seqs: int | None = None,
                 kv_fraction: float = 0.9, synchronized: bool = True) -> SteadyState:
     """Steady state of `concurrency` closed-loop clients over the deployment (module docstring)."""
-    rt = stack.runtime
     if isl < 1 or osl < 1:
         raise InputError("isl/osl", (isl, osl), "need >= 1 input and >= 1 output token")
     n_all = np.atleast_1d(np.asarray(concurrency, dtype=float))
     if np.any(n_all < 1):
         raise InputError("concurrency", float(n_all.min()), "must be >= 1")
     B = slots(stack, isl, osl, max_seqs, kv_fraction)
-    n = n_all / rt.dp
+    st = _loop(stack, _Costs(stack), isl, osl, n_all, float(stack.runtime.dp), float(B), synchronized)
+    if max_seqs is None:
+        st.assumptions.append(f"engine slots per replica: scheduler max_seqs {stack.runtime.scheduler.max_seqs} "
+                              f"(KV fit gives {B})")
+    return st
+
+
+def closed_loop_arrays(stack: Stack, isl: float, osl: float, concurrency, tp, ep, pp, dp,
+                       kv_fraction: float = 0.9, synchronized: bool = True, static_tpot_s=None) -> SteadyState:
+    """The array entry point (`search` prices its aggregated rows with it): row i is the closed loop at
+    concurrency[i] of dp[i] replicas of `stack`'s structure at tp[i] / ep[i] / pp[i] (the stack's own degrees
+    are not used), as `closed_loop` gives it for that deployment alone. Rows with no room for one sequence are
+    NaN (slots 0). `static_tpot_s`: predict's TPOT of each row at batch concurrency / dp, where the caller has
+    it (speculative decoding's factor reuses it where that is the running batch instead of pricing it again)."""
+    n_all, tp, ep, pp, dp = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (concurrency, tp, ep, pp, dp)))
+    limit = int(stack.runtime.scheduler.max_seqs)
+    fit = np.broadcast_to(max_batch_rows(stack, isl, osl, kv_fraction, limit, tp, ep, pp), n_all.shape)
+    known = None
+    if static_tpot_s is not None:  # only where the running batch is the static one (r = n = concurrency / dp)
+        n = n_all / dp
+        known = np.where((n <= fit) & (n == np.round(n)), np.broadcast_to(static_tpot_s, n.shape), np.nan)
+    st = _loop(stack, _Costs(stack, tp, ep, pp), isl, osl, n_all, dp, np.maximum(fit, 1).astype(float),
+               synchronized, known)
+    for name in ("ttft_s", "tpot_s", "e2e_s", "queue_wait_s", "step_s", "requests_per_s", "output_tokens_per_s"):
+        setattr(st, name, np.where(fit >= 1, getattr(st, name), np.nan))
+    st.slots_per_replica, st.devices = fit, tp * pp * stack.runtime.cp * dp
+    return st
+
+
+def max_batch_rows(stack: Stack, isl: float, osl: float, kv_fraction: float, cap: int, tp, ep, pp) -> np.ndarray:
+    """`slots` per row of degrees (0 where no sequence fits)."""
+    from hundredx.scenario.memory import max_batch
+
+    return max_batch(stack, max(int(round(isl)), 1), max(int(round(osl)), 1), kv_fraction=kv_fraction, cap=cap,
+                     tp=tp, ep=ep, pp=pp)
+
+
+def _loop(stack: Stack, costs: _Costs, isl: float, osl: float, n_all, dp, B, synchronized: bool,
+          known_tpot=None) -> SteadyState:
+    """The closed loop of the module docstring at arrays of load n_all, replicas dp and slots B."""
+    rt = stack.runtime
+    n = n_all / dp
     r = np.minimum(np.maximum(n, 1.0), B)
     q = np.maximum(n - r, 0.0)
-    budget = float(rt.scheduler.max_batched_tokens)
+    budget = float(rt.scheduler.max_batched_tokens) * schedulers(stack)  # per attention-DP rank
     ctx = isl + osl / 2.0
     k = np.full_like(r, max(1.0, math.ceil(isl / budget)))
     for _ in range(FIXED_POINT_ITERATIONS):
@@ -151,11 +249,9 @@ def closed_loop(stack: Stack, isl: float, osl: float, concurrency, max_seqs: int
         f = np.minimum(1.0, k * r / life)
         p_tokens = r * isl / life / f
     p_seqs = np.maximum(p_tokens / np.minimum(isl, budget), 1.0)
-    costs = _Costs(stack)
-    chunks = np.ceil(isl / np.maximum(budget - d, 1.0))  # a prompt's chunks; a chunk's prior context is
-    tau_p = costs.mixed(p_tokens, p_seqs, p_tokens * (1.0 - 1.0 / chunks) / 2.0, d, ctx)  # isl (1-1/chunks)/2
-    tau_d = costs.decode(np.maximum(d, 1.0), ctx) if np.any(f < 1) else np.zeros_like(r)
-    spec = _spec_factor(stack, costs, int(max(round(float(np.median(r))), 1)), ctx)
+    chunks = np.ceil(isl / np.maximum(budget - d, 1.0))  # a prompt's chunks
+    # a chunk's prior context is isl (1 - 1/chunks) / 2 on average
+    tau_p, tau_d, spec = costs.steps(p_tokens, p_seqs, p_tokens * (1.0 - 1.0 / chunks) / 2.0, d, r, ctx, known_tpot)
     tau = f * tau_p + (1.0 - f) * tau_d * spec
     x = r / (life * tau)
     wait = q / x
@@ -166,13 +262,7 @@ def closed_loop(stack: Stack, isl: float, osl: float, concurrency, max_seqs: int
         plain = tau_d * spec
         tpot = np.where(f >= 1.0, tau_p, plain + (tau_p - plain) * others / (osl - 1.0))
     e2e = ttft + (osl - 1.0) * tpot
-    out_tps = x * osl * rt.dp
-    assumptions = []
-    if max_seqs is None:
-        assumptions.append(f"engine slots per replica: scheduler max_seqs {rt.scheduler.max_seqs} "
-                           f"(KV fit gives {B})")
-    return SteadyState(n_all, r, q, ttft, tpot, e2e, wait, k, tau, x * rt.dp, out_tps, B, rt.dp, rt.devices,
-                       assumptions)
+    return SteadyState(n_all, r, q, ttft, tpot, e2e, wait, k, tau, x * dp, x * osl * dp, B, dp, rt.devices, [])
 
 
 def offline(stack: Stack, isl: float, osl: float, max_seqs: int | None = None, kv_fraction: float = 0.9,
@@ -255,5 +345,5 @@ def predict_steady(stack: Stack, isl: float, osl: float, concurrency: int | None
     return out
 
 
-__all__ = ["SteadyState", "best_rate_under_limits", "closed_loop", "intervals", "load_grid", "offline", "open_loop",
-           "predict_steady", "slots"]
+__all__ = ["SteadyState", "best_rate_under_limits", "closed_loop", "closed_loop_arrays", "intervals", "load_grid",
+           "offline", "open_loop", "predict_steady", "slots"]

@@ -13,7 +13,7 @@ import numpy as np
 
 from hundredx.kernel.batching import merge_segments
 from hundredx.model import build_ops
-from hundredx.predict.engine import forward_cost
+from hundredx.predict.engine import ForwardStep, forward_costs
 from hundredx.scenario.memory import USABLE_FRACTION, kv_split, memory_use
 from hundredx.scenario.stack import Stack
 
@@ -23,15 +23,9 @@ WEIGHT_CLASSES = {"embed": ("embed",), "head": ("lm_head", "norm", "hc"), "atten
                   "ffn": ("router", "dense_ffn", "shared", "experts")}
 
 
-def step_time(stack: Stack, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
-              decode_context_tokens, blocks: tuple[str, ...] | None = None, host: bool = True):
-    """Seconds for one engine step of one replica (all its tp*pp devices).
-
-    Inputs broadcast over numpy arrays (one step per element, all with the same segments present:
-    a prefill part where prefill_tokens > 0, a decode part where decode_seqs > 0). `blocks`
-    keeps only the ops of those blocks (attention/FFN disaggregation prices each side alone);
-    `host=False` leaves out the per-sequence host time (counted once, on the attention side).
-    """
+def engine_step(stack: Stack, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
+                decode_context_tokens, blocks: tuple[str, ...] | None = None, host: bool = True):
+    """The ForwardStep of one engine step (`step_time`'s arguments), None when it holds no tokens."""
     model = stack.model
     segments = []
     has_prefill = bool(np.any(np.asarray(prefill_tokens) > 0))
@@ -44,15 +38,41 @@ def step_time(stack: Stack, prefill_tokens, prefill_seqs, prefill_context_tokens
         seqs = np.maximum(decode_seqs, 1)
         segments.append(build_ops(model, seqs, 1, np.divide(decode_context_tokens, seqs)))
     if not segments:
-        return 0.0
+        return None
     ops = merge_segments(segments) if len(segments) > 1 else segments[0]
     if blocks is not None:
         ops = [op for op in ops if op.block in blocks]
     total_tokens = np.add(prefill_tokens if has_prefill else 0, decode_seqs if has_decode else 0)
     seqs_total = np.add(prefill_seqs if has_prefill else 0, decode_seqs if has_decode else 0)
-    cost = forward_cost(stack, 1, total_tokens, 0, ops=ops, host_seqs=seqs_total if host else 0)
-    time_s = np.asarray(cost.time_s, dtype=float)
+    return ForwardStep(1, total_tokens, 0, ops, seqs_total if host else 0)
+
+
+def step_time(stack: Stack, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
+              decode_context_tokens, blocks: tuple[str, ...] | None = None, host: bool = True, tp=None, ep=None,
+              pp=None):
+    """Seconds for one engine step of one replica (all its tp*pp devices).
+
+    Inputs broadcast over numpy arrays (one step per element, all with the same segments present:
+    a prefill part where prefill_tokens > 0, a decode part where decode_seqs > 0). `blocks`
+    keeps only the ops of those blocks (attention/FFN disaggregation prices each side alone);
+    `host=False` leaves out the per-sequence host time (counted once, on the attention side).
+    tp / ep / pp: degrees in place of the stack's (arrays: predict/steady.py prices search rows in blocks).
+    """
+    step = engine_step(stack, prefill_tokens, prefill_seqs, prefill_context_tokens, decode_seqs,
+                       decode_context_tokens, blocks, host)
+    if step is None:
+        return 0.0
+    time_s = np.asarray(forward_costs(stack, [step], tp, ep, pp)[0].time_s, dtype=float)
     return float(time_s) if time_s.ndim == 0 else time_s
+
+
+def step_times_together(stack: Stack, steps: list[tuple], blocks: tuple[str, ...] | None = None, host: bool = True,
+                        tp=None, ep=None, pp=None) -> list[np.ndarray]:
+    """`step_time` of several kinds of step (each a tuple of its five arguments) priced as one table
+    (predict.engine.forward_costs: the same numbers, the efficiency models run once per op kind)."""
+    built = [engine_step(stack, a[0], a[1], a[2], a[3], a[4], blocks, host) for a in steps]
+    costs = iter(forward_costs(stack, [b for b in built if b is not None], tp, ep, pp))
+    return [np.zeros(()) if b is None else np.asarray(next(costs).time_s, dtype=float) for b in built]
 
 
 class StackStepCost:

@@ -88,9 +88,19 @@ def memory_use(stack: Stack, batch, isl, osl, tp=None, ep=None, pp=None) -> Memo
     return MemoryUse(weights, kv, act, stack.chip.mem_bytes)
 
 
-def max_batch(stack: Stack, isl: int, osl: int, kv_fraction: float = 0.9, cap: int = 4096) -> int:
+def max_batch(stack: Stack, isl: int, osl: int, kv_fraction: float = 0.9, cap: int = 4096, tp=None, ep=None,
+              pp=None):
     """Largest batch per replica whose paged KV cache (mean isl + osl/2 tokens) fits in `kv_fraction` of the memory left
-    after weights and activations (TensorRT-LLM's kv_cache_free_gpu_mem_fraction semantics), capped."""
+    after weights and activations (TensorRT-LLM's kv_cache_free_gpu_mem_fraction semantics), capped. With arrays of
+    tp / ep / pp (degrees in place of the stack's): an array of batches, one per element."""
+    if tp is not None or ep is not None or pp is not None:
+        base = memory_use(stack, 1, isl, osl / 2.0, tp=tp, ep=ep, pp=pp)
+        seq = np.asarray(base.kv_bytes, dtype=float)
+        left = (stack.chip.mem_bytes * USABLE_FRACTION - np.asarray(base.weights_bytes)
+                - np.asarray(base.activation_bytes))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fit = np.where((left > 0) & (seq > 0), np.minimum(cap, left * kv_fraction // seq), 0.0)
+        return fit.astype(np.int64)
     base = memory_use(stack, 1, isl, osl / 2.0)
     per_seq = float(np.max(base.kv_bytes))
     free = (stack.chip.mem_bytes * USABLE_FRACTION - float(np.max(base.weights_bytes))

@@ -27,12 +27,13 @@ import numpy as np
 from hundredx.chip.catalog import sized
 from hundredx.errors import InputError
 from hundredx.model import kv_bytes
-from hundredx.predict.many import price_replicas, throughput
+from hundredx.predict.many import price_replicas
 from hundredx.scenario.build import build
 from hundredx.scenario.memory import USABLE_FRACTION, kv_split, memory_use
 from hundredx.scenario.rules import violations
 from hundredx.search.rows import text_column
 from hundredx.search.space import Question, Space
+from hundredx.search.steady import steady_columns
 from hundredx.search.units import Unit, unit_specs
 
 DEGREES = ("tp", "pp", "ep", "batch")
@@ -164,16 +165,18 @@ def agg_rows(question: Question, space: Space, tables: Tables) -> dict[str, np.n
     devices = replica * dp
     if question.target_rate_per_s is not None:
         reason = np.where((reason == "") & (devices > question.devices), "needs more devices than --devices", reason)
-    runs = reason == ""
-    ttft, tpot = np.where(runs, rows.pop("ttft_s"), np.nan), np.where(runs, rows.pop("tpot_s"), np.nan)
-    for k in ("fits_prefill", "memory_prefill_bytes", "kv_transfer_bytes"):
+    steady, no_room = steady_columns(question, tables.unit, rows, dp, devices, reason == "")
+    reason = np.where(no_room, "no sequence fits the KV cache", reason)
+    for k in ("ttft_s", "tpot_s", "fits_prefill", "memory_prefill_bytes", "kv_transfer_bytes"):
         rows.pop(k)
-    out = dict(rows, mode=text_column(tp.size, "agg"), dp=dp, devices=devices, concurrency=b * dp,
-               ttft_s=ttft, tpot_s=tpot, memory_per_device_bytes=rows.pop("memory_decode_bytes"),
-               reason=reason.astype(object))
-    out.update(throughput(b, float(question.osl), dp, ttft, tpot, devices))
-    out["request_rate_per_s"] = out["output_tokens_per_s"] / question.osl
-    return out
+    tps = steady["output_tokens_per_s"]
+    with np.errstate(divide="ignore"):
+        user = 1.0 / steady["tpot_s"]
+    return dict(rows, mode=text_column(tp.size, "agg"), dp=dp, devices=devices, concurrency=b * dp,
+                ttft_s=steady["ttft_s"], tpot_s=steady["tpot_s"], output_tokens_per_s=tps,
+                output_tokens_per_s_per_device=tps / devices, tokens_per_s_per_user=user,
+                request_rate_per_s=steady["request_rate_per_s"],
+                memory_per_device_bytes=rows.pop("memory_decode_bytes"), reason=reason.astype(object))
 
 
 def check_target_sizing(question: Question, tables: Tables) -> None:

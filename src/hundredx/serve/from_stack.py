@@ -42,9 +42,16 @@ BUCKET_BITS = 3  # step inputs rounded up to 8 buckets per doubling (< 12.5% eac
 
 
 def _pool(stack: Stack, replicas: int, bits: int = BUCKET_BITS) -> Pool:
+    """One pool; with attention DP its replica pools the tp attention-DP ranks' schedulers (max_seqs and token
+    budget per rank, predict/steady.schedulers)."""
+    from hundredx.predict.steady import schedulers
+
     rt = stack.runtime
     cost = MemoStepCost(StackStepCost(stack), bits=bits)
-    return Pool(cost, replicas=replicas, devices_per_replica=rt.replica_devices, scheduler=rt.scheduler)
+    n = schedulers(stack)
+    sched = rt.scheduler if n == 1 else replace(rt.scheduler, max_seqs=rt.scheduler.max_seqs * n,
+                                                max_batched_tokens=rt.scheduler.max_batched_tokens * n)
+    return Pool(cost, replicas=replicas, devices_per_replica=rt.replica_devices, scheduler=sched)
 
 
 def _draft_cost(stack: Stack, draft_model=None):
