@@ -326,7 +326,6 @@ def _flag_cases() -> list[Case]:
         ("serve-afd-0", [*s, "--afd", "0:0"]), ("serve-disagg-0-8", [*s, "--disagg", "0:8"]),
         ("serve-disagg-prefill-tp-3", [*s, "--disagg", "8:8", "--prefill-tp", "3"]),
         ("nodes-gt-devices", [*p, "--nodes", "1000"]),
-        ("disagg-with-concurrency", [*p, "--disagg", "8:8", "--concurrency", "4"]),
         ("model-show-dir", ["model", "show", "/"]),
         ("op-collective-intra-16", ["op", "collective", "--chip", "hgx-h100-8", "--ranks", "16", "--scope",
                                     "intra_node"]),
@@ -334,6 +333,9 @@ def _flag_cases() -> list[Case]:
                                      "32", "--heads-kv", "7"]),
     ]
     out = [Case(f"flag:{cid}", "CLI flags", args) for cid, args in cases]
+    # a closed loop over P/D pools: refused before the t12pools/t13steady merge, a supported combination since
+    out.append(Case("flag:disagg-with-concurrency", "CLI flags",
+                    [*p, "--disagg", "8:8", "--concurrency", "4", "--json"], refuse=False))
     out.append(Case("flag:fa4-h100", "CLI flags", [*p, "--attention-kernel", "fa4"], fallback="fa4"))
     out.append(Case("flag:fa4-h100-json", "CLI flags", [*p, "--attention-kernel", "fa4", "--json"], fallback="fa4"))
     out.append(Case("flag:serve-ok", "CLI flags", [*s, "--json"], refuse=False))
