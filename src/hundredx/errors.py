@@ -13,6 +13,9 @@ MAX_VALUE_CHARS = 120
 
 def shorten(value: object, limit: int = MAX_VALUE_CHARS) -> str:
     """repr(value) on one line, at most `limit` characters."""
+    item = getattr(value, "item", None)
+    if callable(item) and type(value).__module__ == "numpy" and getattr(value, "ndim", 1) == 0:
+        value = item()  # np.float64(nan) -> nan: the user's value, not numpy's spelling
     try:
         text = repr(value)
     except Exception:  # a hostile __repr__ must not replace the real error

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
+from hundredx.cli.boundary import OneLineGroup
+
+app = typer.Typer(cls=OneLineGroup, add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="hundredx: how fast will this model run on that chip with these kernels, and why?")
 
 

@@ -47,6 +47,22 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(to_json(obj) + "\n")
 
 
+MAX_DIM = 1 << 31      # one tensor dimension (rows, columns, heads, sequence length)
+MAX_BYTES = 1 << 50    # one op's traffic: 1 PiB
+MAX_RANKS = 1 << 17    # ranks of one collective: above the largest published clusters
+
+
+def bounded(field: str, value: Any, lo: float, hi: float) -> Any:
+    """`value` when lo <= value <= hi and finite (None passes); InputError naming the field otherwise."""
+    if value is None:
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not lo <= value <= hi:
+        show = lambda x: f"{x:g}" if isinstance(x, float) or abs(x) < 1e6 else f"2^{int(x).bit_length() - 1}"  # noqa: E731
+        raise InputError(field, value, f"must be a number in [{show(lo)}, {show(hi)}]")
+    return value
+
+
 def fail(message: str) -> None:
     """Print one clean error line and exit 2."""
     typer.echo(f"error: {message}", err=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import typer
 
-from hundredx.cli.common import print_json, print_table, user_errors
+from hundredx.cli.common import MAX_BYTES, MAX_DIM, bounded, print_json, print_table, user_errors
 from hundredx.errors import InputError
 
 op_app = typer.Typer(no_args_is_help=True, help="Cost of one kernel on one chip: SOL, predicted time, bound, source.")
@@ -102,6 +102,8 @@ def gemm_cmd(chip: str = typer.Option(..., "--chip", help=CHIP_HELP),
     from hundredx.kernel.gemm import gemm_time
 
     with user_errors():
+        for name, v in (("m", m), ("n", n), ("k", k)):
+            bounded(name, v, 1, MAX_DIM)
         spec, params = _setup(chip, calibration)
         t = gemm_time(m, n, k, spec, params, dtype, library)
         shape = {"m": m, "n": n, "k": k, "dtype": dtype, **({"library": library} if library != "auto" else {})}
@@ -128,12 +130,15 @@ def grouped_cmd(chip: str = typer.Option(..., "--chip", help=CHIP_HELP),
     from hundredx.kernel.grouped_gemm import grouped_gemm_time
 
     with user_errors():
+        bounded("k", k, 1, MAX_DIM), bounded("n", n, 1, MAX_DIM)
         tpg = None
         if tokens_per_group:
             try:
                 tpg = [int(x) for x in tokens_per_group.split(",") if x.strip()]
             except ValueError:
                 raise InputError("tokens-per-group", tokens_per_group, "must be a comma list of integers") from None
+            if not tpg or any(not 0 <= x <= MAX_DIM for x in tpg) or not any(tpg):
+                raise InputError("tokens-per-group", tokens_per_group, f"need integers in [0, {MAX_DIM}], not all 0")
         elif groups < 1 or tokens < 1:
             raise InputError("groups/tokens", (groups, tokens),
                              "give --tokens-per-group, or --groups and --tokens >= 1")
@@ -168,6 +173,11 @@ def attention_cmd(chip: str = typer.Option(..., "--chip", help=CHIP_HELP),
     with user_errors():
         if phase not in ("prefill", "decode"):
             raise InputError("phase", phase, "must be prefill or decode")
+        for name, v in (("batch", batch), ("seqlen-kv", seqlen_kv), ("heads-q", heads_q), ("head-dim", head_dim)):
+            bounded(name, v, 1, MAX_DIM)
+        bounded("seqlen-q", seqlen_q, 0, MAX_DIM), bounded("heads-kv", heads_kv, 0, MAX_DIM)
+        if heads_kv and heads_q % heads_kv:
+            raise InputError("heads-kv", heads_kv, f"must divide --heads-q {heads_q}")
         sq = seqlen_q or (1 if phase == "decode" else seqlen_kv)
         spec, params = _setup(chip, calibration)
         t = attention_time(spec, params, batch, sq, seqlen_kv, heads_q, heads_kv or heads_q, head_dim,
@@ -189,6 +199,7 @@ def memory_cmd(chip: str = typer.Option(..., "--chip", help=CHIP_HELP),
     from hundredx.kernel.memory import memory_time
 
     with user_errors():
+        bounded("bytes", nbytes, 1, MAX_BYTES)
         spec, params = _setup(chip, calibration)
         _report("memory", spec, params, memory_time(nbytes, spec, params, op), {"memory_op": op}, as_json,
                 {"op": op, "bytes": nbytes})

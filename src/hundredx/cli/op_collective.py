@@ -7,7 +7,17 @@ from typing import Any
 
 import typer
 
-from hundredx.cli.common import SYSTEM_HELP, chip_ref, print_json, print_table, user_errors
+from hundredx.cli.common import (
+    MAX_BYTES,
+    MAX_RANKS,
+    SYSTEM_HELP,
+    bounded,
+    chip_ref,
+    print_json,
+    print_table,
+    user_errors,
+)
+from hundredx.errors import InputError
 from hundredx.units import fmt_si, fmt_time, parse_size
 
 
@@ -37,7 +47,11 @@ def op_collective(
 
     with user_errors():
         system_spec = load_system(chip_ref(chip, system))
-        size = parse_size(nbytes, "bytes")
+        size = bounded("bytes", parse_size(nbytes, "bytes"), 1, MAX_BYTES)
+        bounded("ranks", ranks, 1, system_spec.max_devices or MAX_RANKS)
+        if scope == "intra_node" and ranks > system_spec.scaleup_domain:
+            raise InputError("ranks", ranks, f"more than the {system_spec.scaleup_domain} devices of one "
+                                             f"{system_spec.id} scale-up domain (--scope intra_node)")
         moe: dict[str, Any] = {}
         if op in ("moe_dispatch", "moe_combine"):
             moe = {"tokens": tokens, "hidden": hidden, "topk": topk, "experts": experts, "dtype": dtype, "mode": mode}

@@ -177,6 +177,9 @@ def register(app: typer.Typer) -> None:
             check_table_path(out)
         o = dict(locals())
         with user_errors():
+            from hundredx.cli.common import bounded
+
+            bounded("concurrency", concurrency, 1, 1 << 20), bounded("top", top, 0, 10_000)
             speculative = parse_spec(spec, "spec") if spec else None
             if disagg is None:
                 for name in ("prefill_tp", "prefill_pp", "prefill_ep", "decode_chip"):

@@ -73,6 +73,51 @@ def build_workload(isl: int, osl: int, requests: int | None, concurrency: int | 
     return Workload(arrival="offline", **common)
 
 
+def _check_lengths(model, workload, isl: int, osl: int) -> None:
+    """Every request's prompt + output within the model's context (scenario.rules.check_context)."""
+    from hundredx.scenario.rules import check_context
+
+    inp, out = getattr(workload, "input_len", None), getattr(workload, "output_len", None)
+    if inp is None or out is None or not len(inp):
+        check_context(model, isl, osl)
+        return
+    row = int((inp + out).argmax())
+    try:
+        check_context(model, int(inp[row]), int(out[row]))
+    except InputError as exc:
+        raise InputError(f"trace.input_length[row {row}]", int(inp[row]), exc.why) from None
+
+
+def _fallbacks(scn) -> list[str]:
+    """The substitutions the step costs make (fp4->fp8 on Hopper, a kernel the chip lacks), as predict reports
+    them: the simulator prices its steps with the same kernel layer, so they are never silent."""
+    from hundredx.predict import predict
+
+    try:
+        notes = predict(scn).mismatches
+    except (InputError, ValueError):
+        return []
+    by_note: dict[str, list[str]] = {}
+    for item in notes:
+        op, _, note = item.partition(": ")
+        by_note.setdefault(note or op, []).append(op)
+    return [f"{note} ({', '.join(ops[:4])}{', ...' if len(ops) > 4 else ''})" for note, ops in by_note.items()]
+
+
+def _check_defined(data: dict, trace: str | None, isl: int, osl: int) -> None:
+    """A run whose headline metrics are undefined is an input error, not a table of NaN."""
+    import math
+
+    if not data.get("output_tokens"):
+        raise InputError("trace" if trace else "isl", trace or isl,
+                         "no request completed: none fits the KV cache of a replica "
+                         "(shorter prompts, more devices or a smaller KV format)")
+    tpot = data.get("tpot_p50_s")
+    if not (isinstance(tpot, float) and math.isfinite(tpot)):
+        raise InputError("trace.output_length" if trace else "osl", trace or osl,
+                         "no request has a second output token, so TPOT is undefined; give >= 2 output tokens")
+
+
 def register(app: typer.Typer) -> None:
     _register_serve(app)
 
@@ -131,8 +176,10 @@ def _register_serve(app: typer.Typer) -> None:
             scn, deployment = _deployment(model, chip, devices, tp, pp, ep, dp, attention_dp, weights, kv, disagg,
                                           prefill_tp, afd, spec, engine, prefill_chip)
             workload = build_workload(isl, osl, requests, concurrency, rate, trace, ttft_limit, tpot_limit, warmup)
+            _check_lengths(scn.model, workload, isl, osl)
             result = _run(simulate, deployment, workload, seed, quiet=as_json)
-            data = {**result.to_dict(), "model": scn.model.id, "system": scn.system.id}
+            _check_defined(result.to_dict(), trace, isl, osl)
+            data = {**result.to_dict(), "model": scn.model.id, "system": scn.system.id, "fallbacks": _fallbacks(scn)}
             if out:
                 write_table(out, result, data)
         _print_serve(scn, data, as_json)
@@ -187,6 +234,8 @@ def _print_serve(scn, data: dict, as_json: bool) -> None:
             "preemptions", "usd_per_million_output_tokens", "joules_per_output_token"]
     print_table(f"{scn.model.id} on {scn.system.id}", ["metric", "value"],
                 [[k, f"{data[k]:.4g}" if isinstance(data.get(k), float) else data.get(k)] for k in keys if k in data])
+    if data.get("fallbacks"):
+        typer.echo("fallbacks (substitutions the model made): " + "; ".join(data["fallbacks"]))
 
 
 def _run(simulate, deployment, workload, seed: int, quiet: bool):

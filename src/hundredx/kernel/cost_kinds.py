@@ -112,7 +112,11 @@ def _attention(ops, shape, chip, params, runtime):
     time_s = combine(c, m, params["gemm.overlap_p"]) + t.latency_s
     sol = sol_time(flops, nbytes, chip.peak(t.parts["compute_class"]), chip.mem_bytes_per_s)
     kt = KernelTime(time_s, c, m, t.latency_s, sol, flops, nbytes, t.parts, t.unsupported)
-    return kt, t.parts["notes"], _kernel_names(t.parts["kernel"], len(ops))
+    # a named kernel the chip lacks is priced with what it has: a flagged fallback, never silent
+    unsupported = str(np.asarray(t.unsupported).ravel()[0]) if np.size(t.unsupported) else ""
+    note = "; ".join(x for x in (t.parts["notes"], unsupported and f"{unsupported}; priced as the fastest of those")
+                     if x)
+    return kt, note, _kernel_names(t.parts["kernel"], len(ops))
 
 
 def _recurrent(ops, shape, chip, params, runtime):

@@ -147,7 +147,25 @@ def _read_fitted(path: Path) -> dict:
         raise InputError("fitted", str(path), f"cannot read: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("values", {}), dict):
         raise InputError("fitted", str(path), "not a fitted-parameter file (needs a 'values' mapping)")
+    _check_values(doc.get("values", {}), path)
+    without = doc.get("without")
+    for chip_id, sub in without.items() if isinstance(without, dict) else ():
+        if isinstance(sub, dict):  # a member fitted without its own cases (None: nothing left to fit)
+            _check_values(sub.get("values", {}), path, f"without.{chip_id}.")
     return doc
+
+
+def _check_values(values: object, path: Path, prefix: str = "") -> None:
+    """Every known parameter a finite number inside its fit bounds (a hand-edited file must not price NaN)."""
+    if not isinstance(values, dict):
+        raise InputError(f"fitted.{prefix}values", type(values).__name__, f"in {path}: must map parameter: number")
+    for key, value in values.items():
+        spec = PARAMS.get(key)
+        if spec is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not spec.lo <= value <= spec.hi:
+            raise InputError(f"fitted.{prefix}values.{key}", value,
+                             f"in {path}: must be a number in [{spec.lo:g}, {spec.hi:g}]")
 
 
 def load_family(family: str, directory: str | Path | None = None) -> tuple[dict | None, str]:

@@ -226,7 +226,8 @@ def spec_from_config(cfg_outer: Any, model_id: str, source: str = "") -> ModelSp
         intermediate_size=dense_width, attention=attention, layers=layers,
         quant=scheme_from_config(cfg, cfg_outer, moe is not None), moe=moe, linear=_linear(cfg),
         tie_embeddings=bool(cfg.get("tie_word_embeddings", False)), norms_per_layer=4 if mt.startswith("gemma") else 2,
-        hc_mult=_int(cfg, "hc_mult", 1, minimum=1), max_position_embeddings=_int(cfg, "max_position_embeddings", 0),
+        hc_mult=_int(cfg, "hc_mult", 1, minimum=1), max_position_embeddings=_int(cfg, "max_position_embeddings", 0,
+                                                                minimum=1 if "max_position_embeddings" in cfg else 0),
         rope_scaling=_rope_scaling(cfg), source=source)
     from dataclasses import replace
 

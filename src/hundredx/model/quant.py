@@ -125,8 +125,10 @@ def scheme_from_config(cfg: dict, outer: dict, has_moe: bool) -> QuantScheme:
         else:
             weight = get_format(f"int4_g{group}")
         source = f"quantization_config compressed-tensors int4 group {group}"
-    elif method:
-        source = f"quantization_config quant_method={method!r} not modelled; weights at torch_dtype"
+    elif method:  # pricing it at torch_dtype would be a silent substitution (docs/robustness.md)
+        raise InputError("config.quantization_config.quant_method", qc.get("quant_method"),
+                         "not modelled (known: fp8, mxfp4, compressed-tensors int4); "
+                         "remove quantization_config to price the torch_dtype weights")
     return QuantScheme(weight=weight, act=default_act(weight, base), kv=base, expert_weight=experts,
                        base=base, excluded=excluded, source=source)
 

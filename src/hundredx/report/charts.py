@@ -16,6 +16,7 @@ import io
 import math
 from typing import TYPE_CHECKING
 
+import matplotlib
 import matplotlib.ticker
 from matplotlib.figure import Figure  # no pyplot: no global backend or figure state (docs/notebook.md)
 
@@ -23,9 +24,13 @@ if TYPE_CHECKING:
     from hundredx.chip.spec import ChipSpec
 
 
-def _out(fig, fmt: str):
+def _out(fig, fmt: str, name: str = "chart"):
+    """The figure's bytes (SVG as text), deterministic: no date, ids salted by the chart's name, not
+    random (the same input gives the same report, byte for byte; docs/robustness.md)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=110)
+    metadata = {"Date": None} if fmt == "svg" else {"Software": None} if fmt == "png" else None
+    with matplotlib.rc_context({"svg.hashsalt": f"hundredx-{name}"}):
+        fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=110, metadata=metadata)
     data = buf.getvalue()
     return data.decode("utf-8") if fmt == "svg" else data
 
@@ -61,7 +66,7 @@ def waterfall_chart(d: dict, fmt: str = "png"):
     top = max([r["cumulative"] for r in rows] + [total, 1.0])
     bottom = min([r["cumulative"] for r in rows] + [total, 1.0])
     ax.set_ylim(bottom / 1.3, top * 1.5)
-    return _out(fig, fmt)
+    return _out(fig, fmt, "waterfall")
 
 
 COLORS = ["#e76f51", "#2a9d8f", "#264653", "#e9c46a"]
@@ -71,7 +76,7 @@ LABELLED_OPS = 4  # per stack and phase: the ops with the most time are named on
 def roofline_chart(stacks: list[tuple[str, ChipSpec, list[dict]]], fmt: str = "svg"):
     """stacks: [(name, ChipSpec, report.roofline.roofline_points(...))]: each op against its own
     format's roof (a line style per format), fused ops at their priced bytes, the slowest ops named."""
-    return _out(roofline_figure(stacks), fmt)
+    return _out(roofline_figure(stacks), fmt, "roofline")
 
 
 def roofline_figure(stacks: list[tuple[str, ChipSpec, list[dict]]]) -> Figure:
@@ -121,7 +126,7 @@ def memory_bars(items: list[tuple[str, dict]]) -> list[dict]:
 
 def memory_chart(items: list[tuple[str, dict]], fmt: str = "svg"):
     """items: [(stack name, MemoryUse.to_dict())] -> stacked bars in GiB per device (as the CLI prints)."""
-    return _out(memory_figure(items), fmt)
+    return _out(memory_figure(items), fmt, "memory")
 
 
 def memory_figure(items: list[tuple[str, dict]]) -> Figure:

@@ -113,11 +113,14 @@ def resolve_system(chip: Any, devices: int):
     return load_system(chip, devices=devices)
 
 
+MAX_DEVICES = 1 << 17  # one deployment: above the largest published clusters (~100k GPUs)
+
+
 def _int(name: str, value, default=None):
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(name, value, "must be an integer >= 1")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DEVICES:
+        raise InputError(name, value, f"must be an integer in [1, {MAX_DEVICES}]")
     return value
 
 
@@ -183,6 +186,8 @@ def _check_nodes(system, nodes, total: int) -> None:
         return
     if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
         raise InputError("nodes", nodes, "must be an integer >= 1")
+    if nodes > total:
+        raise InputError("nodes", nodes, f"more nodes than the {total} devices they would hold")
     if total > nodes * system.devices_per_node:
         raise InputError("nodes", nodes, f"{total} devices need {-(-total // system.devices_per_node)} nodes of "
                          f"{system.devices_per_node} ({system.id})")
@@ -256,6 +261,8 @@ def build(model: Any, chip: Any, *, devices: int | None = None, nodes: int | Non
                                values.get("disaggregation"))
     system = _priced(resolve_system(chip, total), price_per_hour, power_w)
     _check_nodes(system, nodes, total)
+    if total > MAX_DEVICES:
+        raise InputError("devices", total, f"more than {MAX_DEVICES} devices in one deployment")
     values.update(tp=tp_, pp=pp_, cp=cp_, dp=dp_)
     stack = Stack(spec, system, RuntimeSpec(**values))
     w = workload if workload is not None else Workload()

@@ -10,7 +10,8 @@ as `InputError(field, value, why)`. The rules:
   ep     1 for a dense model; at most the routed experts and at most tp*dp (the EP group lives
          inside the deployment's ranks); when ep > tp an EP group spans ep/tp replicas, so dp is a
          multiple of ep/tp. An ep that does not divide the experts runs with
-         redundant expert slots, as EPLB deployments do (DeepSeek-V3's 256 experts on EP 72).
+         redundant expert slots, as EPLB deployments do (DeepSeek-V3's 256 experts on EP 72); but ep
+         divides tp or is a multiple of it (an EP group of 7 over 8 tp ranks has no layout).
   pp     at most the layer count;
   devices tp*pp*cp*dp within the system's `max_devices` (0 = no limit).
 
@@ -45,6 +46,8 @@ def _reasons(model, system, tp, ep, pp, dp, cp, attention_dp: bool) -> list[tupl
         out.append(("ep", ep > 1, ep, f"{model.id} is dense: expert parallelism needs an MoE model"))
     else:
         out.append(("ep", ep > experts, ep, f"more expert ranks than the {experts} experts of {model.id}"))
+        out.append(("ep", np.where(ep <= tp, np.mod(tp, np.maximum(ep, 1)), np.mod(ep, np.maximum(tp, 1))) != 0, ep,
+                    "must divide tp or be a multiple of it (each rank holds a whole share of the expert group)"))
     if dp is not None:
         out.append(("ep", ep > tp * dp, ep, "must be <= tp*dp (the expert-parallel group lives inside the deployment)"))
         out.append(("dp", (ep > tp) & (np.mod(dp, np.maximum(ep // np.maximum(tp, 1), 1)) != 0), dp,

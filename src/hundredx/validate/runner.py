@@ -29,6 +29,14 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 PREDICTORS = {"gemm": "kernels", "attention": "kernels", "memory": "kernels", "grouped_gemm": "kernels",
               "collective": "collective", "serving": "serving", "layer": "layer"}
 REQUIRED = ("id", "kind", "hardware", "config", "metric", "value")
+# docs/cases.md, "Metrics"
+METRICS = ("tflops", "time_s", "bandwidth_gbps", "bus_bandwidth_gbps", "algo_bandwidth_gbps", "output_tokens_per_s",
+           "output_tokens_per_s_per_device", "input_tokens_per_s", "time_per_output_token_s", "ttft_s")
+# sizes of what ran (docs/cases.md, "config per kind"): when present, a number in [1, MAX_SIZE]
+SIZES = ("m", "n", "k", "batch", "seqlen_q", "seqlen_kv", "heads_q", "heads_kv", "head_dim", "head_dim_v", "bytes",
+         "message_bytes", "n_ranks", "tokens_total", "groups", "isl", "osl", "tp", "pp", "ep", "dp", "concurrency",
+         "max_batch", "tokens", "hidden", "topk", "experts", "seqlen", "kv_len")
+MAX_SIZE = 1 << 50
 
 
 @dataclass
@@ -85,7 +93,36 @@ def check_case(case: object, where: str) -> dict:
     devices = case.get("n_devices", 1)
     if isinstance(devices, bool) or not isinstance(devices, int) or not 1 <= devices <= 1 << 20:
         raise InputError(f"{where} n_devices", devices, "must be an integer in [1, 1048576]")
+    if case["kind"] not in PREDICTORS:
+        raise InputError(f"{where} kind", case["kind"], f"unknown case kind; known: {', '.join(PREDICTORS)}")
+    if case["metric"] not in METRICS:
+        raise InputError(f"{where} metric", case["metric"], f"unknown metric; known: {', '.join(METRICS)}")
+    _check_config(case["config"], f"{where} config")
     return case
+
+
+def _check_config(config: dict, where: str) -> None:
+    """Every number in a case's config finite and >= 0; the sizes of what ran in [1, MAX_SIZE]."""
+    def walk(value: object, path: str, depth: int) -> None:
+        if depth > 8:
+            raise InputError(path, "<nested>", "nested more than 8 levels")
+        if isinstance(value, dict):
+            for key, v in value.items():
+                walk(v, f"{path}.{key}", depth + 1)
+        elif isinstance(value, list):
+            for i, v in enumerate(value[:100_000]):
+                walk(v, f"{path}[{i}]", depth + 1)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value) or not 0 <= value <= MAX_SIZE:
+                raise InputError(path, value, "must be a finite number in [0, 2^50]")
+
+    walk(config, where, 0)
+    for key in SIZES:
+        value = config.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value <= MAX_SIZE:
+            raise InputError(f"{where}.{key}", value, "a size must be a number in [1, 2^50]")
 
 
 def load_cases(paths: list[str]) -> list[dict]:
@@ -231,6 +268,9 @@ def validate_files(paths: list[str], kind: str | None = None, calibration: str =
     cases = load_cases(paths)
     if kind:
         cases = [c for c in cases if c["kind"] == kind]
+    if not cases:
+        raise InputError("kind" if kind else "FILE", kind or " ".join(paths)[:200],
+                         "no case to validate" + (f" of kind {kind}" if kind else " (the files hold no case lines)"))
     if cv is not None:
         from hundredx.validate.cv import cross_validate
 
