@@ -203,14 +203,15 @@ def closed_loop_arrays(stack: Stack, isl: float, osl: float, concurrency, tp, ep
     NaN (slots 0). `static_tpot_s`: predict's TPOT of each row at batch concurrency / dp, where the caller has
     it (speculative decoding's factor reuses it where that is the running batch instead of pricing it again)."""
     n_all, tp, ep, pp, dp = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (concurrency, tp, ep, pp, dp)))
-    limit = int(stack.runtime.scheduler.max_seqs)
+    sched = tp if stack.runtime.attention_dp else np.ones_like(tp)  # `schedulers` per row
+    limit = float(stack.runtime.scheduler.max_seqs) * sched
     fit = np.broadcast_to(max_batch_rows(stack, isl, osl, kv_fraction, limit, tp, ep, pp), n_all.shape)
     known = None
     if static_tpot_s is not None:  # only where the running batch is the static one (r = n = concurrency / dp)
         n = n_all / dp
         known = np.where((n <= fit) & (n == np.round(n)), np.broadcast_to(static_tpot_s, n.shape), np.nan)
     st = _loop(stack, _Costs(stack, tp, ep, pp), isl, osl, n_all, dp, np.maximum(fit, 1).astype(float),
-               synchronized, known)
+               synchronized, known, sched)
     for name in ("ttft_s", "tpot_s", "e2e_s", "queue_wait_s", "step_s", "requests_per_s", "output_tokens_per_s"):
         setattr(st, name, np.where(fit >= 1, getattr(st, name), np.nan))
     st.slots_per_replica, st.devices = fit, tp * pp * stack.runtime.cp * dp
@@ -226,15 +227,17 @@ def max_batch_rows(stack: Stack, isl: float, osl: float, kv_fraction: float, cap
 
 
 def _loop(stack: Stack, costs: _Costs, isl: float, osl: float, n_all, dp, B, synchronized: bool,
-          known_tpot=None) -> SteadyState:
-    """The closed loop of the module docstring at arrays of load n_all, replicas dp and slots B."""
+          known_tpot=None, sched=None) -> SteadyState:
+    """The closed loop of the module docstring at arrays of load n_all, replicas dp and slots B; `sched`:
+    schedulers per replica (`schedulers(stack)` unless the rows' degrees differ from the stack's)."""
     rt = stack.runtime
     n = n_all / dp
     r = np.minimum(np.maximum(n, 1.0), B)
     q = np.maximum(n - r, 0.0)
-    budget = float(rt.scheduler.max_batched_tokens) * schedulers(stack)  # per attention-DP rank
+    sched = schedulers(stack) if sched is None else sched
+    budget = float(rt.scheduler.max_batched_tokens) * sched  # per attention-DP rank
     ctx = isl + osl / 2.0
-    k = np.full_like(r, max(1.0, math.ceil(isl / budget)))
+    k = np.maximum(1.0, np.ceil(isl / budget)) * np.ones_like(r)
     for _ in range(FIXED_POINT_ITERATIONS):
         d = r * (osl - 1.0) / (k + osl - 1.0)
         room = np.maximum(budget - d, 1.0)
