@@ -9,9 +9,9 @@ import pytest
 
 from hundredx.errors import InputError
 from hundredx.model import load_model
+from hundredx.predict.pools import compose, pool_scenarios, predict_disaggregated
 from hundredx.scenario import build
 from hundredx.search import Question, default_space, load_space, query, search
-from hundredx.search.pools import compose, pool_scenarios, predict_disaggregated
 from hundredx.search.space import parse_spec, space_hash
 from hundredx.search.units import base_specs, units
 from hundredx.search.whatif import chip_variant, model_variant, parameters, parse_what_ifs

@@ -2,7 +2,7 @@
 
 The one home of pool pricing: `predict --disagg` (`--decode-chip`), `predict_pools` (full-form PoolSpecs: stack files,
 validate's fully specified rows) and the search's disaggregated rows (search/disagg.py, through
-search/pools.py) all compose with `compose`; the link choice is scenario/pools.kv_link (serve's too).
+search rows) all compose with `compose`; the link choice is scenario/pools.kv_link (serve's too).
 
 A prefill worker (tp_p pp_p devices, ep_p, attention-DP or not) prefills b_p prompts of isl
 tokens at a time in T_p = predict's TTFT at batch b_p (the static prefill of `predict`); a

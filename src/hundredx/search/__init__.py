@@ -21,7 +21,7 @@ _EXPORTS = {"search": "hundredx.search.run", "SearchResult": "hundredx.search.ru
             "default_space": "hundredx.search.space", "load_space": "hundredx.search.space",
             "query": "hundredx.search.store", "read_rows": "hundredx.search.store",
             "model_variant": "hundredx.search.whatif", "chip_variant": "hundredx.search.whatif",
-            "predict_disaggregated": "hundredx.search.pools", "pool_scenarios": "hundredx.search.pools"}
+            "predict_disaggregated": "hundredx.predict.pools", "pool_scenarios": "hundredx.predict.pools"}
 
 __all__ = sorted(_EXPORTS)
 
