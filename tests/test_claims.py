@@ -40,7 +40,10 @@ def test_deterministic_verdicts(claims):
     a2a = claims["alltoall_scales_with_experts"]
     assert a2a.tool == pytest.approx(1.0, abs=0.05) and a2a.details["topk_doubled"] == pytest.approx(2.0, rel=0.05)
     assert 0.2 < claims["v4_flops_reduction"].tool < 0.35
-    assert claims["rubin_cost_per_token"].verdict == "not checkable" and "price" in claims["rubin_cost_per_token"].why
+    rc = claims["rubin_cost_per_token"]
+    assert rc.verdict == "not checkable" and "price" in rc.why
+    # the model's half of cost per token: Rubin's throughput per device over GB300's, and the break-even price
+    assert 1.2 < rc.tool < 6 and rc.details["break_even_price_ratio"] == pytest.approx(rc.tool / 10)
 
 
 def test_curve_claim_states_its_range_and_point(claims):

@@ -196,10 +196,39 @@ def hbm_a100_b200(cid, text, src) -> Claim:
                          details={"bandwidth": bw, "capacity": cap, "bf16": bf16})
 
 
+def _rubin_throughput_ratio(tpot_limit_s: float) -> float:
+    """Output tokens/s per device, VR200 NVL72 / GB300 NVL72, on the DeepSeek-R1 NVFP4 P/D example stack."""
+    from hundredx.decompose.metrics import evaluate
+    from hundredx.scenario.compose import with_changes
+
+    base = with_changes(example("dsr1-gb200-nvl72-fp4.yaml"), {"workload.tpot_limit_s": tpot_limit_s}, adjust=True)
+    rubin, gb300 = (evaluate(with_changes(base, {"chip.system": s}, adjust=True)).value
+                    for s in ("vr200-nvl72", "gb300-nvl72"))
+    return rubin / gb300
+
+
 def rubin_cost(cid, text, src) -> Claim:
-    return not_checkable(cid, text, src, 10.0, "x",
-                         "no sourced Rubin price exists (NVIDIA states 'up to 10x lower cost per token than "
-                         "Blackwell' without a price); cost per token needs a price per device-hour")
+    """Cost per token = price per device-hour / tokens per device-hour: the model gives the throughput ratio
+    (and so the price ratio at which the claim would hold), not the price, which is unsourced."""
+    from hundredx.chip import load_chip
+
+    by_limit = {t: _rubin_throughput_ratio(t) for t in (0.1, 0.05, 0.02)}
+    ratio = by_limit[0.05]
+    gb300_price = load_chip("gb300").price_per_hour
+    values = list(by_limit.values())
+    spread = ("the same at 100, 50 and 20 ms: the limit does not bind these pools" if max(values) - min(values)
+              <= 1e-9 * max(values) else ", ".join(f"{1e3 * t:.0f} ms: x{r:.2f}" for t, r in by_limit.items()))
+    why = (f"DeepSeek-R1 NVFP4 with P/D, wide EP and MTP (examples/dsr1-gb200-nvl72-fp4.yaml) on VR200 NVL72 vs "
+           f"GB300 NVL72: output tokens/s per device x{ratio:.2f} at a 50 ms TPOT limit ({spread}). "
+           f"Cost per token falls 10x only if Rubin's price per device-hour is at most x{ratio / 10:.2f} of "
+           f"GB300's (${gb300_price * ratio / 10:.2f}/h against the catalog's ASSUMED ${gb300_price:.0f}/h), i.e. "
+           "a newer chip renting for a fraction of the older one's price; no sourced Rubin price exists, so no "
+           "verdict (Rubin's figures are preliminary)")
+    return not_checkable(cid, text, src, 10.0, "x", why, tool=ratio, range=[min(by_limit.values()),
+                                                                         max(by_limit.values())],
+                         point="throughput per device at a 50 ms TPOT limit (cost needs a price per device-hour)",
+                         details={"throughput_ratio_by_tpot_limit": {str(k): v for k, v in by_limit.items()},
+                                  "break_even_price_ratio": ratio / 10})
 
 
 def yearly_gain(cid, text, src) -> Claim:
