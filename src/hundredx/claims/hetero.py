@@ -1,7 +1,8 @@
 """Heterogeneous prefill/decode chips, priced by composing two pools through `predict`.
 
-Per-pool chips are not in the stack model on this branch (a decode pool with its own chip is
-the serving work, t12pools), so the pools are composed here. Each pool is a set of replicas of
+`predict --disagg P:D --decode-chip C` (predict/pools.py) prices one fixed deployment with a decode
+pool on another chip; the claim asks which chip pair is cheapest per token at any scale, so it
+optimizes each pool's chip and tp for cost with fractional replicas instead. Each pool is a set of replicas of
 Llama-3.1-70B FP8 (weights and KV) on one chip type, tp in TPS, priced by `predict` (through
 decompose.metrics.search_batch):
   prefill replica  the largest prompt batch b_p whose TTFT meets the limit: r_p = b_p / TTFT
@@ -76,7 +77,8 @@ def heterogeneous_pd(cid, text, src):
     ratio = hetero[best_x] / homo[best_h]
     pools = "; ".join(f"{k} {v:,.0f}" for k, v in sorted(found["tokens_per_usd"].items(), key=lambda kv: -kv[1]))
     pre, dec = found["prefill"], found["decode"]
-    why = (f"two pools composed through predict (per-pool chips are not in the stack model yet; claims/hetero.py), "
+    why = (f"two pools composed through predict, each pool's chip and tp chosen for cost with fractional replicas "
+           f"(claims/hetero.py), "
            f"Llama-3.1-70B FP8, {ISL}/{OSL} tokens, TTFT <= {TTFT_S:g} s, TPOT <= {TPOT_S * 1e3:g} ms, pools "
            f"rate-matched, catalog prices (ASSUMPTION: rough cloud list prices): output tokens per USD — {pools}. "
            f"Best single chip type {best_h} vs best pair {best_x}: x{ratio:.2f}. Per pool, cost per request/s: "
