@@ -10,6 +10,11 @@ plus the embedding gather, the final norm and the LM head (last token of each se
 prefill, m = B; every new token in decode, m = B*S). Norms, rope, activations, residual adds
 and quantizes are memory ops with MemoryShape.fusable (engines fuse them into neighbours). Each
 op's block (attention / ffn / embed / head) is set where it is built (ops_common.Site).
+
+Ops are frozen and never mutated after construction (model/ops.py), so one step's op list is
+built once per (spec, batch, new_tokens, context) and shared: `build_ops` keeps the last
+OPS_CACHE_SIZE lists (a search prices the same steps for many units) and returns a fresh list
+of the same ops. An argument that cannot be a key (an unhashable spec) is built uncached.
 """
 
 from __future__ import annotations
@@ -89,8 +94,33 @@ def layer_ops(spec: ModelSpec, kind: LayerKind, c: int, st: Step) -> list[Op]:
     return attn + ffn
 
 
+OPS_CACHE_SIZE = 512
+_OPS_CACHE: dict = {}
+
+
+def _key(x):
+    """A dictionary key for a scalar or an array argument (its shape, dtype and bytes)."""
+    if isinstance(x, np.ndarray):
+        return (x.shape, x.dtype.str, x.tobytes())
+    return x
+
+
 def build_ops(spec: ModelSpec, batch=1, new_tokens=1, context=0) -> list[Op]:
-    """Ops of one forward step: `batch` sequences, `new_tokens` each, `context` cached before."""
+    """Ops of one forward step: `batch` sequences, `new_tokens` each, `context` cached before (shared
+    between calls with equal arguments: module docstring)."""
+    key = (spec, _key(batch), _key(new_tokens), _key(context))
+    try:
+        hit = _OPS_CACHE.get(key)
+    except TypeError:  # an unhashable spec field
+        return _build_ops(spec, batch, new_tokens, context)
+    if hit is None:
+        if len(_OPS_CACHE) >= OPS_CACHE_SIZE:
+            _OPS_CACHE.clear()
+        hit = _OPS_CACHE[key] = tuple(_build_ops(spec, batch, new_tokens, context))
+    return list(hit)
+
+
+def _build_ops(spec: ModelSpec, batch=1, new_tokens=1, context=0) -> list[Op]:
     B, S, ctx = _check("batch", batch, 1), _check("new_tokens", new_tokens, 1), _check("context", context, 0)
     q = spec.quant
     st = Step(B=B, S=S, ctx=ctx, act_bytes=q.base.bytes_per_element,
