@@ -236,3 +236,17 @@ def test_batched_absorb_gemms_read_every_heads_input():
     dev = _by_name(shard_ops(list(ops.values()), RuntimeSpec(tp=2), 2.0, 64, tp=2)[0])
     q = dev["attn.q_absorb"]  # heads split over the ranks: each reads its heads' inputs
     assert q.bytes_read - q.weight_bytes == pytest.approx(2 * 8 * a_bytes * n_heads / 2)
+
+
+def test_build_ops_shares_frozen_ops_between_equal_calls():
+    """The step cache (model/graph.py): equal arguments give the same frozen ops in a fresh list; arrays key by
+    value."""
+    spec = load_model("meta-llama/Llama-3.1-8B-Instruct")
+    a = build_ops(spec, np.array([1, 4, 16]), 1, np.array([128.0, 128.0, 128.0]))
+    b = build_ops(spec, np.array([1, 4, 16]), 1, np.array([128.0, 128.0, 128.0]))
+    assert a is not b and len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    a.append(a[0])  # the caller's list is its own: the next call is unaffected
+    assert len(build_ops(spec, np.array([1, 4, 16]), 1, np.array([128.0, 128.0, 128.0]))) == len(b)
+    c = build_ops(spec, np.array([1, 4, 32]), 1, np.array([128.0, 128.0, 128.0]))
+    assert c[0] is not b[0] and float(np.max(c[0].flops)) >= 0  # another batch array is another step
+    assert [op.name for op in build_ops(spec, 8, 1, 256)] == [op.name for op in b]
