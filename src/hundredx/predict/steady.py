@@ -159,12 +159,15 @@ def _scalar_if_constant(x: np.ndarray):
     return float(x[0]) if x.size and np.all(x == x[0]) else x
 
 
-def schedulers(stack: Stack) -> int:
+def schedulers(stack: Stack, tp=None):
     """Schedulers in one replica: with attention data-parallelism every attention-DP rank (tp of them) runs
     its own scheduler and KV cache, so the scheduler's max_seqs and token budget hold per rank (TensorRT-LLM
-    enable_attention_dp, SGLang --enable-dp-attention; docs/serving.md); else one."""
+    enable_attention_dp, SGLang --enable-dp-attention; docs/serving.md); else one. `tp`: an array of the
+    rows' own degrees (closed_loop_arrays) in place of the stack's."""
     rt = stack.runtime
-    return int(rt.tp) if rt.attention_dp else 1
+    if tp is None:
+        return int(rt.tp) if rt.attention_dp else 1
+    return tp if rt.attention_dp else np.ones_like(tp)
 
 
 def slots(stack: Stack, isl: float, osl: float, cap: int | None = None, kv_fraction: float = 0.9) -> int:
@@ -203,7 +206,7 @@ def closed_loop_arrays(stack: Stack, isl: float, osl: float, concurrency, tp, ep
     NaN (slots 0). `static_tpot_s`: predict's TPOT of each row at batch concurrency / dp, where the caller has
     it (speculative decoding's factor reuses it where that is the running batch instead of pricing it again)."""
     n_all, tp, ep, pp, dp = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (concurrency, tp, ep, pp, dp)))
-    sched = tp if stack.runtime.attention_dp else np.ones_like(tp)  # `schedulers` per row
+    sched = schedulers(stack, tp)
     limit = float(stack.runtime.scheduler.max_seqs) * sched
     fit = np.broadcast_to(max_batch_rows(stack, isl, osl, kv_fraction, limit, tp, ep, pp), n_all.shape)
     known = None
