@@ -139,7 +139,7 @@ def _static_case(case: dict, stack, isl: int, osl: int, devices: int) -> float:
     from hundredx.predict import predict
     from hundredx.scenario import Workload
 
-    c, phase = case["config"], case["config"].get("phase")
+    phase = case["config"].get("phase")
     batch = _batch(case, stack, isl, osl, devices)
     try:
         result = predict(stack, Workload(isl=isl, osl=osl, batch=batch))
@@ -159,7 +159,6 @@ def _static_case(case: dict, stack, isl: int, osl: int, devices: int) -> float:
               "ttft_s": result.ttft_s}
     if metric not in values:
         raise Unpredictable(f"metric {metric!r} not predicted for serving cases")
-    del c
     return float(values[metric])
 
 
