@@ -30,6 +30,7 @@ import math
 from functools import lru_cache
 from pathlib import Path
 
+from hundredx.arrays import ArrayLike
 from hundredx.errors import InputError
 from hundredx.kernel.domain import Descriptor, place
 from hundredx.kernel.params import KernelParams
@@ -97,8 +98,8 @@ def time_factors(table: dict, cls: str, group: str, where: str) -> tuple[float, 
     return float(cell["lo"]), float(cell["hi"])
 
 
-def value_interval(value: float, metric: str, factors: tuple[float, float]) -> list[float]:
-    """[lo, hi] of a predicted value in its metric's unit (module docstring)."""
+def value_interval(value: ArrayLike, metric: str, factors: tuple[float, float]) -> list:
+    """[lo, hi] of a predicted value in its metric's unit (module docstring); element-wise on arrays."""
     lo, hi = factors
     if metric in TIME_METRICS:
         return [value * math.exp(-hi), value * math.exp(-lo)]

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from hundredx.kernel.intervals import load_table, serving_group, time_factors
+from hundredx.kernel.intervals import load_table, serving_group, time_factors, value_interval
 from hundredx.search.space import NATIVE, Question, spec_text
 from hundredx.search.units import Unit
 from hundredx.search.whatif import parameters, what_if_args
@@ -66,17 +66,13 @@ def axis_columns(model_axes, chip_axes) -> tuple[str, ...]:
 
 
 def _intervals(cols: dict[str, np.ndarray]) -> None:
-    """The rows' 80% intervals from the serving cells of the interval table (module docstring)."""
+    """The rows' 80% intervals from the serving cells of the interval table (module docstring), through
+    kernel.intervals.value_interval as predict's own metric and steady-state intervals use it."""
     table = load_table()
-    cells = {m: time_factors(table, "serving", serving_group(m), "any")
-             for m in ("ttft_s", "time_per_output_token_s", "output_tokens_per_s")}
-    for col, metric in (("ttft_s", "ttft_s"), ("tpot_s", "time_per_output_token_s")):
-        lo, hi = cells[metric]
-        cols[f"{col}_lo"], cols[f"{col}_hi"] = cols[col] * math.exp(-hi), cols[col] * math.exp(-lo)
-    lo, hi = cells["output_tokens_per_s"]
-    tps = cols["output_tokens_per_s_per_device"]
-    cols["output_tokens_per_s_per_device_lo"] = tps * math.exp(lo)
-    cols["output_tokens_per_s_per_device_hi"] = tps * math.exp(hi)
+    for col, metric in (("ttft_s", "ttft_s"), ("tpot_s", "time_per_output_token_s"),
+                        ("output_tokens_per_s_per_device", "output_tokens_per_s")):
+        factors = time_factors(table, "serving", serving_group(metric), "any")
+        cols[f"{col}_lo"], cols[f"{col}_hi"] = value_interval(cols[col], metric, factors)
     with np.errstate(divide="ignore"):
         cols["tokens_per_s_per_user_lo"] = 1.0 / cols["tpot_s_hi"]
         cols["tokens_per_s_per_user_hi"] = 1.0 / cols["tpot_s_lo"]
