@@ -193,8 +193,10 @@ def closed_loop(stack: Stack, isl: float, osl: float, concurrency, max_seqs: int
     B = slots(stack, isl, osl, max_seqs, kv_fraction)
     st = _loop(stack, _Costs(stack), isl, osl, n_all, float(stack.runtime.dp), float(B), synchronized)
     if max_seqs is None:
-        st.assumptions.append(f"engine slots per replica: scheduler max_seqs {stack.runtime.scheduler.max_seqs} "
-                              f"(KV fit gives {B})")
+        per = schedulers(stack)
+        ranks = f" x {per} attention-DP schedulers" if per > 1 else ""
+        st.assumptions.append(f"engine slots per replica: scheduler max_seqs {stack.runtime.scheduler.max_seqs}"
+                              f"{ranks} (KV fit gives {B})")
     return st
 
 
