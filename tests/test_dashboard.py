@@ -23,15 +23,6 @@ B = data.StackSource("catalog", data.Choice(chip="h200-sxm", weights="fp8", kv="
 EXAMPLE = "llama70b-h100-bf16.yaml"
 
 
-@pytest.fixture(scope="module")
-def search_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("search") / "s"
-    res = CliRunner().invoke(app, ["search", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--chip", "h100-sxm",
-                                   "--devices", "8", "--tpot-limit", "0.05", "--modes", "agg", "--out", str(out)])
-    assert res.exit_code == 0, res.output
-    return out
-
-
 # --- data helpers -------------------------------------------------------------------------------------
 
 def test_catalog_lists_zoo_chips_and_examples():

@@ -19,10 +19,8 @@ import pytest
 
 pytest.importorskip("streamlit")
 pytest.importorskip("websockets")
-from typer.testing import CliRunner  # noqa: E402
 
 from chromium_cdp import Browser, find_chromium  # noqa: E402
-from hundredx.cli import app  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,15 +85,6 @@ def _small_png(png: bytes, path: Path) -> None:
     from PIL import Image
 
     Image.open(io.BytesIO(png)).convert("RGB").quantize(256).save(path, optimize=True)
-
-
-@pytest.fixture(scope="module")
-def search_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("search") / "s"
-    res = CliRunner().invoke(app, ["search", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--chip", "h100-sxm",
-                                   "--devices", "8", "--tpot-limit", "0.05", "--modes", "agg", "--out", str(out)])
-    assert res.exit_code == 0, res.output
-    return out
 
 
 @pytest.fixture(scope="module")
