@@ -172,3 +172,23 @@ def test_attention_dp_ranks_each_run_a_scheduler():
     one = replace(plain, runtime=replace(plain.runtime, scheduler=replace(plain.runtime.scheduler, max_seqs=16)))
     assert steady.slots(one, 1024, 1024) == 16
     assert steady.slots(small, 1024, 1024, cap=20) == 20  # an explicit cap is per replica
+
+
+def test_reserve_to_completion_scheduler_fits_isl_plus_osl():
+    """TensorRT-LLM's GUARANTEED_NO_EVICT scheduler (engines.yaml kv_reserve full) holds isl + osl of KV per admitted
+    sequence; a paged engine's mean sequence holds isl + osl/2. The KV fit follows; the arrays path agrees."""
+    from dataclasses import replace
+
+    model = load_model("meta-llama/Llama-3.1-70B-Instruct", weights="fp8")
+    paged = build(model, "h200-sxm", tp=1, engine="vllm").stack
+    full = build(model, "h200-sxm", tp=1, engine="trtllm").stack
+    assert not steady.full_reserve(paged) and steady.full_reserve(full)
+    big = 100_000  # far above the KV fit, so the fit decides
+    paged, full = (replace(s, runtime=replace(s.runtime, scheduler=replace(s.runtime.scheduler, max_seqs=big)))
+                   for s in (paged, full))
+    isl, osl = 500, 2000
+    a, b = steady.slots(paged, isl, osl), steady.slots(full, isl, osl)
+    assert b < a
+    assert a / b == pytest.approx((isl + osl) / (isl + osl / 2), rel=0.02)
+    rows = steady.max_batch_rows(full, isl, osl, 0.9, big, np.array([1.0]), np.array([1.0]), np.array([1.0]))
+    assert int(rows[0]) == b

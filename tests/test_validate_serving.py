@@ -20,14 +20,49 @@ def test_offline_throughput_grows_with_kv_room_and_metrics_agree():
     total = predict_case(_case(offline=True))
     per_device = predict_case(_case("output_tokens_per_s_per_device", offline=True))
     assert total == pytest.approx(8 * per_device)
-    fp8_kv = predict_case(_case(offline=True, checkpoint="nvidia/Llama-3.1-70B-Instruct-FP8"))
-    assert fp8_kv > total  # ModelOpt checkpoints imply FP8 KV: twice the sequences fit
+    bf16_kv = predict_case(_case(offline=True, kv_dtype="bf16"))
+    assert total > bf16_kv  # a TensorRT-LLM FP8 checkpoint brings FP8 KV: twice the sequences fit
+    assert predict_case(_case(offline=True, checkpoint="nvidia/Llama-3.1-70B-Instruct-FP8")) == pytest.approx(total)
 
 
 def test_checkpoint_and_explicit_kv_formats():
     assert _model(_case(checkpoint="nvidia/x")).quant.kv.name == "fp8"
     assert _model(_case(checkpoint="nvidia/x", kv_dtype="bf16")).quant.kv.name == "bf16"
-    assert _model(_case()).quant.kv.name == "bf16"
+    assert _model(_case(engine="vllm")).quant.kv.name == "bf16"  # vLLM: no quantizer default, the model's KV
+
+
+def test_engine_quantized_checkpoint_kv_is_an_assumption():
+    """TensorRT-LLM serves FP8/FP4 weights from ModelOpt checkpoints (FP8 KV by default, engines.yaml quantized_kv);
+    the choice is listed; BF16 weights and an engine without the default keep the model's KV."""
+    from hundredx.validate.serving import predict_case_detail
+
+    notes: list[str] = []
+    assert _model(_case(), notes).quant.kv.name == "fp8"
+    assert any("KV cache fp8" in n for n in notes)
+    assert _model(_case(engine="mlperf-nvidia", weight_dtype="fp4")).quant.kv.name == "fp8"
+    assert _model(_case(weight_dtype="bf16")).quant.kv.name == "bf16"
+    _, listed = predict_case_detail(_case(offline=True))
+    assert any("kv_dtype unrecorded" in n for n in listed)
+    _, none = predict_case_detail(_case(offline=True, kv_dtype="fp8"))
+    assert not any("kv_dtype unrecorded" in n for n in none)
+
+
+def test_decode_phase_at_a_tpot_limit_without_batch_or_length():
+    """A decode pool reported at a TPOT limit: the largest batch meeting it, and an assumed context, both listed."""
+    from hundredx.validate.serving import DEFAULT_DECODE_KV_LEN, predict_case_detail
+
+    case = {"id": "d", "kind": "serving", "hardware": "h100-sxm", "n_devices": 16,
+            "config": {"model": "deepseek-ai/DeepSeek-V3", "engine": "sglang", "weight_dtype": "fp8", "ep": 16,
+                       "phase": "decode", "tpot_limit_s": 0.05},
+            "metric": "output_tokens_per_s_per_device", "value": 1.0}
+    loose, notes = predict_case_detail(case)
+    assert any(str(DEFAULT_DECODE_KV_LEN) in n for n in notes) and any("tpot_limit_s" in n for n in notes)
+    tight, _ = predict_case_detail({**case, "config": {**case["config"], "tpot_limit_s": 0.03}})
+    assert loose > tight > 0  # a looser limit admits a larger batch
+    tpot = {**case, "metric": "time_per_output_token_s"}
+    assert predict_case_detail(tpot)[0] <= 0.05
+    short, _ = predict_case_detail({**case, "config": {**case["config"], "kv_len": 1024}})
+    assert short > loose  # a recorded shorter context wins over the assumption and fits a larger batch
 
 
 def test_batch_choice_and_unrecorded_parallelism():

@@ -4,8 +4,10 @@ An `EngineProfile` (kernel/engines/engines.yaml, each value with the engine file
 read from) says which decode batches replay as CUDA graphs (the rest run eagerly: every kernel pays
 the host launch, kernel/memory.launch_latency), whether a batch is padded to the next captured
 size, whether the scheduler overlaps host work with the GPU, the running-sequence cap and token
-budget, and MTP support. An engine without a documented profile (or an unknown name) is `generic`
-and says so (`EngineProfile.note`).
+budget, MTP support, how much KV an admitted sequence reserves (`kv_reserve`: TensorRT-LLM's
+GUARANTEED_NO_EVICT capacity scheduler holds isl + osl from admission, paged engines the blocks
+generated so far) and the KV format a quantized checkpoint brings (`quantized_kv`). An engine
+without a documented profile (or an unknown name) is `generic` and says so (`EngineProfile.note`).
 
 step_time = gpu_time_factor * D + H            (no overlap scheduling)
           = max(gpu_time_factor * D, H)        (overlap: the host prepares step n+1 during step n)
@@ -53,6 +55,8 @@ class EngineProfile:
     version: str
     sources: tuple[str, ...]
     note: str = ""
+    kv_reserve: str = "paged"  # "full": isl + osl reserved at admission; "paged": blocks as tokens come
+    quantized_kv: str | None = None  # KV format of a quantized checkpoint that records none
 
     def graph_batch(self, batch):
         """(batch each decode step is priced at, True where it runs eagerly), element-wise."""
@@ -105,7 +109,8 @@ def engine_profile(name: str, tp: int = 1) -> EngineProfile:
         sizes = None if graphs in (None, "none") else tuple(int(x) for x in graphs)
     return EngineProfile(name, sizes, bool(d["padding"]), bool(d["overlap"]), int(d["max_seqs"]),
                          int(d["max_batched_tokens"]), bool(d["mtp"]), str(d.get("version", "")),
-                         tuple(d.get("sources", ())), note)
+                         tuple(d.get("sources", ())), note, str(d.get("kv_reserve", "paged")),
+                         d.get("quantized_kv"))
 
 
 @dataclass(frozen=True, slots=True)

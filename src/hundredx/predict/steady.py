@@ -6,7 +6,8 @@ Sarathi-Serve chunked prefill) loaded by clients; this module gives its steady s
 form plus a short fixed-point iteration, vectorized over the load (numpy arrays of concurrency).
 
 Closed loop at concurrency N over the deployment (n = N / dp clients per replica; engine slots
-B = min(max_seqs, KV-cache fit at isl + osl/2 tokens a sequence, the cap); budget C tokens a step; with
+B = min(max_seqs, KV-cache fit at isl + osl/2 tokens a sequence, or isl + osl where the engine's
+capacity scheduler reserves a sequence's KV to completion (`full_reserve`), the cap); budget C tokens a step; with
 attention data-parallelism max_seqs and C hold per attention-DP rank, tp schedulers a replica):
   running r = min(n, B), queued q = n - r;
   a request lives k prefill steps + (osl - 1) decode steps; requests start r / (k + osl - 1) a step;
@@ -170,13 +171,23 @@ def schedulers(stack: Stack, tp=None):
     return tp if rt.attention_dp else np.ones_like(tp)
 
 
+def full_reserve(stack: Stack) -> bool:
+    """Whether the engine's capacity scheduler reserves each admitted sequence's KV to completion (isl + osl:
+    TensorRT-LLM GUARANTEED_NO_EVICT, kernel/engines/engines.yaml `kv_reserve`) rather than paging it in."""
+    from hundredx.kernel.engine import engine_profile
+
+    return engine_profile(stack.runtime.engine, stack.runtime.tp).kv_reserve == "full"
+
+
 def slots(stack: Stack, isl: float, osl: float, cap: int | None = None, kv_fraction: float = 0.9) -> int:
-    """Engine slots of one replica: the scheduler's max_seqs (per attention-DP rank, `schedulers`), the KV fit,
+    """Engine slots of one replica: the scheduler's max_seqs (per attention-DP rank, `schedulers`), the KV fit
+    (isl + osl/2 tokens a sequence paged, isl + osl under a reserve-to-completion scheduler, `full_reserve`),
     and `cap` (per replica)."""
     from hundredx.scenario.memory import max_batch
 
     limit = int(cap) if cap else int(stack.runtime.scheduler.max_seqs) * schedulers(stack)
-    fit = max_batch(stack, max(int(round(isl)), 1), max(int(round(osl)), 1), kv_fraction=kv_fraction, cap=limit)
+    fit = max_batch(stack, max(int(round(isl)), 1), max(int(round(osl)), 1), kv_fraction=kv_fraction, cap=limit,
+                    full_reserve=full_reserve(stack))
     if fit < 1:
         raise InputError("isl", isl, f"no sequence of {isl:g}+{osl:g} tokens fits in the KV cache of one replica")
     return fit
@@ -228,7 +239,7 @@ def max_batch_rows(stack: Stack, isl: float, osl: float, kv_fraction: float, cap
     from hundredx.scenario.memory import max_batch
 
     return max_batch(stack, max(int(round(isl)), 1), max(int(round(osl)), 1), kv_fraction=kv_fraction, cap=cap,
-                     tp=tp, ep=ep, pp=pp)
+                     tp=tp, ep=ep, pp=pp, full_reserve=full_reserve(stack))
 
 
 def _loop(stack: Stack, costs: _Costs, isl: float, osl: float, n_all, dp, B, synchronized: bool,

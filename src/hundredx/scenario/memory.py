@@ -10,7 +10,9 @@ Usable memory is `USABLE_FRACTION` of capacity (CUDA context, NCCL buffers, allo
 and workspace take the rest).
 
 `max_batch` sizes a paged KV cache the way engines do: blocks are allocated as sequences
-grow, so in steady state the mean sequence holds isl + osl/2 tokens, not isl + osl.
+grow, so in steady state the mean sequence holds isl + osl/2 tokens, not isl + osl; an engine
+whose capacity scheduler reserves every admitted sequence's blocks to completion (TensorRT-LLM
+GUARANTEED_NO_EVICT, `full_reserve`) fits isl + osl tokens a sequence.
 """
 
 from __future__ import annotations
@@ -89,19 +91,21 @@ def memory_use(stack: Stack, batch, isl, osl, tp=None, ep=None, pp=None) -> Memo
 
 
 def max_batch(stack: Stack, isl: int, osl: int, kv_fraction: float = 0.9, cap: int = 4096, tp=None, ep=None,
-              pp=None):
-    """Largest batch per replica whose paged KV cache (mean isl + osl/2 tokens) fits in `kv_fraction` of the memory left
-    after weights and activations (TensorRT-LLM's kv_cache_free_gpu_mem_fraction semantics), capped. With arrays of
-    tp / ep / pp (degrees in place of the stack's): an array of batches, one per element."""
+              pp=None, full_reserve: bool = False):
+    """Largest batch per replica whose paged KV cache (mean isl + osl/2 tokens; isl + osl with `full_reserve`) fits in
+    `kv_fraction` of the memory left after weights and activations (TensorRT-LLM's kv_cache_free_gpu_mem_fraction
+    semantics), capped. With arrays of tp / ep / pp (degrees in place of the stack's): an array of batches, one per
+    element."""
+    held = float(osl) if full_reserve else osl / 2.0
     if tp is not None or ep is not None or pp is not None:
-        base = memory_use(stack, 1, isl, osl / 2.0, tp=tp, ep=ep, pp=pp)
+        base = memory_use(stack, 1, isl, held, tp=tp, ep=ep, pp=pp)
         seq = np.asarray(base.kv_bytes, dtype=float)
         left = (stack.chip.mem_bytes * USABLE_FRACTION - np.asarray(base.weights_bytes)
                 - np.asarray(base.activation_bytes))
         with np.errstate(divide="ignore", invalid="ignore"):
             fit = np.where((left > 0) & (seq > 0), np.minimum(cap, left * kv_fraction // seq), 0.0)
         return fit.astype(np.int64)
-    base = memory_use(stack, 1, isl, osl / 2.0)
+    base = memory_use(stack, 1, isl, held)
     per_seq = float(np.max(base.kv_bytes))
     free = (stack.chip.mem_bytes * USABLE_FRACTION - float(np.max(base.weights_bytes))
             - float(np.max(base.activation_bytes)))

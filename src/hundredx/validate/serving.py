@@ -13,7 +13,9 @@ parallelism) by validate/disagg.py, its pools read as written. Metrics: output_t
 output_tokens_per_s_per_device, input_tokens_per_s, time_per_output_token_s, ttft_s.
 KV format: the case's `kv_dtype`; else FP8 for NVIDIA ModelOpt checkpoints (`checkpoint`
 "nvidia/..."), whose hf_quant_config.json sets kv_cache_quant_algo FP8 and which
-TensorRT-LLM and vLLM follow when the KV dtype is left on "auto"; else the model default.
+TensorRT-LLM and vLLM follow when the KV dtype is left on "auto"; else, for FP8/FP4 weights, the
+KV format the engine's quantized checkpoints bring (engines.yaml `quantized_kv`: TensorRT-LLM's
+ModelOpt checkpoints, FP8 by default; listed as an assumption); else the model default.
 
 Benchmark semantics (../shared/validation/SCHEMA.md, serving): `concurrency` is a closed loop
 and `request_rate` open-loop Poisson arrivals, predicted by the steady state of the engine
@@ -34,6 +36,9 @@ from hundredx.validate.base import Unpredictable
 from hundredx.validate.disagg import is_full_form, predict_disagg_case
 
 DEFAULT_ACCEPTANCE = 0.7
+# A decode-phase case that records no context length: ASSUMPTION (no engine documents one) of a 4096-token
+# context per sequence, listed in the case's assumptions.
+DEFAULT_DECODE_KV_LEN = 4096
 DEFAULT_MAX_BATCH = 2048
 # Engine scheduler defaults when a case leaves them out: the engine's documented profile
 # (kernel/engines/engines.yaml: max sequences and token budget, with the file and version read); an
@@ -41,6 +46,7 @@ DEFAULT_MAX_BATCH = 2048
 # fraction 0.9: TensorRT-LLM KvCacheConfig.free_gpu_memory_fraction, vLLM gpu_memory_utilization.
 KV_FRACTION_DEFAULT = 0.9
 FORMAT_NAMES = {"fp4": "nvfp4", "int8": "int8", "fp8": "fp8", "bf16": "bf16", "fp16": "fp16"}
+QUANTIZED_WEIGHTS = ("fp8", "nvfp4")  # checkpoints an engine's quantizer produces (engines.yaml quantized_kv)
 
 
 @lru_cache(maxsize=256)
@@ -67,13 +73,28 @@ def _build(model, hardware: str, par: dict):
     return hit[1]
 
 
-def _model(case: dict):
+def _engine_name(c: dict) -> str:
+    """The engine whose documented defaults a case runs under: NVIDIA's MLPerf LLM harness runs TensorRT-LLM."""
+    engine = str(c.get("engine") or "generic")
+    return "trtllm" if engine == "mlperf-nvidia" else engine
+
+
+def _model(case: dict, notes: list[str] | None = None):
     c = case["config"]
     weights = FORMAT_NAMES.get(str(c.get("weight_dtype", "")).lower(), c.get("weight_dtype"))
     kv = c.get("kv_dtype")
     kv = None if kv in (None, "auto") else FORMAT_NAMES.get(str(kv).lower(), kv)
     if kv is None and str(c.get("checkpoint", "")).startswith("nvidia/"):
         kv = "fp8"  # ModelOpt checkpoints set kv_cache_quant_algo FP8; engines' "auto" KV dtype follows it
+    if kv is None and weights in QUANTIZED_WEIGHTS:
+        from hundredx.kernel.engine import engine_profile
+
+        prof = engine_profile(_engine_name(c))
+        if prof.quantized_kv:  # the engine's quantized checkpoints bring their KV format (engines.yaml)
+            kv = prof.quantized_kv
+            if notes is not None:
+                notes.append(f"KV cache {kv} (kv_dtype unrecorded: a {weights} checkpoint for {prof.name} brings "
+                             f"{kv} KV, the quantizer's default; kernel/engines/engines.yaml)")
     for ref in (c.get("model"), c.get("same_arch_as")):
         if not ref:
             continue
@@ -127,11 +148,39 @@ def _batch(case: dict, stack, isl: int, osl: int, devices: int) -> int:
         if batch < 1:
             raise Unpredictable("no batch fits in memory at these lengths")
         return batch
+    if c.get("phase") == "decode" and c.get("tpot_limit_s"):
+        return _batch_under_tpot(stack, isl, osl, float(c["tpot_limit_s"]))
     if c.get("phase") == "prefill":
         # A prefill pool measured at saturation runs a full token budget per step.
         tokens = int(c.get("tokens_per_device") or rt.scheduler.max_batched_tokens)
         return max(tokens * rt.tp * rt.pp // isl, 1)
     raise Unpredictable("no concurrency, batch or offline setting in the case")
+
+
+def _batch_under_tpot(stack, isl: int, osl: int, tpot_limit_s: float) -> int:
+    """A decode pool measured at a TPOT limit with no batch recorded: the largest batch per replica (up to the KV fit
+    and the scheduler's max_seqs) whose predicted TPOT meets the limit (what "throughput at TPOT < limit" measures)."""
+    import numpy as np
+
+    from hundredx.predict import predict
+    from hundredx.scenario import Workload
+    from hundredx.scenario.memory import max_batch
+
+    cap = max_batch(stack, isl, osl, cap=int(stack.runtime.scheduler.max_seqs) * max(int(stack.runtime.tp), 1))
+    if cap < 1:
+        raise Unpredictable("no batch fits in memory at these lengths")
+    best = 0
+    for b in np.unique(np.round(np.geomspace(1, cap, 40))).astype(int):
+        try:
+            tpot = predict(stack, Workload(isl=isl, osl=osl, batch=int(b))).tpot_s
+        except InputError:
+            break
+        if tpot > tpot_limit_s:
+            break
+        best = int(b)
+    if best < 1:
+        raise Unpredictable(f"no batch meets the TPOT limit {tpot_limit_s:g} s on this deployment")
+    return best
 
 
 def _static_case(case: dict, stack, isl: int, osl: int, devices: int) -> float:
@@ -179,9 +228,7 @@ def _engine_settings(case: dict, stack, notes: list[str]):
     from dataclasses import replace
 
     c, rt = case["config"], stack.runtime
-    engine = str(c.get("engine", "generic"))
-    if engine == "mlperf-nvidia":  # NVIDIA's MLPerf LLM harness runs TensorRT-LLM
-        engine = "trtllm"
+    engine = _engine_name(c)
     seqs, tokens, frac, label = _engine_defaults(engine, rt.tp)
     given_seqs = c.get("max_batch_size") or c.get("max_num_seqs") or c.get("max_batch")
     given_tokens = c.get("max_num_tokens") or c.get("max_num_batched_tokens")
@@ -279,9 +326,17 @@ def predict_case_detail(case: dict) -> tuple[float, list[str]]:
     if is_full_form(c):  # workers x per-pool parallelism, read as written (validate/disagg.py)
         return predict_disagg_case(case, _model(case), _parallelism(case, devices)["speculative"]), notes
     phase = c.get("phase")
-    model = _model(case)
+    model = _model(case, notes)
     if phase in ("prefill", "decode") or c.get("batch_per_device"):
         p_isl = int(c.get("isl") or (c.get("kv_len") if phase == "decode" else 0) or 0)
+        if phase == "decode" and p_isl < 1:
+            p_isl = DEFAULT_DECODE_KV_LEN
+            notes.append(f"decode context {p_isl} tokens a sequence (kv_len/isl unrecorded: hundredx assumption "
+                         "DEFAULT_DECODE_KV_LEN, no documented default)")
+        if phase == "decode" and c.get("tpot_limit_s") and not (c.get("concurrency") or c.get("batch_per_device")
+                                                                or c.get("max_batch_size")):
+            notes.append(f"decode batch: the largest whose predicted TPOT meets tpot_limit_s {c['tpot_limit_s']:g} "
+                         "(batch unrecorded)")
         p_osl = int(c.get("osl") or 1) if phase in ("prefill", "decode") else int(c.get("osl") or 0)
         if p_isl < 1 or p_osl < 1:
             raise Unpredictable("input/output lengths (isl/osl or kv_len) not recorded in the case")
