@@ -7,7 +7,8 @@ parallelism, with attention data-parallel, else all devices), lengths. Batch per
 prefill budget, 8192 tokens) over isl, or for offline runs the largest batch whose
 KV cache fits (engine `max_batch_size` cap, default the engine's documented max_seqs,
 kernel/engine.py), a decode phase recorded at a `tpot_limit_s` without a batch the largest batch whose
-predicted TPOT meets it (no kv_len / isl: DEFAULT_DECODE_KV_LEN, an assumption; both listed). Speculative decoding: MTP with
+predicted TPOT meets it (no kv_len / isl: DEFAULT_DECODE_KV_LEN, an assumption; both listed).
+Speculative decoding: MTP with
 `draft_tokens` (default 1) and acceptance 0.7 unless the case gives one. A phase of a
 disaggregated deployment is predicted on its own devices; a fully specified one (workers x per-pool
 parallelism) by validate/disagg.py, its pools read as written. Metrics: output_tokens_per_s,
