@@ -8,9 +8,12 @@ MIN_ENGINE_SOURCES sources (identifiability: fewer cases do not pin two paramete
 inherits the generic pair and fitted/engine.json says why). A per_seq_step_s the fit drives onto its
 lower bound (below PER_SEQ_FLOOR_S) is not identified by the cases: it is not fitted, the analytic
 value (kernel/engine.py DEFAULT, 0) is kept, gpu_time_factor is refitted alone, and the file says so.
+Inside a fitted engine, gpu_time_factor alone is refitted per chip family (chip/family.py) whose
+cases of that engine meet the same rule; other families inherit the engine's factor (recorded).
 Writes src/hundredx/kernel/fitted/engine.json
 with the cases, date and fit quality.
-Run: python scripts/fit_engine.py [CASES.jsonl]
+Run: python scripts/fit_engine.py [CASES.jsonl]     (writes the fit)
+     python scripts/fit_engine.py --cv-chip         (serving APE with the overheads refitted per left-out chip)
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 import hundredx.kernel.engine as engine_mod
+from hundredx.chip.catalog import load_chip
 from hundredx.fileio import atomic_write
 from hundredx.kernel.engine import DEFAULT, FITTED, MIN_ENGINE_CASES, MIN_ENGINE_SOURCES
 from hundredx.validate.base import Unpredictable
@@ -37,7 +41,8 @@ PER_SEQ_FLOOR_S = 1e-9  # a host time per sequence below a nanosecond is the opt
 
 def _prediction(case: dict, factor: float, per_seq: float) -> float:
     original = engine_mod.fitted_values
-    engine_mod.fitted_values = lambda engine: ({"gpu_time_factor": factor, "per_seq_step_s": per_seq}, "fit")
+    engine_mod.fitted_values = lambda engine, family="": ({"gpu_time_factor": factor, "per_seq_step_s": per_seq},
+                                                          "fit")
     try:
         return predict_case(case)
     finally:
@@ -79,9 +84,29 @@ def _per_seq_identified(cases: list[dict], factor: float, per_seq: float) -> boo
     return bool(np.max(np.abs(np.log(b / a))) > 1e-3)
 
 
-def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CASES
-    cases = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def _family_fits(group: list[dict], per_seq: float, fitted_on: str, today: str) -> dict:
+    """gpu_time_factor per chip family of one engine's cases where that family's cases are identifying
+    (MIN_ENGINE_CASES from MIN_ENGINE_SOURCES sources); per_seq_step_s held at the engine's value."""
+    by_family: dict[str, list[dict]] = defaultdict(list)
+    for case in group:
+        by_family[load_chip(case["hardware"]).family].append(case)
+    families, not_fitted = {}, {}
+    for family, cases in sorted(by_family.items()):
+        sources = {c.get("source", "").split(" (")[0] for c in cases}
+        if len(cases) < MIN_ENGINE_CASES or len(sources) < MIN_ENGINE_SOURCES:
+            not_fitted[family] = (f"{len(cases)} cases from {len(sources)} sources, fewer than {MIN_ENGINE_CASES} "
+                                  f"from {MIN_ENGINE_SOURCES}: the engine's factor")
+            continue
+        xf, pf = _fit(cases, per_seq)
+        pf["per_seq_step_s"] = "the engine's value (only gpu_time_factor is refitted per family)"
+        families[family] = {"values": {"gpu_time_factor": xf[0]},
+                            "provenance": {"fitted_on": fitted_on, "date": today, "method": "as the engine's, "
+                                           "gpu_time_factor alone, on this family's cases", **pf}}
+    return {"families": families, "families_not_fitted": not_fitted}
+
+
+def fit_doc(cases: list[dict], fitted_on: str) -> dict:
+    """The engine.json document fitted on `cases` (module docstring)."""
     usable = []
     for case in cases:
         try:
@@ -102,7 +127,7 @@ def main() -> None:
                                   f"{DEFAULT['per_seq_step_s']:g}")
     today = datetime.date.today().isoformat()
     doc: dict = {"values": {"gpu_time_factor": x[0], "per_seq_step_s": x[1]},
-                 "provenance": {"fitted_on": path.name, "date": today, "method": "scipy least_squares, soft_l1, "
+                 "provenance": {"fitted_on": fitted_on, "date": today, "method": "scipy least_squares, soft_l1, "
                                 "log error; every case run as the generic engine", **prov},
                  "engines": {}, "not_fitted": {}}
     for name in KNOWN:
@@ -123,8 +148,40 @@ def main() -> None:
         if fixed is not None:
             pe["per_seq_step_s"] = f"not identified by these cases ({why}): the generic value"
         doc["engines"][name] = {"values": {"gpu_time_factor": xe[0], "per_seq_step_s": xe[1]},
-                                "provenance": {"fitted_on": path.name, "date": today,
-                                               "method": "as above, the engine's documented mechanisms on", **pe}}
+                                "provenance": {"fitted_on": fitted_on, "date": today,
+                                               "method": "as above, the engine's documented mechanisms on", **pe},
+                                **_family_fits(group, xe[1], fitted_on, today)}
+    return doc
+
+
+def leave_one_chip_out(cases: list[dict]) -> dict:
+    """Serving APE with the engine overheads refitted without each chip's cases (the kernel parameters
+    stay the full fit's: scripts/fit_intervals.py refits those); median / p90 and the cases counted."""
+    apes = []
+    for chip in sorted({c["hardware"] for c in cases}):
+        held = [c for c in cases if c["hardware"] == chip]
+        doc = fit_doc([c for c in cases if c["hardware"] != chip], "fold")
+        original = engine_mod._fitted
+        engine_mod._fitted = lambda doc=doc: doc
+        try:
+            for case in held:
+                try:
+                    apes.append(abs(predict_case(case) / case["value"] - 1.0))
+                except Unpredictable:
+                    continue
+        finally:
+            engine_mod._fitted = original
+    return {"cases": len(apes), "median_ape": float(np.median(apes)), "p90_ape": float(np.percentile(apes, 90))}
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    path = Path(args[0]) if args else DEFAULT_CASES
+    cases = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if "--cv-chip" in sys.argv:
+        print(json.dumps(leave_one_chip_out(cases), indent=1))
+        return
+    doc = fit_doc(cases, path.name)
     atomic_write(FITTED, json.dumps(doc, indent=1) + "\n")
     print(json.dumps(doc, indent=1))
 

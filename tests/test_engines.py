@@ -81,3 +81,29 @@ def test_named_engine_brings_its_scheduler_defaults():
                   scheduler=SchedulerSpec(max_seqs=64)).runtime.scheduler
     assert given.max_seqs == 64
     assert build("meta-llama/Llama-3.1-8B-Instruct", "h100-sxm").runtime.scheduler == SchedulerSpec()
+
+
+def test_engine_factor_per_chip_family_where_identified():
+    """A family whose own cases of the engine are identifying gets its own gpu_time_factor; a family
+    without enough cases inherits the engine's, and the provenance says which one a prediction used."""
+    doc = json.loads(FITTED.read_text())
+    trt = doc["engines"]["trtllm"]
+    for family, entry in trt["families"].items():
+        assert entry["provenance"]["cases"] >= MIN_ENGINE_CASES and len(entry["provenance"]["sources"]) >= 2
+        values, what = fitted_values("trtllm", family)
+        assert values["gpu_time_factor"] == entry["values"]["gpu_time_factor"] and family in what
+        assert values["per_seq_step_s"] == trt["values"]["per_seq_step_s"]
+    assert "blackwell" in trt["families"]
+    for family in trt["families_not_fitted"]:
+        values, what = fitted_values("trtllm", family)
+        assert values["gpu_time_factor"] == trt["values"]["gpu_time_factor"] and family not in what
+    rt = RuntimeSpec(engine="trtllm")
+    w = Workload(batch=16, isl=1024, osl=256)
+    p = predict(build(L70, "b200", tp=4, weights="fp8", engine="trtllm").stack, w)
+    assert "blackwell" in p.provenance["engine"]["overheads"]
+    assert p.provenance["engine"]["gpu_time_factor"] == pytest.approx(engine_overhead(rt, "blackwell").gpu_time_factor)
+    from hundredx.predict import predict_many
+
+    df = predict_many({"model": [L70], "chip": ["b200"], "tp": [4], "weights": ["fp8"], "batch": [16],
+                       "isl": [1024], "osl": [256], "engine": ["trtllm"]})
+    assert float(df["tpot_s"].iloc[0]) == pytest.approx(p.tpot_s, rel=1e-9)

@@ -19,7 +19,13 @@ with D the sum of kernel and collective times and H = per_seq_step_s * sequences
 Both are fitted by `scripts/fit_engine.py` on the public serving cases (fitted/engine.json records
 the cases, date and fit quality): a generic pair on every case, and a pair per engine only where
 that engine has at least MIN_ENGINE_CASES cases from at least MIN_ENGINE_SOURCES sources; any
-other engine inherits the generic pair and says so. A RuntimeSpec may override both (1.0 / 0.0
+other engine inherits the generic pair and says so. Inside an engine, gpu_time_factor is refitted
+per chip architecture family (chip/family.py) where that family's cases of the engine alone meet
+the same identifiability rule (per_seq_step_s stays the engine's): the factor also carries what
+the family's kernel fits do not see in a served step (a family with no attention or memory cases
+runs those ops on default efficiencies), and a family's cases pin it while other families' cannot.
+A family that does not meet the rule inherits the engine's factor and the provenance says so.
+A RuntimeSpec may override both (1.0 / 0.0
 turns them off, which is how the fit itself evaluates the pure kernel-model step).
 """
 
@@ -129,23 +135,31 @@ def _fitted() -> dict:
     return json.loads(FITTED.read_text())
 
 
-def fitted_values(engine: str) -> tuple[dict, str]:
-    """(values, what they are): the engine's own fit where it has one, else the generic fit, saying so."""
+def fitted_values(engine: str, family: str = "") -> tuple[dict, str]:
+    """(values, what they are): the engine's fit on the chip family's cases where it has one, else the
+    engine's own fit, else the generic fit, saying so (module docstring)."""
     doc = _fitted()
     if not doc:
         return dict(DEFAULT), "analytic (no fitted engine overheads)"
     own = doc.get("engines", {}).get(engine)
     if own is not None:
         prov = own.get("provenance", {})
-        return {**DEFAULT, **own["values"]}, f"fitted on {prov.get('cases', '?')} {engine} cases"
+        values = {**DEFAULT, **own["values"]}
+        fam = own.get("families", {}).get(family)
+        if fam is not None:
+            fprov = fam.get("provenance", {})
+            return ({**values, **fam["values"]},
+                    f"fitted on {fprov.get('cases', '?')} {engine} cases on {family} chips")
+        return values, f"fitted on {prov.get('cases', '?')} {engine} cases"
     why = doc.get("not_fitted", {}).get(engine, "no public cases of this engine")
     return {**DEFAULT, **doc.get("values", {})}, f"generic fit ({engine}: {why})" if engine != "generic" else \
         "generic fit"
 
 
-def engine_overhead(runtime: RuntimeSpec) -> EngineOverhead:
-    """The runtime's overrides where set, else the engine's fitted values; overlap from its profile."""
-    values, fitted = fitted_values(runtime.engine)
+def engine_overhead(runtime: RuntimeSpec, family: str = "") -> EngineOverhead:
+    """The runtime's overrides where set, else the engine's fitted values for the chip `family`
+    (chip/family.py; "" = the engine's own); overlap from its profile."""
+    values, fitted = fitted_values(runtime.engine, family)
     factor = runtime.gpu_time_factor if runtime.gpu_time_factor is not None else values["gpu_time_factor"]
     per_seq = runtime.per_seq_step_s if runtime.per_seq_step_s is not None else values["per_seq_step_s"]
     source = f"fitted:{FITTED.name}" if _fitted() else "analytic (no fitted engine overheads)"
@@ -155,10 +169,10 @@ def engine_overhead(runtime: RuntimeSpec) -> EngineOverhead:
     return EngineOverhead(float(factor), float(per_seq), source, overlap, fitted)
 
 
-def engine_provenance(runtime: RuntimeSpec) -> dict:
+def engine_provenance(runtime: RuntimeSpec, family: str = "") -> dict:
     """What a prediction assumed of its engine: the profile (or that it is generic), graphs, overheads."""
     prof = engine_profile(runtime.engine, runtime.tp)
-    over = engine_overhead(runtime)
+    over = engine_overhead(runtime, family)
     graphs = "every batch" if prof.graphs is None else f"up to {max(prof.graphs)}" + (", padded" if prof.padding else
                                                                                      ", exact sizes only")
     return {"name": runtime.engine, "profile": prof.note or prof.version or "generic",

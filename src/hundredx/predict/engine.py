@@ -169,7 +169,7 @@ def _engine(out: ForwardCost, rt, seqs, chip) -> None:
     if note:
         out.fallbacks.add(note)
         return
-    overhead = engine_overhead(rt)
+    overhead = engine_overhead(rt, chip.family)
     host = np.multiply(overhead.per_seq_step_s, seqs)
     device = np.multiply(out.time_s, overhead.gpu_time_factor)
     visible = np.maximum(np.subtract(host, device), 0.0) if overhead.overlap else host

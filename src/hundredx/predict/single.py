@@ -274,7 +274,7 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
                   "system": stack.system.id, "kernel_sources": sorted(prefill.sources | decode.sources),
                   "not_modelled": list(getattr(stack.model, "not_modelled", ())), "calibration": params.calibration,
                   "intervals": iv.table_provenance(), "assumptions": user_assumptions(stack.system),
-                  "engine": engine_provenance(rt)}
+                  "engine": engine_provenance(rt, stack.chip.family)}
     table = iv.load_table()
     pre_recs, dec_recs = prefill.records, decode.records
     pre_f = iv.record_factors(prefill, stack.chip, params, table)

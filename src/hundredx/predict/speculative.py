@@ -55,7 +55,7 @@ def draft_pass_s(stack, one) -> ArrayLike:
             comm_layer = np.add(comm_layer, np.divide(rec.time_s, layers))
     hidden = 1.0 - stack.runtime.overlap_comm
     device = np.add(np.add(layer, head), np.multiply(np.add(comm_layer, comm_head), hidden))
-    return np.multiply(device, engine_overhead(stack.runtime).gpu_time_factor)
+    return np.multiply(device, engine_overhead(stack.runtime, stack.chip.family).gpu_time_factor)
 
 
 __all__ = ["draft_pass_s"]
