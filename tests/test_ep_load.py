@@ -72,3 +72,19 @@ def test_stack_file_and_cli_take_the_placement(tmp_path):
     path.write_text(path.read_text().replace("balanced", "nope"))
     with pytest.raises(Exception, match="expert_placement"):
         load_stack(path)
+
+
+def test_sharded_expert_work_is_the_mean_rank_times_the_factor():
+    from hundredx.kernel.sharding import shard_ops
+    from hundredx.model import build_ops, load_model
+
+    model = load_model("Qwen/Qwen3-30B-A3B")
+    ops = build_ops(model, 4, 64, 0)
+    devs = {pl: shard_ops(ops, RuntimeSpec(tp=8, ep=8, attention_dp=True, expert_placement=pl), 2.0,
+                          model.hidden_size) for pl in ("balanced", "uniform-random")}
+    slots = 4 * 64 * model.moe.top_k  # tokens x top_k reaching the EP group (ep = tp: one replica's tokens)
+    factor = float(max_rank_load_factor(slots, 8))
+    up = {pl: next(o for o in dev if o.kind == "grouped_gemm") for pl, (dev, _) in devs.items()}
+    assert up["uniform-random"].flops == pytest.approx(up["balanced"].flops * factor, rel=1e-9)
+    disp = {pl: next(c for c in comms if c.op == "moe_dispatch") for pl, (_, comms) in devs.items()}
+    assert disp["uniform-random"].moe.tokens == pytest.approx(disp["balanced"].moe.tokens * factor, rel=1e-9)
