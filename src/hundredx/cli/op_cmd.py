@@ -218,7 +218,7 @@ def moe_layer_cmd(chip: str = typer.Option(..., "--chip", help=CHIP_HELP),
                   distribution: str = typer.Option("uniform", help="tokens over experts: uniform, random, skewed, "
                                                                    "tile_rounded"),
                   ep: int = typer.Option(1, "--ep", help="expert-parallel ranks; > 1 adds dispatch/combine on the "
-                                                         "chip's standard system"),
+                                                         "chip's standard system (unit: ranks)"),
                   calibration: str = typer.Option("auto", help=CALIBRATION_HELP),
                   as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """A whole MoE layer: permute, grouped GEMMs up+gate and down, activation, unpermute (+ dispatch/combine)."""
