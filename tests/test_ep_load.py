@@ -88,3 +88,11 @@ def test_sharded_expert_work_is_the_mean_rank_times_the_factor():
     assert up["uniform-random"].flops == pytest.approx(up["balanced"].flops * factor, rel=1e-9)
     disp = {pl: next(c for c in comms if c.op == "moe_dispatch") for pl, (_, comms) in devs.items()}
     assert disp["uniform-random"].moe.tokens == pytest.approx(disp["balanced"].moe.tokens * factor, rel=1e-9)
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+def test_scalar_and_array_paths_agree(placement):
+    slots, ep = np.array([1.0, 37.0, 512.0, 1e6, np.inf]), np.array([1.0, 2.0, 8.0, 64.0, 8.0])
+    arr = max_rank_load_factor(slots, ep, placement, 0.1)
+    one = [max_rank_load_factor(float(s), float(e), placement, 0.1) for s, e in zip(slots, ep)]
+    assert np.allclose(arr, one, rtol=1e-12)

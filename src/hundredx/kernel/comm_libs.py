@@ -33,6 +33,7 @@ EFA); Groq / Cerebras: compiler-scheduled chip-to-chip transfers (ring or one-sh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from hundredx.chip.collectives import FIT
 
@@ -62,8 +63,8 @@ class LibraryModel:
         return tuple(k for k in LIBRARY_CONSTANTS if k not in self.overrides and k not in unused)
 
     def fit(self) -> dict:
-        """The chip layer's FIT with this library's constants."""
-        return {**FIT, **self.overrides} if self.overrides else FIT
+        """The chip layer's FIT with this library's constants (built once per library)."""
+        return _merged(self.name) if self.overrides else FIT
 
 
 _ALL = ("ring", "tree", "nvls", "collnet", "direct", "hierarchical")
@@ -104,6 +105,12 @@ def library_model(name: str) -> LibraryModel | None:
     return LIBRARIES.get(name)
 
 
+@cache
+def _merged(name: str) -> dict:
+    return {**FIT, **LIBRARIES[name].overrides}
+
+
+@cache
 def assumptions(name: str) -> str:
     """'' when every constant the library's collectives use was fitted on its own cases, else the ASSUMPTION
     line a prediction lists in its fallbacks."""

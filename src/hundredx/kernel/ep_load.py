@@ -33,6 +33,8 @@ Placements (`--expert-placement`, stack field `expert_placement`):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.special import ndtri
 
@@ -48,6 +50,8 @@ def expected_max_normal(n) -> np.ndarray:
 
 def max_rank_load_factor(slots, ep, placement: str = DEFAULT_PLACEMENT, skew: float = 0.0):
     """Busiest-rank load / mean rank load for `slots` token-slots (tokens x top_k) over `ep` ranks."""
+    if np.ndim(slots) == 0 and np.ndim(ep) == 0:  # one configuration: plain floats (predict's hot path)
+        return _scalar_factor(float(slots), float(ep), placement, skew)
     ep = np.maximum(np.asarray(ep, dtype=float), 1.0)
     noise = 0.0
     if placement != "balanced":
@@ -60,6 +64,21 @@ def max_rank_load_factor(slots, ep, placement: str = DEFAULT_PLACEMENT, skew: fl
         noise = q * np.sqrt((ep - 1.0) / slots)
     skewed = 0.0 if placement == "eplb" else skew * np.sqrt(np.log(ep))
     return np.minimum(1.0 + noise + skewed, ep)
+
+
+def _scalar_factor(slots: float, ep: float, placement: str, skew: float) -> float:
+    """max_rank_load_factor for one configuration (the same formula on floats)."""
+    ep = max(ep, 1.0)
+    noise = 0.0
+    if placement != "balanced" and ep > 1.0:
+        slots = min(max(slots, 1.0), 1e30)
+        p = 1.0 / ep
+        sd = math.sqrt(slots * p * (1.0 - p))
+        z = float(ndtri((ep - 0.375) / (ep + 0.25)))
+        q = z + ((1.0 - 2.0 * p) / sd if sd > 0 else 0.0) * (z * z - 1.0) / 6.0
+        noise = q * math.sqrt((ep - 1.0) / slots)
+    skewed = 0.0 if placement == "eplb" else skew * math.sqrt(math.log(ep))
+    return min(1.0 + noise + skewed, ep)
 
 
 def assumption(placement: str) -> str:
