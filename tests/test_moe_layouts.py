@@ -53,7 +53,7 @@ def test_each_layout_prices_the_collectives_it_needs(dsv3):
 
 def test_moe_tp_splits_each_expert_while_ep_splits_the_experts(dsv3):
     _, _, tp8 = _layer(dsv3, RuntimeSpec(tp=8, attention_dp=True), batch=512)
-    _, _, ep8 = _layer(dsv3, RuntimeSpec(tp=8, ep=8, attention_dp=True), batch=512)
+    _, _, ep8 = _layer(dsv3, RuntimeSpec(tp=8, ep=8, attention_dp=True, expert_placement="balanced"), batch=512)
     up_tp, up_ep = (next(op for op in ops if op.shape.stage == "up") for ops in (tp8, ep8))
     assert up_tp.shape.n == pytest.approx(up_ep.shape.n / 8)  # each expert 1/8 as wide
     assert up_tp.shape.groups == pytest.approx(up_ep.shape.groups * 8)  # all 256 experts on every rank

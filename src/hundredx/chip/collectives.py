@@ -96,12 +96,14 @@ def busbw_factor(op: str, ranks) -> np.ndarray | float:
     return float(out) if out.ndim == 0 else out
 
 
-def ramp_time(t_bw, message_bytes, n, ramp_bytes=None):
-    """Bandwidth time stretched by the protocol/pipeline ramp: t_bw·(1 + (S_half/S)^p)."""
-    s_half = (FIT["ramp_bytes"] if ramp_bytes is None else ramp_bytes) * (
-        np.maximum(np.asarray(n, dtype=float) - 1.0, 0.0) / 7.0) ** FIT["ramp_ranks_exp"]
+def ramp_time(t_bw, message_bytes, n, ramp_bytes=None, fit=None):
+    """Bandwidth time stretched by the protocol/pipeline ramp: t_bw·(1 + (S_half/S)^p) (`fit`: FIT or a
+    library's copy of it with its own constants, kernel/comm_libs.py)."""
+    fit = FIT if fit is None else fit
+    s_half = (fit["ramp_bytes"] if ramp_bytes is None else ramp_bytes) * (
+        np.maximum(np.asarray(n, dtype=float) - 1.0, 0.0) / 7.0) ** fit["ramp_ranks_exp"]
     size = np.maximum(np.asarray(message_bytes, dtype=float), 1.0)
-    return t_bw * (1.0 + (s_half / size) ** FIT["ramp_p"])
+    return t_bw * (1.0 + (s_half / size) ** fit["ramp_p"])
 
 
 def _reduce_steps(op: str, n):
@@ -109,7 +111,7 @@ def _reduce_steps(op: str, n):
     return 2.0 if op == "all_reduce" else 1.0
 
 
-def _tiers(op, algos, size, n, bw, alpha, system: SystemSpec | None, tier: str, ramp_size=None):
+def _tiers(op, algos, size, n, bw, alpha, system: SystemSpec | None, tier: str, ramp_size=None, fit=FIT):
     """(latency, ramped bandwidth time) of each algorithm on one tier, stacked on a leading algorithm
     axis and vectorized over size, n.
 
@@ -126,12 +128,12 @@ def _tiers(op, algos, size, n, bw, alpha, system: SystemSpec | None, tier: str, 
             lat, bwt = passes * steps * alpha, busbw_factor(op, n) * size / bw
         elif algo == "tree":
             lat = passes * np.ceil(np.log2(safe_n)) * alpha
-            bwt = busbw_factor(op, n) * size / (bw * FIT["tree_bw"])
+            bwt = busbw_factor(op, n) * size / (bw * fit["tree_bw"])
         elif algo in ("nvls", "collnet"):
             factor = (1.0 + 1.0 / safe_n) if op == "all_reduce" else (n - 1.0) / safe_n
             link_bw = bw
             if algo == "nvls":  # link efficiency of multimem ld_reduce/st, capped by the NVLS engine throughput
-                link_bw = np.minimum(bw * FIT["eff_nvls"] / FIT["eff_scaleup"], FIT["nvls_max_bytes_per_s"])
+                link_bw = np.minimum(bw * fit["eff_nvls"] / fit["eff_scaleup"], fit["nvls_max_bytes_per_s"])
             lat, bwt = passes * alpha * np.ones_like(n), factor * size / link_bw
         elif algo == "direct":
             factor = (n - 1.0) if op == "all_reduce" else (n - 1.0) / safe_n
@@ -145,7 +147,8 @@ def _tiers(op, algos, size, n, bw, alpha, system: SystemSpec | None, tier: str, 
         nd = max(lat.ndim, bwt.ndim)
         lat, bwt = (x.reshape((x.shape[0],) + (1,) * (nd - x.ndim) + x.shape[1:]) for x in (lat, bwt))
     one = n <= 1
-    return np.where(one, 0.0, lat), np.where(one, 0.0, ramp_time(bwt, size if ramp_size is None else ramp_size, n))
+    ramped = ramp_time(bwt, size if ramp_size is None else ramp_size, n, fit=fit)
+    return np.where(one, 0.0, lat), np.where(one, 0.0, ramped)
 
 
 def _stack(arrays: list) -> np.ndarray:
@@ -158,19 +161,19 @@ def _stack(arrays: list) -> np.ndarray:
     return np.array(arrays)
 
 
-def _tier(op, algo, size, n, bw, alpha, system: SystemSpec | None, tier: str, ramp_size=None):
+def _tier(op, algo, size, n, bw, alpha, system: SystemSpec | None, tier: str, ramp_size=None, fit=FIT):
     """(latency, ramped bandwidth time) of one algorithm on one tier (see _tiers)."""
-    lat, bwt = _tiers(op, [algo], size, n, bw, alpha, system, tier, ramp_size)
+    lat, bwt = _tiers(op, [algo], size, n, bw, alpha, system, tier, ramp_size, fit)
     return lat[0], bwt[0]
 
 
-def _bandwidths(system: SystemSpec, op: str, n_in):
+def _bandwidths(system: SystemSpec, op: str, n_in, fit=FIT):
     """(effective scale-up, scale-out) per-rank bandwidth (bytes/s) for this op."""
     up = topo.alltoall_bandwidth(system, n_in) if op == "all_to_all" else topo.ring_bandwidth(system, n_in)
-    return np.asarray(up, dtype=float) * FIT["eff_scaleup"], system.scaleout_bytes_per_s * FIT["eff_scaleout"]
+    return np.asarray(up, dtype=float) * fit["eff_scaleup"], system.scaleout_bytes_per_s * fit["eff_scaleout"]
 
 
-def _intra_candidates(system, op, one_shot: bool, nvls_ok):
+def _intra_candidates(system, op, one_shot: bool, nvls_ok, allowed=None):
     if op == "all_to_all":
         return ["direct"]
     algos = ["ring", "tree"]
@@ -178,44 +181,47 @@ def _intra_candidates(system, op, one_shot: bool, nvls_ok):
         algos.append("nvls")
     if one_shot and op == "all_reduce":
         algos.append("direct")
+    if allowed is not None:  # the library's own algorithms (kernel/comm_libs.py); ring always stays
+        algos = [a for a in algos if a in allowed or a == "ring"]
     return algos
 
 
-def _alphas(system: SystemSpec):
+def _alphas(system: SystemSpec, fit=FIT):
     """Effective per-step latency (s) of the scale-up and scale-out tiers."""
-    return system.scaleup_latency_s * FIT["latency_scale"], system.scaleout_latency_s * FIT["latency_scale"]
+    return system.scaleup_latency_s * fit["latency_scale"], system.scaleout_latency_s * fit["latency_scale"]
 
 
-def _single_tier(system, op, size, n_in, algos):
+def _single_tier(system, op, size, n_in, algos, fit=FIT):
     """Time of each algorithm inside one scale-up domain, stacked on a leading algorithm axis."""
-    up, _ = _bandwidths(system, op, n_in)
-    a_up, _ = _alphas(system)
-    lat, bwt = _tiers(op, algos, size, n_in, up, a_up, system, "scaleup")
+    up, _ = _bandwidths(system, op, n_in, fit)
+    a_up, _ = _alphas(system, fit)
+    lat, bwt = _tiers(op, algos, size, n_in, up, a_up, system, "scaleup", fit=fit)
     return lat + bwt
 
 
-def _two_tier(system, op, size, n_in, n_out, intra_algos):
+def _two_tier(system, op, size, n_in, n_out, intra_algos, fit=FIT, allowed=None):
     """Flat ring/tree over both tiers, hierarchical and (with SHARP) collnet."""
-    up, out = _bandwidths(system, op, n_in)
-    (a_up, a_out), n_all = _alphas(system), n_in * n_out
+    up, out = _bandwidths(system, op, n_in, fit)
+    (a_up, a_out), n_all = _alphas(system, fit), n_in * n_out
     rails = np.minimum(up, n_in * out)
     res = {}
     if op == "all_to_all":
         remote = size * (n_all - n_in) / n_all / out
         local = size * np.maximum(n_in - 1, 0) / n_all / up
-        res["direct"] = a_out + ramp_time(np.maximum(remote, local), size, n_all)
+        res["direct"] = a_out + ramp_time(np.maximum(remote, local), size, n_all, fit=fit)
         return res
     for algo in ("ring", "tree"):
-        res[algo] = sum(_tier(op, algo, size, n_all, rails, a_out, None, "scaleout"))
+        if allowed is None or algo in allowed:
+            res[algo] = sum(_tier(op, algo, size, n_all, rails, a_out, None, "scaleout", fit=fit))
     # hierarchical: intra stage on S (best intra algorithm), inter stage on S/n_in per rail
     # the intra stage's algorithm, per element (a sweep of sizes gets each size's own pick, as one call would)
-    stages = [_tier(op, a, size, n_in, up, a_up, system, "scaleup") for a in intra_algos]
+    stages = [_tier(op, a, size, n_in, up, a_up, system, "scaleup", fit=fit) for a in intra_algos]
     pick = fastest(_stack([lat + bwt for lat, bwt in stages]))
     intra = (pick.take(_stack([s[0] for s in stages])), pick.take(_stack([s[1] for s in stages])))
-    collnet = system.scaleout_in_network_reduction and op == "all_reduce"
-    inter_algos = ["ring", "tree"] + (["collnet"] if collnet else [])
+    collnet = system.scaleout_in_network_reduction and op == "all_reduce" and (allowed is None or "collnet" in allowed)
+    inter_algos = [a for a in ("ring", "tree") if allowed is None or a in allowed] + (["collnet"] if collnet else [])
     for algo in inter_algos:
-        lat, bwt = _tier(op, algo, size / n_in, n_out, out, a_out, None, "scaleout", ramp_size=size)
+        lat, bwt = _tier(op, algo, size / n_in, n_out, out, a_out, None, "scaleout", ramp_size=size, fit=fit)
         key = "collnet" if algo == "collnet" else "hierarchical"
         t = intra[0] + lat + np.maximum(intra[1], bwt)
         res[key] = np.minimum(res[key], t) if key in res else t
@@ -275,27 +281,29 @@ def finish_cost(t, algo, op, size, n_all, link, leaves, bottleneck=None) -> Coll
                           bottleneck_bytes=conv(size if bottleneck is None else bottleneck))
 
 
-def p2p_time(system: SystemSpec, message_bytes, transfer: str = "device_to_device", leaves_domain: bool = False):
+def p2p_time(system: SystemSpec, message_bytes, transfer: str = "device_to_device", leaves_domain: bool = False,
+             fit=FIT):
     """(time, link) of one point-to-point copy: NVLink/ICI, scale-out NIC, or host link (PCIe / C2C)."""
     size = np.asarray(message_bytes, dtype=float)
     if transfer in ("host_to_device", "device_to_host"):
         if system.chip.pcie_bytes_per_s <= 0:
             raise InputError("transfer", transfer, f"chip {system.chip.id} has no host-link bandwidth in the catalog")
-        bw, lat, link = system.chip.pcie_bytes_per_s * FIT["eff_pcie"], system.chip.kernel_launch_s, "pcie"
+        bw, lat, link = system.chip.pcie_bytes_per_s * fit["eff_pcie"], system.chip.kernel_launch_s, "pcie"
     elif transfer != "device_to_device":
         raise InputError("transfer", transfer, "known: device_to_device, host_to_device, device_to_host")
     elif leaves_domain:
-        bw, lat, link = system.scaleout_bytes_per_s * FIT["eff_scaleout"], _alphas(system)[1], "scaleout"
+        bw, lat, link = system.scaleout_bytes_per_s * fit["eff_scaleout"], _alphas(system, fit)[1], "scaleout"
     else:
-        bw = float(topo.ring_bandwidth(system, 2.0)) * FIT["eff_scaleup"]
-        lat, link = _alphas(system)[0], "scaleup"
+        bw = float(topo.ring_bandwidth(system, 2.0)) * fit["eff_scaleup"]
+        lat, link = _alphas(system, fit)[0], "scaleup"
     if bw <= 0:
         raise InputError("system", system.id, f"no {link} bandwidth in the catalog for this transfer")
-    return lat + ramp_time(size / bw, size, 2.0), link
+    return lat + ramp_time(size / bw, size, 2.0, fit=fit), link
 
 
 def collective_time(system: SystemSpec, op: str, message_bytes, ranks, scope: str = "auto",
                     algorithm: str = "auto", check: bool = True, one_shot_all_reduce: bool = False,
+                    fit: dict | None = None, algorithms: tuple[str, ...] | None = None,
                     **options) -> CollectiveCost:
     """Time of one collective on `system`; vectorized over `message_bytes` and `ranks`.
 
@@ -303,7 +311,10 @@ def collective_time(system: SystemSpec, op: str, message_bytes, ranks, scope: st
     `nvls=False` disables NVLS (NCCL_NVLS_ENABLE=0); `nodes` fixes the domains spanned;
     `transfer` for p2p (device_to_device, host_to_device, device_to_host).
     `one_shot_all_reduce`: the library has a one-shot (direct) all-reduce kernel.
+    `fit`: FIT with a library's own constants (default FIT, the NCCL/RCCL fit); `algorithms`: the ones the
+    library implements (default all; kernel/comm_libs.py holds each library's).
     """
+    fit = FIT if fit is None else fit
     if "library" in options:
         raise InputError("library", options["library"], "libraries are software: price them with kernel.comm.comm_time")
     if check:
@@ -313,13 +324,13 @@ def collective_time(system: SystemSpec, op: str, message_bytes, ranks, scope: st
     n_in, n_out = topo.split_ranks(system, n, scope, options.get("nodes"))
     leaves = n_out > 1
     if op == "p2p":
-        t, link = p2p_time(system, size, options.get("transfer", "device_to_device"), bool(np.any(leaves)))
+        t, link = p2p_time(system, size, options.get("transfer", "device_to_device"), bool(np.any(leaves)), fit)
         return finish_cost(t, "direct", op, size, n, link, leaves)
-    intra_algos = _intra_candidates(system, op, one_shot_all_reduce, options.get("nvls", True))
-    names, times = intra_algos, _single_tier(system, op, size, n_in, intra_algos)
+    intra_algos = _intra_candidates(system, op, one_shot_all_reduce, options.get("nvls", True), algorithms)
+    names, times = intra_algos, _single_tier(system, op, size, n_in, intra_algos, fit)
     if leaves.any():
         one = dict(zip(names, times))
-        two = _two_tier(system, op, size, n_in, n_out, intra_algos)
+        two = _two_tier(system, op, size, n_in, n_out, intra_algos, fit, algorithms)
         names = list(dict.fromkeys([*one, *two]))
         times = [np.where(leaves, two.get(k, np.inf), one.get(k, np.inf)) for k in names]
     t, algo = _choose(names, times, algorithm)

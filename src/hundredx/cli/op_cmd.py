@@ -205,6 +205,48 @@ def memory_cmd(chip: str = typer.Option(..., "--chip", help=CHIP_HELP),
                 {"op": op, "bytes": nbytes})
 
 
+@op_app.command("moe_layer")
+def moe_layer_cmd(chip: str = typer.Option(..., "--chip", help=CHIP_HELP),
+                  tokens: int = typer.Option(..., "--tokens", help="tokens of the layer, per rank under ep "
+                                                                   "(unit: tokens)"),
+                  hidden: int = typer.Option(..., "--hidden", help="model width H (unit: elements)"),
+                  intermediate: int = typer.Option(..., "--intermediate", help="expert width I (unit: elements)"),
+                  experts: int = typer.Option(..., "--experts", help="routed experts E (unit: experts)"),
+                  topk: int = typer.Option(..., "--topk", help="experts per token k (unit: experts)"),
+                  dtype: str = typer.Option("bf16", help="bf16, fp16, fp8, fp32"),
+                  library: str = typer.Option("deepgemm", help="grouped GEMM library of the kernel catalog"),
+                  distribution: str = typer.Option("uniform", help="tokens over experts: uniform, random, skewed, "
+                                                                   "tile_rounded"),
+                  ep: int = typer.Option(1, "--ep", help="expert-parallel ranks; > 1 adds dispatch/combine on the "
+                                                         "chip's standard system (unit: ranks)"),
+                  calibration: str = typer.Option("auto", help=CALIBRATION_HELP),
+                  as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
+    """A whole MoE layer: permute, grouped GEMMs up+gate and down, activation, unpermute (+ dispatch/combine)."""
+    from hundredx.kernel.moe_layer import moe_layer_time
+
+    with user_errors():
+        for name, v in (("tokens", tokens), ("hidden", hidden), ("intermediate", intermediate),
+                        ("experts", experts), ("topk", topk), ("ep", ep)):
+            bounded(name, v, 1, MAX_DIM)
+        spec, params = _setup(chip, calibration)
+        system = None
+        if ep > 1:
+            from hundredx.chip.catalog import load_system
+
+            system = load_system(spec.id)
+        t = moe_layer_time(spec, params, tokens, hidden, intermediate, experts, topk, dtype, library, distribution,
+                           ep, system)
+        out = {"op": "moe_layer", "chip": spec.id, **t.to_dict(), "tflops": t.flops / t.time_s / 1e12}
+        if as_json:
+            print_json(out)
+            return
+        rows = [[k, f"{v:.4g}"] for k, v in t.steps.items()] + [["total time_s", f"{t.time_s:.4g}"],
+                                                                 ["tflops", f"{out['tflops']:.4g}"]]
+        if t.notes:
+            rows.append(["notes", t.notes])
+        print_table(f"moe_layer on {spec.id}", ["kernel", "time_s"], rows)
+
+
 def register(app: typer.Typer) -> None:
     try:
         from hundredx.cli.op_collective import register_collective

@@ -82,7 +82,7 @@ def _disaggregated(model, chip, o: dict, spec) -> dict:
     pre, dec, system = pool_scenarios(model, chip, p, d, prefill, decode, o["isl"], o["osl"], o["decode_chip"],
                                       weights=o["weights"], kv=o["kv"], act=o["act"],
                                       attention_kernel=o["attention_kernel"], moe_routing=o["moe_routing"],
-                                      speculative=spec, engine=o["engine"])
+                                      expert_placement=o["expert_placement"], speculative=spec, engine=o["engine"])
     if o["concurrency"] is not None:  # closed loop: the clients spread over the decode workers
         dec = replace(dec, workload=replace(dec.workload, batch=max(-(-o["concurrency"] // dec.runtime.dp), 1)))
     data = predict_disaggregated(pre, dec, system, concurrency=o["concurrency"])
@@ -103,7 +103,7 @@ def _aggregated(model, chip, o: dict, spec) -> tuple[dict, Any, Any]:
     scn = build_scenario(model, chip, o["devices"], o["tp"], o["pp"], o["ep"], o["dp"], o["weights"], o["kv"],
                          o["act"], o["attention_kernel"], o["attention_dp"], o["nodes"], cp=o["cp"],
                          workload=Workload(isl=o["isl"], osl=o["osl"], **load), moe_routing=o["moe_routing"],
-                         speculative=spec, engine=o["engine"])
+                         expert_placement=o["expert_placement"], speculative=spec, engine=o["engine"])
     result = predict(scn, calibration=o["calibration"])
     stack, rt = scn.stack, scn.runtime
     data = result.to_dict()
@@ -143,6 +143,8 @@ def register(app: typer.Typer) -> None:
         act: str | None = typer.Option(None, help="activation format"),
         attention_kernel: str = typer.Option("auto", help="fa2, fa3, fa4, flashmla, flashinfer, cudnn, ..."),
         moe_routing: str = typer.Option("uniform", help="MoE routing: uniform, random, skewed, tile_rounded"),
+        expert_placement: str = typer.Option("uniform-random", help="busiest-EP-rank load model (kernel/ep_load.py): "
+                                             "uniform-random (static placement, engines' default), balanced, eplb"),
         engine: str = typer.Option("generic", help="serving engine: trtllm, vllm, sglang (documented CUDA-graph, "
                                                    "scheduler and overlap defaults; kernel/engine.py) or generic"),
         spec: str | None = typer.Option(None, help="speculative decoding METHOD:K:ACCEPT, e.g. mtp:1:0.85"),

@@ -26,6 +26,7 @@ from hundredx.kernel.catalog import NameView
 ATTENTION_KERNELS = NameView("attention", modelled=True, extra=("auto",))
 GEMM_LIBRARIES = NameView("gemm", modelled=True, extra=("auto",))
 MOE_ROUTING = ("uniform", "random", "skewed", "tile_rounded")
+EXPERT_PLACEMENTS = ("uniform-random", "balanced", "eplb")  # kernel/ep_load.PLACEMENTS (tested equal)
 SCHEDULER_POLICIES = ("continuous", "static")
 ENGINES = ("generic", "trtllm", "vllm", "sglang", "deepseek")  # named engines; any other name runs as generic
 _ENGINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
@@ -246,6 +247,7 @@ class RuntimeSpec:
     overlap_comm: float = 0.0
     moe_routing: str = "uniform"
     routing_skew: float = 0.0
+    expert_placement: str = "uniform-random"  # kernel/ep_load.py PLACEMENTS: busiest-EP-rank load model
     speculative: SpeculativeSpec | None = None
     disaggregation: Disaggregation | None = None
     gpu_time_factor: float | None = None
@@ -260,7 +262,7 @@ class RuntimeSpec:
                 raise InputError("moe_tp", self.moe_tp, f"moe_tp x ep must equal tp = {self.tp} (the MoE group is the "
                                  f"tp ranks: TensorRT-LLM moe_tp x moe_ep = tp x dp)")
         checks = (("attention_kernel", ATTENTION_KERNELS), ("gemm_library", GEMM_LIBRARIES),
-                  ("moe_routing", MOE_ROUTING))
+                  ("moe_routing", MOE_ROUTING), ("expert_placement", EXPERT_PLACEMENTS))
         for name, allowed in checks:
             if getattr(self, name) not in allowed:
                 raise InputError(name, getattr(self, name), f"must be one of {', '.join(allowed)}")

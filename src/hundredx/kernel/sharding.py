@@ -15,6 +15,8 @@ and one all-reduce of the MoE output closes the layer. Pipeline parallelism give
 count/pp layers. Context parallelism splits the tokens over `cp` ranks: ring attention in
 prefill (each rank passes its KV chunk cp-1 times), split KV with a gather of partial
 outputs in decode.
+Under EP the expert ops and the dispatch/combine are sized for the busiest rank: the mean times
+kernel/ep_load.max_rank_load_factor (the runtime's `expert_placement`; `routing_imbalance`).
 MoE dispatch/combine use DeepEP's low-latency mode up to LL_MAX_TOKENS tokens per rank
 (its decode kernels' range), the normal mode above.
 Each collective is a `Collective`; a MoE dispatch/combine carries its `MoeExchange`
@@ -30,6 +32,7 @@ from typing import cast
 import numpy as np
 
 from hundredx.arrays import ArrayLike
+from hundredx.kernel.ep_load import max_rank_load_factor
 from hundredx.kernel.runtime import RuntimeSpec
 from hundredx.model.ops import AttentionShape, ExpertGemmShape, GemmShape, Op
 
@@ -144,10 +147,19 @@ def _shard_experts(op: Op, ep, moe_tp, imbalance, feed) -> dict:
                 bytes_written=np.multiply(op.bytes_written, scale), shape=shape)
 
 
-def routing_imbalance(runtime: RuntimeSpec, ep) -> object:
-    """Max-over-mean expert-rank load: 1 for balanced routing; skew s adds s*sqrt(log ep) (Gumbel-like max)."""
-    ep = np.asarray(ep, dtype=float)
-    return 1.0 + runtime.routing_skew * np.sqrt(np.log(np.maximum(ep, 1.0)))
+def routing_imbalance(runtime: RuntimeSpec, ep, slots=np.inf) -> object:
+    """Max-over-mean expert-rank load of `slots` token-slots (tokens x top_k per EP group) under the runtime's
+    expert placement (kernel/ep_load.py: multinomial routing noise, skew s adding s*sqrt(log ep))."""
+    return max_rank_load_factor(slots, ep, runtime.expert_placement, runtime.routing_skew)
+
+
+def _moe_slots(ops: list[Op], feed):
+    """Token-slots (tokens x top_k) of one step reaching one EP group (the first expert GEMM's; inf: no MoE)."""
+    for op in ops:
+        if op.kind == "grouped_gemm":
+            e = cast(ExpertGemmShape, op.shape)
+            return np.multiply(np.multiply(e.tokens, feed), e.top_k)
+    return np.inf
 
 
 def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int,
@@ -160,7 +172,7 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
     attn_dp = runtime.attention_dp
     moe_tp = np.maximum(_div(tp, ep), 1.0)
     feed = np.maximum(_div(ep, tp), 1.0)
-    imbalance = routing_imbalance(runtime, ep)
+    imbalance = routing_imbalance(runtime, ep, _moe_slots(ops, feed))
     out: list[Op] = []
     comms: list[Collective] = []
     whole = _is_one(pp)
@@ -176,7 +188,7 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
         if not whole:
             changes["count"] = count if np.ndim(count) else float(count)
         op_comms = [] if one_rank else _comms_for(op, runtime, act_bytes, hidden, tp, ep, count, attn_dp, in_attention,
-                                                  act_format)
+                                                  act_format, imbalance)
         new = op.replace(**changes) if changes else op
         if runtime.cp > 1:
             new, op_comms = _context_parallel(new, op_comms, runtime.cp, count)
@@ -259,7 +271,7 @@ def dispatch_payload(act_format: str, act_bytes: float) -> str:
 
 
 def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, ep, count, attn_dp, in_attention,
-               act_format: str = ""):
+               act_format: str = "", imbalance=1.0):
     """Collectives after one op: TP all-reduce after row-parallel GEMMs (the shared expert's output
     joins the routed experts' single all-reduce), logits all-gather, MoE dispatch/combine under
     attention-DP (DeepEP: normal mode for prefill, low-latency mode for decode) or one all-reduce
@@ -289,8 +301,9 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
     low_latency = float(np.max(per_rank)) <= LL_MAX_TOKENS
     mode = "low_latency" if low_latency else "normal"
     groups = runtime_routing_groups(op)
-    dispatch = MoeExchange(per_rank, hidden, top_k, e.groups, mode, dispatch_payload(act_format, act_bytes), groups)
-    size = np.multiply(np.multiply(per_rank, top_k), hidden * act_bytes)
+    busiest = np.multiply(per_rank, imbalance)  # the busiest EP rank receives imbalance x the mean (kernel/ep_load)
+    dispatch = MoeExchange(busiest, hidden, top_k, e.groups, mode, dispatch_payload(act_format, act_bytes), groups)
+    size = np.multiply(np.multiply(busiest, top_k), hidden * act_bytes)
     return out + [Collective(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, dispatch),
                   Collective(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count,
                              replace(dispatch, dtype="bf16"))]

@@ -37,7 +37,8 @@ def not_modelled(cfg: dict, outer: dict, spec: Any) -> tuple[str, ...]:
         parts = []
         if cfg.get("n_group") and cfg.get("n_group", 1) > 1:
             parts.append(f"group-limited routing (n_group={cfg['n_group']}, topk_group={cfg.get('topk_group')})")
-        parts.append("expert load imbalance (experts assumed uniformly loaded)")
+        parts.append("expert load imbalance within a rank beyond the runtime's moe_routing (across EP ranks: "
+                     "kernel/ep_load.py)")
         out.append("MoE " + " and ".join(parts) + " not modelled.")
     if cfg.get("rope_scaling") or cfg.get("rope_parameters"):
         out.append("RoPE scaling variant (yarn/llama3/linear/mrope) does not change FLOPs; "

@@ -22,6 +22,7 @@ from hundredx.chip.collectives import collective_time
 from hundredx.kernel.comm import library_used_note
 from hundredx.kernel.cost import OpCosts, config_shape, price_ops
 from hundredx.kernel.engine import engine_overhead
+from hundredx.kernel.ep_load import assumption as ep_load_assumption
 from hundredx.kernel.loading import current_calibration, load_params
 from hundredx.kernel.params import KernelParams
 from hundredx.kernel.platforms import engine_note
@@ -237,6 +238,8 @@ def forward_costs(stack: Stack, steps: list[ForwardStep], tp=None, ep=None, pp=N
         _pipeline(cost, stack, np.multiply(step.batch, step.new_tokens), tp, pp)
         seqs = step.batch if step.host_seqs is None else step.host_seqs
         _engine(cost, rt, np.divide(seqs, tp if rt.attention_dp else 1), system.chip)
+        if model.moe is not None and np.any(np.asarray(ep) > 1):  # busiest EP rank: kernel/ep_load.py
+            cost.fallbacks.add(ep_load_assumption(rt.expert_placement))
         out.append(cost)
     return out
 

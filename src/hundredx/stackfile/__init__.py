@@ -70,7 +70,8 @@ def to_scenario(sf: StackFile, path: str = "<dict>", name: str | None = None) ->
     auto = w.batch == "auto" and w.concurrency is None
     knobs: dict[str, Any]  # RuntimeSpec fields, passed through build()
     knobs = dict(attention_kernel=k.attention, gemm_library=k.gemm_library, fused=k.fused, cuda_graphs=k.cuda_graphs,
-                 overlap_comm=k.overlap_comm, moe_routing=k.moe_routing, routing_skew=k.routing_skew, engine=k.engine,
+                 overlap_comm=k.overlap_comm, moe_routing=k.moe_routing, routing_skew=k.routing_skew,
+                 expert_placement=k.expert_placement, engine=k.engine,
                  speculative=k.speculative, disaggregation=k.disaggregation, scheduler=k.scheduler or SchedulerSpec())
     label = name or sf.name or Path(path).stem
     try:
@@ -145,7 +146,8 @@ def stack_file(scn: Scenario) -> dict:
     kernel: dict[str, Any] = {"attention": rt.attention_kernel, "gemm_library": rt.gemm_library, "fused": rt.fused,
                               "cuda_graphs": rt.cuda_graphs, "tp": rt.tp, "pp": rt.pp, "ep": rt.ep, "cp": rt.cp,
                               "attention_dp": rt.attention_dp, "overlap_comm": rt.overlap_comm,
-                              "moe_routing": rt.moe_routing, "routing_skew": rt.routing_skew, "engine": rt.engine}
+                              "moe_routing": rt.moe_routing, "routing_skew": rt.routing_skew,
+                              "expert_placement": rt.expert_placement, "engine": rt.engine}
     for key in ("scheduler", "speculative", "disaggregation"):
         value = getattr(rt, key)
         if value is not None and not (key == "scheduler" and value == SchedulerSpec()):

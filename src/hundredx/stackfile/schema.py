@@ -59,6 +59,8 @@ class KernelSection(BaseModel):
     overlap_comm: float = Field(default=0.0, ge=0.0, le=1.0, description="fraction of communication hidden by compute")
     moe_routing: str = "uniform"
     routing_skew: float = Field(default=0.0, ge=0.0, le=100.0)
+    expert_placement: str = Field(default="uniform-random", description="busiest-EP-rank load model "
+                                  "(kernel/ep_load.py): uniform-random, balanced, eplb")
     engine: str = "generic"
     scheduler: SchedulerSpec | None = None
     speculative: SpeculativeSpec | None = None

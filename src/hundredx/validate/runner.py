@@ -27,7 +27,8 @@ from hundredx.views import View
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 PREDICTORS = {"gemm": "kernels", "attention": "kernels", "memory": "kernels", "grouped_gemm": "kernels",
-              "collective": "collective", "serving": "serving", "layer": "layer"}
+              "collective": "collective", "serving": "serving", "layer": "layer",
+              "moe_layer": "moe_layer"}
 REQUIRED = ("id", "kind", "hardware", "config", "metric", "value")
 # docs/cases.md, "Metrics"
 METRICS = ("tflops", "time_s", "bandwidth_gbps", "bus_bandwidth_gbps", "algo_bandwidth_gbps", "output_tokens_per_s",
@@ -35,7 +36,7 @@ METRICS = ("tflops", "time_s", "bandwidth_gbps", "bus_bandwidth_gbps", "algo_ban
 # sizes of what ran (docs/cases.md, "config per kind"): when present, a number in [1, MAX_SIZE]
 SIZES = ("m", "n", "k", "batch", "seqlen_q", "seqlen_kv", "heads_q", "heads_kv", "head_dim", "head_dim_v", "bytes",
          "message_bytes", "n_ranks", "tokens_total", "groups", "isl", "osl", "tp", "pp", "ep", "dp", "concurrency",
-         "max_batch", "tokens", "hidden", "topk", "experts", "seqlen", "kv_len")
+         "max_batch", "tokens", "hidden", "topk", "experts", "seqlen", "kv_len", "intermediate")
 MAX_SIZE = 1 << 50
 
 
