@@ -5,12 +5,13 @@ of HELD-OUT predictions (validate/cv.py). A cell (class, group, place) takes the
 split-conformal order statistics of its residuals: with n sorted residuals, the
 ceil((n+1)(1+L)/2)-th and floor((n+1)(1-L)/2)-th (L = 0.8), which cover at least L of a new
 exchangeable case — 80% without being made huge. A cell with fewer than MIN_CASES residuals
-borrows, in this order, from the same class over all groups, then (an "in" cell) from the
-same class outside its domain (wider, never narrower: too few cases is no reason for a narrow
+borrows, in this order, from the same class over all groups, then from the same class at the
+wider places (in -> out -> new, never narrower: too few cases is no reason for a narrow
 interval), then from the next wider class (profile -> fitted -> family -> analytic) the same
 way, at last from every kernel residual of its place; it records
 where its residuals came from (`from`) and how many (`n`). An "out" cell (outside the fitted
-domain) is never narrower than its "in" cell. `fallback` is the cell of all residuals (a
+domain) is never narrower than its "in" cell, a "new" cell (format or library unseen) never
+narrower than its "out" cell. `fallback` is the cell of all residuals (a
 class or group the table has never seen). Serving, collective and layer classes have the
 place "any" and borrow over their groups only.
 """
@@ -22,7 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from hundredx.kernel.intervals import KERNEL_CLASSES, TABLE_FORMAT
+from hundredx.kernel.intervals import KERNEL_CLASSES, PLACES, TABLE_FORMAT
 
 LEVEL = 0.8
 MIN_CASES = 10
@@ -45,16 +46,29 @@ def _cell(r: list[float], source: str) -> dict:
 
 def _chain(i: int, group: str, where: str) -> list[tuple[str, str, str]]:
     """Where a thin (class, group, place) cell borrows from, narrowest first: the class over all groups,
-    then (for "in") the class outside its domain — never narrower —, then the wider classes."""
-    places = ("in", "out") if where == "in" else ("out",)
+    then the class at the wider places (in -> out -> new: never narrower), then the wider classes."""
+    places = PLACES[PLACES.index(where):]
     return [(c, g, w) for c in KERNEL_CLASSES[i:] for w in places for g in (group, "*")]
+
+
+def _widen(by_place: dict) -> None:
+    """Each place never narrower than the one inside it (in -> out -> new); a missing one copies it."""
+    for inner_name, outer_name in zip(PLACES, PLACES[1:]):
+        inner = by_place.get(inner_name)
+        if inner is None:
+            continue
+        outer = by_place.get(outer_name)
+        if outer is None:
+            by_place[outer_name] = dict(inner, **{"from": inner["from"] + f" (no {outer_name} cell)"})
+        else:
+            outer["lo"], outer["hi"] = min(outer["lo"], inner["lo"]), max(outer["hi"], inner["hi"])
 
 
 def _kernel_cells(pool: dict, min_cases: int) -> dict:
     cells: dict = {}
     for i, cls in enumerate(KERNEL_CLASSES):
         for group in KERNEL_GROUPS:
-            for where in ("in", "out"):
+            for where in PLACES:
                 for c, g, w in _chain(i, group, where):
                     r = pool.get((c, g, w), [])
                     if len(r) >= min_cases:
@@ -64,12 +78,7 @@ def _kernel_cells(pool: dict, min_cases: int) -> dict:
                     r = [v for c in KERNEL_CLASSES for v in pool.get((c, "*", where), [])]
                     if r:
                         cells.setdefault(cls, {}).setdefault(group, {})[where] = _cell(r, f"*/*/{where}")
-            by_place = cells.get(cls, {}).get(group, {})
-            if "in" in by_place and "out" in by_place:
-                inner, outer = by_place["in"], by_place["out"]
-                outer["lo"], outer["hi"] = min(outer["lo"], inner["lo"]), max(outer["hi"], inner["hi"])
-            elif "in" in by_place:
-                by_place["out"] = dict(by_place["in"], **{"from": by_place["in"]["from"] + " (no out cell)"})
+            _widen(cells.get(cls, {}).get(group, {}))
     return cells
 
 

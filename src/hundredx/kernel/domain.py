@@ -11,7 +11,7 @@ ops), the categorical settings of its cases (library, alignment class, phase, ma
 * **in** the domain when, besides, every categorical setting was seen and every size lies
   within the seen range widened by `MARGIN_LOG2` (a factor of 2, the distance the profile
   lookup interpolates over, docs/calibration.md) — else **out** (extrapolation: a wider
-  interval).
+  interval); **new** when the GEMM library was never seen (its efficiency a default: wider still).
 
 `describe_case(case, chip, kernel)` and `describe_op(op, chip, kernel)` give the `Descriptor`
 of a validation case or a model op; `domain_of(descriptors)` the JSON-able domain stored in a
@@ -156,11 +156,14 @@ def merge(domains: Iterable[dict]) -> dict:
 
 
 def place(d: Descriptor, domain: dict | None) -> str | None:
-    """"in" / "out" of the domain, or None when the domain does not cover the descriptor's kind and key."""
+    """"in" / "out" of the domain, "new" (a library it never saw), or None when the domain does not cover the
+    descriptor's kind and key."""
     cell = (domain or {}).get(d.kind, {}).get(d.key)
     if cell is None:
         return None
     cats = cell["cats"]
+    if any(name == "library" and value != "auto" and value not in cats.get(name, ()) for name, value in d.cats):
+        return "new"  # a GEMM library the fit never saw: its gemm.lib.* efficiency is a default
     for name, value in d.cats:
         if value not in cats.get(name, ()):
             return "out"

@@ -101,11 +101,14 @@ def run_folds(cases: list[dict], scheme: str, folds: int = 5, seed: int = 0,
     return [r for r in results if r is not None]
 
 
-def cross_fit_intervals(results: list[CaseResult]) -> None:
-    """Each fold's intervals from a table built on the other folds' residuals (in place)."""
-    records = residual_records(results)
+def cross_fit_intervals(results: list[CaseResult], pool: list[dict] | None = None) -> None:
+    """Each fold's intervals from a table built on residuals of cases outside the fold (in place): the other
+    folds' of this run, or, with `pool` (residual records of several schemes, scripts/fit_intervals.py),
+    every record in it whose case is not in the fold — nested: no width learnt from the fold's cases."""
+    records = residual_records(results) if pool is None else pool
     for label in sorted({r.fold for r in results}):
-        table = build_table(rec for rec in records if rec["fold"] != label)
+        held = {r.id for r in results if r.fold == label}
+        table = build_table(rec for rec in records if rec["id"] not in held)
         for res in results:
             if res.fold == label and res.predicted is not None:
                 add_interval(res, table)
