@@ -139,6 +139,9 @@ class _Reads:
         self.names.add(name)
         return self.params[name]
 
+    def __getattr__(self, name: str):  # source, domains, replace_values: those of the wrapped parameters
+        return getattr(self.params, name)
+
 
 class CaseBatch:
     """Many cases of one chip prepared for repeated pricing (the fitter's inner loop): cases that share

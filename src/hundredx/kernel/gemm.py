@@ -7,7 +7,8 @@
 q_tile_wave: output tiles of shape tm x tn (candidates derived from the chip's tile:
 (tm,tn), (tm,2tn), (2tm,tn), (tm/2,tn) at a 10% per-SM penalty for the half tile), ceil(m/tm)*ceil(n/tn)
 tiles run in ceil(tiles/num_sms) waves (split-K fills a partial wave); q = m n / (waves * num_sms * tm * tn), the best
-candidate wins (a library heuristic picks the tile). Small M (decode) therefore becomes
+candidate wins (a library heuristic picks the tile). A named library no fit behind `params` has seen prices with
+the analytic defaults of kernel/transfer.py HARNESS_DEPENDENT (harness_scope; its note says so). Small M (decode) therefore becomes
 memory-bound: the weights stream from HBM while most of each tile is padding.
 align (only on platforms with a stride penalty, kernel/platforms.py: CUDA, ROCm; XLA / Neuron / CANN
 pad operands to their tiles, a dataflow compiler places them): TMA-era kernels (Hopper/Blackwell cuBLAS)
@@ -39,6 +40,7 @@ from hundredx.kernel import catalog
 from hundredx.kernel.params import KernelParams, KernelTime, combine
 from hundredx.kernel.platforms import platform_of
 from hundredx.kernel.roofline import gemm_flops, sol_time
+from hundredx.kernel.transfer import harness_scope
 
 SMALL_TILE_PENALTY = 0.90  # ASSUMPTION: a half-height (64-row) tile reaches ~90% of the per-SM rate of a full one
 SWAP_TILE_PENALTY = 0.50  # ASSUMPTION: swap-AB 16-row tiles (tiny M) reach ~half the per-SM rate
@@ -140,6 +142,7 @@ def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16"
     m, n, k = (np.asarray(v, float) for v in (m, n, k))
     if check and not (m.min() >= 0 and n.min() > 0 and k.min() > 0):
         raise InputError("m,n,k", (m.tolist(), n.tolist(), k.tolist()), "GEMM dims must be positive")
+    params, harness_note = harness_scope(params, library, chip)
     cls, fallback = resolve_compute(dtype, chip)
     fmt, out_fmt = get_format(dtype, "dtype"), get_format(out_dtype, "out_dtype")
     a_bytes, b_bytes, dequant = operand_bytes(fmt, cls, fallback, params)
@@ -166,5 +169,5 @@ def gemm_time(m, n, k, chip: ChipSpec, params: KernelParams, dtype: str = "bf16"
     lib_note = "" if library == "auto" else catalog.library_note("gemm", library, chip)
     parts = {"compute_class": cls, "fallback": fallback, "dequant": dequant, "tile_wave_eff": quant, "k_eff": keff,
              "align": align,
-             "eff_compute": eff, "notes": "; ".join(n for n in (fallback, lib_note) if n)}
+             "eff_compute": eff, "notes": "; ".join(n for n in (fallback, lib_note, harness_note) if n)}
     return KernelTime(time_s, compute_s, memory_s, latency, sol_s, flops, nbytes, parts)

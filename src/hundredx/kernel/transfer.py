@@ -19,6 +19,17 @@ reference clock and carried to each member by the rule of its parameter:
 
 `to_chip(values, reference_clock_hz, chip)` applies the rules; `to_reference` inverts them.
 
+Across GEMM libraries (`harness_scope`): the parameters of `HARNESS_DEPENDENT` (the fixed time
+per call, the unaligned-stride and small-M bandwidth factors, the overlap exponent, the K
+half-saturation) are properties of a library's kernels and of the harness that timed them, not
+of the chip. A fit (chip file or family file) records the GEMM libraries of its cases in its
+domain (kernel/domain.py); a GEMM priced with a NAMED library that none of the domains the
+values came from has seen takes the analytic defaults for exactly those parameters, and the
+op's notes say so. `library: auto` (every model-layer GEMM) keeps the fitted values. Measured
+cause: leave-one-chip-out with H100 held out fitted the Hopper family on H200 cuBLASLt and H800
+DeepGEMM FP8 cases only and carried gemm.latency_s 2.7 us (H100 torch: 7.1 us) and the others
+to H100's torch GEMMs: 28% median / 115% p90 error (docs/kernels.md).
+
 Across compute classes of ONE chip (`class_transfer`): a fit that identifies the GEMM efficiency
 of some tensor-core classes but not of another (MI300X: FP8 measured, BF16 not) does not leave
 the missing class at the analytic prior, which would price an unmeasured class on the chip's
@@ -34,6 +45,7 @@ import math
 from collections.abc import Mapping
 
 from hundredx.chip.spec import ChipSpec
+from hundredx.kernel.params import PARAMS, KernelParams
 
 CLOCK_SCALED: frozenset[str] = frozenset({"gemm.latency_s", "gemm.scaled_latency_s", "attn.decode_latency_s",
                                           "mem.latency_s"})
@@ -87,3 +99,49 @@ def to_chip(values: Mapping[str, float], reference_clock_hz: float, chip: ChipSp
 def to_reference(values: Mapping[str, float], chip: ChipSpec, reference_clock_hz: float) -> dict[str, float]:
     """A chip's values expressed at the family's reference clock (the inverse of to_chip)."""
     return {k: float(v) / _factor(k, reference_clock_hz, chip) for k, v in values.items()}
+
+
+# Parameters a fit carries to a GEMM library only where its cases included that library, with the reason.
+HARNESS_DEPENDENT: dict[str, str] = {
+    "gemm.latency_s": "the fixed time per call is the library's host path (heuristic query, descriptor setup, "
+                      "torch dispatch) plus how the harness timed it (one call vs a graph of many); fitted "
+                      "2.7 us on H200 cuBLASLt vs 7.1 us on H100 torch",
+    "gemm.unaligned": "the penalty of a misaligned stride is the fallback kernel the library picks (padding, "
+                      "non-TMA path), which differs between libraries",
+    "gemm.unaligned_mem": "the bandwidth of those fallback kernels, library-specific like the kernels",
+    "gemm.mem_eff": "the small-M (weight-streaming) kernels a library selects (split-K, GEMV paths) set the "
+                    "fraction of HBM bandwidth reached",
+    "gemm.overlap_p": "how far compute and memory overlap is the library's pipelining (stages, warp "
+                      "specialisation)",
+    "gemm.k_half": "the per-tile prologue/epilogue cost is the library's kernel design (tile K, epilogue "
+                   "fusion)",
+}
+
+
+def gemm_libraries(domains: Mapping[str, dict]) -> frozenset[str] | None:
+    """The GEMM libraries of the cases behind `domains` (KernelParams.domains); None when none of them holds
+    GEMM cases (parameters not from a fit: nothing to restrict)."""
+    seen: set[str] = set()
+    found = False
+    for dom in domains.values():
+        for cell in (dom or {}).get("gemm", {}).values():
+            found = True
+            seen.update(cell.get("cats", {}).get("library", ()))
+    return frozenset(seen) if found else None
+
+
+def harness_scope(params: KernelParams, library: str, chip: ChipSpec) -> tuple[KernelParams, str]:
+    """(`params` for a GEMM of `library`, a note) — HARNESS_DEPENDENT at the analytic defaults when no fit the
+    values came from saw `library` (module docstring); unchanged, with no note, otherwise or for "auto"."""
+    if library == "auto":
+        return params, ""
+    seen = gemm_libraries(params.domains)
+    if seen is None or library in seen:
+        return params, ""
+    defaults = {k: float(PARAMS[k].default(chip)) for k in HARNESS_DEPENDENT}
+    if all(params[k] == v for k, v in defaults.items()):
+        return params, ""
+    saw = ", ".join(sorted(seen)) or "no named library"
+    note = (f"GEMM library {library} unseen by the fit ({params.source}: {saw}): {', '.join(HARNESS_DEPENDENT)} "
+            f"at analytic defaults")
+    return params.replace_values(defaults), note
