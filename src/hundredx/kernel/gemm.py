@@ -7,8 +7,7 @@
 q_tile_wave: output tiles of shape tm x tn (candidates derived from the chip's tile:
 (tm,tn), (tm,2tn), (2tm,tn), (tm/2,tn) at a 10% per-SM penalty for the half tile), ceil(m/tm)*ceil(n/tn)
 tiles run in ceil(tiles/num_sms) waves (split-K fills a partial wave); q = m n / (waves * num_sms * tm * tn), the best
-candidate wins (a library heuristic picks the tile). A named library no fit behind `params` has seen prices with
-the analytic defaults of kernel/transfer.py HARNESS_DEPENDENT (harness_scope; its note says so). Small M (decode) therefore becomes
+candidate wins (a library heuristic picks the tile). Small M (decode) therefore becomes
 memory-bound: the weights stream from HBM while most of each tile is padding.
 align (only on platforms with a stride penalty, kernel/platforms.py: CUDA, ROCm; XLA / Neuron / CANN
 pad operands to their tiles, a dataflow compiler places them): TMA-era kernels (Hopper/Blackwell cuBLAS)
@@ -24,6 +23,9 @@ weight-dequantizing kernel (Marlin/machete style): the B (weight) operand stream
 width, the A (activation) operand is kept in the supported class's format (fp8, else bf16), and
 the in-kernel dequantization costs `gemm.dequant_eff` of the compute rate (ASSUMPTION 0.85: no
 measured case identifies it, so it is never fitted).
+Library: a named library (not `auto`) that no fit behind `params` has seen prices with the analytic
+defaults of the harness-dependent parameters (kernel/transfer.py HARNESS_DEPENDENT, harness_scope;
+the op's notes say so).
 """
 
 from __future__ import annotations
