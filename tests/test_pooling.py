@@ -134,3 +134,54 @@ def test_public_fit_records_identifiability_per_parameter():
     assert h200["values"]["mem.rmsnorm.traffic"] == pytest.approx(out["chips"]["h100-sxm"]["values"][
         "mem.rmsnorm.traffic"], rel=0.05)
     assert h200["domain"]["memory"]["memory"]["cats"]["op"] == ["copy", "triad"]
+
+
+def test_harness_dependent_gemm_parameters_are_inherited_only_for_a_library_the_fit_saw():
+    from hundredx.kernel.gemm import gemm_time
+    from hundredx.kernel.transfer import HARNESS_DEPENDENT, gemm_libraries
+
+    h100 = load_chip("h100-sxm")
+    seen = {"gemm": {"fp8": {"n": 8, "cats": {"library": ["cublaslt"], "alignment": ["aligned"]}, "dims": {}}}}
+    fitted = {"gemm.latency_s": 9e-6, "gemm.mem_eff": 0.5, "gemm.overlap_p": 2.0, "gemm.k_half": 300.0,
+              "gemm.unaligned": 0.9, "gemm.unaligned_mem": 0.95}
+    params = dataclasses.replace(KernelParams.analytic(h100).replace_values(fitted), source="family:x.json",
+                                 domains={"family": seen})
+    assert gemm_libraries(params.domains) == {"cublaslt"} and gemm_libraries({}) is None
+    args = (512, 4096, 4096, h100)
+    known, auto = gemm_time(*args, params, "fp8", "cublaslt"), gemm_time(*args, params, "fp8", "auto")
+    unseen = gemm_time(*args, params, "fp8", "torch")
+    assert float(known.latency_s) == float(auto.latency_s) == 9e-6  # the fit's value where it saw the library
+    assert float(unseen.latency_s) == pytest.approx(h100.kernel_launch_s)  # the analytic default where it did not
+    assert "unseen" not in known.parts["notes"] and "unseen" not in auto.parts["notes"]
+    note = unseen.parts["notes"]
+    assert "GEMM library torch unseen" in note and "cublaslt" in note and all(k in note for k in HARNESS_DEPENDENT)
+    # parameters no fit produced (the fitter's own trial vectors) are not restricted
+    bare = KernelParams.analytic(h100).replace_values(fitted)
+    assert float(gemm_time(*args, bare, "fp8", "torch").latency_s) == 9e-6
+
+
+def test_held_out_h100_torch_gemms_use_the_defaults_of_harness_parameters(tmp_path):
+    # leave H100 out: the Hopper family saw H200 cuBLASLt / H800 DeepGEMM only, so H100's torch cases price
+    # its harness-dependent parameters at the analytic defaults and its cuBLASLt cases keep the family's
+    from hundredx.kernel.cases import KINDS, case_time
+    from hundredx.validate.runner import load_cases
+
+    cases = load_cases(sorted(str(p) for p in (Path(__file__).resolve().parents[1] / "data" / "validation")
+                              .glob("*.jsonl")))
+    train = [c for c in cases if c["kind"] in KINDS and c["hardware"] != "h100-sxm"]
+    fit = fit_all(train)
+    save_fitted(fit["chips"], tmp_path, {})
+    save_families(fit["families"], tmp_path, {})
+    h100 = load_chip("h100-sxm")
+    with calibration_scope("fitted", tmp_path):
+        params = load_params(h100)
+    assert params.source.startswith("family:")
+    held = [c for c in cases if c["kind"] == "gemm" and c["hardware"] == "h100-sxm"]
+    torch_case = next(c for c in held if c["config"].get("library") == "torch")
+    lt_case = next(c for c in held if c["config"].get("library") == "cublaslt")
+    t_torch, t_lt = case_time(torch_case, h100, params)[0], case_time(lt_case, h100, params)[0]
+    assert "GEMM library torch unseen" in t_torch.parts["notes"] and "unseen" not in t_lt.parts["notes"]
+    assert float(np.max(t_torch.latency_s)) == pytest.approx(h100.kernel_launch_s)
+    assert float(np.max(t_lt.latency_s)) == pytest.approx(params["gemm.latency_s"])
+    ape = [abs(predict_value(c, h100, params) / c["value"] - 1) for c in held]
+    assert float(np.median(ape)) < 0.2  # 28% when the family's cuBLASLt/DeepGEMM harness values were carried over
