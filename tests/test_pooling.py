@@ -185,3 +185,15 @@ def test_held_out_h100_torch_gemms_use_the_defaults_of_harness_parameters(tmp_pa
     assert float(np.max(t_lt.latency_s)) == pytest.approx(params["gemm.latency_s"])
     ape = [abs(predict_value(c, h100, params) / c["value"] - 1) for c in held]
     assert float(np.median(ape)) < 0.2  # 28% when the family's cuBLASLt/DeepGEMM harness values were carried over
+
+
+def test_op_gemm_says_when_a_named_library_is_unseen_by_the_chip_fit():
+    from typer.testing import CliRunner
+
+    from hundredx.cli.app import app
+
+    base = ["op", "gemm", "--chip", "h200-sxm", "--m", "64", "--n", "4096", "--k", "4096", "--dtype", "fp8", "--json"]
+    seen = json.loads(CliRunner().invoke(app, [*base, "--library", "cublaslt"]).stdout)
+    unseen = json.loads(CliRunner().invoke(app, [*base, "--library", "cutlass"]).stdout)
+    assert "unseen" not in seen["notes"]
+    assert "GEMM library cutlass unseen by the fit" in unseen["notes"] and "gemm.latency_s" in unseen["notes"]
