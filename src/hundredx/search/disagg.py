@@ -6,7 +6,12 @@ decode candidate fits at isl + osl/2 and has a decode batch (deployment.batch). 
 run and meet their own limit join (a prefill pool over the TTFT or request-latency limit, or a
 decode pool over the TPOT limit, cannot be part of a deployment that meets it). Of the prefill
 candidates of one replica size and worker count, those another beats on both TTFT and requests/s
-per worker are left out: with everything else equal, they make a row that row beats.
+per worker (and the TTFT of one prompt, T_1 of the closed loop) are left out: with everything else
+equal, they make a row that row beats.
+
+A row is the closed loop at its W_d b_d clients (`predict --disagg P:D ... --concurrency W_d b_d`, the
+formula's one home predict/pools.compose): the decode pool's TPOT at b_d in flight per worker, the
+rate the pools serve (rate matching) and the TTFT with the prefill pool's queueing and the KV transfer.
 
 With the question's devices N, every split W_p rep_p + W_d rep_d = N is a row (the rules that
 need dp, ep <= tp dp, are checked per pool at its worker count). With a target rate R, each pool
@@ -23,7 +28,6 @@ from hundredx.predict.pools import compose
 from hundredx.search.evaluate import Tables, dp_rules, need_workers
 from hundredx.search.rows import text_column
 from hundredx.search.space import Question, Space
-from hundredx.serve.pareto import pareto_front
 
 POOL_KEYS = ("attention_dp", "tp", "pp", "ep", "batch")
 
@@ -43,15 +47,26 @@ def _pool(cand: dict, question: Question, space: Space, prefill: bool) -> np.nda
     return np.flatnonzero(ok)
 
 
+def _undominated(points: np.ndarray) -> np.ndarray:
+    """Ascending indices of the rows (every column maximized) no other row beats: >= everywhere and > somewhere;
+    of exact duplicates the first; rows with a NaN never."""
+    ok = np.isfinite(points).all(axis=1)
+    p = points[ok]
+    ge = (p[:, None, :] >= p[None, :, :]).all(axis=2)  # [j, i]: row j is at least row i everywhere
+    gt = (p[:, None, :] > p[None, :, :]).any(axis=2)
+    earlier = np.tri(len(p), k=-1, dtype=bool).T  # [j, i]: j < i (of duplicates the first stays)
+    beaten = (ge & (gt | earlier)).any(axis=0)
+    return np.flatnonzero(ok)[~beaten]
+
+
 def _front(cand: dict, idx: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """The prefill candidates no other of their group beats on TTFT and requests/s per worker."""
+    """The prefill candidates no other of their group beats on TTFT, TTFT of one prompt and requests/s per worker."""
     keep = []
-    ttft = cand["ttft_s"][idx]
+    ttft, one = cand["ttft_s"][idx], cand["ttft_one_s"][idx]
     rate = cand["batch"][idx] / ttft
     for g in np.unique(groups):
         sel = np.flatnonzero(groups == g)
-        front = pareto_front(np.column_stack([-ttft[sel], rate[sel]]))
-        keep.append(idx[sel[np.sort(front)]])
+        keep.append(idx[sel[_undominated(np.column_stack([-ttft[sel], -one[sel], rate[sel]]))]])
     return np.concatenate(keep) if keep else idx[:0]
 
 
@@ -65,7 +80,8 @@ def _rows(cand_p: dict, p: np.ndarray, cand_d: dict, d: np.ndarray, wp, wd, ques
     out.update({f"prefill_{k}": cand_p[k][p] for k in POOL_KEYS})
     out.update(compose(tables.system, float(question.osl), cand_p["ttft_s"][p], cand_p["batch"][p], wp, rep_p,
                        cand_d["tpot_s"][d], cand_d["batch"][d], wd, rep_d, cand_d["kv_transfer_bytes"][d],
-                       layers=tables.model.num_layers))
+                       layers=tables.model.num_layers, concurrency=wd * cand_d["batch"][d],
+                       ttft_1=cand_p["ttft_one_s"][p]))
     out.update(dp=wd, prefill_workers=wp, concurrency=wd * cand_d["batch"][d], bottleneck=cand_d["bottleneck"][d],
                memory_per_device_bytes=cand_d["memory_decode_bytes"][d],
                prefill_memory_per_device_bytes=cand_p["memory_prefill_bytes"][p])

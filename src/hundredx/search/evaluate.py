@@ -89,10 +89,15 @@ def _one(stack, question: Question, g: dict[str, np.ndarray], adp: bool) -> dict
 def candidates(question: Question, space: Space, unit: Unit, devices: int) -> dict[str, np.ndarray]:
     """Every replica candidate of `unit`, on the system sized to `devices` (module docstring)."""
     d = space.deployment
-    batches = tuple(sorted(set(d.batch) | (set(d.prefill_batch) if "disagg" in question.modes else set())))
+    disagg = "disagg" in question.modes  # a prefill pool's TTFT of one prompt (pools.compose's T_1) needs batch 1
+    batches = tuple(sorted(set(d.batch) | (set(d.prefill_batch) | {1} if disagg else set())))
     g = _grid(space, batches)
     parts = [_one(structure(question, unit, adp, devices), question, g, adp) for adp in d.attention_dp]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    if disagg:  # the grid's batch axis is last and sorted: a row's batch-1 twin starts its run of batches
+        first = np.arange(out["batch"].size) // len(batches) * len(batches)
+        out["ttft_one_s"] = out["ttft_s"][first]
+    return out
 
 
 class Tables:
@@ -167,8 +172,8 @@ def agg_rows(question: Question, space: Space, tables: Tables) -> dict[str, np.n
         reason = np.where((reason == "") & (devices > question.devices), "needs more devices than --devices", reason)
     steady, no_room = steady_columns(question, tables.unit, rows, dp, devices, reason == "")
     reason = np.where(no_room, "no sequence fits the KV cache", reason)
-    for k in ("ttft_s", "tpot_s", "fits_prefill", "memory_prefill_bytes", "kv_transfer_bytes"):
-        rows.pop(k)
+    for k in ("ttft_s", "tpot_s", "fits_prefill", "memory_prefill_bytes", "kv_transfer_bytes", "ttft_one_s"):
+        rows.pop(k, None)
     tps = steady["output_tokens_per_s"]
     with np.errstate(divide="ignore"):
         user = 1.0 / steady["tpot_s"]
