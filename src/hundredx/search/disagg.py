@@ -14,8 +14,9 @@ formula's one home predict/pools.compose): the decode pool's TPOT at b_d in flig
 rate the pools serve (rate matching) and the TTFT with the prefill pool's queueing and the KV transfer.
 
 With the question's devices N, every split W_p rep_p + W_d rep_d = N is a row (the rules that
-need dp, ep <= tp dp, are checked per pool at its worker count). With a target rate R, each pool
-gets the workers R needs (at least ceil(ep / tp) for its EP group) and the row's devices follow.
+need dp, ep <= tp dp, are checked per pool at its worker count). With a target rate R, each pair
+gets the fewest workers (at least ceil(ep / tp) per pool for its EP group) whose closed loop at
+W_d b_d clients, rate-matched, serves R (`_sized`), and the row's devices follow.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from hundredx.search.rows import text_column
 from hundredx.search.space import Question, Space
 
 POOL_KEYS = ("attention_dp", "tp", "pp", "ep", "batch")
+TARGET_ITERATIONS = 16  # growth steps of the worker sizing under --target-rate (it settles in a few)
 
 
 def _pool(cand: dict, question: Question, space: Space, prefill: bool) -> np.ndarray:
@@ -147,19 +149,52 @@ def _target_rows(question: Question, space: Space, tables: Tables) -> list[dict]
         return []
     min_p = np.ceil(cand["ep"] / cand["tp"])
     ip = _front(cand, ip, cand["tp"][ip] * cand["pp"][ip] * 4096 + min_p[ip])
-    wp_each = need_workers(rate, cand["batch"] / cand["ttft_s"], min_p)
-    wd_each = need_workers(rate, cand["batch"] / (question.osl * cand["tpot_s"]), min_p)
     p, d = np.repeat(ip, id_.size), np.tile(id_, ip.size)
-    row = _rows(cand, p, cand, d, wp_each[p], wd_each[d], question, tables)
+    wp, wd = _sized(cand, p, d, rate, min_p, question, tables)
+    row = _rows(cand, p, cand, d, wp, wd, question, tables)
     pre = {k: cand[k][p] for k in POOL_KEYS}
     dec = {k: cand[k][d] for k in POOL_KEYS}
-    pre_rule = dp_rules(tables.model, tables.system, pre, np.where(np.isfinite(wp_each[p]), wp_each[p], 1.0))
+    pre_rule = dp_rules(tables.model, tables.system, pre, np.where(np.isfinite(wp), wp, 1.0))
     reason = np.array([f"prefill pool: {r}" if r else "" for r in pre_rule], dtype=object)
-    dec_rule = dp_rules(tables.model, tables.system, dec, np.where(np.isfinite(wd_each[d]), wd_each[d], 1.0))
+    dec_rule = dp_rules(tables.model, tables.system, dec, np.where(np.isfinite(wd), wd, 1.0))
     reason = np.where(reason == "", dec_rule, reason)
     too_big = ~np.isfinite(row["devices"]) | (row["devices"] > question.devices)
     row["reason"] = np.where((reason == "") & too_big, "needs more devices than --devices", reason).astype(object)
     return [row]
+
+
+def _sized(cand: dict, p: np.ndarray, d: np.ndarray, rate: float, min_p: np.ndarray, question: Question,
+           tables: Tables) -> tuple[np.ndarray, np.ndarray]:
+    """(W_p, W_d): the fewest workers whose closed loop at W_d b_d clients serves `rate` (module docstring).
+    Start from each pool's own bound (W_p b_p / T_p >= R, W_d b_d / (osl TPOT_d) >= R), then grow the pool
+    the loop is short on in proportion (the served rate is about linear in the workers of the pool that
+    limits it) until the rate is met, and give back a decode worker where the rate holds without it."""
+    wp = need_workers(rate, cand["batch"] / cand["ttft_s"], min_p)[p]
+    wd = need_workers(rate, cand["batch"] / (question.osl * cand["tpot_s"]), min_p)[d]
+    live = np.isfinite(wp) & np.isfinite(wd)
+
+    def served(wp_, wd_, rows):
+        out = _rows(cand, p[rows], cand, d[rows], wp_[rows], wd_[rows], question, tables)
+        return out["request_rate_per_s"], out["limited_by"]
+
+    for _ in range(TARGET_ITERATIONS):
+        rows = np.flatnonzero(live)
+        got, by = served(wp, wd, rows)
+        short = got < rate * (1.0 - 1e-12)
+        if not short.any():
+            break
+        rows, got, pre = rows[short], got[short], by[short] == "prefill"
+        now = np.where(pre, wp[rows], wd[rows])
+        grow = np.maximum(np.ceil(now * rate / got), now + 1.0)
+        wp[rows[pre]], wd[rows[~pre]] = grow[pre], grow[~pre]
+    rows = np.flatnonzero(live & (wd > min_p[d]))
+    if rows.size:
+        fewer = wd.copy()
+        fewer[rows] -= 1.0
+        got, _ = served(wp, fewer, rows)
+        enough = got >= rate * (1.0 - 1e-12)
+        wd[rows[enough]] = fewer[rows[enough]]
+    return wp, wd
 
 
 def disagg_rows(question: Question, space: Space, tables: Tables) -> dict[str, np.ndarray] | None:

@@ -11,9 +11,10 @@ pricing serves aggregated rows, prefill pools (TTFT at the prefill batch) and de
 (TPOT at the decode batch).
 
 Aggregated rows: a deployment of the question's devices runs dp = devices / (tp pp) replicas;
-with a target rate R, dp = the replicas needed, max(ceil(R / replica rate), ceil(ep / tp)),
-and the row's devices follow. Rules that need dp (ep <= tp dp, the system's device limit) are
-checked per row by `violations`. A system is sized to each deployment's devices
+with a target rate R, dp = the replicas needed, max(ceil(R / replica rate), ceil(ep / tp)), the
+replica rate being the steady state of one replica at its b clients (search/steady.py: a replica's
+closed loop does not depend on dp), and the row's devices follow. Rules that need dp (ep <= tp dp,
+the system's device limit) are checked per row by `violations`. A system is sized to each deployment's devices
 (`scenario.build`'s rule); on a torus smaller than its pod that changes the collectives, so
 `Tables` prices candidates once per sizing.
 """
@@ -160,9 +161,10 @@ def agg_rows(question: Question, space: Space, tables: Tables) -> dict[str, np.n
         rows = {k: v[whole] for k, v in rows.items()}
         tp, pp, ep, b, replica = tp[whole], pp[whole], ep[whole], b[whole], replica[whole]
         dp = question.devices / replica
-    else:
-        rate = b / (rows["ttft_s"] + question.osl * rows["tpot_s"])  # requests/s of one replica
-        dp = need_workers(question.target_rate_per_s, rate, np.ceil(ep / tp))
+    else:  # requests/s one replica sustains: its closed loop at b clients (the state the row's SLA check reads)
+        alone = (rows["shape_reason"] == "") & rows["fits_decode"]
+        one, _ = steady_columns(question, tables.unit, rows, np.ones(tp.size), replica, alone)
+        dp = need_workers(question.target_rate_per_s, one["request_rate_per_s"], np.ceil(ep / tp))
         dp = np.where(np.isfinite(dp), dp, np.ceil(ep / tp))
     reason = rows.pop("shape_reason")
     reason = np.where(reason == "", dp_rules(tables.model, tables.system, rows, dp), reason)
