@@ -204,7 +204,7 @@ def disagg_rows(question: Question, space: Space, tables: Tables) -> dict[str, n
     parts = [p for p in parts if p["tp"].size]
     if not parts:
         return None
-    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out = parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     out["mode"] = text_column(out["tp"].size, "disagg")
     bad = out["reason"] != ""
     for key in ("ttft_s", "tpot_s", "output_tokens_per_s", "output_tokens_per_s_per_device", "tokens_per_s_per_user",
