@@ -126,6 +126,67 @@ def test_target_rate_finds_the_fewest_devices():
     assert "devices serve 20 requests/s" in r["verdict"]
 
 
+def _formats(row: dict) -> dict:
+    """The row's weight and KV formats as build's knobs (the model's own: None)."""
+    native = load_model(L8).quant
+    return {k: None if row[k] == getattr(native, attr).name else row[k] for k, attr in (("weights", "weight"),
+                                                                                        ("kv", "kv"))}
+
+
+def _spec_of(row: dict):
+    return None if row["speculative"] == "none" else parse_spec(row["speculative"])
+
+
+def test_target_rate_sizes_replicas_from_the_steady_state():
+    """--target-rate: dp is the fewest replicas whose closed loop (b clients each) serves R; one fewer does not."""
+    from hundredx.predict.steady import closed_loop
+
+    rate = 100.0
+    q = Question(L8, "h100-sxm", 32, 1024, 256, tpot_limit_s=0.03, target_rate_per_s=rate, modes=("agg",), top=8)
+    checked = 0
+    for row in search(q).to_dict()["top"]:
+        tp, dp, batch = int(row["tp"]), int(row["dp"]), int(row["batch"])
+        kw = dict(tp=tp, pp=int(row["pp"]), ep=int(row["ep"]), attention_dp=bool(row["attention_dp"]),
+                  **_formats(row), speculative=_spec_of(row))
+        got = closed_loop(build(L8, "h100-sxm", devices=tp * dp, **kw).stack, q.isl, q.osl, [batch * dp]).scalar()
+        assert got["requests_per_s"] == pytest.approx(row["request_rate_per_s"], rel=1e-9)
+        assert got["requests_per_s"] >= rate
+        if dp > 1:
+            fewer = build(L8, "h100-sxm", devices=tp * (dp - 1), **kw).stack
+            assert closed_loop(fewer, q.isl, q.osl, [batch * (dp - 1)]).scalar()["requests_per_s"] < rate
+            checked += 1
+    assert checked >= 3
+
+
+def _served(row: dict, q: Question, wp: int, wd: int) -> float:
+    """Requests/s of `predict --disagg` with the row's pools at wp prefill and wd decode workers, W_d b_d clients."""
+    rp, rd = int(row["prefill_tp"] * row["prefill_pp"]), int(row["tp"] * row["pp"])
+    pools = [{"tp": int(row[k + "tp"]), "pp": int(row[k + "pp"]), "ep": int(row[k + "ep"]),
+              "attention_dp": bool(row[k + "attention_dp"]), "batch": int(row[b])}
+             for k, b in (("prefill_", "prefill_batch"), ("", "batch"))]
+    pre, dec, system = pool_scenarios(L8, "h100-sxm", wp * rp, wd * rd, *pools, q.isl, q.osl, **_formats(row),
+                                      speculative=_spec_of(row))
+    return predict_disaggregated(pre, dec, system, concurrency=wd * int(row["batch"]))["request_rate_per_s"]
+
+
+def test_target_rate_sizes_disagg_pools_from_their_closed_loop():
+    """Disaggregated under --target-rate: the rate-matched closed loop at W_d b_d clients serves R; a decode or a
+    prefill worker fewer does not (where the pool is above its EP group's minimum)."""
+    rate = 100.0
+    q = Question(L8, "h100-sxm", 32, 2048, 256, target_rate_per_s=rate, modes=("disagg",), top=6)
+    checked = 0
+    for row in search(q).to_dict()["top"]:
+        wp, wd = int(row["prefill_workers"]), int(row["dp"])
+        got = _served(row, q, wp, wd)
+        assert got == pytest.approx(row["request_rate_per_s"], rel=1e-9) and got >= rate
+        if wd > 1:
+            assert _served(row, q, wp, wd - 1) < rate
+        if wp > 1:
+            assert _served(row, q, wp - 1, wd) < rate
+        checked += (wd > 1) + (wp > 1)
+    assert checked >= 2
+
+
 def test_store_query_is_sql_over_rows_without_file_access(tmp_path):
     q = Question(L8, "h100-sxm", 8, 512, 64, modes=("agg",))
     r = search(q, out=tmp_path / "s")

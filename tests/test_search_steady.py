@@ -73,3 +73,39 @@ def test_agg_ttft_is_the_in_flight_prefill_not_the_whole_batch_and_the_sla_reads
         np.testing.assert_allclose(rows["request_latency_s"][runs],
                                    rows["ttft_s"][runs] + (q.osl - 1) * rows["tpot_s"][runs])
         assert np.all(rows["feasible"] == runs)  # no limits: every running row is feasible
+
+
+def _pool(rows: dict, i: int, prefix: str, batch: str) -> dict:
+    """Row i's prefill ("prefill_") or decode ("") pool as pool_scenarios takes it."""
+    return {"tp": int(rows[prefix + "tp"][i]), "pp": int(rows[prefix + "pp"][i]), "ep": int(rows[prefix + "ep"][i]),
+            "attention_dp": bool(rows[prefix + "attention_dp"][i]), "batch": int(rows[batch][i])}
+
+
+def test_disagg_rows_are_the_closed_loop_of_their_pools_alone(tmp_path):
+    """A disaggregated row is `predict --disagg P:D --concurrency W_d b_d` of its pools (predict/pools.py's closed
+    loop: rate-matched pools, the prefill pool's queueing and the KV transfer in TTFT), not the offline point."""
+    from hundredx.predict.pools import pool_scenarios, predict_disaggregated
+
+    q = Question("deepseek-ai/DeepSeek-V3", "h200-sxm", 16, 2000, 500, modes=("disagg",))
+    path = tmp_path / "space.yaml"
+    path.write_text("deployment: {tp: [2, 8], ep: [8, 16], kv: [fp8], moe_routing: [uniform], speculative: [none],\n"
+                    "  batch: [8, 64, 256], prefill_batch: [1, 4]}\n")
+    spec, system = base_specs(q)
+    space = load_space(str(path), default_space(spec, system, q.devices))
+    checked, loaded = 0, 0
+    for unit in units(q, space)[0]:
+        rows = evaluate_unit(q, space, unit)
+        model, _ = unit_specs(q, unit)
+        runs = np.flatnonzero(rows["runs"])
+        assert runs.size
+        for i in runs[:: max(runs.size // 8, 1)]:
+            pre, dec, sys_ = pool_scenarios(model, q.chip, int(rows["prefill_devices"][i]),
+                                            int(rows["decode_devices"][i]), _pool(rows, i, "prefill_", "prefill_batch"),
+                                            _pool(rows, i, "", "batch"), q.isl, q.osl, kv="fp8")
+            alone = predict_disaggregated(pre, dec, sys_, concurrency=int(rows["concurrency"][i]))
+            offline = predict_disaggregated(pre, dec, sys_)
+            for k in ("ttft_s", "tpot_s", "output_tokens_per_s_per_device", "request_rate_per_s"):
+                assert rows[k][i] == pytest.approx(alone[k], rel=1e-9), (k, i)
+            loaded += rows["ttft_s"][i] > offline["ttft_s"] * 1.001  # queueing / one-prompt prefill moved TTFT
+            checked += 1
+    assert checked >= 8 and loaded >= 1

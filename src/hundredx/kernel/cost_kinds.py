@@ -37,8 +37,11 @@ def stack(values: list, shape: tuple) -> np.ndarray:
     (G, 1, ..., 1) when every value is a scalar (a field constant over the configurations stays small)."""
     try:
         arr = np.array(values, dtype=float)  # all scalars, or arrays of one shape
-    except ValueError:  # scalars mixed with arrays, or arrays of different shapes
-        return np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values])
+    except ValueError:  # scalars mixed with arrays, or arrays of different shapes: each broadcast into its row
+        out = np.empty((len(values),) + tuple(shape))
+        for i, v in enumerate(values):
+            out[i] = v
+        return out
     missing = len(shape) + 1 - arr.ndim  # leading unit axes so (G, *s) broadcasts against (G, *shape)
     return arr.reshape((len(values),) + (1,) * missing + arr.shape[1:]) if missing else arr
 

@@ -50,6 +50,8 @@ from hundredx.scenario.workload import Workload
 
 RHO_LINK_MAX = 0.95
 RHO_PREFILL_MAX = 0.99
+LINKS = np.array(["scale-out", "scale-up"], dtype=object)  # by kv_link's `inside` (text columns by code)
+LIMITS = np.array(["load", "prefill", "decode"], dtype=object)
 
 
 def transfer_s(system, prefill_devices, decode_devices, rep_p, rep_d, kv_bytes_per_seq, system_d=None):
@@ -113,9 +115,9 @@ def compose(system, osl, ttft_p, batch_p, workers_p, rep_p, tpot_d, batch_d, wor
             "output_tokens_per_s": total, "output_tokens_per_s_per_device": total / devices,
             "tokens_per_s_per_user": np.divide(1.0, tpot_d), "devices": devices,
             "prefill_devices": devices_p, "decode_devices": devices_d,
-            "kv_link": np.where(inside, "scale-up", "scale-out").astype(object),
-            "limited_by": np.where(np.less(rate, np.multiply(cap, 1.0 - 1e-9)), "load",
-                                   np.where(rate_p < rate_d, "prefill", "decode")).astype(object)}
+            "kv_link": LINKS[np.asarray(inside, dtype=np.intp)],
+            "limited_by": LIMITS[np.where(np.less(rate, np.multiply(cap, 1.0 - 1e-9)), 0,
+                                          np.where(rate_p < rate_d, 1, 2))]}
 
 
 def pool_scenarios(model, chip, prefill_devices: int, decode_devices: int, prefill: dict, decode: dict,

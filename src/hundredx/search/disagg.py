@@ -6,11 +6,17 @@ decode candidate fits at isl + osl/2 and has a decode batch (deployment.batch). 
 run and meet their own limit join (a prefill pool over the TTFT or request-latency limit, or a
 decode pool over the TPOT limit, cannot be part of a deployment that meets it). Of the prefill
 candidates of one replica size and worker count, those another beats on both TTFT and requests/s
-per worker are left out: with everything else equal, they make a row that row beats.
+per worker (and the TTFT of one prompt, T_1 of the closed loop) are left out: with everything else
+equal, they make a row that row beats.
+
+A row is the closed loop at its W_d b_d clients (`predict --disagg P:D ... --concurrency W_d b_d`, the
+formula's one home predict/pools.compose): the decode pool's TPOT at b_d in flight per worker, the
+rate the pools serve (rate matching) and the TTFT with the prefill pool's queueing and the KV transfer.
 
 With the question's devices N, every split W_p rep_p + W_d rep_d = N is a row (the rules that
-need dp, ep <= tp dp, are checked per pool at its worker count). With a target rate R, each pool
-gets the workers R needs (at least ceil(ep / tp) for its EP group) and the row's devices follow.
+need dp, ep <= tp dp, are checked per pool at its worker count). With a target rate R, each pair
+gets the fewest workers (at least ceil(ep / tp) per pool for its EP group) whose closed loop at
+W_d b_d clients, rate-matched, serves R (`_sized`), and the row's devices follow.
 """
 
 from __future__ import annotations
@@ -23,9 +29,9 @@ from hundredx.predict.pools import compose
 from hundredx.search.evaluate import Tables, dp_rules, need_workers
 from hundredx.search.rows import text_column
 from hundredx.search.space import Question, Space
-from hundredx.serve.pareto import pareto_front
 
 POOL_KEYS = ("attention_dp", "tp", "pp", "ep", "batch")
+TARGET_ITERATIONS = 16  # growth steps of the worker sizing under --target-rate (it settles in a few)
 
 
 def _pool(cand: dict, question: Question, space: Space, prefill: bool) -> np.ndarray:
@@ -43,15 +49,26 @@ def _pool(cand: dict, question: Question, space: Space, prefill: bool) -> np.nda
     return np.flatnonzero(ok)
 
 
+def _undominated(points: np.ndarray) -> np.ndarray:
+    """Ascending indices of the rows (every column maximized) no other row beats: >= everywhere and > somewhere;
+    of exact duplicates the first; rows with a NaN never."""
+    ok = np.isfinite(points).all(axis=1)
+    p = points[ok]
+    ge = (p[:, None, :] >= p[None, :, :]).all(axis=2)  # [j, i]: row j is at least row i everywhere
+    gt = (p[:, None, :] > p[None, :, :]).any(axis=2)
+    earlier = np.tri(len(p), k=-1, dtype=bool).T  # [j, i]: j < i (of duplicates the first stays)
+    beaten = (ge & (gt | earlier)).any(axis=0)
+    return np.flatnonzero(ok)[~beaten]
+
+
 def _front(cand: dict, idx: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """The prefill candidates no other of their group beats on TTFT and requests/s per worker."""
+    """The prefill candidates no other of their group beats on TTFT, TTFT of one prompt and requests/s per worker."""
     keep = []
-    ttft = cand["ttft_s"][idx]
+    ttft, one = cand["ttft_s"][idx], cand["ttft_one_s"][idx]
     rate = cand["batch"][idx] / ttft
     for g in np.unique(groups):
         sel = np.flatnonzero(groups == g)
-        front = pareto_front(np.column_stack([-ttft[sel], rate[sel]]))
-        keep.append(idx[sel[np.sort(front)]])
+        keep.append(idx[sel[_undominated(np.column_stack([-ttft[sel], -one[sel], rate[sel]]))]])
     return np.concatenate(keep) if keep else idx[:0]
 
 
@@ -65,7 +82,8 @@ def _rows(cand_p: dict, p: np.ndarray, cand_d: dict, d: np.ndarray, wp, wd, ques
     out.update({f"prefill_{k}": cand_p[k][p] for k in POOL_KEYS})
     out.update(compose(tables.system, float(question.osl), cand_p["ttft_s"][p], cand_p["batch"][p], wp, rep_p,
                        cand_d["tpot_s"][d], cand_d["batch"][d], wd, rep_d, cand_d["kv_transfer_bytes"][d],
-                       layers=tables.model.num_layers))
+                       layers=tables.model.num_layers, concurrency=wd * cand_d["batch"][d],
+                       ttft_1=cand_p["ttft_one_s"][p]))
     out.update(dp=wd, prefill_workers=wp, concurrency=wd * cand_d["batch"][d], bottleneck=cand_d["bottleneck"][d],
                memory_per_device_bytes=cand_d["memory_decode_bytes"][d],
                prefill_memory_per_device_bytes=cand_p["memory_prefill_bytes"][p])
@@ -131,19 +149,52 @@ def _target_rows(question: Question, space: Space, tables: Tables) -> list[dict]
         return []
     min_p = np.ceil(cand["ep"] / cand["tp"])
     ip = _front(cand, ip, cand["tp"][ip] * cand["pp"][ip] * 4096 + min_p[ip])
-    wp_each = need_workers(rate, cand["batch"] / cand["ttft_s"], min_p)
-    wd_each = need_workers(rate, cand["batch"] / (question.osl * cand["tpot_s"]), min_p)
     p, d = np.repeat(ip, id_.size), np.tile(id_, ip.size)
-    row = _rows(cand, p, cand, d, wp_each[p], wd_each[d], question, tables)
+    wp, wd = _sized(cand, p, d, rate, min_p, question, tables)
+    row = _rows(cand, p, cand, d, wp, wd, question, tables)
     pre = {k: cand[k][p] for k in POOL_KEYS}
     dec = {k: cand[k][d] for k in POOL_KEYS}
-    pre_rule = dp_rules(tables.model, tables.system, pre, np.where(np.isfinite(wp_each[p]), wp_each[p], 1.0))
+    pre_rule = dp_rules(tables.model, tables.system, pre, np.where(np.isfinite(wp), wp, 1.0))
     reason = np.array([f"prefill pool: {r}" if r else "" for r in pre_rule], dtype=object)
-    dec_rule = dp_rules(tables.model, tables.system, dec, np.where(np.isfinite(wd_each[d]), wd_each[d], 1.0))
+    dec_rule = dp_rules(tables.model, tables.system, dec, np.where(np.isfinite(wd), wd, 1.0))
     reason = np.where(reason == "", dec_rule, reason)
     too_big = ~np.isfinite(row["devices"]) | (row["devices"] > question.devices)
     row["reason"] = np.where((reason == "") & too_big, "needs more devices than --devices", reason).astype(object)
     return [row]
+
+
+def _sized(cand: dict, p: np.ndarray, d: np.ndarray, rate: float, min_p: np.ndarray, question: Question,
+           tables: Tables) -> tuple[np.ndarray, np.ndarray]:
+    """(W_p, W_d): the fewest workers whose closed loop at W_d b_d clients serves `rate` (module docstring).
+    Start from each pool's own bound (W_p b_p / T_p >= R, W_d b_d / (osl TPOT_d) >= R), then grow the pool
+    the loop is short on in proportion (the served rate is about linear in the workers of the pool that
+    limits it) until the rate is met, and give back a decode worker where the rate holds without it."""
+    wp = need_workers(rate, cand["batch"] / cand["ttft_s"], min_p)[p]
+    wd = need_workers(rate, cand["batch"] / (question.osl * cand["tpot_s"]), min_p)[d]
+    live = np.isfinite(wp) & np.isfinite(wd)
+
+    def served(wp_, wd_, rows):
+        out = _rows(cand, p[rows], cand, d[rows], wp_[rows], wd_[rows], question, tables)
+        return out["request_rate_per_s"], out["limited_by"]
+
+    for _ in range(TARGET_ITERATIONS):
+        rows = np.flatnonzero(live)
+        got, by = served(wp, wd, rows)
+        short = got < rate * (1.0 - 1e-12)
+        if not short.any():
+            break
+        rows, got, pre = rows[short], got[short], by[short] == "prefill"
+        now = np.where(pre, wp[rows], wd[rows])
+        grow = np.maximum(np.ceil(now * rate / got), now + 1.0)
+        wp[rows[pre]], wd[rows[~pre]] = grow[pre], grow[~pre]
+    rows = np.flatnonzero(live & (wd > min_p[d]))
+    if rows.size:
+        fewer = wd.copy()
+        fewer[rows] -= 1.0
+        got, _ = served(wp, fewer, rows)
+        enough = got >= rate * (1.0 - 1e-12)
+        wd[rows[enough]] = fewer[rows[enough]]
+    return wp, wd
 
 
 def disagg_rows(question: Question, space: Space, tables: Tables) -> dict[str, np.ndarray] | None:
@@ -153,7 +204,7 @@ def disagg_rows(question: Question, space: Space, tables: Tables) -> dict[str, n
     parts = [p for p in parts if p["tp"].size]
     if not parts:
         return None
-    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out = parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     out["mode"] = text_column(out["tp"].size, "disagg")
     bad = out["reason"] != ""
     for key in ("ttft_s", "tpot_s", "output_tokens_per_s", "output_tokens_per_s_per_device", "tokens_per_s_per_user",

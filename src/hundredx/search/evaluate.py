@@ -11,9 +11,10 @@ pricing serves aggregated rows, prefill pools (TTFT at the prefill batch) and de
 (TPOT at the decode batch).
 
 Aggregated rows: a deployment of the question's devices runs dp = devices / (tp pp) replicas;
-with a target rate R, dp = the replicas needed, max(ceil(R / replica rate), ceil(ep / tp)),
-and the row's devices follow. Rules that need dp (ep <= tp dp, the system's device limit) are
-checked per row by `violations`. A system is sized to each deployment's devices
+with a target rate R, dp = the replicas needed, max(ceil(R / replica rate), ceil(ep / tp)), the
+replica rate being the steady state of one replica at its b clients (search/steady.py: a replica's
+closed loop does not depend on dp), and the row's devices follow. Rules that need dp (ep <= tp dp,
+the system's device limit) are checked per row by `violations`. A system is sized to each deployment's devices
 (`scenario.build`'s rule); on a torus smaller than its pod that changes the collectives, so
 `Tables` prices candidates once per sizing.
 """
@@ -89,10 +90,15 @@ def _one(stack, question: Question, g: dict[str, np.ndarray], adp: bool) -> dict
 def candidates(question: Question, space: Space, unit: Unit, devices: int) -> dict[str, np.ndarray]:
     """Every replica candidate of `unit`, on the system sized to `devices` (module docstring)."""
     d = space.deployment
-    batches = tuple(sorted(set(d.batch) | (set(d.prefill_batch) if "disagg" in question.modes else set())))
+    disagg = "disagg" in question.modes  # a prefill pool's TTFT of one prompt (pools.compose's T_1) needs batch 1
+    batches = tuple(sorted(set(d.batch) | (set(d.prefill_batch) | {1} if disagg else set())))
     g = _grid(space, batches)
     parts = [_one(structure(question, unit, adp, devices), question, g, adp) for adp in d.attention_dp]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    if disagg:  # the grid's batch axis is last and sorted: a row's batch-1 twin starts its run of batches
+        first = np.arange(out["batch"].size) // len(batches) * len(batches)
+        out["ttft_one_s"] = out["ttft_s"][first]
+    return out
 
 
 class Tables:
@@ -155,9 +161,10 @@ def agg_rows(question: Question, space: Space, tables: Tables) -> dict[str, np.n
         rows = {k: v[whole] for k, v in rows.items()}
         tp, pp, ep, b, replica = tp[whole], pp[whole], ep[whole], b[whole], replica[whole]
         dp = question.devices / replica
-    else:
-        rate = b / (rows["ttft_s"] + question.osl * rows["tpot_s"])  # requests/s of one replica
-        dp = need_workers(question.target_rate_per_s, rate, np.ceil(ep / tp))
+    else:  # requests/s one replica sustains: its closed loop at b clients (the state the row's SLA check reads)
+        alone = (rows["shape_reason"] == "") & rows["fits_decode"]
+        one, _ = steady_columns(question, tables.unit, rows, np.ones(tp.size), replica, alone)
+        dp = need_workers(question.target_rate_per_s, one["request_rate_per_s"], np.ceil(ep / tp))
         dp = np.where(np.isfinite(dp), dp, np.ceil(ep / tp))
     reason = rows.pop("shape_reason")
     reason = np.where(reason == "", dp_rules(tables.model, tables.system, rows, dp), reason)
@@ -167,8 +174,8 @@ def agg_rows(question: Question, space: Space, tables: Tables) -> dict[str, np.n
         reason = np.where((reason == "") & (devices > question.devices), "needs more devices than --devices", reason)
     steady, no_room = steady_columns(question, tables.unit, rows, dp, devices, reason == "")
     reason = np.where(no_room, "no sequence fits the KV cache", reason)
-    for k in ("ttft_s", "tpot_s", "fits_prefill", "memory_prefill_bytes", "kv_transfer_bytes"):
-        rows.pop(k)
+    for k in ("ttft_s", "tpot_s", "fits_prefill", "memory_prefill_bytes", "kv_transfer_bytes", "ttft_one_s"):
+        rows.pop(k, None)
     tps = steady["output_tokens_per_s"]
     with np.errstate(divide="ignore"):
         user = 1.0 / steady["tpot_s"]

@@ -179,9 +179,8 @@ def command(row: dict, question: Question, unit: Unit) -> str:
         args += ["--prefill-tp", str(int(row["prefill_tp"])), "--prefill-pp", str(int(row["prefill_pp"])),
                  "--prefill-ep", str(int(row["prefill_ep"]))]
         args += _flag(bool(row["prefill_attention_dp"]), "--prefill-attention-dp")
-        args += ["--prefill-batch", str(int(row["prefill_batch"])), "--batch", str(int(row["batch"]))]
-    else:
-        args += ["--concurrency", str(int(row["concurrency"]))]
+        args += ["--prefill-batch", str(int(row["prefill_batch"]))]
+    args += ["--concurrency", str(int(row["concurrency"]))]  # disagg: W_d b_d clients, batch b_d per decode worker
     for flag, fmt in (("--weights", unit.weights), ("--kv", unit.kv)):
         if fmt != NATIVE:
             args += [flag, fmt]
