@@ -38,8 +38,9 @@ import math
 import numpy as np
 from scipy.special import ndtri
 
-PLACEMENTS = ("uniform-random", "balanced", "eplb")
-DEFAULT_PLACEMENT = "uniform-random"
+from hundredx.kernel.runtime import EXPERT_PLACEMENTS as PLACEMENTS  # the vocabulary's one home
+
+DEFAULT_PLACEMENT = PLACEMENTS[0]
 
 
 def expected_max_normal(n) -> np.ndarray:

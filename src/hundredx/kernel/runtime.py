@@ -26,7 +26,7 @@ from hundredx.kernel.catalog import NameView
 ATTENTION_KERNELS = NameView("attention", modelled=True, extra=("auto",))
 GEMM_LIBRARIES = NameView("gemm", modelled=True, extra=("auto",))
 MOE_ROUTING = ("uniform", "random", "skewed", "tile_rounded")
-EXPERT_PLACEMENTS = ("uniform-random", "balanced", "eplb")  # kernel/ep_load.PLACEMENTS (tested equal)
+EXPERT_PLACEMENTS = ("uniform-random", "balanced", "eplb")  # the load model of each: kernel/ep_load.py
 SCHEDULER_POLICIES = ("continuous", "static")
 ENGINES = ("generic", "trtllm", "vllm", "sglang", "deepseek")  # named engines; any other name runs as generic
 _ENGINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
@@ -247,7 +247,7 @@ class RuntimeSpec:
     overlap_comm: float = 0.0
     moe_routing: str = "uniform"
     routing_skew: float = 0.0
-    expert_placement: str = "uniform-random"  # kernel/ep_load.py PLACEMENTS: busiest-EP-rank load model
+    expert_placement: str = "uniform-random"  # EXPERT_PLACEMENTS: busiest-EP-rank load model (kernel/ep_load.py)
     speculative: SpeculativeSpec | None = None
     disaggregation: Disaggregation | None = None
     gpu_time_factor: float | None = None
