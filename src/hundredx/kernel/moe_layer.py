@@ -78,12 +78,13 @@ def moe_layer_time(chip: ChipSpec, params: KernelParams, tokens: int, hidden: in
         if system is None:
             raise InputError("ep", ep, "ep > 1 needs a system (the dispatch / combine run on its links)")
         from hundredx.kernel.comm import comm_time
+        from hundredx.kernel.sharding import dispatch_payload
 
         def exchange(op: str, wire: str) -> float:
             return float(comm_time(system, op, 0.0, ep, tokens=float(tokens), hidden=hidden, topk=topk,
                                    experts=experts, dtype=wire).time_s)
 
-        steps["dispatch"] = exchange("moe_dispatch", "fp8" if b == 1 else "bf16")
+        steps["dispatch"] = exchange("moe_dispatch", dispatch_payload(dtype, b))
     kernel("permute", memory_time((tokens + tokens * topk) * hidden * b, chip, params, "gather"))
     kernel("up_gate", grouped_gemm_time(chip, params, hidden, 2 * intermediate, None, groups, rows, distribution,
                                         library, dtype))
