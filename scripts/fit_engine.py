@@ -53,6 +53,16 @@ def _as_generic(case: dict) -> dict:
     return {**case, "config": {**case["config"], "engine": "generic"}}
 
 
+def _sources(cases: list[dict]) -> set[str]:
+    """The distinct sources of `cases` (a source's name without its commit / table detail in parentheses)."""
+    return {c.get("source", "").split(" (")[0] for c in cases}
+
+
+def _identified(cases: list[dict]) -> bool:
+    """Whether `cases` pin a fit of their own: at least MIN_ENGINE_CASES cases from MIN_ENGINE_SOURCES sources."""
+    return len(cases) >= MIN_ENGINE_CASES and len(_sources(cases)) >= MIN_ENGINE_SOURCES
+
+
 def _fit(cases: list[dict], fixed_per_seq: float | None = None) -> tuple[list[float], dict]:
     """(gpu_time_factor, per_seq_step_s) and the fit's provenance; per_seq_step_s held at `fixed_per_seq`
     when given (it is then not identified by these cases)."""
@@ -71,7 +81,7 @@ def _fit(cases: list[dict], fixed_per_seq: float | None = None) -> tuple[list[fl
     base = np.abs(np.exp(residuals([1.0, 0.0][:len(start)])) - 1.0)
     lower_better = sum(c["metric"] in ("time_per_output_token_s", "ttft_s") for c in cases)
     return x, {"cases": len(cases), "latency_cases": int(lower_better),
-               "sources": sorted({c.get("source", "").split(" (")[0] for c in cases}),
+               "sources": sorted(_sources(cases)),
                "median_ape_before": float(np.median(base)), "p90_ape_before": float(np.percentile(base, 90)),
                "median_ape_after": float(np.median(ape)), "p90_ape_after": float(np.percentile(ape, 90))}
 
@@ -92,8 +102,8 @@ def _family_fits(group: list[dict], per_seq: float, fitted_on: str, today: str) 
         by_family[load_chip(case["hardware"]).family].append(case)
     families, not_fitted = {}, {}
     for family, cases in sorted(by_family.items()):
-        sources = {c.get("source", "").split(" (")[0] for c in cases}
-        if len(cases) < MIN_ENGINE_CASES or len(sources) < MIN_ENGINE_SOURCES:
+        sources = _sources(cases)
+        if not _identified(cases):
             not_fitted[family] = (f"{len(cases)} cases from {len(sources)} sources, fewer than {MIN_ENGINE_CASES} "
                                   f"from {MIN_ENGINE_SOURCES}: the engine's factor")
             continue
@@ -132,8 +142,8 @@ def fit_doc(cases: list[dict], fitted_on: str) -> dict:
                  "engines": {}, "not_fitted": {}}
     for name in KNOWN:
         group = by_engine.get(name, [])
-        sources = {c.get("source", "") for c in group}
-        if len(group) < MIN_ENGINE_CASES or len(sources) < MIN_ENGINE_SOURCES:
+        sources = _sources(group)
+        if not _identified(group):
             doc["not_fitted"][name] = (f"{len(group)} public cases from {len(sources)} sources, fewer than "
                                        f"{MIN_ENGINE_CASES} cases from {MIN_ENGINE_SOURCES} sources: "
                                        "inherits the generic fit")
