@@ -165,12 +165,13 @@ def _batch_under_tpot(stack, isl: int, osl: int, tpot_limit_s: float) -> int:
     import numpy as np
 
     from hundredx.predict import predict
+    from hundredx.predict.steady import slots
     from hundredx.scenario import Workload
-    from hundredx.scenario.memory import max_batch
 
-    cap = max_batch(stack, isl, osl, cap=int(stack.runtime.scheduler.max_seqs) * max(int(stack.runtime.tp), 1))
-    if cap < 1:
-        raise Unpredictable("no batch fits in memory at these lengths")
+    try:  # the replica's engine slots: max_seqs per scheduler and the KV fit, by the engine's reservation rule
+        cap = slots(stack, isl, osl)
+    except InputError:
+        raise Unpredictable("no batch fits in memory at these lengths") from None
     best = 0
     for b in np.unique(np.round(np.geomspace(1, cap, 40))).astype(int):
         try:
