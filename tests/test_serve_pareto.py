@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hundredx.errors import InputError
 from hundredx.kernel.runtime import SchedulerSpec
 from hundredx.serve import Deployment, LinearStepCost, Pool, Workload, simulate
-from hundredx.serve.pareto import pareto_front, plot_pareto, sweep_pareto
+from hundredx.serve.pareto import pareto_front, plot_pareto, sweep_pareto, undominated
 
 
 def brute(points: np.ndarray) -> set[int]:
@@ -70,3 +70,14 @@ def test_sweep_rejects_bad_evaluate():
         sweep_pareto(lambda p: {"x": 1}, [{"a": 1}])
     with pytest.raises(InputError, match="grid"):
         sweep_pareto(lambda p: {}, [])
+
+
+def test_undominated_is_the_front_in_any_number_of_columns():
+    """2 columns: the same rows as pareto_front (ties and duplicates included); 3 columns: a row that wins only
+    on the third column stays, a row beaten everywhere goes, NaN rows never stay."""
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        pts = np.round(rng.random((25, 2)) * 4)
+        assert sorted(undominated(pts)) == sorted(pareto_front(pts))
+    pts = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 2.0], [0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [np.nan, 5.0, 5.0]])
+    assert list(undominated(pts)) == [1, 3]

@@ -29,6 +29,7 @@ from hundredx.predict.pools import compose
 from hundredx.search.evaluate import Tables, dp_rules, need_workers
 from hundredx.search.rows import text_column
 from hundredx.search.space import Question, Space
+from hundredx.serve.pareto import undominated
 
 POOL_KEYS = ("attention_dp", "tp", "pp", "ep", "batch")
 TARGET_ITERATIONS = 16  # growth steps of the worker sizing under --target-rate (it settles in a few)
@@ -49,18 +50,6 @@ def _pool(cand: dict, question: Question, space: Space, prefill: bool) -> np.nda
     return np.flatnonzero(ok)
 
 
-def _undominated(points: np.ndarray) -> np.ndarray:
-    """Ascending indices of the rows (every column maximized) no other row beats: >= everywhere and > somewhere;
-    of exact duplicates the first; rows with a NaN never."""
-    ok = np.isfinite(points).all(axis=1)
-    p = points[ok]
-    ge = (p[:, None, :] >= p[None, :, :]).all(axis=2)  # [j, i]: row j is at least row i everywhere
-    gt = (p[:, None, :] > p[None, :, :]).any(axis=2)
-    earlier = np.tri(len(p), k=-1, dtype=bool).T  # [j, i]: j < i (of duplicates the first stays)
-    beaten = (ge & (gt | earlier)).any(axis=0)
-    return np.flatnonzero(ok)[~beaten]
-
-
 def _front(cand: dict, idx: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """The prefill candidates no other of their group beats on TTFT, TTFT of one prompt and requests/s per worker."""
     keep = []
@@ -68,7 +57,7 @@ def _front(cand: dict, idx: np.ndarray, groups: np.ndarray) -> np.ndarray:
     rate = cand["batch"][idx] / ttft
     for g in np.unique(groups):
         sel = np.flatnonzero(groups == g)
-        keep.append(idx[sel[_undominated(np.column_stack([-ttft[sel], -one[sel], rate[sel]]))]])
+        keep.append(idx[sel[undominated(np.column_stack([-ttft[sel], -one[sel], rate[sel]]))]])
     return np.concatenate(keep) if keep else idx[:0]
 
 

@@ -5,6 +5,7 @@ user (interactivity, 1 / TPOT), y = output tokens/s per device (throughput per d
 hardware). A point is on the front when no other point is at least as good on both axes
 and better on one. `pareto_front` finds it in O(n log n): sort by x descending (ties: y
 descending), keep the points whose y beats the running maximum of everything before.
+`undominated` is the same rule over any number of columns (O(n^2), for small groups).
 `sweep_pareto` evaluates a grid through a caller-supplied function (e.g. a simulation or
 `predict`) and marks the front; `plot_pareto` draws it (matplotlib Agg, atomic write).
 """
@@ -41,6 +42,19 @@ def pareto_front(points) -> np.ndarray:
     best_before = np.concatenate(([-np.inf], np.maximum.accumulate(ys)[:-1]))
     keep = order[ys > best_before]
     return idx[keep][::-1]
+
+
+def undominated(points) -> np.ndarray:
+    """Ascending indices of the rows of an (n, d) array (every column maximized) no other row beats: >= everywhere
+    and > somewhere; of exact duplicates the first; rows with a NaN never. O(n^2 d) memory: for small groups."""
+    pts = np.asarray(points, dtype=float)
+    ok = np.isfinite(pts).all(axis=1)
+    p = pts[ok]
+    ge = (p[:, None, :] >= p[None, :, :]).all(axis=2)  # [j, i]: row j is at least row i everywhere
+    gt = (p[:, None, :] > p[None, :, :]).any(axis=2)
+    earlier = np.tri(len(p), k=-1, dtype=bool).T  # [j, i]: j < i (of duplicates the first stays)
+    beaten = (ge & (gt | earlier)).any(axis=0)
+    return np.flatnonzero(ok)[~beaten]
 
 
 def sweep_pareto(evaluate: Callable[[dict], dict], grid: list[dict], x: str = X_DEFAULT,
