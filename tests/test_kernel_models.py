@@ -134,6 +134,22 @@ def test_grouped_padding_and_idle():
     assert float(tiles_r) == pytest.approx(float(active_r), rel=0.1)  # every active expert holds one partial tile
 
 
+def test_grouped_expert_count_per_configuration():
+    """An array of expert counts (an ep per configuration) gives each element its own count's numbers."""
+    groups = np.array([256.0, 32.0, 16.0, 256.0, 8.0])
+    tokens = np.array([[64.0, 900.0, 4096.0, 7.0, 300.0], [1.0, 2.0, 3.0, 40000.0, 128.0]])
+    for dist in ("uniform", "random", "skewed", "tile_rounded"):
+        got = expert_tiles(groups, tokens, 128, dist, 0.5 if dist == "skewed" else 0.0)
+        for j, g in enumerate(groups):
+            alone = expert_tiles(int(g), tokens[:, j], 128, dist, 0.5 if dist == "skewed" else 0.0)
+            for a, b in zip(got, alone):
+                assert np.array_equal(a[:, j], np.broadcast_to(b, (2,))), (dist, g)
+        t = grouped_gemm_time(TOY, P, 2048, 1536, groups=groups, tokens_total=tokens, distribution=dist)
+        for j, g in enumerate(groups):
+            one = grouped_gemm_time(TOY, P, 2048, 1536, groups=g, tokens_total=tokens[:, j], distribution=dist)
+            assert np.array_equal(t.time_s[:, j], one.time_s), (dist, g)
+
+
 def test_grouped_more_tokens_never_less_time():
     tokens = np.array([64, 256, 1024, 4096, 16384, 65536])
     for dist in ("uniform", "random", "skewed", "tile_rounded"):

@@ -10,8 +10,8 @@ The op's own FLOPs and bytes (the model layer's accounting: sparse, windowed, co
 attention, quantized weights) are authoritative; the models supply the efficiencies, so for
 attention the model's compute and memory times are rescaled by op.flops / model FLOPs and
 op.bytes / model bytes. Routing for grouped GEMMs comes from runtime.moe_routing /
-routing_skew; a grouped GEMM whose local expert count varies over the configurations is priced
-on its own.
+routing_skew; grouped GEMMs whose local expert counts vary over the configurations (an ep per
+configuration) are priced together where those counts are equal.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def group_key(op: Op, runtime, position: int) -> tuple:
     groups = cast(ExpertGemmShape, op.shape).groups  # the one kind left: grouped_gemm
     if isinstance(groups, (int, float)):
         return ("grouped_gemm", op.compute, float(groups))  # same experts per rank: one call for all
-    return (op.kind, position)  # per-configuration expert counts: alone
+    g = np.asarray(groups, dtype=float)  # per-configuration expert counts (an ep per configuration): equal ones
+    return ("grouped_gemm", op.compute, g.shape, g.tobytes())
 
 
 def _gemm(ops, shape, chip, params, runtime):

@@ -48,10 +48,14 @@ _Z, _W = np.polynomial.hermite_e.hermegauss(16)
 _W = _W / _W.sum()
 
 
-def expert_tiles(groups: int, tokens_total, tile_m: int, distribution: str = "uniform", skew: float = 0.0):
-    """(row tiles summed over experts, active experts, max load) for a routing distribution."""
+def expert_tiles(groups, tokens_total, tile_m: int, distribution: str = "uniform", skew: float = 0.0):
+    """(row tiles summed over experts, active experts, max load) for a routing distribution. `groups`: the
+    experts on this device, or an array of them per configuration (an ep per configuration): each element
+    then gets the formula of its own count (each distinct count evaluated once)."""
     if distribution not in DISTRIBUTIONS:
         raise InputError("distribution", distribution, f"must be one of {', '.join(DISTRIBUTIONS)}")
+    if np.ndim(groups):
+        return _per_count(np.asarray(groups, float), tokens_total, tile_m, distribution, skew)
     if groups < 1:
         raise InputError("groups", groups, "must be >= 1")
     t = np.asarray(tokens_total, float)
@@ -83,6 +87,20 @@ def expert_tiles(groups: int, tokens_total, tile_m: int, distribution: str = "un
     return tiles, active, mu + sd * np.sqrt(2.0 * np.log(max(groups, 2)))
 
 
+def _per_count(groups: np.ndarray, tokens_total, tile_m: int, distribution: str, skew: float):
+    """expert_tiles with one expert count per configuration: each distinct count's scalar formula, placed."""
+    values = np.unique(groups)
+    if values.size == 1:
+        return expert_tiles(int(values[0]), tokens_total, tile_m, distribution, skew)
+    shape = np.broadcast_shapes(groups.shape, np.shape(tokens_total))
+    out = [np.empty(shape) for _ in range(3)]
+    for value in values:
+        sel = np.broadcast_to(groups == value, shape)
+        for o, part in zip(out, expert_tiles(int(value), tokens_total, tile_m, distribution, skew)):
+            o[sel] = np.broadcast_to(part, shape)[sel]
+    return tuple(out)
+
+
 _LOG_FACTORIAL = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1.0, 64.0)))])  # log(j!), j = 0..63
 
 
@@ -94,7 +112,8 @@ def _counts(tokens_per_group, groups, tokens_total, distribution, skew, tile_m):
         return tpg.sum(), np.ceil(tpg / tile_m).sum(), float((tpg > 0).sum()), tpg.max(), tpg
     if groups is None or tokens_total is None:
         raise InputError("tokens_per_group", None, "give tokens_per_group, or groups and tokens_total")
-    tiles, active, max_load = expert_tiles(int(groups), tokens_total, tile_m, distribution, skew)
+    tiles, active, max_load = expert_tiles(groups if np.ndim(groups) else int(groups), tokens_total, tile_m,
+                                           distribution, skew)
     return np.asarray(tokens_total, float), tiles, active, max_load, None
 
 

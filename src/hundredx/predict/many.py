@@ -3,11 +3,13 @@
 One code path with `predict`: every configuration is priced by `single.phase_steps` (the same
 forward-pass costs, engine overheads and speculative-decoding arithmetic), only with arrays of
 batch / isl / context / tp / pp in place of scalars. A few choices in the layers are made once
-per call rather than per element (the grouped GEMM's expert count needs one ep; the DeepEP
-dispatch mode follows the largest per-rank token count; the pipeline hop's scope follows all
-rows; the op graph's prefill flag follows the longest step), so `price_replicas` splits its rows
-into blocks in which each of those choices is the one `predict` makes for every row alone: one
-ep, one side of LL_MAX_TOKENS per MoE step, one pipeline scope, ep > tp or not, isl > 1 or not.
+per call rather than per element (the DeepEP dispatch mode follows the largest per-rank token
+count; without attention-DP the MoE output's all-reduce or dispatch/combine follows ep > tp in any
+row; the pipeline hop's scope follows all rows; the op graph's prefill flag follows the longest
+step), so `price_replicas` splits its rows into blocks in which each of those choices is the one
+`predict` makes for every row alone: one side of LL_MAX_TOKENS per MoE step, one pipeline scope,
+ep > tp or not (without attention-DP), isl > 1 or not. ep varies within a block (the grouped
+GEMM prices each row at its own expert count, kernel/grouped_gemm.expert_tiles).
 tests/test_predict_arrays.py checks sampled rows against `predict` (rel 1e-9).
 
 `predict_arrays` adds what `predict` adds around the costs: the parallelism rules
@@ -67,11 +69,11 @@ def _ll_bits(stack: Stack, tp, ep, pp, batch, isl) -> np.ndarray:
 def _blocks(stack: Stack, tp, ep, pp, batch, isl) -> np.ndarray:
     """A block code per row: rows of one code share every once-per-call choice (module docstring)."""
     system, rt = stack.system, stack.runtime
-    code = ep.astype(np.int64) << 8
-    code |= ((pp > 1) & (tp * pp * rt.cp > system.scaleup_domain)).astype(np.int64)  # pipeline hop scope
+    code = ((pp > 1) & (tp * pp * rt.cp > system.scaleup_domain)).astype(np.int64)  # pipeline hop scope
     code |= (isl <= 1).astype(np.int64) << 1  # a one-token prompt is priced as a decode step
     if stack.model.moe is not None:
-        code |= (ep > tp).astype(np.int64) << 2
+        if not rt.attention_dp:  # all-reduce of the MoE output (ep <= tp) or dispatch/combine (ep > tp)
+            code |= (ep > tp).astype(np.int64) << 2
         code |= _ll_bits(stack, tp, ep, pp, batch, isl) << 3
     combos, inverse = np.unique(tp * 4096.0 + pp, return_inverse=True)
     if tp.size >= SCALAR_ROWS * len(combos):  # many rows per (tp, pp): scalar shapes are cheaper per row
@@ -95,7 +97,7 @@ def price_replicas(stack: Stack, tp, ep, pp, batch, isl, osl) -> dict[str, np.nd
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
     for rows in np.split(order, bounds) if n else []:
         b, i, o = batch[rows], isl[rows], osl[rows]
-        tp_b, pp_b, ep_b = _scalar_if_constant(tp[rows]), _scalar_if_constant(pp[rows]), float(ep[rows][0])
+        tp_b, pp_b, ep_b = (_scalar_if_constant(x[rows]) for x in (tp, pp, ep))
         prefill, _, decode, per_step = phase_steps(stack, b, _scalar_if_constant(i), i + o / 2.0, tp_b, ep_b, pp_b)
         ttft[rows] = np.broadcast_to(prefill.time_s, rows.shape)
         tpot[rows] = np.broadcast_to(decode.time_s, rows.shape) / per_step

@@ -90,9 +90,10 @@ class SteadyState:
 
 class _Costs:
     """The step prices of one structure at arrays of loads, each row with its own tp / ep / pp (the stack's when
-    not given). Rows are priced in blocks in which every once-per-call choice of the layers (one ep for the
-    grouped GEMM, the DeepEP mode from the largest per-rank token count, the pipeline hop's scope, ep > tp) is
-    the one a row priced alone gets, so an array of loads gives what each load gives alone."""
+    not given). Rows are priced in blocks in which every once-per-call choice of the layers (the DeepEP mode
+    from the largest per-rank token count, the pipeline hop's scope, ep > tp without attention-DP) is the one
+    a row priced alone gets, so an array of loads gives what each load gives alone; tp, ep and pp vary
+    within a block."""
 
     def __init__(self, stack: Stack, tp=None, ep=None, pp=None):
         from hundredx.predict.step import StackStepCost
@@ -118,16 +119,19 @@ class _Costs:
         rt, tp, ep = self.stack.runtime, fixed[:, 0], fixed[:, 1]
         dispatch = (rt.attention_dp | (ep > tp)) & (ep > 1) & (self.stack.model.moe is not None)
         lows = [((np.maximum(k[0] / tp, 1.0) if rt.attention_dp else k[0]) <= LL_MAX_TOKENS) & dispatch for k in kinds]
-        key = np.column_stack([fixed[:, [1, 3, 4]], *lows])  # DeepEP's mode matters only where tokens are dispatched
-        groups, inverse = np.unique(key, axis=0, return_inverse=True)
+        # ep > tp picks the MoE output's all-reduce or dispatch only without attention-DP; DeepEP's mode matters
+        # only where tokens are dispatched
+        split = fixed[:, [3]] if rt.attention_dp else fixed[:, [3, 4]]
+        key = np.column_stack([split, *lows])
+        _, inverse = np.unique(key, axis=0, return_inverse=True)
         out = [np.empty(n) for _ in kinds]
         inverse = inverse.reshape(-1)
-        for j, ep_j in enumerate(groups[:, 0]):
-            rows = np.flatnonzero(inverse == j)  # tp and pp may vary within a block
-            tp_j, pp_j = (_scalar_if_constant(fixed[rows, c]) for c in (0, 2))
+        for j in range(int(inverse.max(initial=-1)) + 1):
+            rows = np.flatnonzero(inverse == j)  # tp, ep and pp may vary within a block
+            tp_j, ep_j, pp_j = (_scalar_if_constant(fixed[rows, c]) for c in (0, 1, 2))
             steps = [tuple(a[rows] for a in k[1:]) for k in kinds]
             times = step_times_together(self.cost.stack, steps, self.cost.blocks, self.cost.host, tp=tp_j,
-                                        ep=float(ep_j), pp=pp_j)
+                                        ep=ep_j, pp=pp_j)
             for o, t in zip(out, times):
                 o[rows] = np.broadcast_to(t, rows.shape)
         return out
