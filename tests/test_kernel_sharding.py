@@ -70,3 +70,25 @@ def test_context_parallel_splits_the_expert_gemm_rows_it_prices():
     assert after.flops == pytest.approx(before.flops / 2)
     assert after.shape.tokens_total == pytest.approx(before.shape.tokens_total / 2)  # priced rows follow the FLOPs
     assert after.shape.tokens == pytest.approx(before.shape.tokens / 2)
+
+
+@pytest.mark.parametrize("attention_dp", [False, True])
+def test_per_configuration_choices_give_each_configuration_what_it_gets_alone(attention_dp):
+    """ep per configuration (the grouped GEMM's expert count), ep <= tp or > tp (all-reduce or dispatch) and
+    DeepEP's mode (both sides of LL_MAX_TOKENS) vary over one array call: each element equals its scalar call."""
+    import numpy as np
+
+    from hundredx.predict.engine import ForwardStep, forward_costs
+    from hundredx.scenario import build
+
+    stack = build("deepseek-ai/DeepSeek-V3", "h200-sxm", tp=1, dp=16, attention_dp=attention_dp).stack
+    tp = np.array([8.0, 8.0, 4.0, 4.0, 2.0, 8.0, 1.0])
+    ep = np.array([8.0, 16.0, 4.0, 16.0, 1.0, 16.0, 16.0])
+    batch = np.array([1.0, 300.0, 1.0, 2000.0, 64.0, 8.0, 130.0])
+    steps = [ForwardStep(batch, 1, 1000.0), ForwardStep(batch, 64, 0)]
+    together = [c.time_s for c in forward_costs(stack, steps, tp, ep, 1)]
+    for i in range(tp.size):
+        alone = forward_costs(stack, [ForwardStep(batch[i], 1, 1000.0), ForwardStep(batch[i], 64, 0)],
+                              float(tp[i]), float(ep[i]), 1)
+        for t, a in zip(together, alone):
+            assert t[i] == pytest.approx(float(a.time_s), rel=1e-12), (i, tp[i], ep[i], batch[i])

@@ -18,7 +18,11 @@ outputs in decode.
 Under EP the expert ops and the dispatch/combine are sized for the busiest rank: the mean times
 kernel/ep_load.max_rank_load_factor (the runtime's `expert_placement`; `routing_imbalance`).
 MoE dispatch/combine use DeepEP's low-latency mode up to LL_MAX_TOKENS tokens per rank
-(its decode kernels' range), the normal mode above.
+(its decode kernels' range), the normal mode above. Over arrays of configurations these choices
+(the mode; without attention-DP, the MoE output's all-reduce for ep <= tp or dispatch/combine for
+ep > tp) are made per configuration: where configurations differ, each candidate collective runs
+over one rank (priced 0 and dropped where no configuration needs it, predict/comms.py) in the
+configurations that do not take it, so every configuration gets what it gets alone.
 Each collective is a `Collective`; a MoE dispatch/combine carries its `MoeExchange`
 (the token/expert options the MoE collective model takes), every other one none.
 Everything broadcasts over numpy arrays of tp/ep/pp/batch.
@@ -291,22 +295,32 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
     if e.stage != "up":
         return []
     routed = e.tokens
-    if not attn_dp and not np.any(np.asarray(ep) > np.asarray(tp)):
-        size = np.multiply(np.multiply(routed, hidden), act_bytes)
-        return [Collective(f"{op.name}.moe_all_reduce", "all_reduce", size, tp, count)]
+    out: list[Collective] = []
+    if not attn_dp:
+        spans = np.asarray(ep) > np.asarray(tp)
+        reduce = Collective(f"{op.name}.moe_all_reduce", "all_reduce",
+                            np.multiply(np.multiply(routed, hidden), act_bytes), tp, count)
+        if not spans.any():
+            return [reduce]
+        if not spans.all():  # rows with ep <= tp all-reduce, the others dispatch: each over one rank elsewhere
+            out.append(replace(reduce, ranks=np.where(spans, 1.0, tp)))
+            ep = np.where(spans, ep, 1.0)
     per_rank = np.maximum(_div(routed, tp) if attn_dp else routed, 1.0)
-    out = _moe_tp_exchange(op.name, per_rank, hidden, act_bytes, tp, ep, count) if attn_dp else []
+    out += _moe_tp_exchange(op.name, per_rank, hidden, act_bytes, tp, ep, count) if attn_dp else []
     top_k = e.top_k
-    # DeepEP low-latency kernels serve decode batches (<= LL_MAX_TOKENS tokens per rank).
-    low_latency = float(np.max(per_rank)) <= LL_MAX_TOKENS
-    mode = "low_latency" if low_latency else "normal"
     groups = runtime_routing_groups(op)
     busiest = np.multiply(per_rank, imbalance)  # the busiest EP rank receives imbalance x the mean (kernel/ep_load)
-    dispatch = MoeExchange(busiest, hidden, top_k, e.groups, mode, dispatch_payload(act_format, act_bytes), groups)
     size = np.multiply(np.multiply(busiest, top_k), hidden * act_bytes)
-    return out + [Collective(f"{op.name}.dispatch", "moe_dispatch", size, ep, count, dispatch),
-                  Collective(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ep, count,
-                             replace(dispatch, dtype="bf16"))]
+    # DeepEP low-latency kernels serve decode batches (<= LL_MAX_TOKENS tokens per rank), per configuration
+    low = np.asarray(per_rank) <= LL_MAX_TOKENS
+    modes = [("low_latency", ep)] if low.all() else [("normal", ep)] if not low.any() else \
+        [("low_latency", np.where(low, ep, 1.0)), ("normal", np.where(low, 1.0, ep))]
+    for mode, ranks in modes:
+        dispatch = MoeExchange(busiest, hidden, top_k, e.groups, mode, dispatch_payload(act_format, act_bytes), groups)
+        out += [Collective(f"{op.name}.dispatch", "moe_dispatch", size, ranks, count, dispatch),
+                Collective(f"{op.name}.combine", "moe_combine", np.multiply(size, 2.0 / act_bytes), ranks, count,
+                           replace(dispatch, dtype="bf16"))]
+    return out
 
 
 def _moe_tp_exchange(name: str, per_rank, hidden: int, act_bytes: float, tp, ep, count) -> list[Collective]:

@@ -3,13 +3,12 @@
 One code path with `predict`: every configuration is priced by `single.phase_steps` (the same
 forward-pass costs, engine overheads and speculative-decoding arithmetic), only with arrays of
 batch / isl / context / tp / pp in place of scalars. A few choices in the layers are made once
-per call rather than per element (the DeepEP dispatch mode follows the largest per-rank token
-count; without attention-DP the MoE output's all-reduce or dispatch/combine follows ep > tp in any
-row; the pipeline hop's scope follows all rows; the op graph's prefill flag follows the longest
-step), so `price_replicas` splits its rows into blocks in which each of those choices is the one
-`predict` makes for every row alone: one side of LL_MAX_TOKENS per MoE step, one pipeline scope,
-ep > tp or not (without attention-DP), isl > 1 or not. ep varies within a block (the grouped
-GEMM prices each row at its own expert count, kernel/grouped_gemm.expert_tiles).
+per call rather than per element (the pipeline hop's scope follows all rows; the op graph's
+prefill flag follows the longest step), so `price_replicas` splits its rows into blocks in which
+each of those choices is the one `predict` makes for every row alone: one pipeline scope, isl > 1
+or not. tp, ep, pp and batch vary within a block: the grouped GEMM prices each row at its own
+expert count (kernel/grouped_gemm.expert_tiles), and the DeepEP mode and the MoE output's
+all-reduce (ep <= tp) or dispatch/combine (ep > tp) are chosen per row (kernel/sharding.py).
 tests/test_predict_arrays.py checks sampled rows against `predict` (rel 1e-9).
 
 `predict_arrays` adds what `predict` adds around the costs: the parallelism rules
@@ -27,7 +26,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hundredx.kernel.sharding import LL_MAX_TOKENS
 from hundredx.predict.engine import BOUNDS
 from hundredx.predict.single import phase_steps
 from hundredx.scenario.memory import memory_use
@@ -49,32 +47,11 @@ def _col(x, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(x, dtype=float), (n,))
 
 
-def _ll_bits(stack: Stack, tp, ep, pp, batch, isl) -> np.ndarray:
-    """Per row, which side of LL_MAX_TOKENS each MoE step's per-rank tokens fall on (kernel/sharding.py picks
-    the DeepEP mode per call from the largest), for rows that dispatch (attention-DP or ep > tp)."""
-    rt = stack.runtime
-    dispatch = (rt.attention_dp | (ep > tp)) & (ep > 1)  # an EP group of one rank moves nothing
-    per_rank = (lambda t: np.maximum(t / tp, 1.0)) if rt.attention_dp else (lambda t: t)
-    prefill = np.where(pp > 1, batch / np.minimum(batch, pp), batch) * isl
-    micro = np.maximum(batch / pp, 1.0)
-    steps = [prefill, micro]
-    if rt.speculative is not None:
-        steps.append(micro * (rt.speculative.draft_tokens + 1))
-    bits = np.zeros(batch.shape, dtype=np.int64)
-    for i, tokens in enumerate(steps):
-        bits |= ((per_rank(tokens) <= LL_MAX_TOKENS) & dispatch).astype(np.int64) << i
-    return bits
-
-
 def _blocks(stack: Stack, tp, ep, pp, batch, isl) -> np.ndarray:
     """A block code per row: rows of one code share every once-per-call choice (module docstring)."""
     system, rt = stack.system, stack.runtime
     code = ((pp > 1) & (tp * pp * rt.cp > system.scaleup_domain)).astype(np.int64)  # pipeline hop scope
     code |= (isl <= 1).astype(np.int64) << 1  # a one-token prompt is priced as a decode step
-    if stack.model.moe is not None:
-        if not rt.attention_dp:  # all-reduce of the MoE output (ep <= tp) or dispatch/combine (ep > tp)
-            code |= (ep > tp).astype(np.int64) << 2
-        code |= _ll_bits(stack, tp, ep, pp, batch, isl) << 3
     combos, inverse = np.unique(tp * 4096.0 + pp, return_inverse=True)
     if tp.size >= SCALAR_ROWS * len(combos):  # many rows per (tp, pp): scalar shapes are cheaper per row
         code |= inverse.astype(np.int64) << 40

@@ -90,10 +90,9 @@ class SteadyState:
 
 class _Costs:
     """The step prices of one structure at arrays of loads, each row with its own tp / ep / pp (the stack's when
-    not given). Rows are priced in blocks in which every once-per-call choice of the layers (the DeepEP mode
-    from the largest per-rank token count, the pipeline hop's scope, ep > tp without attention-DP) is the one
-    a row priced alone gets, so an array of loads gives what each load gives alone; tp, ep and pp vary
-    within a block."""
+    not given). Rows are priced in blocks in which every once-per-call choice of the layers (the pipeline
+    hop's scope) is the one a row priced alone gets, so an array of loads gives what each load gives alone;
+    tp, ep and pp vary within a block (the DeepEP mode and ep > tp are per row: kernel/sharding.py)."""
 
     def __init__(self, stack: Stack, tp=None, ep=None, pp=None):
         from hundredx.predict.step import StackStepCost
@@ -104,26 +103,17 @@ class _Costs:
         self.tp, self.ep, self.pp = (np.atleast_1d(np.asarray(own if x is None else x, dtype=float))
                                      for x, own in ((tp, rt.tp), (ep, rt.ep), (pp, rt.pp)))
         scope = (self.pp > 1) & (self.tp * self.pp * rt.cp > stack.system.scaleup_domain)
-        self.fixed = np.stack(np.broadcast_arrays(self.tp, self.ep, self.pp, scope.astype(float),
-                                                  (self.ep > self.tp).astype(float)), axis=1)
+        self.fixed = np.stack(np.broadcast_arrays(self.tp, self.ep, self.pp, scope.astype(float)), axis=1)
 
     def price(self, kinds: list[tuple]) -> list[np.ndarray]:
         """Step seconds of each kind of step per row: `kinds` holds (tokens, five step_time arguments) with
         one load per row each; all kinds of a block priced together (class docstring)."""
-        from hundredx.kernel.sharding import LL_MAX_TOKENS
         from hundredx.predict.step import step_times_together
 
         kinds = [np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (tokens, *args))) for tokens, args in kinds]
         n = kinds[0][0].size
         fixed = np.broadcast_to(self.fixed, (n, self.fixed.shape[1])) if self.fixed.shape[0] == 1 else self.fixed
-        rt, tp, ep = self.stack.runtime, fixed[:, 0], fixed[:, 1]
-        dispatch = (rt.attention_dp | (ep > tp)) & (ep > 1) & (self.stack.model.moe is not None)
-        lows = [((np.maximum(k[0] / tp, 1.0) if rt.attention_dp else k[0]) <= LL_MAX_TOKENS) & dispatch for k in kinds]
-        # ep > tp picks the MoE output's all-reduce or dispatch only without attention-DP; DeepEP's mode matters
-        # only where tokens are dispatched
-        split = fixed[:, [3]] if rt.attention_dp else fixed[:, [3, 4]]
-        key = np.column_stack([split, *lows])
-        _, inverse = np.unique(key, axis=0, return_inverse=True)
+        _, inverse = np.unique(fixed[:, 3], return_inverse=True)  # the pipeline hop's scope
         out = [np.empty(n) for _ in kinds]
         inverse = inverse.reshape(-1)
         for j in range(int(inverse.max(initial=-1)) + 1):
