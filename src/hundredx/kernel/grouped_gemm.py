@@ -15,7 +15,8 @@ ceil(tiles / num_sms) waves, so
 
 torch_mm_loop launches one dense GEMM per non-idle expert (gemm.py per expert: each pays
 its own latency and wave tail). Counts come as an explicit `tokens_per_group` list or as
-`groups` + `tokens_total` (routed rows = tokens * top_k) with a distribution:
+`groups` + `tokens_total` (routed rows = tokens * top_k; `groups` may be an array, one expert count per
+configuration: an ep per configuration) with a distribution:
 uniform (divmod split), random (multinomial: per-expert Binomial(T, 1/G), expected tiles
 by 16-point Gauss-Hermite quadrature of the normal approximation (Poisson pmf below mean 16), idle experts
 G (1 - 1/G)^T, expected max load mu + sd sqrt(2 ln G)), skewed (Zipf: t_e ∝ e^-skew), or
