@@ -23,17 +23,17 @@ Two rules come from leave-one-chip-out / leave-one-source-out residuals (docs/ke
   analytic defaults (kernel/transfer.py). Its residuals are the analytic ones case by case (H100 torch
   GEMMs held out: q10 / median / q90 -0.44 / -0.13 / +0.01 as `family/new`, -0.44 / -0.11 / +0.05 with
   every parameter analytic; DeepGEMM on H800 identical), so a "new" cell of any class is the analytic
-  cell of its group; its own thin "new" cells had come from one or two campaigns (LOSO H100 torch GEMMs
-  from 11 residuals of 3: 216% wide).
+  cell of its group; its own thin "new" cells had come from two or three campaigns (LOSO H100 torch
+  GEMMs from 11 residuals of 3: 216% wide).
 
 A cell with too few residuals or campaigns borrows, in this order, from the same class over all groups,
-then from the same class at the wider places (in -> out, never narrower: too few cases is no reason for a
-narrow interval), then from the next wider class (profile -> fitted -> family -> analytic) the same way,
-at last from every kernel residual of its place; it records where its residuals came from (`from`), how
-many (`n`) and from how many campaigns (`clusters`). An "out" cell (outside the fitted domain) is never
-narrower than its "in" cell. `fallback` is the cell of all residuals (a class or group the table has
-never seen). Serving, collective and layer classes have the place "any" and borrow over their groups
-only, under the same campaign rule.
+then from the same class at the wider places (in -> out -> the residuals of "new" predictions, never
+narrower: too few cases is no reason for a narrow interval), then from the next wider class (profile ->
+fitted -> family -> analytic) the same way, at last from every kernel residual of its place; it records
+where its residuals came from (`from`), how many (`n`) and from how many campaigns (`clusters`). An
+"out" cell (outside the fitted domain) is never narrower than its "in" cell. `fallback` is the cell of
+all residuals (a class or group the table has never seen). Serving, collective and layer classes have
+the place "any" and borrow over their groups only, under the same campaign rule.
 """
 
 from __future__ import annotations
@@ -75,13 +75,14 @@ def _enough(rows: Rows, min_cases: int, min_clusters: int) -> bool:
 
 def _chain(i: int, group: str, where: str) -> list[tuple[str, str, str]]:
     """Where a thin (class, group, place) cell borrows from, narrowest first: the class over all groups,
-    then the class at the wider places (in -> out: never narrower), then the wider classes."""
+    then the class at the wider places (in -> out -> new: never narrower), then the wider classes."""
     places = PLACES[PLACES.index(where):]
     return [(c, g, w) for c in KERNEL_CLASSES[i:] for w in places for g in (group, "*")]
 
 
 def _widen(by_place: dict) -> None:
-    """Each place never narrower than the one inside it (in -> out); a missing one copies it."""
+    """Each place never narrower than the one inside it (in -> out -> new, before "new" takes the analytic cell);
+    a missing one copies it."""
     for inner_name, outer_name in zip(PLACES, PLACES[1:]):
         inner = by_place.get(inner_name)
         if inner is None:
