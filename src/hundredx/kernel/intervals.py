@@ -12,18 +12,20 @@ domain; only parameters loaded without any file are `analytic` (always "out"). T
 says whether the shape, format and settings lie inside the domain ("in"), are an
 extrapolation of shape or setting ("out", a wider interval), or use what no domain the values
 came from has seen — the compute class / attention kernel (its key parameter a default or a
-cross-class transfer) or the GEMM library (its `gemm.lib.*` a default): "new", never narrower
-than "out". Leave-one-chip-out showed why "new" is its own place: the H100 torch GEMMs priced
-from a Hopper family fitted on cuBLASLt / DeepGEMM FP8 only are off by 28% median, against 4%
-for H200 FP8 cuBLASLt GEMMs the family had seen.
+cross-class transfer) or the GEMM library (its `gemm.lib.*` a default): "new", whose width is
+the analytic cell of its kind. Leave-one-chip-out showed why "new" is its own place: the H100
+torch GEMMs priced from a Hopper family fitted on cuBLASLt / DeepGEMM FP8 only are off by 14%
+median, against 4% for H200 FP8 cuBLASLt GEMMs the family had seen, and their residuals are the
+analytic model's case by case (calibrate/interval_fit.py).
 
 The widths are residual quantiles, not assumptions: r = log(predicted time / measured time)
 of held-out predictions (leave-one-chip-out, leave-one-source-out and k-fold refits of the
 kernel parameters, validate/cv.py; the profile class from leave-one-case-out interpolation),
 per class, group (the kernel kind; the serving metric) and place, stored in
 `kernel/fitted/intervals.json` with provenance (written by scripts/fit_intervals.py,
-calibrate/interval_fit.py builds the cells: split-conformal 10% / 90% order statistics, thin
-cells borrowing from wider ones, "out" never narrower than "in"). A predicted time t then
+calibrate/interval_fit.py builds the cells: split-conformal 10% / 90% order statistics, a
+cell standing alone only with residuals from 3 measurement campaigns, thin cells borrowing from
+wider ones, "out" never narrower than "in", "new" the analytic cell). A predicted time t then
 has the interval [t e^-hi, t e^-lo]; a rate (TFLOP/s, GB/s, tokens/s) v has [v e^lo, v e^hi].
 Lookups are dictionary reads (`time_factors`), so intervals cost predict nothing measurable.
 """
