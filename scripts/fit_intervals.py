@@ -36,6 +36,7 @@ from hundredx.calibrate.fitter import file_record
 from hundredx.calibrate.interval_fit import build_table
 from hundredx.fileio import atomic_write
 from hundredx.kernel.cases import KINDS
+from hundredx.kernel.intervals import measured_platforms
 from hundredx.kernel.loading import calibration_scope
 from hundredx.validate.cv import cross_fit_intervals, residual_records, run_folds
 from hundredx.validate.runner import CaseResult, load_cases, run_cases, summarise
@@ -170,7 +171,9 @@ def main() -> None:
                       "standing alone with 10 residuals from 3 campaigns (hardware | source), 'new' the analytic "
                       "cell of its group (calibrate/interval_fit.py)",
             "notes": "serving rows: kernel parameters of the training folds, engine overheads not refitted; "
-                     "collective rows: not refitted (in-sample)", "script": "scripts/fit_intervals.py"}
+                     "collective rows: not refitted (in-sample)", "script": "scripts/fit_intervals.py",
+            # platforms whose kernel / collective cases measure the widths (kernel/intervals.withheld)
+            "platforms": measured_platforms(c["hardware"] for c in cases if c["kind"] != "serving")}
     table = build_table(records, prov)
     print(report(runs))
     if not args.dry_run:
