@@ -11,7 +11,8 @@ Held-out residuals r = log(predicted time / measured time), per source class (ke
   analytic: every kernel case with the analytic defaults (nothing fitted);
   profile: every kernel case interpolated from the OTHER public cases of its chip, used as a calibration
       profile (leave-one-case-out, `validate --calibration profile`).
-All of them go into one pool; calibrate/interval_fit.build_table makes the cells. The table is shipped as
+All of them go into one pool, each residual with its case's campaign (hardware | source);
+calibrate/interval_fit.build_table makes the cells. The table is shipped as
 kernel/fitted/intervals.json with its provenance (data files and sha256, schemes, counts). The printed
 table: per kind, in-sample (the shipped fit), leave-one-chip-out and leave-one-source-out (median / p90
 APE, coverage of the cross-fitted 80% intervals, mean relative width), every case counted. The coverage is
@@ -35,6 +36,7 @@ from hundredx.calibrate.fitter import file_record
 from hundredx.calibrate.interval_fit import build_table
 from hundredx.fileio import atomic_write
 from hundredx.kernel.cases import KINDS
+from hundredx.kernel.intervals import measured_platforms
 from hundredx.kernel.loading import calibration_scope
 from hundredx.validate.cv import cross_fit_intervals, residual_records, run_folds
 from hundredx.validate.runner import CaseResult, load_cases, run_cases, summarise
@@ -165,10 +167,13 @@ def main() -> None:
     prov = {"data": [file_record(f, ROOT) for f in files], "device": "computed on CPU from the public cases",
             "method": "held-out residuals log(predicted time / measured time): leave-one-chip-out, leave-one-source-"
                       "out and 5-fold refits (validate/cv.py), analytic defaults, leave-one-case-out profile "
-                      "interpolation; split-conformal 10%/90% order statistics per class, group and place "
-                      "(calibrate/interval_fit.py)",
+                      "interpolation; split-conformal 10%/90% order statistics per class, group and place, a cell "
+                      "standing alone with 10 residuals from 3 campaigns (hardware | source), 'new' the analytic "
+                      "cell of its group (calibrate/interval_fit.py)",
             "notes": "serving rows: kernel parameters of the training folds, engine overheads not refitted; "
-                     "collective rows: not refitted (in-sample)", "script": "scripts/fit_intervals.py"}
+                     "collective rows: not refitted (in-sample)", "script": "scripts/fit_intervals.py",
+            # platforms whose kernel / collective cases measure the widths (kernel/intervals.withheld)
+            "platforms": measured_platforms(c["hardware"] for c in cases if c["kind"] != "serving")}
     table = build_table(records, prov)
     print(report(runs))
     if not args.dry_run:

@@ -92,3 +92,40 @@ def test_per_configuration_choices_give_each_configuration_what_it_gets_alone(at
                               float(tp[i]), float(ep[i]), 1)
         for t, a in zip(together, alone):
             assert t[i] == pytest.approx(float(a.time_s), rel=1e-12), (i, tp[i], ep[i], batch[i])
+
+
+def test_tp_all_reduce_sums_the_gemm_outputs_in_the_base_dtype():
+    """A W8A8 checkpoint quantizes a GEMM's input, not its partial sums: the TP all-reduce after a row-parallel
+    GEMM (and of the MoE output) moves the [tokens, D] output in the base dtype (bf16), as the GEMM writes it."""
+    from hundredx.model.quant import with_quant
+
+    base = load_model("meta-llama/Llama-3.1-8B-Instruct")
+    fp8 = with_quant(base, weights="fp8")
+    assert fp8.quant.act.bytes_per_element == 1.0 and fp8.quant.base.bytes_per_element == 2.0
+    ops = build_ops(fp8, 64, 1, 1000)
+    rt = RuntimeSpec(tp=4)
+    _, comms = shard_ops(ops, rt, fp8.quant.act.bytes_per_element, fp8.hidden_size, sum_bytes=2.0)
+    reduce = {c.name: c for c in comms if c.op == "all_reduce"}
+    o = next(op for op in ops if op.name == "attn.o")
+    assert reduce["attn.o.all_reduce"].message_bytes == pytest.approx(64 * fp8.hidden_size * 2.0)
+    assert reduce["attn.o.all_reduce"].message_bytes == pytest.approx(o.bytes_written)  # what the GEMM wrote
+    _, legacy = shard_ops(ops, rt, fp8.quant.act.bytes_per_element, fp8.hidden_size)  # sum_bytes None: act_bytes
+    assert {c.name: c for c in legacy}["attn.o.all_reduce"].message_bytes == pytest.approx(64 * fp8.hidden_size)
+    moe = load_model("mistralai/Mixtral-8x7B-Instruct-v0.1")
+    moe8 = with_quant(moe, weights="fp8")
+    _, mcomms = shard_ops(build_ops(moe8, 32, 1, 100), RuntimeSpec(tp=2), 1.0, moe8.hidden_size, sum_bytes=2.0)
+    moe_ar = next(c for c in mcomms if c.name.endswith("moe_all_reduce"))
+    assert moe_ar.message_bytes == pytest.approx(32 * moe8.hidden_size * 2.0)
+
+
+def test_predict_prices_the_all_reduce_of_a_fp8_model_in_bf16():
+    """predict passes the base dtype: a FP8 and a BF16 checkpoint move the same all-reduce bytes at one batch."""
+    from hundredx.predict.engine import forward_cost
+    from hundredx.scenario import build
+
+    def reduce_bytes(weights):
+        stack = build("meta-llama/Llama-3.1-8B-Instruct", "hgx-h100-8", tp=8, weights=weights).stack
+        rec = [r for r in forward_cost(stack, 256, 1, 1024).records if r.name == "attn.o.all_reduce"]
+        return float(rec[0].bytes[0])
+
+    assert reduce_bytes("fp8") == pytest.approx(reduce_bytes("bf16")) == pytest.approx(256 * 4096 * 2.0)

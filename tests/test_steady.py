@@ -180,7 +180,7 @@ def test_reserve_to_completion_scheduler_fits_isl_plus_osl():
     from dataclasses import replace
 
     model = load_model("meta-llama/Llama-3.1-70B-Instruct", weights="fp8")
-    paged = build(model, "h200-sxm", tp=1, engine="vllm").stack
+    paged = build(model, "h200-sxm", tp=1, engine="generic").stack  # paged, KV fraction of the free memory as trtllm
     full = build(model, "h200-sxm", tp=1, engine="trtllm").stack
     assert not steady.full_reserve(paged) and steady.full_reserve(full)
     big = 100_000  # far above the KV fit, so the fit decides
@@ -192,3 +192,29 @@ def test_reserve_to_completion_scheduler_fits_isl_plus_osl():
     assert a / b == pytest.approx((isl + osl) / (isl + osl / 2), rel=0.02)
     rows = steady.max_batch_rows(full, isl, osl, 0.9, big, np.array([1.0]), np.array([1.0]), np.array([1.0]))
     assert int(rows[0]) == b
+
+
+def test_kv_fraction_of_the_free_or_of_the_total_memory():
+    """TensorRT-LLM gives the KV pool its fraction of the memory left after loading; vLLM's gpu_memory_utilization
+    and SGLang's mem_fraction_static are fractions of the capacity that weights, activations and KV share
+    (engines.yaml kv_memory): KV = f C - W - A. Tight memory (70B FP8 on one H100) leaves vLLM fewer sequences;
+    the arrays path agrees."""
+    from dataclasses import replace
+
+    from hundredx.scenario.memory import USABLE_FRACTION, kv_room
+
+    assert kv_room(100.0, 60.0, 2.0, 0.9) == pytest.approx(0.9 * (100 * USABLE_FRACTION - 62.0))
+    assert kv_room(100.0, 60.0, 2.0, 0.9, of_total=True) == pytest.approx(90.0 - 62.0)
+    model = load_model("meta-llama/Llama-3.1-70B-Instruct", weights="fp8")
+    big = 100_000
+    stacks = {e: build(model, "h100-sxm", tp=1, engine=e).stack for e in ("generic", "vllm", "sglang")}
+    stacks = {e: replace(s, runtime=replace(s.runtime, scheduler=replace(s.runtime.scheduler, max_seqs=big)))
+              for e, s in stacks.items()}
+    assert not steady.kv_of_total(stacks["generic"]) and steady.kv_of_total(stacks["vllm"])
+    assert steady.kv_of_total(stacks["sglang"])
+    isl, osl = 128, 2048
+    free, total = steady.slots(stacks["generic"], isl, osl), steady.slots(stacks["vllm"], isl, osl)
+    assert 0 < total < free  # 0.9 C - W - A < 0.9 (0.95 C - W - A) when the weights take most of the device
+    rows = steady.max_batch_rows(stacks["vllm"], isl, osl, 0.9, big, np.array([1.0]), np.array([1.0]),
+                                 np.array([1.0]))
+    assert int(rows[0]) == total

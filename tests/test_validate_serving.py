@@ -92,3 +92,21 @@ def test_unpredictable_cases_say_why():
         predict_case(_case(model="acme/unknown-7b", offline=True))
     with pytest.raises(Unpredictable, match="concurrency"):
         predict_case(_case())
+
+
+def test_a_qualified_kv_fraction_is_read_as_its_number_and_listed():
+    """A case that records "0.95 typical" (the source's usual setting) runs at 0.95, not the engine default 0.9,
+    and says so; a non-numeric string falls back to the default."""
+    from hundredx.validate.serving import _recorded_number, predict_case_detail
+
+    notes: list[str] = []
+    assert _recorded_number("0.95 typical", notes, "KV memory fraction") == 0.95 and "0.95 typical" in notes[0]
+    assert _recorded_number(0.8) == 0.8 and _recorded_number(None) is None and _recorded_number("auto") is None
+    case = _case(n=1, tp=1, isl=128, osl=2048, offline=True)
+    default, default_notes = predict_case_detail(case)
+    typical, typical_notes = predict_case_detail(_case(n=1, tp=1, isl=128, osl=2048, offline=True,
+                                                       kv_cache_free_gpu_mem_fraction="0.95 typical"))
+    exact = predict_case(_case(n=1, tp=1, isl=128, osl=2048, offline=True, kv_cache_free_gpu_mem_fraction=0.95))
+    assert typical == pytest.approx(exact) and typical > default  # more KV room at tp1: more sequences
+    assert any("recorded as '0.95 typical'" in n for n in typical_notes)
+    assert any("KV memory fraction 0.9 " in n for n in default_notes)

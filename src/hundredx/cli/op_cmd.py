@@ -52,7 +52,7 @@ def _measured(kind: str, chip, shape: dict, sol_s: float) -> tuple[float | None,
 
 def _report(title: str, chip, params, t, extra: dict, as_json: bool, shape: dict | None = None) -> None:
     from hundredx.kernel.domain import describe_case
-    from hundredx.kernel.intervals import classify, load_table, time_factors
+    from hundredx.kernel.intervals import classify, load_table, time_factors, withheld
 
     time_s, sol_s = float(np.asarray(t.time_s)), float(np.asarray(t.sol_s))
     source, fallback = params.source, str(extra.pop("fallback", ""))
@@ -72,12 +72,16 @@ def _report(title: str, chip, params, t, extra: dict, as_json: bool, shape: dict
     cls, where = classify(desc, params, measured is not None)
     lo, hi = time_factors(load_table(), cls, title, where)
     interval = [time_s * float(np.exp(-hi)), time_s * float(np.exp(-lo))]
+    unmeasured = withheld(chip, load_table())  # nothing measures the error on this platform: no interval
+    if unmeasured:
+        fallback = "; ".join(f for f in (fallback, unmeasured) if f)
     out = {"op": title, "chip": chip.id, "sol_s": sol_s, "time_s": time_s, "efficiency": sol_s / time_s,
            "bound": bound, "compute_s": c, "memory_s": m, "latency_s": lat,
            "tflops": flops / time_s / 1e12, "gbps": nbytes / time_s / 1e9, "source": source,
-           "calibration": params.calibration, "source_class": cls, "domain": where, "interval_s": interval,
-           "interval_tflops": [flops / interval[1] / 1e12, flops / interval[0] / 1e12],
-           "interval_gbps": [nbytes / interval[1] / 1e9, nbytes / interval[0] / 1e9],
+           "calibration": params.calibration, "source_class": cls, "domain": where,
+           "interval_s": None if unmeasured else interval,
+           "interval_tflops": None if unmeasured else [flops / interval[1] / 1e12, flops / interval[0] / 1e12],
+           "interval_gbps": None if unmeasured else [nbytes / interval[1] / 1e9, nbytes / interval[0] / 1e9],
            "unsupported": t.unsupported, "notes": t.parts.get("notes", ""), "fallback": fallback, **extra}
     if as_json:
         print_json(out)

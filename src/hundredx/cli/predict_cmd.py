@@ -198,6 +198,11 @@ def register(app: typer.Typer) -> None:
         _print_prediction(result, scn, data, top, o["calibration"])
 
 
+def _op_span(interval, fmt) -> str:
+    """An op's 80% interval as text ("not given" where the chip's platform has no measured case)."""
+    return f"{fmt(interval[0])} – {fmt(interval[1])}" if interval else "not given"
+
+
 def _print_prediction(result, scn, data: dict, top: int, calibration: str) -> None:
     """The metric table (predicted, 80% interval, lower bound) and the decode step's top ops."""
     from hundredx.units import fmt_bytes, fmt_time
@@ -205,7 +210,7 @@ def _print_prediction(result, scn, data: dict, top: int, calibration: str) -> No
     stack = scn.stack
     mem = data["memory_per_device_bytes"]
     iv = result.intervals
-    span = lambda key, f: f"{f(iv[key][0])} – {f(iv[key][1])}"  # noqa: E731
+    span = lambda key, f: f"{f(iv[key][0])} – {f(iv[key][1])}" if iv.get(key) else "not given"  # noqa: E731
     count = lambda v: f"{v:,.0f}"  # noqa: E731
     rows = [["TTFT", fmt_time(result.ttft_s), span("ttft_s", fmt_time), fmt_time(result.lower_bound["ttft_s"])],
             ["TPOT", fmt_time(result.tpot_s), span("tpot_s", fmt_time), fmt_time(result.lower_bound["tpot_s"])],
@@ -220,7 +225,8 @@ def _print_prediction(result, scn, data: dict, top: int, calibration: str) -> No
     st = data.get("steady_state")
     if st:  # what a closed-loop benchmark at this concurrency measures (predict/steady.py)
         siv = st["intervals"]
-        sspan = lambda key, f: f"{f(siv[key][0])} – {f(siv[key][1])}" if key in siv else ""  # noqa: E731
+        sspan = lambda key, f: (f"{f(siv[key][0])} – {f(siv[key][1])}" if key in siv  # noqa: E731
+                                else "" if siv else "not given")
         rows += [["steady TTFT (in flight)", fmt_time(st["ttft_s"]), sspan("ttft_s", fmt_time),
                   f"queue {fmt_time(st['queue_wait_s'])}, {st['prefill_steps']:.0f} prefill step(s)"],
                  ["steady TPOT", fmt_time(st["tpot_s"]), sspan("tpot_s", fmt_time),
@@ -233,7 +239,7 @@ def _print_prediction(result, scn, data: dict, top: int, calibration: str) -> No
     print_table("decode step breakdown (top ops)",
                 ["op", "kind", "time", "80% interval", "share", "bound", "efficiency", "source"],
                 [[r["op"], r["kind"], fmt_time(r["time_s"]),
-                  f"{fmt_time(r['interval_s'][0])} – {fmt_time(r['interval_s'][1])}", f"{100 * r['share']:.1f}%",
+                  _op_span(r["interval_s"], fmt_time), f"{100 * r['share']:.1f}%",
                   r["bound"], f"{r['efficiency']:.2f}", r["source"]] for r in ops], keep=("op",))
     for note in result.provenance.get("assumptions", []):
         typer.echo(f"assumption: {note}")

@@ -157,8 +157,9 @@ def memory_row(pred) -> dict:
 def breakdown_rows(pred, phase: str = "decode", top: int = 10) -> list[dict]:
     """The phase's slowest ops: time, 80% interval, share, bound, efficiency, price source."""
     ops = sorted((r for r in pred.breakdown if r["phase"] == phase), key=lambda r: -r["time_s"])[:max(top, 1)]
+    none = [math.nan, math.nan]  # no interval where no case measures the chip's platform (kernel/intervals.py)
     return [{"op": r["op"], "kind": r["kind"], "time (us)": 1e6 * r["time_s"],
-             "low (us)": 1e6 * r["interval_s"][0], "high (us)": 1e6 * r["interval_s"][1],
+             "low (us)": 1e6 * (r["interval_s"] or none)[0], "high (us)": 1e6 * (r["interval_s"] or none)[1],
              "share (%)": 100 * r["share"], "bound": r["bound"], "efficiency": r["efficiency"],
              "source": r["source"]} for r in ops]
 

@@ -6,7 +6,10 @@ the host launch, kernel/memory.launch_latency), whether a batch is padded to the
 size, whether the scheduler overlaps host work with the GPU, the running-sequence cap and token
 budget, MTP support, how much KV an admitted sequence reserves (`kv_reserve`: TensorRT-LLM's
 GUARANTEED_NO_EVICT capacity scheduler holds isl + osl from admission, paged engines the blocks
-generated so far) and the KV format a quantized checkpoint brings (`quantized_kv`). An engine
+generated so far), the KV format a quantized checkpoint brings (`quantized_kv`) and what its KV memory
+fraction is a fraction of (`kv_memory`: TensorRT-LLM's free_gpu_memory_fraction of the memory left after
+loading, `free`; vLLM's gpu_memory_utilization and SGLang's mem_fraction_static of the device's memory,
+which weights, activations and the KV pool share, `total`). An engine
 without a documented profile (or an unknown name) is `generic` and says so (`EngineProfile.note`).
 
 step_time = gpu_time_factor * D + H            (no overlap scheduling)
@@ -63,6 +66,7 @@ class EngineProfile:
     note: str = ""
     kv_reserve: str = "paged"  # "full": isl + osl reserved at admission; "paged": blocks as tokens come
     quantized_kv: str | None = None  # KV format of a quantized checkpoint that records none
+    kv_memory: str = "free"  # the KV fraction's base: "free" memory after weights and activations, or "total"
 
     def graph_batch(self, batch):
         """(batch each decode step is priced at, True where it runs eagerly), element-wise."""
@@ -116,7 +120,7 @@ def engine_profile(name: str, tp: int = 1) -> EngineProfile:
     return EngineProfile(name, sizes, bool(d["padding"]), bool(d["overlap"]), int(d["max_seqs"]),
                          int(d["max_batched_tokens"]), bool(d["mtp"]), str(d.get("version", "")),
                          tuple(d.get("sources", ())), note, str(d.get("kv_reserve", "paged")),
-                         d.get("quantized_kv"))
+                         d.get("quantized_kv"), str(d.get("kv_memory", "free")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,20 +12,29 @@ domain; only parameters loaded without any file are `analytic` (always "out"). T
 says whether the shape, format and settings lie inside the domain ("in"), are an
 extrapolation of shape or setting ("out", a wider interval), or use what no domain the values
 came from has seen — the compute class / attention kernel (its key parameter a default or a
-cross-class transfer) or the GEMM library (its `gemm.lib.*` a default): "new", never narrower
-than "out". Leave-one-chip-out showed why "new" is its own place: the H100 torch GEMMs priced
-from a Hopper family fitted on cuBLASLt / DeepGEMM FP8 only are off by 28% median, against 4%
-for H200 FP8 cuBLASLt GEMMs the family had seen.
+cross-class transfer) or the GEMM library (its `gemm.lib.*` a default): "new", whose width is
+the analytic cell of its kind. Leave-one-chip-out showed why "new" is its own place: the H100
+torch GEMMs priced from a Hopper family fitted on cuBLASLt / DeepGEMM FP8 only are off by 14%
+median, against 4% for H200 FP8 cuBLASLt GEMMs the family had seen, and their residuals are the
+analytic model's case by case (calibrate/interval_fit.py).
 
 The widths are residual quantiles, not assumptions: r = log(predicted time / measured time)
 of held-out predictions (leave-one-chip-out, leave-one-source-out and k-fold refits of the
 kernel parameters, validate/cv.py; the profile class from leave-one-case-out interpolation),
 per class, group (the kernel kind; the serving metric) and place, stored in
 `kernel/fitted/intervals.json` with provenance (written by scripts/fit_intervals.py,
-calibrate/interval_fit.py builds the cells: split-conformal 10% / 90% order statistics, thin
-cells borrowing from wider ones, "out" never narrower than "in"). A predicted time t then
+calibrate/interval_fit.py builds the cells: split-conformal 10% / 90% order statistics, a
+cell standing alone only with residuals from 3 measurement campaigns, thin cells borrowing from
+wider ones, "out" never narrower than "in", "new" the analytic cell). A predicted time t then
 has the interval [t e^-hi, t e^-lo]; a rate (TFLOP/s, GB/s, tokens/s) v has [v e^lo, v e^hi].
 Lookups are dictionary reads (`time_factors`), so intervals cost predict nothing measurable.
+
+**Withheld on unmeasured platforms.** The widths measure this model's error on the software
+platforms (kernel/platforms.py: cuda, rocm, xla, ...) the public kernel and collective cases come
+from; the table lists them (`provenance.platforms`). On a chip whose platform has no such case
+(Trainium's Neuron, Ascend's CANN, the SRAM dataflow machines today) the model's mechanisms there
+are unvalidated and nothing measures how far off they are, so no 80% interval is given:
+`withheld(chip, table)` says why, predict / op / search carry no interval and list the reason.
 """
 
 from __future__ import annotations
@@ -85,6 +94,33 @@ def _read(path: str, stamp: int) -> dict:
     if doc.get("format") != TABLE_FORMAT or not isinstance(doc.get("cells"), dict):
         raise InputError("intervals", path, f"not an interval table (format {TABLE_FORMAT})")
     return doc
+
+
+def measured_platforms(chip_ids) -> list[str]:
+    """The software platforms (kernel/platforms.py) of the chips in `chip_ids` (unknown chips skipped)."""
+    from hundredx.chip.catalog import load_chip
+    from hundredx.kernel.platforms import platform_of
+
+    out = set()
+    for chip_id in set(chip_ids):
+        try:
+            out.add(platform_of(load_chip(chip_id)).name)
+        except InputError:
+            continue
+    return sorted(out)
+
+
+def withheld(chip, table: dict) -> str:
+    """Why a prediction on `chip` carries no 80% interval ('' when it does: module docstring). A table that
+    does not list its platforms (an older or user-built one) withholds nothing."""
+    from hundredx.kernel.platforms import platform_of
+
+    platforms = table.get("provenance", {}).get("platforms")
+    name = platform_of(chip).name
+    if not platforms or name in platforms:
+        return ""
+    return (f"no 80% interval on {chip.id}: no public kernel or collective case on its {name} platform measures "
+            f"this model's error there (measured platforms: {', '.join(platforms)}; kernel/intervals.py)")
 
 
 def load_table(path: str | Path | None = None) -> dict:

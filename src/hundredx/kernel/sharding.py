@@ -11,7 +11,12 @@ and combine of tokens*top_k*D activations; tensor parallelism left over inside a
 ep > tp the EP group spans ep / tp attention replicas, whose tokens all reach it. Under attention-DP
 a moe_tp > 1 group all-gathers its ranks' tokens before the experts and reduce-scatters the
 outputs after them (`_moe_tp_exchange`); without attention-DP every rank already holds all tokens
-and one all-reduce of the MoE output closes the layer. Pipeline parallelism gives each stage
+and one all-reduce of the MoE output closes the layer. A TP all-reduce adds the partial sums a
+row-parallel GEMM (or the experts) wrote, in the GEMM output format, the model's base dtype (bf16;
+model/ops_common.py: activations between ops are base dtype): a W8A8 / W4A4 checkpoint quantizes a
+GEMM's input, not the sums (TensorRT-LLM tensorrt_llm/functional.py AllReduceFusionOp: the FP8 / NVFP4
+quantize is an epilogue after the reduce, RESIDUAL_RMS_NORM_QUANT_FP8 / _NVFP4; the low-precision
+all-reduce is the opt-in AllReduceStrategy.LOWPRECISION). Pipeline parallelism gives each stage
 count/pp layers. Context parallelism splits the tokens over `cp` ranks: ring attention in
 prefill (each rank passes its KV chunk cp-1 times), split KV with a gather of partial
 outputs in decode.
@@ -167,9 +172,12 @@ def _moe_slots(ops: list[Op], feed):
 
 
 def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int,
-              tp=None, ep=None, pp=None, act_format: str = "") -> tuple[list[Op], list[Collective]]:
+              tp=None, ep=None, pp=None, act_format: str = "", sum_bytes: float | None = None
+              ) -> tuple[list[Op], list[Collective]]:
     """One device's ops and its collectives. tp/ep/pp default to the runtime's (arrays allowed);
-    `act_format` (the activation format's name) is the MoE dispatch payload (dispatch_payload)."""
+    `act_format` (the activation format's name) is the MoE dispatch payload (dispatch_payload).
+    `sum_bytes`: bytes per element of the partial sums a TP all-reduce adds (module docstring: the GEMM
+    output format, the model's base dtype); None: `act_bytes`."""
     tp = runtime.tp if tp is None else tp
     ep = runtime.ep if ep is None else ep
     pp = runtime.pp if pp is None else pp
@@ -192,7 +200,7 @@ def shard_ops(ops: list[Op], runtime: RuntimeSpec, act_bytes: float, hidden: int
         if not whole:
             changes["count"] = count if np.ndim(count) else float(count)
         op_comms = [] if one_rank else _comms_for(op, runtime, act_bytes, hidden, tp, ep, count, attn_dp, in_attention,
-                                                  act_format, imbalance)
+                                                  act_format, imbalance, act_bytes if sum_bytes is None else sum_bytes)
         new = op.replace(**changes) if changes else op
         if runtime.cp > 1:
             new, op_comms = _context_parallel(new, op_comms, runtime.cp, count)
@@ -275,7 +283,7 @@ def dispatch_payload(act_format: str, act_bytes: float) -> str:
 
 
 def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, ep, count, attn_dp, in_attention,
-               act_format: str = "", imbalance=1.0):
+               act_format: str = "", imbalance=1.0, sum_bytes: float = 2.0):
     """Collectives after one op: TP all-reduce after row-parallel GEMMs (the shared expert's output
     joins the routed experts' single all-reduce), logits all-gather, MoE dispatch/combine under
     attention-DP (DeepEP: normal mode for prefill, low-latency mode for decode) or one all-reduce
@@ -283,7 +291,7 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
     if op.kind == "gemm":
         g = cast(GemmShape, op.shape)
         if op.shard == "row" and not (attn_dp and in_attention) and not g.shared_expert:
-            size = np.multiply(np.multiply(g.m, g.n), act_bytes)
+            size = np.multiply(np.multiply(g.m, g.n), sum_bytes)
             return [Collective(f"{op.name}.all_reduce", "all_reduce", size, tp, count)]
         if op.shard == "vocab":
             size = np.multiply(np.multiply(g.m, g.n), 2.0)
@@ -299,7 +307,7 @@ def _comms_for(op: Op, runtime: RuntimeSpec, act_bytes: float, hidden: int, tp, 
     if not attn_dp:
         spans = np.asarray(ep) > np.asarray(tp)
         reduce = Collective(f"{op.name}.moe_all_reduce", "all_reduce",
-                            np.multiply(np.multiply(routed, hidden), act_bytes), tp, count)
+                            np.multiply(np.multiply(routed, hidden), sum_bytes), tp, count)
         if not spans.any():
             return [reduce]
         if not spans.all():  # rows with ep <= tp all-reduce, the others dispatch: each over one rank elsewhere

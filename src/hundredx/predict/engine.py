@@ -140,14 +140,15 @@ def _price_comms(out: ForwardCost, priced: list[PricedComm], rt, chip=None) -> N
 
 
 def _pipeline(out: ForwardCost, stack: Stack, tokens, tp, pp) -> None:
-    """pp stages run one after another for a token; (pp - 1) activation hops between them."""
+    """pp stages run one after another for a token; (pp - 1) activation hops between them, each the [tokens, D]
+    hidden states in the base dtype (the residual stream; a quantized GEMM input is made inside the stage)."""
     model, rt, system = stack.model, stack.runtime, stack.system
     if isinstance(pp, (int, float)) and pp <= 1:
         return
     pp_arr = np.asarray(pp, dtype=float)
     if not (pp_arr > 1).any():
         return
-    p2p_bytes = np.multiply(tokens, model.hidden_size * model.quant.act.bytes_per_element)
+    p2p_bytes = np.multiply(tokens, model.hidden_size * model.quant.base.bytes_per_element)  # the residual stream
     spans = np.multiply(np.multiply(tp, pp_arr), rt.cp) > system.scaleup_domain
     scope = "inter_node" if bool(np.all(spans)) else "intra_node"
     cc = collective_time(system, "p2p", np.maximum(p2p_bytes, 1.0), 2, scope=scope)
@@ -217,7 +218,7 @@ def forward_costs(stack: Stack, steps: list[ForwardStep], tp=None, ep=None, pp=N
     for step in steps:
         ops = build_ops(model, step.batch, step.new_tokens, step.context) if step.ops is None else step.ops
         sharded.append(shard_ops(ops, rt, model.quant.act.bytes_per_element, model.hidden_size, tp=tp, ep=ep, pp=pp,
-                                 act_format=model.quant.act.name))
+                                 act_format=model.quant.act.name, sum_bytes=model.quant.base.bytes_per_element))
     # the op fields broadcast over the step's inputs; given op lists are inspected
     shapes = [config_shape(dev_ops) if step.ops is not None else _input_shape(step.batch, step.new_tokens, step.context,
                                                                                tp, ep, pp)

@@ -25,6 +25,7 @@ import numpy as np
 
 from hundredx.errors import InputError
 from hundredx.kernel.engine import engine_profile, engine_provenance
+from hundredx.kernel.intervals import withheld
 from hundredx.predict import intervals as iv
 from hundredx.predict.engine import BOUNDS, ForwardCost, ForwardStep, chip_params, forward_costs
 from hundredx.predict.speculative import draft_pass_s
@@ -281,10 +282,16 @@ def predict(stack: Any, workload: Workload | str | None = None, check_memory: bo
     dec_f = iv.record_factors(decode, stack.chip, params, table)
     intervals = iv.metric_intervals(ttft, tpot, w.batch, w.osl, rt.dp, devices, iv.phase_bounds(pre_recs, pre_f),
                                     iv.phase_bounds(dec_recs, dec_f), table)
+    unmeasured = withheld(stack.chip, table)  # no interval where nothing measures the error (kernel/intervals.py)
     breakdown = _breakdown("prefill", prefill, pre_recs, pre_f) + _breakdown("decode", decode, dec_recs, dec_f)
+    if unmeasured:
+        intervals = {}
+        for row in breakdown:
+            row["interval_s"] = None
+    notes = _fallbacks(stack, prefill, decode, context_note) + ([unmeasured] if unmeasured else [])
     return Prediction(ttft, tpot, total_tps, total_tps / devices, 1.0 / tpot, devices, mem, bottleneck, lower,
                       {"decode": by_bound, "prefill": {b: _f(prefill.by_bound[b]) for b in BOUNDS}}, breakdown,
-                      provenance, _fallbacks(stack, prefill, decode, context_note), float(np.max(bubble)), intervals)
+                      provenance, notes, float(np.max(bubble)), intervals)
 
 
 def _sram_note(stack: Stack) -> str:

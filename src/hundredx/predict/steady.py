@@ -7,7 +7,8 @@ form plus a short fixed-point iteration, vectorized over the load (numpy arrays 
 
 Closed loop at concurrency N over the deployment (n = N / dp clients per replica; engine slots
 B = min(max_seqs, KV-cache fit at isl + osl/2 tokens a sequence, or isl + osl where the engine's
-capacity scheduler reserves a sequence's KV to completion (`full_reserve`), the cap); budget C tokens a step; with
+capacity scheduler reserves a sequence's KV to completion (`full_reserve`), in the engine's KV room: its fraction of
+the memory left after loading or of the capacity, `kv_of_total`; the cap); budget C tokens a step; with
 attention data-parallelism max_seqs and C hold per attention-DP rank, tp schedulers a replica):
   running r = min(n, B), queued q = n - r;
   a request lives k prefill steps + (osl - 1) decode steps; requests start r / (k + osl - 1) a step;
@@ -173,15 +174,24 @@ def full_reserve(stack: Stack) -> bool:
     return engine_profile(stack.runtime.engine, stack.runtime.tp).kv_reserve == "full"
 
 
+def kv_of_total(stack: Stack) -> bool:
+    """Whether the engine's KV memory fraction is of the device's capacity (vLLM gpu_memory_utilization, SGLang
+    mem_fraction_static: weights, activations and KV share it) rather than of the memory left after loading
+    (TensorRT-LLM free_gpu_memory_fraction); kernel/engines/engines.yaml `kv_memory`."""
+    from hundredx.kernel.engine import engine_profile
+
+    return engine_profile(stack.runtime.engine, stack.runtime.tp).kv_memory == "total"
+
+
 def slots(stack: Stack, isl: float, osl: float, cap: int | None = None, kv_fraction: float = 0.9) -> int:
     """Engine slots of one replica: the scheduler's max_seqs (per attention-DP rank, `schedulers`), the KV fit
-    (isl + osl/2 tokens a sequence paged, isl + osl under a reserve-to-completion scheduler, `full_reserve`),
-    and `cap` (per replica)."""
+    (isl + osl/2 tokens a sequence paged, isl + osl under a reserve-to-completion scheduler, `full_reserve`; the KV
+    fraction of the free or of the total memory, `kv_of_total`), and `cap` (per replica)."""
     from hundredx.scenario.memory import max_batch
 
     limit = int(cap) if cap else int(stack.runtime.scheduler.max_seqs) * schedulers(stack)
     fit = max_batch(stack, max(int(round(isl)), 1), max(int(round(osl)), 1), kv_fraction=kv_fraction, cap=limit,
-                    full_reserve=full_reserve(stack))
+                    full_reserve=full_reserve(stack), of_total=kv_of_total(stack))
     if fit < 1:
         raise InputError("isl", isl, f"no sequence of {isl:g}+{osl:g} tokens fits in the KV cache of one replica")
     return fit
@@ -233,7 +243,7 @@ def max_batch_rows(stack: Stack, isl: float, osl: float, kv_fraction: float, cap
     from hundredx.scenario.memory import max_batch
 
     return max_batch(stack, max(int(round(isl)), 1), max(int(round(osl)), 1), kv_fraction=kv_fraction, cap=cap,
-                     tp=tp, ep=ep, pp=pp, full_reserve=full_reserve(stack))
+                     tp=tp, ep=ep, pp=pp, full_reserve=full_reserve(stack), of_total=kv_of_total(stack))
 
 
 def _loop(stack: Stack, costs: _Costs, isl: float, osl: float, n_all, dp, B, synchronized: bool,
@@ -330,12 +340,15 @@ def best_rate_under_limits(stack: Stack, isl: float, osl: float, ttft_limit_s: f
     return out
 
 
-def intervals(metrics: dict) -> dict:
+def intervals(metrics: dict, chip=None) -> dict:
     """80% intervals of steady-state metrics from the serving cells of the interval table (widths: the
-    measured cross-validation error of the public serving cases, kernel/intervals.py)."""
-    from hundredx.kernel.intervals import load_table, time_factors, value_interval
+    measured cross-validation error of the public serving cases, kernel/intervals.py); none on a `chip`
+    whose platform no case measures (kernel/intervals.withheld)."""
+    from hundredx.kernel.intervals import load_table, time_factors, value_interval, withheld
 
     table = load_table()
+    if chip is not None and withheld(chip, table):
+        return {}
     spec = {"ttft_s": ("ttft_s", "ttft_s"), "tpot_s": ("time_per_output_token_s", "time_per_output_token_s"),
             "output_tokens_per_s": ("throughput", "output_tokens_per_s"),
             "output_tokens_per_s_per_device": ("throughput", "output_tokens_per_s")}
@@ -347,16 +360,19 @@ def predict_steady(stack: Stack, isl: float, osl: float, concurrency: int | None
                    rate_per_s: float | None = None) -> dict:
     """The Python API: steady-state metrics (closed loop at `concurrency`, Poisson at `rate_per_s`, else
     offline) with their 80% `intervals` and the `assumptions` made."""
+    from hundredx.kernel.intervals import load_table, withheld
+
     if rate_per_s is not None:
         out = open_loop(stack, isl, osl, rate_per_s)
         notes: list[str] = []
     else:
         st = closed_loop(stack, isl, osl, [concurrency]) if concurrency else offline(stack, isl, osl)
         out, notes = st.scalar(), st.assumptions
-    out["intervals"] = intervals(out)
-    out["assumptions"] = list(notes)
+    out["intervals"] = intervals(out, stack.chip)
+    reason = withheld(stack.chip, load_table())
+    out["assumptions"] = list(notes) + ([reason] if reason else [])
     return out
 
 
-__all__ = ["SteadyState", "best_rate_under_limits", "closed_loop", "closed_loop_arrays", "intervals", "load_grid",
-           "offline", "open_loop", "predict_steady", "slots"]
+__all__ = ["SteadyState", "best_rate_under_limits", "closed_loop", "closed_loop_arrays", "intervals", "kv_of_total",
+           "load_grid", "offline", "open_loop", "predict_steady", "slots"]

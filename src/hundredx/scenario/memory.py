@@ -12,7 +12,10 @@ and workspace take the rest).
 `max_batch` sizes a paged KV cache the way engines do: blocks are allocated as sequences
 grow, so in steady state the mean sequence holds isl + osl/2 tokens, not isl + osl; an engine
 whose capacity scheduler reserves every admitted sequence's blocks to completion (TensorRT-LLM
-GUARANTEED_NO_EVICT, `full_reserve`) fits isl + osl tokens a sequence.
+GUARANTEED_NO_EVICT, `full_reserve`) fits isl + osl tokens a sequence. The KV room (`kv_room`) is the engine's
+KV memory fraction of the memory left after weights and activations (TensorRT-LLM), or of the device's capacity
+that weights, activations and the KV pool share (`of_total`: vLLM gpu_memory_utilization, SGLang
+mem_fraction_static; kernel/engines/engines.yaml `kv_memory`).
 """
 
 from __future__ import annotations
@@ -90,25 +93,35 @@ def memory_use(stack: Stack, batch, isl, osl, tp=None, ep=None, pp=None) -> Memo
     return MemoryUse(weights, kv, act, stack.chip.mem_bytes)
 
 
+def kv_room(capacity: float, weights, activations, kv_fraction: float, of_total: bool = False):
+    """Bytes an engine gives its KV pool (element-wise; <= 0 where nothing is left): `kv_fraction` of the memory
+    left after weights and activations (TensorRT-LLM's free_gpu_memory_fraction), or with `of_total` the fraction of
+    the device's capacity that weights, activations and the KV pool share (vLLM's gpu_memory_utilization: KV =
+    utilization x total - weights - peak activations; SGLang's mem_fraction_static)."""
+    if of_total:
+        return np.subtract(np.subtract(capacity * kv_fraction, weights), activations)
+    return np.multiply(np.subtract(np.subtract(capacity * USABLE_FRACTION, weights), activations), kv_fraction)
+
+
 def max_batch(stack: Stack, isl: int, osl: int, kv_fraction: float = 0.9, cap: int = 4096, tp=None, ep=None,
-              pp=None, full_reserve: bool = False):
+              pp=None, full_reserve: bool = False, of_total: bool = False):
     """Largest batch per replica whose paged KV cache (mean isl + osl/2 tokens; isl + osl with `full_reserve`) fits in
-    `kv_fraction` of the memory left after weights and activations (TensorRT-LLM's kv_cache_free_gpu_mem_fraction
-    semantics), capped. With arrays of tp / ep / pp (degrees in place of the stack's): an array of batches, one per
-    element."""
+    the engine's KV room (`kv_room`: `kv_fraction` of the memory left after weights and activations, TensorRT-LLM's
+    kv_cache_free_gpu_mem_fraction semantics; of the capacity with `of_total`, vLLM / SGLang), capped. With arrays of
+    tp / ep / pp (degrees in place of the stack's): an array of batches, one per element."""
     held = float(osl) if full_reserve else osl / 2.0
     if tp is not None or ep is not None or pp is not None:
         base = memory_use(stack, 1, isl, held, tp=tp, ep=ep, pp=pp)
         seq = np.asarray(base.kv_bytes, dtype=float)
-        left = (stack.chip.mem_bytes * USABLE_FRACTION - np.asarray(base.weights_bytes)
-                - np.asarray(base.activation_bytes))
+        room = np.asarray(kv_room(stack.chip.mem_bytes, base.weights_bytes, base.activation_bytes, kv_fraction,
+                                  of_total), dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            fit = np.where((left > 0) & (seq > 0), np.minimum(cap, left * kv_fraction // seq), 0.0)
+            fit = np.where((room > 0) & (seq > 0), np.minimum(cap, room // seq), 0.0)
         return fit.astype(np.int64)
     base = memory_use(stack, 1, isl, held)
     per_seq = float(np.max(base.kv_bytes))
-    free = (stack.chip.mem_bytes * USABLE_FRACTION - float(np.max(base.weights_bytes))
-            - float(np.max(base.activation_bytes)))
-    if free <= 0 or per_seq <= 0:
+    left = float(kv_room(stack.chip.mem_bytes, float(np.max(base.weights_bytes)),
+                         float(np.max(base.activation_bytes)), kv_fraction, of_total))
+    if left <= 0 or per_seq <= 0:
         return 0
-    return int(min(cap, free * kv_fraction // per_seq))
+    return int(min(float(cap), left // per_seq))

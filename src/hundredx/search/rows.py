@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from hundredx.kernel.intervals import load_table, serving_group, time_factors, value_interval
+from hundredx.kernel.intervals import load_table, serving_group, time_factors, value_interval, withheld
 from hundredx.search.space import NATIVE, Question, spec_text
 from hundredx.search.units import Unit
 from hundredx.search.whatif import parameters, what_if_args
@@ -65,14 +65,18 @@ def axis_columns(model_axes, chip_axes) -> tuple[str, ...]:
     return tuple(f"model_{k}" for k, _ in model_axes) + tuple(f"chip_{k}" for k, _ in chip_axes)
 
 
-def _intervals(cols: dict[str, np.ndarray]) -> None:
+def _intervals(cols: dict[str, np.ndarray], chip) -> None:
     """The rows' 80% intervals from the serving cells of the interval table (module docstring), through
-    kernel.intervals.value_interval as predict's own metric and steady-state intervals use it."""
+    kernel.intervals.value_interval as predict's own metric and steady-state intervals use it; NaN on a chip
+    whose platform no case measures (kernel/intervals.withheld, as predict gives none there)."""
     table = load_table()
+    none = bool(withheld(chip, table))
     for col, metric in (("ttft_s", "ttft_s"), ("tpot_s", "time_per_output_token_s"),
                         ("output_tokens_per_s_per_device", "output_tokens_per_s")):
         factors = time_factors(table, "serving", serving_group(metric), "any")
-        cols[f"{col}_lo"], cols[f"{col}_hi"] = value_interval(cols[col], metric, factors)
+        lo, hi = value_interval(cols[col], metric, factors)
+        cols[f"{col}_lo"], cols[f"{col}_hi"] = (np.full_like(lo, np.nan), np.full_like(hi, np.nan)) if none \
+            else (lo, hi)
     with np.errstate(divide="ignore"):
         cols["tokens_per_s_per_user_lo"] = 1.0 / cols["tpot_s_hi"]
         cols["tokens_per_s_per_user_hi"] = 1.0 / cols["tpot_s_lo"]
@@ -102,7 +106,7 @@ def finish(question: Question, unit: Unit, model, system, cols: dict[str, np.nda
     cols["request_latency_s"] = cols["ttft_s"] + (question.osl - 1) * cols["tpot_s"]
     cols["moe_tp"] = np.maximum(cols["tp"] / cols["ep"], 1.0)
     _slo(question, cols)
-    _intervals(cols)
+    _intervals(cols, system.chip)
     total, active = parameters(model)
     changes, chips = dict(unit.model_changes), dict(unit.chip_changes)
     labels: dict[str, Any] = {"unit": unit.index, "model": model.id, "chip": system.chip.id, "system": system.id,

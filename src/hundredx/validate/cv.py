@@ -34,7 +34,7 @@ from hundredx.errors import InputError
 from hundredx.kernel.cases import KINDS
 from hundredx.kernel.intervals import time_residual
 from hundredx.kernel.loading import calibration_scope, check_calibration
-from hundredx.validate.runner import CaseResult, add_interval, run_cases, summarise
+from hundredx.validate.runner import CaseResult, add_interval, run_cases, source_name, summarise
 
 SCHEMES = ("chip", "source", "k")
 NOTES = ("kernel parameters refitted per fold on the training folds' kernel cases (families, pooled chips)",
@@ -42,11 +42,6 @@ NOTES = ("kernel parameters refitted per fold on the training folds' kernel case
          "collective rows: the collective model is not refitted (in-sample)",
          "measured profiles are not used (not split into folds)",
          "intervals cross-fitted: each fold's widths from the other folds' residuals")
-
-
-def source_name(case: dict) -> str:
-    """The source a case belongs to for leave-one-source-out: its `source` up to " | "."""
-    return str(case.get("source", "")).split(" | ")[0].strip() or "unknown"
 
 
 def fold_labels(cases: list[dict], scheme: str, folds: int = 5, seed: int = 0) -> list[str]:
@@ -76,8 +71,10 @@ def _predict_fold(held: list[dict], train: list[dict], mode: str) -> list[CaseRe
 
 
 def residual_records(results: list[CaseResult]) -> list[dict]:
-    """{"class", "group", "place", "r", "fold", "kind", "id"} of every predicted result (interval_fit's input)."""
+    """{"class", "group", "place", "r", "fold", "kind", "id", "cluster"} of every predicted result (interval_fit's
+    input)."""
     return [{"class": r.source, "group": r.group, "place": r.place, "fold": r.fold, "kind": r.kind, "id": r.id,
+             "cluster": r.cluster,
              "r": time_residual(r.predicted, r.measured, r.metric)}
             for r in results if r.predicted is not None]
 

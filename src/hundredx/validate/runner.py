@@ -54,6 +54,7 @@ class CaseResult:
     place: str = ""
     interval: list[float] | None = None
     fold: str = ""
+    cluster: str = ""  # the measurement campaign: case_cluster (calibrate/interval_fit.py weighs each one equally)
     assumptions: list[str] | None = None  # defaults used for what the case leaves out (serving)
 
     @property
@@ -181,12 +182,24 @@ def predict_detail(case: dict) -> tuple[float, str, str, str]:
 
 
 
+def source_name(case: dict) -> str:
+    """The source a case belongs to (leave-one-source-out's fold): its `source` up to " | "."""
+    return str(case.get("source", "")).split(" | ")[0].strip() or "unknown"
+
+
+def case_cluster(case: dict) -> str:
+    """The measurement campaign of a case, "hardware | source": one harness on one chip, whose cases'
+    errors move together (the unit calibrate/interval_fit.py treats as exchangeable)."""
+    return f"{case.get('hardware', 'unknown')} | {source_name(case)}"
+
+
 def run_cases(cases: list[dict], table: dict | None = None) -> list[CaseResult]:
     """Predict every case; with an interval `table` each predicted case gets its 80% interval."""
     results = []
     for case in cases:
         measured = float(case["value"])
-        base = CaseResult(case["id"], case["kind"], measured, None, None, None, metric=case["metric"])
+        base = CaseResult(case["id"], case["kind"], measured, None, None, None, metric=case["metric"],
+                          cluster=case_cluster(case))
         try:
             if case["kind"] == "serving":  # serving predictions also say what they assumed
                 from hundredx.validate.serving import predict_case_detail

@@ -144,8 +144,8 @@ def _batch(case: dict, stack, isl: int, osl: int, devices: int) -> int:
         return max(int(c["concurrency"]) // replicas, 1)
     if c.get("offline") or c.get("max_batch_size") or c.get("scenario"):
         cap = int(c.get("max_batch_size") or engine_profile(rt.engine, rt.tp).max_seqs)  # the engine's default
-        frac = c.get("kv_cache_free_gpu_mem_fraction")
-        frac = float(frac) if isinstance(frac, (int, float)) else 0.9
+        frac = _recorded_number(c.get("kv_cache_free_gpu_mem_fraction"))
+        frac = KV_FRACTION_DEFAULT if frac is None else frac
         batch = max_batch(stack, isl, osl, kv_fraction=frac, cap=cap)
         if batch < 1:
             raise Unpredictable("no batch fits in memory at these lengths")
@@ -214,6 +214,24 @@ def _static_case(case: dict, stack, isl: int, osl: int, devices: int) -> float:
     return float(values[metric])
 
 
+def _recorded_number(value, notes: list[str] | None = None, what: str = "") -> float | None:
+    """A numeric engine setting as the case records it: a number, or a string that leads with one and qualifies
+    it (the source's "0.95 typical": the value it says it used in most runs), read as that number and listed as an
+    assumption; None when absent or not numeric."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    head = str(value).strip().split(" ")[0]
+    try:
+        number = float(head)
+    except ValueError:
+        return None
+    if notes is not None:
+        notes.append(f"{what} {number:g} (recorded as {str(value)!r}: the leading number read as the setting)")
+    return number
+
+
 def _engine_defaults(engine: str, tp: int) -> tuple[int, int, float, str]:
     """(max sequences, token budget, KV fraction, whose default) for an engine (ENGINE comment above)."""
     from hundredx.kernel.engine import engine_profile
@@ -235,16 +253,17 @@ def _engine_settings(case: dict, stack, notes: list[str]):
     seqs, tokens, frac, label = _engine_defaults(engine, rt.tp)
     given_seqs = c.get("max_batch_size") or c.get("max_num_seqs") or c.get("max_batch")
     given_tokens = c.get("max_num_tokens") or c.get("max_num_batched_tokens")
-    given_frac = c.get("kv_cache_free_gpu_mem_fraction") or c.get("gpu_memory_utilization")
+    given_frac = _recorded_number(c.get("kv_cache_free_gpu_mem_fraction") or c.get("gpu_memory_utilization"), notes,
+                                  "KV memory fraction")
     if not given_seqs:
         notes.append(f"max sequences per replica {seqs} ({label})")
     if not given_tokens:
         notes.append(f"token budget per step {tokens} ({label})")
-    if not isinstance(given_frac, (int, float)):
+    if given_frac is None:
         notes.append(f"KV memory fraction {frac} ({label})")
     seqs = int(given_seqs or seqs)
     tokens = int(given_tokens or tokens)
-    frac = float(given_frac) if isinstance(given_frac, (int, float)) else frac
+    frac = frac if given_frac is None else given_frac
     sched = replace(rt.scheduler, max_seqs=max(seqs, 1), max_batched_tokens=max(tokens, 1))
     return replace(stack, runtime=replace(rt, scheduler=sched)), frac
 
