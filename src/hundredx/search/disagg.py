@@ -85,6 +85,7 @@ def _split_rows(question: Question, space: Space, tables: Tables) -> list[dict]:
     reps = sorted(set((first["tp"] * first["pp"]).astype(int).tolist()))
     runs: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
     cache: dict[tuple, np.ndarray] = {}
+    fronts: dict[tuple, np.ndarray] = {}
 
     def pool(devices: int, rep: int, prefill: bool) -> np.ndarray:
         """The candidates of replica size `rep` that run as a pool of devices / rep workers (cached)."""
@@ -101,10 +102,15 @@ def _split_rows(question: Question, space: Space, tables: Tables) -> list[dict]:
             ok = dp_rules(tables.model, tables.system, rows, np.tile(workers, idx.size)) == ""
             runs[base] = (idx, ok.reshape(idx.size, workers.size))
         idx, ok = runs[base]
-        idx = idx[ok[:, devices // rep - 1]]
-        cand = tables(devices)
-        cache[key] = _front(cand, idx, np.zeros(idx.size)) if prefill and idx.size else idx
-        return cache[key]
+        column = ok[:, devices // rep - 1]
+        idx = idx[column]
+        if prefill and idx.size:  # worker counts that admit the same candidates share their front
+            same = base + (column.tobytes(),)
+            if same not in fronts:
+                fronts[same] = _front(tables(devices), idx, np.zeros(idx.size))
+            idx = fronts[same]
+        cache[key] = idx
+        return idx
 
     pairs: dict[tuple, list[tuple]] = {}  # (prefill pool sizing, decode pool sizing) -> pairs
     for rep_p in reps:
