@@ -70,9 +70,10 @@ def _report(title: str, chip, params, t, extra: dict, as_json: bool, shape: dict
     flops, nbytes = float(np.asarray(t.flops)), float(np.asarray(t.bytes))
     desc = describe_case({"kind": title, "config": shape}, chip, t.parts.get("kernel"))
     cls, where = classify(desc, params, measured is not None)
-    lo, hi = time_factors(load_table(), cls, title, where)
+    table = load_table()
+    lo, hi = time_factors(table, cls, title, where)
     interval = [time_s * float(np.exp(-hi)), time_s * float(np.exp(-lo))]
-    unmeasured = withheld(chip, load_table())  # nothing measures the error on this platform: no interval
+    unmeasured = withheld(chip, table)  # nothing measures the error on this platform: no interval
     if unmeasured:
         fallback = "; ".join(f for f in (fallback, unmeasured) if f)
     out = {"op": title, "chip": chip.id, "sol_s": sol_s, "time_s": time_s, "efficiency": sol_s / time_s,

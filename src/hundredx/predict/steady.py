@@ -340,15 +340,12 @@ def best_rate_under_limits(stack: Stack, isl: float, osl: float, ttft_limit_s: f
     return out
 
 
-def intervals(metrics: dict, chip=None) -> dict:
+def intervals(metrics: dict) -> dict:
     """80% intervals of steady-state metrics from the serving cells of the interval table (widths: the
-    measured cross-validation error of the public serving cases, kernel/intervals.py); none on a `chip`
-    whose platform no case measures (kernel/intervals.withheld)."""
-    from hundredx.kernel.intervals import load_table, time_factors, value_interval, withheld
+    measured cross-validation error of the public serving cases, kernel/intervals.py)."""
+    from hundredx.kernel.intervals import load_table, time_factors, value_interval
 
     table = load_table()
-    if chip is not None and withheld(chip, table):
-        return {}
     spec = {"ttft_s": ("ttft_s", "ttft_s"), "tpot_s": ("time_per_output_token_s", "time_per_output_token_s"),
             "output_tokens_per_s": ("throughput", "output_tokens_per_s"),
             "output_tokens_per_s_per_device": ("throughput", "output_tokens_per_s")}
@@ -359,7 +356,8 @@ def intervals(metrics: dict, chip=None) -> dict:
 def predict_steady(stack: Stack, isl: float, osl: float, concurrency: int | None = None,
                    rate_per_s: float | None = None) -> dict:
     """The Python API: steady-state metrics (closed loop at `concurrency`, Poisson at `rate_per_s`, else
-    offline) with their 80% `intervals` and the `assumptions` made."""
+    offline) with their 80% `intervals` (none on a chip whose platform no case measures, kernel/intervals.withheld,
+    which is then listed) and the `assumptions` made."""
     from hundredx.kernel.intervals import load_table, withheld
 
     if rate_per_s is not None:
@@ -368,8 +366,8 @@ def predict_steady(stack: Stack, isl: float, osl: float, concurrency: int | None
     else:
         st = closed_loop(stack, isl, osl, [concurrency]) if concurrency else offline(stack, isl, osl)
         out, notes = st.scalar(), st.assumptions
-    out["intervals"] = intervals(out, stack.chip)
-    reason = withheld(stack.chip, load_table())
+    reason = withheld(stack.chip, load_table())  # no interval where no case measures the platform
+    out["intervals"] = {} if reason else intervals(out)
     out["assumptions"] = list(notes) + ([reason] if reason else [])
     return out
 

@@ -70,13 +70,14 @@ def _intervals(cols: dict[str, np.ndarray], chip) -> None:
     kernel.intervals.value_interval as predict's own metric and steady-state intervals use it; NaN on a chip
     whose platform no case measures (kernel/intervals.withheld, as predict gives none there)."""
     table = load_table()
-    none = bool(withheld(chip, table))
+    unmeasured = bool(withheld(chip, table))
     for col, metric in (("ttft_s", "ttft_s"), ("tpot_s", "time_per_output_token_s"),
                         ("output_tokens_per_s_per_device", "output_tokens_per_s")):
+        if unmeasured:
+            cols[f"{col}_lo"], cols[f"{col}_hi"] = np.full(cols[col].shape, np.nan), np.full(cols[col].shape, np.nan)
+            continue
         factors = time_factors(table, "serving", serving_group(metric), "any")
-        lo, hi = value_interval(cols[col], metric, factors)
-        cols[f"{col}_lo"], cols[f"{col}_hi"] = (np.full_like(lo, np.nan), np.full_like(hi, np.nan)) if none \
-            else (lo, hi)
+        cols[f"{col}_lo"], cols[f"{col}_hi"] = value_interval(cols[col], metric, factors)
     with np.errstate(divide="ignore"):
         cols["tokens_per_s_per_user_lo"] = 1.0 / cols["tpot_s_hi"]
         cols["tokens_per_s_per_user_hi"] = 1.0 / cols["tpot_s_lo"]
